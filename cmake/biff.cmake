@@ -1,0 +1,48 @@
+# Helpers every component uses, so that a component's CMakeLists.txt stays a few lines.
+#
+#   biff_component(NAME SOURCES ... [DEPS ...])
+#       Static library biff_<NAME> from components/<NAME>; public include dir
+#       components/<NAME>/include (headers live in include/biff/<NAME>.h).
+#   biff_unit_test(NAME SOURCES ... [LIBS ...] [LABELS ...])
+#       cmocka test registered with ctest (host builds only).
+#   biff_fuzz_target(NAME SOURCES ... [LIBS ...] [CORPUS dir])
+#       libFuzzer target (fuzz preset only); a short bounded run is registered with ctest.
+
+function(biff_component name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(biff_${name} STATIC ${A_SOURCES})
+  target_include_directories(biff_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_link_libraries(biff_${name} PUBLIC ${A_DEPS} PRIVATE biff_warnings)
+endfunction()
+
+function(biff_unit_test name)
+  cmake_parse_arguments(A "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  if(NOT BIFF_HOST OR BIFF_FUZZ)
+    return()
+  endif()
+  add_executable(${name} ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE ${A_LIBS} cmocka biff_warnings)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS "unit;${A_LABELS}" TIMEOUT 300)
+endfunction()
+
+function(biff_fuzz_target name)
+  cmake_parse_arguments(A "" "CORPUS" "SOURCES;LIBS" ${ARGN})
+  if(NOT BIFF_FUZZ)
+    return()
+  endif()
+  add_executable(${name} ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE ${A_LIBS} biff_warnings)
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+  # libFuzzer writes new inputs into its first corpus dir: keep that in the build tree and
+  # pass the committed seeds read-only after it.
+  set(work ${CMAKE_BINARY_DIR}/fuzz/${name}.corpus)
+  file(MAKE_DIRECTORY ${work})
+  # Short bounded run in the test command; scripts/fuzz runs the long campaign.
+  add_test(NAME ${name} COMMAND ${name} -max_total_time=${BIFF_FUZZ_SECONDS} -print_final_stats=1
+           ${work} ${A_CORPUS})
+  set_tests_properties(${name} PROPERTIES LABELS fuzz TIMEOUT 600)
+endfunction()
