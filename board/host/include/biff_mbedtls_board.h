@@ -1,0 +1,10 @@
+/* mbedTLS platform choices for the Linux host build. */
+#ifndef BIFF_MBEDTLS_BOARD_H
+#define BIFF_MBEDTLS_BOARD_H
+
+#define MBEDTLS_HAVE_TIME
+#define MBEDTLS_HAVE_TIME_DATE   /* certificate validity dates are checked */
+#define MBEDTLS_FS_IO            /* CA bundle from a file or directory */
+/* Entropy: getrandom(2) through mbedTLS's platform source. */
+
+#endif

@@ -1,0 +1,40 @@
+/* lwIP options for the Linux host build: the same raw-API, NO_SYS=1 stack as the MCU, so tests of
+ * the lwIP transport on the host exercise the configuration the firmware runs. */
+#ifndef BIFF_LWIPOPTS_H
+#define BIFF_LWIPOPTS_H
+
+#define NO_SYS                    1
+#define LWIP_SOCKET               0
+#define LWIP_NETCONN              0
+#define SYS_LIGHTWEIGHT_PROT      0
+
+#define LWIP_IPV4                 1
+#define LWIP_IPV6                 1
+#define LWIP_TCP                  1
+#define LWIP_UDP                  1
+#define LWIP_DNS                  1
+#define LWIP_DHCP                 1
+#define LWIP_ETHERNET             1
+#define LWIP_ARP                  1
+#define LWIP_NETIF_STATUS_CALLBACK 1
+#define LWIP_NETIF_LINK_CALLBACK  1
+#define LWIP_HAVE_LOOPIF          1
+#define LWIP_NETIF_LOOPBACK       1
+
+#define MEM_ALIGNMENT             8
+#define MEM_SIZE                  (64 * 1024)
+#define MEMP_NUM_TCP_PCB          16
+#define MEMP_NUM_TCP_SEG          32
+#define PBUF_POOL_SIZE            32
+#define TCP_MSS                   1460
+#define TCP_WND                   (8 * TCP_MSS)
+#define TCP_SND_BUF               (8 * TCP_MSS)
+#define MEMP_NUM_SYS_TIMEOUT      (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
+
+#define SNTP_SERVER_DNS           1
+#define SNTP_SET_SYSTEM_TIME(sec) biff_board_set_time(sec)
+void biff_board_set_time(unsigned long sec);
+
+#define LWIP_STATS                1   /* pbuf/memp counters feed the soak test's leak check */
+
+#endif

@@ -1,0 +1,26 @@
+/* mbedTLS platform choices for the QEMU mps2-an385 (Cortex-M3) board. */
+#ifndef BIFF_MBEDTLS_BOARD_H
+#define BIFF_MBEDTLS_BOARD_H
+
+/* No OS entropy: the board supplies mbedtls_hardware_poll(). QEMU's is not a product's source. */
+#define MBEDTLS_NO_PLATFORM_ENTROPY
+#define MBEDTLS_ENTROPY_HARDWARE_ALT
+
+/* Time comes from the board (SysTick + SNTP); mbedtls_ms_time() is the board's. */
+#define MBEDTLS_HAVE_TIME
+#define MBEDTLS_HAVE_TIME_DATE
+#define MBEDTLS_PLATFORM_MS_TIME_ALT
+
+/* All mbedTLS allocations come from one fixed pool handed over at start-up. */
+#define MBEDTLS_MEMORY_BUFFER_ALLOC_C
+#define MBEDTLS_MEMORY_DEBUG /* peak use of the pool is reported on the UART */
+
+/* 4 KB records in, which keeps the RAM budget; servers that ignore max_fragment_length and
+ * send 16 KB records fail the handshake with a clear error (documented in the README). */
+#define MBEDTLS_SSL_IN_CONTENT_LEN  4096
+#define MBEDTLS_SSL_OUT_CONTENT_LEN 2048
+
+/* One key slot per live TLS session plus the handshake's ephemeral keys. */
+#define MBEDTLS_PSA_KEY_SLOT_COUNT 8
+
+#endif

@@ -1,0 +1,151 @@
+/* mps2-an385 board support: CMSDK UART console, SysTick, semihosting exit, newlib hooks. */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include "board.h"
+
+#define SYSCLK_HZ 25000000u /* AN385 runs the M3 at 25 MHz */
+
+/* CMSDK APB UART0 */
+#define UART0_BASE 0x40004000u
+#define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x00))
+#define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x04))
+#define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x08))
+#define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10))
+#define UART_STATE_TXFULL 0x1u
+#define UART_CTRL_TXEN 0x1u
+
+/* SysTick */
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+
+static volatile uint32_t millis;
+static int64_t epoch_offset_ms; /* set by SNTP; 0 means "time unknown" */
+
+void SysTick_Handler(void);
+void SysTick_Handler(void)
+{
+    millis++;
+}
+
+void biff_board_init(void)
+{
+    UART_BAUDDIV = SYSCLK_HZ / 115200u;
+    UART_CTRL = UART_CTRL_TXEN;
+    SYST_RVR = SYSCLK_HZ / 1000u - 1u;
+    SYST_CVR = 0;
+    SYST_CSR = 0x7; /* processor clock, interrupt, enable */
+}
+
+void biff_board_console_write(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        while (UART_STATE & UART_STATE_TXFULL) {
+        }
+        UART_DATA = (uint8_t)s[i];
+    }
+}
+
+uint32_t biff_board_millis(void)
+{
+    return millis;
+}
+
+static int semihost(int op, void *arg)
+{
+    register int r0 __asm__("r0") = op;
+    register void *r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+void biff_board_exit(int code)
+{
+    /* SYS_EXIT_EXTENDED (0x20) carries the status code to QEMU's exit status. */
+    uint32_t block[2] = { 0x20026u /* ADP_Stopped_ApplicationExit */, (uint32_t)code };
+    semihost(0x20, block);
+    for (;;) {
+    }
+}
+
+void biff_board_panic(const char *msg, const char *file, int line);
+void biff_board_panic(const char *msg, const char *file, int line)
+{
+    (void)line;
+    biff_board_console_write("PANIC ", 6);
+    for (const char *p = msg; *p; p++) biff_board_console_write(p, 1);
+    biff_board_console_write(" ", 1);
+    for (const char *p = file; *p; p++) biff_board_console_write(p, 1);
+    biff_board_console_write("\n", 1);
+    biff_board_exit(70);
+}
+
+void biff_board_set_time(unsigned long sec)
+{
+    epoch_offset_ms = (int64_t)sec * 1000 - (int64_t)millis;
+}
+
+/* ---- mbedTLS platform hooks ---- */
+#include "mbedtls/platform_time.h"
+
+mbedtls_ms_time_t mbedtls_ms_time(void)
+{
+    return (mbedtls_ms_time_t)millis;
+}
+
+/* QEMU's mps2 has no TRNG. This mixes the SysTick counter's phase into a xorshift state:
+ * enough to make an emulator run, NOT an entropy source for a product. A real part must read
+ * its TRNG here. */
+int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen);
+int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen)
+{
+    static uint32_t s = 0x9e3779b9u;
+    (void)data;
+    for (size_t i = 0; i < len; i++) {
+        s ^= SYST_CVR + millis;
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        output[i] = (unsigned char)s;
+    }
+    *olen = len;
+    return 0;
+}
+
+unsigned int biff_board_rand(void)
+{
+    unsigned char b[4];
+    size_t n;
+    mbedtls_hardware_poll(0, b, sizeof b, &n);
+    return (unsigned)b[0] | (unsigned)b[1] << 8 | (unsigned)b[2] << 16 | (unsigned)b[3] << 24;
+}
+
+/* ---- newlib hooks: console output, time of day, and no heap (all memory is static) ---- */
+int _write(int fd, const char *buf, int len);
+int _write(int fd, const char *buf, int len)
+{
+    (void)fd;
+    biff_board_console_write(buf, (size_t)len);
+    return len;
+}
+
+void *_sbrk(int incr);
+void *_sbrk(int incr)
+{
+    (void)incr;
+    errno = ENOMEM; /* malloc is not used: a call that reaches here fails loudly */
+    return (void *)-1;
+}
+
+int _gettimeofday(struct timeval *tv, void *tz);
+int _gettimeofday(struct timeval *tv, void *tz)
+{
+    (void)tz;
+    int64_t ms = epoch_offset_ms + (int64_t)millis;
+    tv->tv_sec = (time_t)(ms / 1000);
+    tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
+    return 0;
+}
