@@ -3,7 +3,7 @@
 #   biff_component(NAME SOURCES ... [DEPS ...])
 #       Static library biff_<NAME> from components/<NAME>; public include dir
 #       components/<NAME>/include (headers live in include/biff/<NAME>.h).
-#   biff_unit_test(NAME SOURCES ... [LIBS ...] [LABELS ...])
+#   biff_unit_test(NAME SOURCES ... [LIBS ...] [DEFINES ...] [LABELS ...])
 #       cmocka test registered with ctest (host builds only).
 #   biff_fuzz_target(NAME SOURCES ... [LIBS ...] [CORPUS dir])
 #       libFuzzer target (fuzz preset only); a short bounded run is registered with ctest.
@@ -16,12 +16,13 @@ function(biff_component name)
 endfunction()
 
 function(biff_unit_test name)
-  cmake_parse_arguments(A "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(A "" "" "SOURCES;LIBS;DEFINES;LABELS" ${ARGN})
   if(NOT BIFF_HOST OR BIFF_FUZZ)
     return()
   endif()
   add_executable(${name} ${A_SOURCES})
   target_link_libraries(${name} PRIVATE ${A_LIBS} cmocka biff_warnings)
+  target_compile_definitions(${name} PRIVATE ${A_DEFINES})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES LABELS "unit;${A_LABELS}" TIMEOUT 300)
@@ -45,4 +46,19 @@ function(biff_fuzz_target name)
   add_test(NAME ${name} COMMAND ${name} -max_total_time=${BIFF_FUZZ_SECONDS} -print_final_stats=1
            ${work} ${A_CORPUS})
   set_tests_properties(${name} PROPERTIES LABELS fuzz TIMEOUT 600)
+endfunction()
+
+#   biff_fixture_test(NAME [FIXTURE args for mailfix.py start ...] SHELL "command line")
+#       Integration test against a throwaway Dovecot (tests/fixture/mailfix.py run): the command
+#       runs under sh with the fixture's BIFF_FIX_* variables; the fixture is always stopped.
+function(biff_fixture_test name)
+  cmake_parse_arguments(A "" "SHELL" "FIXTURE;LABELS" ${ARGN})
+  if(NOT BIFF_HOST OR BIFF_FUZZ)
+    return()
+  endif()
+  add_test(NAME ${name}
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/fixture/mailfix.py run
+                   --dir ${CMAKE_BINARY_DIR}/fixtures/${name} ${A_FIXTURE} -- sh -c "${A_SHELL}")
+  set_tests_properties(${name} PROPERTIES LABELS "integration;${A_LABELS}" TIMEOUT 300
+                       ENVIRONMENT "BIFF_BIN=${CMAKE_BINARY_DIR}/bin;BIFF_TESTS=${CMAKE_BINARY_DIR}/tests")
 endfunction()

@@ -17,4 +17,10 @@ uint32_t biff_board_millis(void);
 /** Leave QEMU with a status code through semihosting (tests); loops forever on real parts. */
 void biff_board_exit(int code);
 
+/** Called by SNTP with seconds since 1970; until then the clock counts from 0 (time unknown). */
+void biff_board_set_time(unsigned long sec);
+
+/** 32 random bits for lwIP (ports, ISNs); see mbedtls_hardware_poll() for the source. */
+unsigned int biff_board_rand(void);
+
 #endif

@@ -149,3 +149,16 @@ int _gettimeofday(struct timeval *tv, void *tz)
     tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
     return 0;
 }
+
+/* lwIP's clock for NO_SYS timers. */
+#include "lwip/sys.h"
+u32_t sys_now(void)
+{
+    return millis;
+}
+
+/* -nostartfiles drops crti's _init; newlib's __libc_init_array still calls it. */
+void _init(void);
+void _init(void)
+{
+}
