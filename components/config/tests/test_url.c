@@ -1,0 +1,99 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "biff/url.h"
+
+static void good_urls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *user, *auth, *host, *mailbox;
+        unsigned port, proto, tls;
+    } cases[] = {
+        { "imaps://alice@mail.example/INBOX", "alice", "", "mail.example", "INBOX", 993, BIFF_URL_IMAP, 1 },
+        { "imap://bob;AUTH=PLAIN@127.0.0.1:1143/Archive", "bob", "PLAIN", "127.0.0.1", "Archive", 1143, BIFF_URL_IMAP, 0 },
+        { "IMAPS://carol;auth=xoauth2@[::1]:9993", "carol", "XOAUTH2", "::1", "INBOX", 9993, BIFF_URL_IMAP, 1 },
+        { "imaps://d%40corp@host/Entw%C3%BCrfe;UIDVALIDITY=7", "d@corp", "", "host", "Entw\xc3\xbc" "rfe", 993, BIFF_URL_IMAP, 1 },
+        { "imaps://e@host/a%2Fb/", "e", "", "host", "a/b", 993, BIFF_URL_IMAP, 1 },
+        { "imaps://f;AUTH=*@host", "f", "", "host", "INBOX", 993, BIFF_URL_IMAP, 1 },
+        { "pop3s://gina@pop.example", "gina", "", "pop.example", "", 995, BIFF_URL_POP3, 1 },
+        { "pop3://hal;AUTH=+APOP@pop.example:1110", "hal", "+APOP", "pop.example", "", 1110, BIFF_URL_POP3, 0 },
+        { "pop://ivy@h", "ivy", "", "h", "", 110, BIFF_URL_POP3, 0 },
+        { "imap://jo@host?SUBJECT%20x", "jo", "", "host", "INBOX", 143, BIFF_URL_IMAP, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        biff_url u;
+        assert_int_equal(biff_url_parse(cases[i].in, &u), BIFF_URL_OK);
+        assert_string_equal(u.user, cases[i].user);
+        assert_string_equal(u.auth, cases[i].auth);
+        assert_string_equal(u.host, cases[i].host);
+        assert_string_equal(u.mailbox, cases[i].mailbox);
+        assert_int_equal(u.port, cases[i].port);
+        assert_int_equal(u.proto, cases[i].proto);
+        assert_int_equal(u.implicit_tls, cases[i].tls);
+    }
+}
+
+static void bad_urls(void **state)
+{
+    (void)state;
+    static const struct { const char *in; biff_url_status want; } cases[] = {
+        { "http://a@b/", BIFF_URL_E_SCHEME },
+        { "imaps:/a@b", BIFF_URL_E_SCHEME },
+        { "", BIFF_URL_E_SCHEME },
+        { "imaps://alice:secret@host/INBOX", BIFF_URL_E_PASSWORD },
+        { "imaps://@host", BIFF_URL_E_USER },
+        { "imaps://a%00b@host", BIFF_URL_E_USER },
+        { "imaps://a%4@host", BIFF_URL_E_USER },
+        { "imaps://a;AUTH=@host", BIFF_URL_E_AUTH },
+        { "imaps://a;FOO=X@host", BIFF_URL_E_AUTH },
+        { "imaps://a;AUTH=PL AIN@host", BIFF_URL_E_AUTH },
+        { "imaps://a@", BIFF_URL_E_HOST },
+        { "imaps://a@ho st", BIFF_URL_E_HOST },
+        { "imaps://a@[::1", BIFF_URL_E_HOST },
+        { "imaps://a@[]:1", BIFF_URL_E_HOST },
+        { "imaps://a@[::1]x", BIFF_URL_E_HOST },
+        { "imaps://a@host:", BIFF_URL_E_PORT },
+        { "imaps://a@host:0", BIFF_URL_E_PORT },
+        { "imaps://a@host:65536", BIFF_URL_E_PORT },
+        { "imaps://a@host:99999999999999999999", BIFF_URL_E_PORT },
+        { "imaps://a@host:12a", BIFF_URL_E_PORT },
+        { "pop3s://a@host/INBOX", BIFF_URL_E_PATH },
+        { "imaps://a@host/IN%0ABOX", BIFF_URL_E_PATH },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        biff_url u;
+        biff_url_status st = biff_url_parse(cases[i].in, &u);
+        if (st != cases[i].want) fail_msg("%s: got %d want %d", cases[i].in, st, cases[i].want);
+        assert_true(strlen(biff_url_strerror(st)) > 3);
+    }
+}
+
+static void overlong_parts(void **state)
+{
+    (void)state;
+    char big[600];
+    biff_url u;
+    memcpy(big, "imaps://", 8);
+    memset(big + 8, 'u', 300);
+    strcpy(big + 308, "@host");
+    assert_int_equal(biff_url_parse(big, &u), BIFF_URL_E_TOO_LONG);
+    strcpy(big, "imaps://a@h/");
+    memset(big + 12, 'm', 400);
+    big[412] = 0;
+    assert_int_equal(biff_url_parse(big, &u), BIFF_URL_E_TOO_LONG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(good_urls),
+        cmocka_unit_test(bad_urls),
+        cmocka_unit_test(overlong_parts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

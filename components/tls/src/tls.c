@@ -1,0 +1,250 @@
+#include "biff/tls.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mbedtls/error.h"
+#include "mbedtls/sha256.h"
+#include "psa/crypto.h"
+
+#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+static biff_tls_status ctx_common(biff_tls_ctx *ctx)
+{
+    int ret;
+    mbedtls_ssl_config_init(&ctx->conf);
+    mbedtls_entropy_init(&ctx->entropy);
+    mbedtls_ctr_drbg_init(&ctx->drbg);
+    ctx->detail[0] = 0;
+    if (psa_crypto_init() != PSA_SUCCESS) {
+        snprintf(ctx->detail, sizeof ctx->detail, "PSA crypto init failed");
+        return BIFF_TLS_E_SETUP;
+    }
+    ret = mbedtls_ctr_drbg_seed(&ctx->drbg, mbedtls_entropy_func, &ctx->entropy,
+                                (const unsigned char *)"tinybiff", 8);
+    if (ret == 0) {
+        ret = mbedtls_ssl_config_defaults(&ctx->conf, MBEDTLS_SSL_IS_CLIENT,
+                                          MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+    }
+    if (ret != 0) {
+        snprintf(ctx->detail, sizeof ctx->detail, "TLS setup failed (-0x%04x)", (unsigned)-ret);
+        return BIFF_TLS_E_SETUP;
+    }
+    mbedtls_ssl_conf_authmode(&ctx->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    mbedtls_ssl_conf_ca_chain(&ctx->conf, &ctx->ca, NULL);
+    mbedtls_ssl_conf_rng(&ctx->conf, mbedtls_ctr_drbg_random, &ctx->drbg);
+    mbedtls_ssl_conf_min_tls_version(&ctx->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+    mbedtls_ssl_conf_max_tls_version(&ctx->conf, MBEDTLS_SSL_VERSION_TLS1_3);
+    mbedtls_ssl_conf_session_tickets(&ctx->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+    return BIFF_TLS_OK;
+}
+
+biff_tls_status biff_tls_ctx_init(biff_tls_ctx *ctx, const char *ca_path)
+{
+    mbedtls_x509_crt_init(&ctx->ca);
+    biff_tls_status st = ctx_common(ctx);
+    if (st != BIFF_TLS_OK) return st;
+    const char *path = ca_path ? ca_path : SYSTEM_CA_BUNDLE;
+#if defined(MBEDTLS_FS_IO)
+    FILE *probe = fopen(path, "r");
+    int is_file = 0;
+    if (probe) {
+        /* fopen succeeds on a directory too; a read tells them apart. */
+        is_file = fgetc(probe) != EOF || !ferror(probe);
+        fclose(probe);
+    }
+    if (!probe) {
+        snprintf(ctx->detail, sizeof ctx->detail, "CA bundle %.80s cannot be opened", path);
+        return BIFF_TLS_E_CA;
+    }
+    int ret = is_file ? mbedtls_x509_crt_parse_file(&ctx->ca, path)
+                      : mbedtls_x509_crt_parse_path(&ctx->ca, path);
+    /* A positive count means some certificates of a bundle did not parse: the rest are usable. */
+    if (ret < 0 || ctx->ca.version == 0) {
+        snprintf(ctx->detail, sizeof ctx->detail, "no usable CA certificate in %.80s", path);
+        return BIFF_TLS_E_CA;
+    }
+    return BIFF_TLS_OK;
+#else
+    (void)path;
+    snprintf(ctx->detail, sizeof ctx->detail, "no file system: use a compiled-in CA bundle");
+    return BIFF_TLS_E_CA;
+#endif
+}
+
+biff_tls_status biff_tls_ctx_init_ca_buffer(biff_tls_ctx *ctx, const uint8_t *ca, size_t len)
+{
+    mbedtls_x509_crt_init(&ctx->ca);
+    biff_tls_status st = ctx_common(ctx);
+    if (st != BIFF_TLS_OK) return st;
+    if (mbedtls_x509_crt_parse(&ctx->ca, ca, len) < 0 || ctx->ca.version == 0) {
+        snprintf(ctx->detail, sizeof ctx->detail, "no usable CA certificate in the built-in bundle");
+        return BIFF_TLS_E_CA;
+    }
+    return BIFF_TLS_OK;
+}
+
+void biff_tls_ctx_free(biff_tls_ctx *ctx)
+{
+    mbedtls_ssl_config_free(&ctx->conf);
+    mbedtls_x509_crt_free(&ctx->ca);
+    mbedtls_ctr_drbg_free(&ctx->drbg);
+    mbedtls_entropy_free(&ctx->entropy);
+}
+
+/* ---- BIO: mbedTLS reads and writes through the lower transport ---- */
+static int bio_send(void *p, const unsigned char *buf, size_t len)
+{
+    biff_tls *t = p;
+    int32_t n = t->lower->send(t->lower->ctx, buf, len);
+    if (n > 0) return (int)n;
+    if (n == 0) return MBEDTLS_ERR_SSL_WANT_WRITE;
+    t->lower_status = n;
+    return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+}
+
+static int bio_recv(void *p, unsigned char *buf, size_t len)
+{
+    biff_tls *t = p;
+    int32_t n = t->lower->recv(t->lower->ctx, buf, len);
+    if (n > 0) return (int)n;
+    if (n == 0) return MBEDTLS_ERR_SSL_WANT_READ;
+    t->lower_status = n;
+    return n == BIFF_NET_E_CLOSED ? 0 /* EOF */ : MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+}
+
+/* Runs for every certificate of the chain; the pin is checked on the server's own (depth 0). */
+static int verify_pin(void *p, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    biff_tls *t = p;
+    t->cert_seen = 1;
+    if (depth == 0 && t->has_pin) {
+        uint8_t h[32];
+        if (mbedtls_sha256(crt->pk_raw.p, crt->pk_raw.len, h, 0) != 0 || memcmp(h, t->pin, 32) != 0) {
+            t->pin_failed = 1;
+            *flags |= MBEDTLS_X509_BADCERT_OTHER;
+        }
+    }
+    return 0;
+}
+
+/* ---- upper transport: what the engines read and write ---- */
+static int32_t tls_send(void *p, const uint8_t *buf, size_t len)
+{
+    biff_tls *t = p;
+    int ret = mbedtls_ssl_write(&t->ssl, buf, len);
+    if (ret >= 0) return ret;
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) return 0;
+    return t->lower_status ? t->lower_status : BIFF_NET_E_IO;
+}
+
+static int32_t tls_recv(void *p, uint8_t *buf, size_t len)
+{
+    biff_tls *t = p;
+    int ret = mbedtls_ssl_read(&t->ssl, buf, len);
+    if (ret > 0) return ret;
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE ||
+        ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+        return 0;
+    }
+    if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return BIFF_NET_E_CLOSED;
+    return t->lower_status ? t->lower_status : BIFF_NET_E_IO;
+}
+
+biff_tls_status biff_tls_start(biff_tls *t, biff_tls_ctx *ctx, biff_transport *lower,
+                               const char *host, const uint8_t *pin_sha256,
+                               const mbedtls_ssl_session *resume)
+{
+    memset(t, 0, sizeof *t);
+    mbedtls_ssl_init(&t->ssl);
+    t->lower = lower;
+    if (!host || !*host) {
+        snprintf(t->detail, sizeof t->detail, "no server name to verify the certificate against");
+        return BIFF_TLS_E_SETUP;
+    }
+    int ret = mbedtls_ssl_setup(&t->ssl, &ctx->conf);
+    if (ret == 0) ret = mbedtls_ssl_set_hostname(&t->ssl, host);
+    if (ret == 0 && resume) ret = mbedtls_ssl_set_session(&t->ssl, resume);
+    if (ret != 0) {
+        snprintf(t->detail, sizeof t->detail, "TLS setup failed (-0x%04x)", (unsigned)-ret);
+        return BIFF_TLS_E_SETUP;
+    }
+    if (pin_sha256) {
+        memcpy(t->pin, pin_sha256, 32);
+        t->has_pin = 1;
+    }
+    mbedtls_ssl_set_verify(&t->ssl, verify_pin, t);
+    mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+    t->upper.send = tls_send;
+    t->upper.recv = tls_recv;
+    t->upper.ctx = t;
+    return BIFF_TLS_OK;
+}
+
+static void describe_verify(biff_tls *t, uint32_t flags)
+{
+    const char *why;
+    if (t->pin_failed) why = "server key does not match the configured pin";
+    else if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) why = "certificate not issued by a trusted CA";
+    else if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) why = "certificate is for another host name";
+    else if (flags & MBEDTLS_X509_BADCERT_EXPIRED) why = "certificate has expired";
+    else if (flags & MBEDTLS_X509_BADCERT_FUTURE) why = "certificate is not valid yet";
+    else if (flags & MBEDTLS_X509_BADCERT_REVOKED) why = "certificate revoked";
+    else if (flags & (MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK |
+                      MBEDTLS_X509_BADCERT_BAD_KEY)) why = "certificate uses a rejected algorithm or key size";
+    else why = "certificate rejected";
+    snprintf(t->detail, sizeof t->detail, "%s (verify flags 0x%05x)", why, (unsigned)flags);
+}
+
+biff_tls_status biff_tls_handshake(biff_tls *t)
+{
+    int ret = mbedtls_ssl_handshake(&t->ssl);
+    if (ret == 0) {
+        /* mbedTLS 3.6 has no public "was resumed" query; a resumed handshake (TLS 1.2 ticket or
+         * TLS 1.3 PSK) carries no certificate, so the verify callback never ran. */
+        t->resumed = !t->cert_seen;
+        return BIFF_TLS_OK;
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ) return BIFF_TLS_WANT_READ;
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return BIFF_TLS_WANT_WRITE;
+    if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        describe_verify(t, mbedtls_ssl_get_verify_result(&t->ssl));
+        return t->pin_failed ? BIFF_TLS_E_PIN : BIFF_TLS_E_VERIFY;
+    }
+    if (t->lower_status < 0) {
+        snprintf(t->detail, sizeof t->detail, "TLS handshake: %s",
+                 biff_net_strerror((biff_net_status)t->lower_status));
+        return t->lower_status == BIFF_NET_E_CLOSED ? BIFF_TLS_E_HANDSHAKE : BIFF_TLS_E_NET;
+    }
+    char err[80];
+    mbedtls_strerror(ret, err, sizeof err);
+    snprintf(t->detail, sizeof t->detail, "TLS handshake failed: %s", err);
+    return BIFF_TLS_E_HANDSHAKE;
+}
+
+biff_transport *biff_tls_transport(biff_tls *t)
+{
+    return &t->upper;
+}
+
+const char *biff_tls_version(const biff_tls *t)
+{
+    return mbedtls_ssl_is_handshake_over((mbedtls_ssl_context *)&t->ssl) ? mbedtls_ssl_get_version(&t->ssl) : "";
+}
+
+int biff_tls_save_session(biff_tls *t, mbedtls_ssl_session *out)
+{
+    return mbedtls_ssl_get_session(&t->ssl, out);
+}
+
+const char *biff_tls_detail(const biff_tls *t)
+{
+    return t->detail;
+}
+
+void biff_tls_close(biff_tls *t)
+{
+    if (t->lower && t->lower_status == 0) (void)mbedtls_ssl_close_notify(&t->ssl);
+    mbedtls_ssl_free(&t->ssl);
+    t->lower = NULL;
+}
