@@ -1,8 +1,16 @@
-/* tinybiff: Linux daemon and one-shot checker. */
+/* tinybiff: Linux mail checker. `check` is the one-shot command. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd_check.h"
 #include "mbedtls/version.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tinybiff check [options] URL...   check accounts once, JSON lines out\n"
+               "       tinybiff --version\n"
+               "Run 'tinybiff check --help' for the check options.\n");
+}
 
 int main(int argc, char **argv)
 {
@@ -10,6 +18,11 @@ int main(int argc, char **argv)
         printf("tinybiff 0.1.0 (mbedTLS %s)\n", MBEDTLS_VERSION_STRING);
         return 0;
     }
-    fprintf(stderr, "usage: tinybiff --version\n");
+    if (argc > 1 && strcmp(argv[1], "check") == 0) return cmd_check(argc - 1, argv + 1);
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    usage(stderr);
     return 2;
 }

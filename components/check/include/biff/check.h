@@ -1,0 +1,111 @@
+/*
+ * One check of one account: drives the IMAP or POP3 engine over a transport until the result is
+ * in. Never blocks: biff_check_step() moves what it can and says what it waits for, so a poll()
+ * loop on Linux and the lwIP superloop on the MCU drive it the same way. TLS is the caller's
+ * (it owns the sockets and the mbedTLS context): for STARTTLS/STLS the step returns
+ * BIFF_CHECK_NEED_TLS and the caller hands back the TLS transport.
+ */
+#ifndef BIFF_CHECK_H
+#define BIFF_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "biff/imap.h"
+#include "biff/net.h"
+#include "biff/pop3.h"
+#include "biff/result.h"
+
+#ifndef BIFF_CHECK_LINE_MAX
+#define BIFF_CHECK_LINE_MAX 1024 /* longest server line kept; longer ones are skipped or fail */
+#endif
+#ifndef BIFF_CHECK_OUT_MAX
+#define BIFF_CHECK_OUT_MAX 1024  /* longest command: AUTHENTICATE with a ~700-byte OAuth token */
+#endif
+#ifndef BIFF_CHECK_RX_MAX
+#define BIFF_CHECK_RX_MAX 512    /* receive chunk */
+#endif
+
+typedef enum { BIFF_CHECK_IMAP = 0, BIFF_CHECK_POP3 = 1 } biff_check_proto;
+typedef enum {
+    BIFF_CHECK_SEC_TLS = 0,      /* implicit TLS: the transport given to start() is already TLS */
+    BIFF_CHECK_SEC_STARTTLS = 1, /* upgrade first; fail if the server cannot */
+    BIFF_CHECK_SEC_NONE = 2,     /* plaintext on purpose (the account says security=none) */
+} biff_check_security;
+
+typedef enum {
+    BIFF_CHECK_AUTH_AUTO = 0,
+    BIFF_CHECK_AUTH_PLAIN,
+    BIFF_CHECK_AUTH_LOGIN,       /* IMAP LOGIN, POP3 USER/PASS */
+    BIFF_CHECK_AUTH_APOP,        /* POP3 only */
+    BIFF_CHECK_AUTH_XOAUTH2,
+    BIFF_CHECK_AUTH_OAUTHBEARER,
+} biff_check_auth;
+
+typedef struct {
+    uint8_t proto;                /* biff_check_proto */
+    uint8_t security;             /* biff_check_security */
+    uint8_t auth;                 /* biff_check_auth */
+    uint8_t n_folders;            /* IMAP: 1..BIFF_IMAP_MAX_FOLDERS */
+    const char *host;
+    unsigned port;
+    const char *user;
+    const char *secret;           /* never logged or copied into results */
+    const char *const *folders;   /* IMAP folder names, UTF-8 */
+    biff_pop3_uid_fn on_uid;      /* POP3: each UIDL entry as it streams in (may be NULL) */
+    void *uid_ctx;
+} biff_check_account;
+
+typedef enum {
+    BIFF_CHECK_OK = 0,        /* started */
+    BIFF_CHECK_WANT_READ,     /* wait until the link is readable, then step again */
+    BIFF_CHECK_WANT_WRITE,    /* wait until the link is writable, then step again */
+    BIFF_CHECK_NEED_TLS,      /* start TLS on the plain link now, then biff_check_tls_started() */
+    BIFF_CHECK_DONE,          /* result complete */
+    BIFF_CHECK_FAILED,        /* biff_check_error() says why */
+    BIFF_CHECK_E_ARG,
+} biff_check_status;
+
+/* Caller-allocated; about 4 KB with the default buffer sizes. Fields are private. */
+typedef struct {
+    const biff_check_account *acct;
+    biff_transport *link;
+    union {
+        biff_imap imap;
+        biff_pop3 pop3;
+    } e;
+    biff_imap_config imap_cfg;
+    uint8_t state;
+    uint8_t checked;      /* IMAP: every folder answered */
+    uint16_t rx_len, rx_off;
+    biff_error_class err;
+    char detail[128];
+    uint8_t rx[BIFF_CHECK_RX_MAX];
+    uint8_t work[BIFF_CHECK_LINE_MAX + BIFF_CHECK_OUT_MAX];
+} biff_check;
+
+/** Begin a check of acct over link (TLS already up for BIFF_CHECK_SEC_TLS). */
+biff_check_status biff_check_start(biff_check *c, const biff_check_account *acct, biff_transport *link);
+
+/** Move bytes both ways as far as possible without blocking. */
+biff_check_status biff_check_step(biff_check *c);
+
+/** TLS is up after BIFF_CHECK_NEED_TLS: continue over tls (nothing read before it is kept). */
+biff_check_status biff_check_tls_started(biff_check *c, biff_transport *tls);
+
+/** The caller gave up on the link (timeout, TLS failure): record why; the check is FAILED. */
+void biff_check_abort(biff_check *c, biff_error_class err, const char *detail);
+
+/** Why the check failed (BIFF_ERR_NONE if it did not); *detail gets a printable line. */
+biff_error_class biff_check_error(const biff_check *c, const char **detail);
+
+/** IMAP: result of folder i (NULL when out of range or not IMAP). */
+const biff_imap_folder_result *biff_check_folder(const biff_check *c, size_t i);
+
+/** POP3: STAT/UIDL result (NULL when not POP3). */
+const biff_pop3_result *biff_check_pop3(const biff_check *c);
+
+/** Wipe buffers that held commands or credentials. */
+void biff_check_clear(biff_check *c);
+
+#endif

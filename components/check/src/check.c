@@ -1,0 +1,223 @@
+#include "biff/check.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { ST_RUN = 1, ST_NEED_TLS, ST_DONE, ST_FAILED };
+
+static biff_check_status fail(biff_check *c, biff_error_class err, const char *detail)
+{
+    c->state = ST_FAILED;
+    c->err = err;
+    snprintf(c->detail, sizeof c->detail, "%s", detail ? detail : "");
+    return BIFF_CHECK_FAILED;
+}
+
+static biff_check_status engine_failed(biff_check *c)
+{
+    const char *d = "";
+    biff_error_class err;
+    if (c->acct->proto == BIFF_CHECK_IMAP) {
+        err = biff_imap_error(&c->e.imap, &d);
+    } else {
+        const biff_pop3_result *r = biff_pop3_get_result(&c->e.pop3);
+        err = r->error;
+        d = r->detail;
+    }
+    return fail(c, err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err, d);
+}
+
+biff_check_status biff_check_start(biff_check *c, const biff_check_account *a, biff_transport *link)
+{
+    if (!c || !a || !link || !a->host || !a->user || !a->secret) return BIFF_CHECK_E_ARG;
+    memset(c, 0, sizeof *c);
+    c->acct = a;
+    c->link = link;
+    c->state = ST_RUN;
+    if (a->proto == BIFF_CHECK_IMAP) {
+        static const uint8_t auth_map[] = {
+            [BIFF_CHECK_AUTH_AUTO] = BIFF_IMAP_AUTH_AUTO, [BIFF_CHECK_AUTH_PLAIN] = BIFF_IMAP_AUTH_PLAIN,
+            [BIFF_CHECK_AUTH_LOGIN] = BIFF_IMAP_AUTH_LOGIN, [BIFF_CHECK_AUTH_APOP] = 0xff,
+            [BIFF_CHECK_AUTH_XOAUTH2] = BIFF_IMAP_AUTH_XOAUTH2,
+            [BIFF_CHECK_AUTH_OAUTHBEARER] = BIFF_IMAP_AUTH_OAUTHBEARER,
+        };
+        if (a->auth >= sizeof auth_map || auth_map[a->auth] == 0xff) {
+            return fail(c, BIFF_ERR_CONFIG, "this mechanism is not available for IMAP");
+        }
+        /* The engine keeps a pointer to its config: it lives in the check, beside the engine. */
+        biff_imap_config *cfg = &c->imap_cfg;
+        cfg->user = a->user;
+        cfg->secret = a->secret;
+        cfg->host = a->host;
+        cfg->port = a->port;
+        cfg->folders = a->folders;
+        cfg->n_folders = a->n_folders;
+        cfg->auth = auth_map[a->auth];
+        cfg->security = a->security == BIFF_CHECK_SEC_TLS ? BIFF_IMAP_SEC_TLS
+                      : a->security == BIFF_CHECK_SEC_STARTTLS ? BIFF_IMAP_SEC_STARTTLS : BIFF_IMAP_SEC_NONE;
+        if (biff_imap_init(&c->e.imap, cfg, c->work, BIFF_CHECK_LINE_MAX, c->work + BIFF_CHECK_LINE_MAX,
+                           BIFF_CHECK_OUT_MAX) != BIFF_IMAP_OK) {
+            return fail(c, BIFF_ERR_CONFIG, "invalid IMAP account (user, password or folder names)");
+        }
+    } else {
+        static const uint8_t auth_map[] = {
+            [BIFF_CHECK_AUTH_AUTO] = BIFF_POP3_AUTH_AUTO, [BIFF_CHECK_AUTH_PLAIN] = BIFF_POP3_AUTH_PLAIN,
+            [BIFF_CHECK_AUTH_LOGIN] = BIFF_POP3_AUTH_USER, [BIFF_CHECK_AUTH_APOP] = BIFF_POP3_AUTH_APOP,
+            [BIFF_CHECK_AUTH_XOAUTH2] = BIFF_POP3_AUTH_XOAUTH2,
+            [BIFF_CHECK_AUTH_OAUTHBEARER] = BIFF_POP3_AUTH_OAUTHBEARER,
+        };
+        if (a->auth >= sizeof auth_map) return fail(c, BIFF_ERR_CONFIG, "unknown mechanism");
+        biff_pop3_config cfg = {
+            .user = a->user, .secret = a->secret, .host = a->host, .port = a->port,
+            .auth = auth_map[a->auth],
+            .security = a->security == BIFF_CHECK_SEC_TLS ? BIFF_POP3_SEC_TLS
+                      : a->security == BIFF_CHECK_SEC_STARTTLS ? BIFF_POP3_SEC_STARTTLS : BIFF_POP3_SEC_NONE,
+            .max_line = BIFF_CHECK_LINE_MAX, .on_uid = a->on_uid, .uid_ctx = a->uid_ctx,
+        };
+        if (biff_pop3_init(&c->e.pop3, &cfg, c->work, sizeof c->work) != BIFF_POP3_OK) {
+            return fail(c, BIFF_ERR_CONFIG, "invalid POP3 account (user or password)");
+        }
+    }
+    return BIFF_CHECK_OK;
+}
+
+static size_t engine_output(biff_check *c, const uint8_t **p)
+{
+    return c->acct->proto == BIFF_CHECK_IMAP ? biff_imap_output(&c->e.imap, p)
+                                              : biff_pop3_output(&c->e.pop3, p);
+}
+
+static void engine_output_done(biff_check *c, size_t n)
+{
+    if (c->acct->proto == BIFF_CHECK_IMAP) biff_imap_output_done(&c->e.imap, n);
+    else biff_pop3_output_done(&c->e.pop3, n);
+}
+
+/* Feed buffered input; returns a terminal/upgrade status or BIFF_CHECK_OK to go on. */
+static biff_check_status feed(biff_check *c)
+{
+    while (c->rx_off < c->rx_len) {
+        size_t used = 0, avail = (size_t)(c->rx_len - c->rx_off);
+        const uint8_t *p = c->rx + c->rx_off;
+        if (c->acct->proto == BIFF_CHECK_IMAP) {
+            biff_imap_status s = biff_imap_feed(&c->e.imap, p, avail, &used);
+            c->rx_off = (uint16_t)(c->rx_off + used);
+            switch (s) {
+            case BIFF_IMAP_OK: break;
+            case BIFF_IMAP_EV_CHECKED: c->checked = 1; break;
+            case BIFF_IMAP_EV_CHANGED: break;
+            case BIFF_IMAP_EV_STARTTLS:
+                c->rx_off = c->rx_len = 0; /* never read plaintext leftovers as TLS */
+                c->state = ST_NEED_TLS;
+                return BIFF_CHECK_NEED_TLS;
+            case BIFF_IMAP_EV_CLOSED: c->state = ST_DONE; return BIFF_CHECK_DONE;
+            default: return engine_failed(c);
+            }
+        } else {
+            biff_pop3_status s = biff_pop3_feed(&c->e.pop3, p, avail, &used);
+            c->rx_off = (uint16_t)(c->rx_off + used);
+            switch (s) {
+            case BIFF_POP3_OK: break;
+            case BIFF_POP3_STLS:
+                c->rx_off = c->rx_len = 0;
+                c->state = ST_NEED_TLS;
+                return BIFF_CHECK_NEED_TLS;
+            case BIFF_POP3_DONE: c->state = ST_DONE; return BIFF_CHECK_DONE;
+            default: return engine_failed(c);
+            }
+        }
+        if (used == 0) break; /* an engine that takes nothing would loop forever */
+    }
+    c->rx_off = c->rx_len = 0;
+    return BIFF_CHECK_OK;
+}
+
+static biff_check_status link_closed(biff_check *c, int32_t n)
+{
+    if (c->acct->proto == BIFF_CHECK_IMAP) {
+        /* Servers may close right after the tagged LOGOUT OK or even before it: the results are
+         * complete once every folder answered. */
+        if (c->checked && n == BIFF_NET_E_CLOSED) {
+            c->state = ST_DONE;
+            return BIFF_CHECK_DONE;
+        }
+        const char *d = NULL;
+        if (biff_imap_error(&c->e.imap, &d) != BIFF_ERR_NONE) return engine_failed(c);
+    } else if (n == BIFF_NET_E_CLOSED) {
+        biff_pop3_status s = biff_pop3_eof(&c->e.pop3);
+        if (s == BIFF_POP3_DONE) {
+            c->state = ST_DONE;
+            return BIFF_CHECK_DONE;
+        }
+        return engine_failed(c);
+    }
+    return fail(c, BIFF_ERR_NETWORK, biff_net_strerror((biff_net_status)n));
+}
+
+biff_check_status biff_check_step(biff_check *c)
+{
+    if (c->state == ST_DONE) return BIFF_CHECK_DONE;
+    if (c->state == ST_FAILED) return BIFF_CHECK_FAILED;
+    if (c->state == ST_NEED_TLS) return BIFF_CHECK_NEED_TLS;
+    for (;;) {
+        const uint8_t *p;
+        size_t n = engine_output(c, &p);
+        while (n > 0) {
+            int32_t sent = c->link->send(c->link->ctx, p, n);
+            if (sent < 0) return link_closed(c, sent);
+            if (sent == 0) return BIFF_CHECK_WANT_WRITE;
+            engine_output_done(c, (size_t)sent);
+            n = engine_output(c, &p);
+        }
+        biff_check_status st = feed(c);
+        if (st != BIFF_CHECK_OK) return st;
+        if (engine_output(c, &p) > 0) continue; /* replies queued by what we fed */
+        int32_t got = c->link->recv(c->link->ctx, c->rx, sizeof c->rx);
+        if (got < 0) return link_closed(c, got);
+        if (got == 0) return BIFF_CHECK_WANT_READ;
+        c->rx_off = 0;
+        c->rx_len = (uint16_t)got;
+    }
+}
+
+biff_check_status biff_check_tls_started(biff_check *c, biff_transport *tls)
+{
+    if (c->state != ST_NEED_TLS || !tls) return BIFF_CHECK_E_ARG;
+    c->link = tls;
+    c->state = ST_RUN;
+    if (c->acct->proto == BIFF_CHECK_IMAP) {
+        if (biff_imap_tls_started(&c->e.imap) != BIFF_IMAP_OK) return engine_failed(c);
+    } else {
+        if (biff_pop3_tls_started(&c->e.pop3) != BIFF_POP3_OK) return engine_failed(c);
+    }
+    return BIFF_CHECK_OK;
+}
+
+void biff_check_abort(biff_check *c, biff_error_class err, const char *detail)
+{
+    if (c->state != ST_DONE) (void)fail(c, err, detail);
+}
+
+biff_error_class biff_check_error(const biff_check *c, const char **detail)
+{
+    if (detail) *detail = c->detail;
+    return c->state == ST_FAILED ? c->err : BIFF_ERR_NONE;
+}
+
+const biff_imap_folder_result *biff_check_folder(const biff_check *c, size_t i)
+{
+    return c->acct->proto == BIFF_CHECK_IMAP ? biff_imap_folder(&c->e.imap, i) : NULL;
+}
+
+const biff_pop3_result *biff_check_pop3(const biff_check *c)
+{
+    return c->acct->proto == BIFF_CHECK_POP3 ? biff_pop3_get_result(&c->e.pop3) : NULL;
+}
+
+void biff_check_clear(biff_check *c)
+{
+    if (c->acct && c->acct->proto == BIFF_CHECK_POP3) biff_pop3_clear(&c->e.pop3);
+    /* volatile so the compiler cannot drop the wipe of buffers that held credentials */
+    volatile uint8_t *w = (volatile uint8_t *)c->work;
+    for (size_t i = 0; i < sizeof c->work; i++) w[i] = 0;
+}

@@ -1,0 +1,350 @@
+/*
+ * `tinybiff check [options] URL...`: check each account once, print one JSON object per folder.
+ * The POSIX driver around biff_check: connect, (implicit) TLS, then step the check with poll()
+ * until it is done, failed, or out of time.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cmd_check.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "biff/check.h"
+#include "biff/net_posix.h"
+#include "biff/tls.h"
+#include "biff/url.h"
+#include "json.h"
+#include "mbedtls/base64.h"
+
+typedef struct {
+    const char *ca;
+    const char *password_file;
+    int timeout_ms;
+    int security_none;
+    int security_starttls_only;
+    uint8_t pin[32];
+    int has_pin;
+    const char *folders[BIFF_IMAP_MAX_FOLDERS];
+    int n_extra_folders;
+} check_opts;
+
+static biff_check check; /* ~5 KB: static rather than on the stack */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remaining(int64_t deadline)
+{
+    int64_t r = deadline - now_ms();
+    return r > 0 ? (int)r : 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tinybiff check [options] URL...\n"
+            "  URL            imaps://user@host[:port]/FOLDER, imap://..., pop3s://user@host, pop3://...\n"
+            "                 (;AUTH=PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|+APOP after the user picks the mechanism)\n"
+            "  --ca FILE|DIR  trusted CA certificates (default: the system bundle)\n"
+            "  --pin sha256/BASE64   also require this SHA-256 of the server's public key\n"
+            "  --password-file FILE  password or OAuth2 token (first line); default: $TINYBIFF_PASSWORD\n"
+            "  --folder NAME  check this IMAP folder too (repeatable)\n"
+            "  --security none       allow plaintext imap:// and pop3:// (credentials in clear!)\n"
+            "  --timeout SEC  give up on an account after SEC seconds (default 30)\n"
+            "Prints one JSON object per folder; exit status 0 when every check succeeded.\n");
+}
+
+static int parse_pin(const char *arg, uint8_t out[32])
+{
+    const char *b64 = NULL;
+    if (strncmp(arg, "sha256//", 8) == 0) b64 = arg + 8; /* curl's spelling */
+    else if (strncmp(arg, "sha256/", 7) == 0) b64 = arg + 7;
+    if (!b64) return -1;
+    size_t n = 0;
+    if (mbedtls_base64_decode(out, 32, &n, (const unsigned char *)b64, strlen(b64)) != 0 || n != 32) return -1;
+    return 0;
+}
+
+static int read_secret_file(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "tinybiff: cannot read password file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+        fprintf(stderr, "tinybiff: warning: %s is readable by other users (chmod 600 it)\n", path);
+    }
+    if (!fgets(out, (int)cap, f)) out[0] = 0;
+    fclose(f);
+    out[strcspn(out, "\r\n")] = 0;
+    if (!out[0]) {
+        fprintf(stderr, "tinybiff: password file %s is empty\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int auth_from_url(const biff_url *u, uint8_t *auth)
+{
+    static const struct { const char *name; uint8_t auth; } map[] = {
+        { "", BIFF_CHECK_AUTH_AUTO }, { "PLAIN", BIFF_CHECK_AUTH_PLAIN }, { "LOGIN", BIFF_CHECK_AUTH_LOGIN },
+        { "+USER", BIFF_CHECK_AUTH_LOGIN }, { "USER", BIFF_CHECK_AUTH_LOGIN }, { "+APOP", BIFF_CHECK_AUTH_APOP },
+        { "XOAUTH2", BIFF_CHECK_AUTH_XOAUTH2 }, { "OAUTHBEARER", BIFF_CHECK_AUTH_OAUTHBEARER },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (strcmp(u->auth, map[i].name) == 0) {
+            *auth = map[i].auth;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void print_failure(const char *account, const char *proto, biff_error_class err, const char *detail)
+{
+    json_line j;
+    json_begin(&j, stdout);
+    json_str(&j, "account", account);
+    if (proto) json_str(&j, "protocol", proto);
+    json_bool(&j, "ok", 0);
+    json_str(&j, "error", biff_error_class_name(err));
+    json_str(&j, "detail", detail);
+    json_end(&j);
+}
+
+/* Wait for the link or the deadline; TLS handshakes and the check use the same rule. */
+static int wait_link(biff_net_posix *sock, int want_write, int64_t deadline)
+{
+    return biff_net_posix_wait(sock, want_write, remaining(deadline)) == BIFF_NET_OK ? 0 : -1;
+}
+
+static biff_tls_status handshake(biff_tls *tls, biff_net_posix *sock, int64_t deadline)
+{
+    for (;;) {
+        biff_tls_status st = biff_tls_handshake(tls);
+        if (st != BIFF_TLS_WANT_READ && st != BIFF_TLS_WANT_WRITE) return st;
+        if (wait_link(sock, st == BIFF_TLS_WANT_WRITE, deadline) != 0) {
+            snprintf(tls->detail, sizeof tls->detail, "TLS handshake timed out");
+            return BIFF_TLS_E_NET;
+        }
+    }
+}
+
+static int check_one(const check_opts *o, const char *text, const char *secret, biff_tls_ctx *tls_ctx,
+                     int tls_ctx_ok)
+{
+    biff_url u;
+    biff_url_status us = biff_url_parse(text, &u);
+    if (us != BIFF_URL_OK) {
+        print_failure(text, NULL, BIFF_ERR_CONFIG, biff_url_strerror(us));
+        return -1;
+    }
+    const char *proto = u.proto == BIFF_URL_IMAP ? "imap" : "pop3";
+    const char *folders[BIFF_IMAP_MAX_FOLDERS];
+    uint8_t n_folders = 0;
+    folders[n_folders++] = u.mailbox;
+    for (int i = 0; i < o->n_extra_folders && n_folders < BIFF_IMAP_MAX_FOLDERS; i++) {
+        folders[n_folders++] = o->folders[i];
+    }
+    biff_check_account acct = {
+        .proto = u.proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
+        .security = u.implicit_tls ? BIFF_CHECK_SEC_TLS
+                  : o->security_none ? BIFF_CHECK_SEC_NONE : BIFF_CHECK_SEC_STARTTLS,
+        .host = u.host, .port = u.port, .user = u.user, .secret = secret,
+        .folders = folders, .n_folders = n_folders,
+    };
+    if (auth_from_url(&u, &acct.auth) != 0) {
+        print_failure(text, proto, BIFF_ERR_CONFIG, "unknown ;AUTH= mechanism");
+        return -1;
+    }
+    if (acct.security != BIFF_CHECK_SEC_NONE && !tls_ctx_ok) {
+        print_failure(text, proto, BIFF_ERR_TLS, tls_ctx->detail);
+        return -1;
+    }
+
+    int64_t deadline = now_ms() + o->timeout_ms;
+    biff_net_posix sock;
+    biff_transport plain;
+    biff_tls tls;
+    int tls_used = 0;
+    biff_transport *link = &plain;
+    biff_net_status ns = biff_net_posix_connect(&sock, u.host, u.port, remaining(deadline), &plain);
+    if (ns != BIFF_NET_OK) {
+        char d[160];
+        snprintf(d, sizeof d, "%s (%s)", biff_net_strerror(ns), sock.detail);
+        print_failure(text, proto, BIFF_ERR_NETWORK, d);
+        return -1;
+    }
+    const uint8_t *pin = o->has_pin ? o->pin : NULL;
+    biff_check_status st = BIFF_CHECK_OK;
+    if (acct.security == BIFF_CHECK_SEC_TLS) {
+        tls_used = 1;
+        biff_tls_status ts = biff_tls_start(&tls, tls_ctx, &plain, u.host, pin, NULL);
+        if (ts == BIFF_TLS_OK) ts = handshake(&tls, &sock, deadline);
+        if (ts != BIFF_TLS_OK) {
+            print_failure(text, proto, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS, biff_tls_detail(&tls));
+            biff_tls_close(&tls);
+            biff_net_posix_close(&sock);
+            return -1;
+        }
+        link = biff_tls_transport(&tls);
+    }
+    st = biff_check_start(&check, &acct, link);
+    while (st != BIFF_CHECK_DONE && st != BIFF_CHECK_FAILED && st != BIFF_CHECK_E_ARG) {
+        st = biff_check_step(&check);
+        if (st == BIFF_CHECK_WANT_READ || st == BIFF_CHECK_WANT_WRITE) {
+            if (wait_link(&sock, st == BIFF_CHECK_WANT_WRITE, deadline) != 0) {
+                char d[96];
+                snprintf(d, sizeof d, "no answer from the server within %d s", o->timeout_ms / 1000);
+                biff_check_abort(&check, BIFF_ERR_NETWORK, d);
+                st = BIFF_CHECK_FAILED;
+            }
+        } else if (st == BIFF_CHECK_NEED_TLS) {
+            tls_used = 1;
+            biff_tls_status ts = biff_tls_start(&tls, tls_ctx, &plain, u.host, pin, NULL);
+            if (ts == BIFF_TLS_OK) ts = handshake(&tls, &sock, deadline);
+            if (ts != BIFF_TLS_OK) {
+                biff_check_abort(&check, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS, biff_tls_detail(&tls));
+                st = BIFF_CHECK_FAILED;
+            } else {
+                st = biff_check_tls_started(&check, biff_tls_transport(&tls));
+            }
+        }
+    }
+    int rc = 0;
+    const char *detail = "";
+    biff_error_class err = biff_check_error(&check, &detail);
+    if (st != BIFF_CHECK_DONE) {
+        print_failure(text, proto, err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err, detail);
+        rc = -1;
+    } else if (acct.proto == BIFF_CHECK_IMAP) {
+        for (size_t i = 0; i < n_folders; i++) {
+            const biff_imap_folder_result *f = biff_check_folder(&check, i);
+            json_line j;
+            json_begin(&j, stdout);
+            json_str(&j, "account", text);
+            json_str(&j, "protocol", proto);
+            json_str(&j, "folder", folders[i]);
+            if (!f || f->state != BIFF_IMAP_FOLDER_OK) {
+                json_bool(&j, "ok", 0);
+                json_str(&j, "error", "server_error");
+                json_str(&j, "detail", "STATUS refused (no such folder?)");
+                rc = -1;
+            } else {
+                json_u64(&j, "messages", f->messages);
+                json_u64(&j, "unseen", f->unseen);
+                json_u64(&j, "uidnext", f->uidnext);
+                json_u64(&j, "uidvalidity", f->uidvalidity);
+                if (f->have & BIFF_IMAP_HAVE_HIGHESTMODSEQ) json_u64(&j, "highestmodseq", f->highestmodseq);
+                if (tls_used) json_str(&j, "tls", biff_tls_version(&tls));
+                json_bool(&j, "ok", 1);
+            }
+            json_end(&j);
+        }
+    } else {
+        const biff_pop3_result *r = biff_check_pop3(&check);
+        json_line j;
+        json_begin(&j, stdout);
+        json_str(&j, "account", text);
+        json_str(&j, "protocol", proto);
+        json_str(&j, "folder", "INBOX");
+        json_u64(&j, "messages", r->messages);
+        /* Without a sync state no UIDL has been recorded before: every message is unseen. */
+        json_u64(&j, "unseen", r->messages);
+        if (r->uidl) json_u64(&j, "uids", r->uids);
+        if (tls_used) json_str(&j, "tls", biff_tls_version(&tls));
+        json_bool(&j, "ok", 1);
+        json_end(&j);
+    }
+    biff_check_clear(&check);
+    if (tls_used) biff_tls_close(&tls);
+    biff_net_posix_close(&sock);
+    return rc;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    check_opts o = { .timeout_ms = 30000 };
+    static const struct option longopts[] = {
+        { "ca", required_argument, 0, 'c' },      { "pin", required_argument, 0, 'p' },
+        { "password-file", required_argument, 0, 'w' }, { "folder", required_argument, 0, 'f' },
+        { "security", required_argument, 0, 's' }, { "timeout", required_argument, 0, 't' },
+        { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o.ca = optarg; break;
+        case 'p':
+            if (parse_pin(optarg, o.pin) != 0) {
+                fprintf(stderr, "tinybiff: --pin wants sha256/BASE64 of the server's public key (32 bytes)\n");
+                return 2;
+            }
+            o.has_pin = 1;
+            break;
+        case 'w': o.password_file = optarg; break;
+        case 'f':
+            if (o.n_extra_folders + 1 >= BIFF_IMAP_MAX_FOLDERS) {
+                fprintf(stderr, "tinybiff: at most %d folders per account\n", BIFF_IMAP_MAX_FOLDERS);
+                return 2;
+            }
+            o.folders[o.n_extra_folders++] = optarg;
+            break;
+        case 's':
+            if (strcmp(optarg, "none") == 0) o.security_none = 1;
+            else if (strcmp(optarg, "starttls") != 0) {
+                fprintf(stderr, "tinybiff: --security is starttls (default for imap:// and pop3://) or none\n");
+                return 2;
+            }
+            break;
+        case 't': {
+            char *end;
+            long s = strtol(optarg, &end, 10);
+            if (*end || s < 1 || s > 3600) {
+                fprintf(stderr, "tinybiff: --timeout wants seconds (1-3600)\n");
+                return 2;
+            }
+            o.timeout_ms = (int)s * 1000;
+            break;
+        }
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    static char secret[4096];
+    if (o.password_file) {
+        if (read_secret_file(o.password_file, secret, sizeof secret) != 0) return 2;
+    } else {
+        const char *env = getenv("TINYBIFF_PASSWORD");
+        if (!env || !*env) {
+            fprintf(stderr, "tinybiff: no password: set TINYBIFF_PASSWORD or use --password-file\n");
+            return 2;
+        }
+        snprintf(secret, sizeof secret, "%s", env);
+    }
+    static biff_tls_ctx tls_ctx;
+    int tls_ok = biff_tls_ctx_init(&tls_ctx, o.ca) == BIFF_TLS_OK;
+    int failures = 0;
+    for (int i = optind; i < argc; i++) {
+        if (check_one(&o, argv[i], secret, &tls_ctx, tls_ok) != 0) failures++;
+    }
+    biff_tls_ctx_free(&tls_ctx);
+    memset(secret, 0, sizeof secret);
+    return failures ? 1 : 0;
+}
