@@ -68,7 +68,7 @@ static int contains(const char *l, size_t n, const char *w)
     size_t k = strlen(w);
     for (size_t i = 0; i + k <= n; i++) {
         size_t j = 0;
-        while (j < k && (char)(up(l[i + j]) + 32) == (char)(up(w[j]) + 32)) {
+        while (j < k && up(l[i + j]) == up(w[j])) {
             j++;
         }
         if (j == k) {
@@ -88,6 +88,11 @@ static void dput(biff_pop3_result *r, const char *s, size_t n)
     r->detail[d] = '\0';
 }
 
+static void dstr(biff_pop3_result *r, const char *s)
+{
+    dput(r, s, strlen(s));
+}
+
 static void dnum(biff_pop3_result *r, uint32_t v)
 {
     char b[11];
@@ -102,10 +107,13 @@ static void dnum(biff_pop3_result *r, uint32_t v)
 /* End the check with an error; text (server line, may be NULL) is appended after msg. */
 static void fail(biff_pop3 *e, biff_error_class cls, const char *msg, const char *text, size_t n)
 {
+    /* Nothing more goes out after an error: not even half a command with a credential in it. */
+    mbedtls_platform_zeroize(e->out, e->out_cap);
+    e->out_len = e->out_sent = 0;
     e->state = ST_ERROR;
     e->res.error = cls;
     e->res.detail[0] = '\0';
-    dput(&e->res, msg, strlen(msg));
+    dstr(&e->res, msg);
     if (text) {
         dput(&e->res, ": ", 2);
         dput(&e->res, text, n);
@@ -180,7 +188,7 @@ static void unavailable(biff_pop3 *e, const char *msg)
 {
     fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, msg, NULL, 0);
     if (e->sasl & OAUTH_BITS) {
-        dput(&e->res, "; server offers OAuth2: provider needs OAuth2 or an app password", 64);
+        dstr(&e->res, "; server offers OAuth2: provider needs OAuth2 or an app password");
     }
 }
 
@@ -250,7 +258,7 @@ static void start_auth(biff_pop3 *e)
     }
     if (capa && !(e->sasl & BIFF_SASL_BIT(sm))) {
         fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, "server does not offer SASL ", NULL, 0);
-        dput(&e->res, biff_sasl_mech_name(sm), strlen(biff_sasl_mech_name(sm)));
+        dstr(&e->res, biff_sasl_mech_name(sm));
         return;
     }
     if (emit(e, "AUTH ", biff_sasl_mech_name(sm), " ") != 0) {
@@ -274,24 +282,25 @@ static void start_auth(biff_pop3 *e)
 /* Login refused: tell credentials apart from "this provider wants OAuth2 / an app password". */
 static void auth_refused(biff_pop3 *e, const char *l, size_t n)
 {
-    static const char *const hints[] = {"app password", "application-specific", "oauth", "web login",
-                                        "basic auth",   "plaintext auth"};
+    static const char *const hints[] = {"app password", "application-specific", "oauth", "web login", "basic auth"};
     if (contains(l, n, "[sys/") || contains(l, n, "[in-use]") || contains(l, n, "[login-delay]")) {
         fail(e, BIFF_ERR_SERVER_ERROR, "login refused by server", l, n);
         return;
     }
+    if (contains(l, n, "plaintext auth")) {
+        fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, "server refuses this login without TLS", l, n);
+        return;
+    }
     for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++) {
         if (contains(l, n, hints[i])) {
-            fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, "login method refused; provider needs OAuth2 or an app password",
+            fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, "password login refused: provider needs OAuth2 or an app password",
                  l, n);
             return;
         }
     }
+    fail(e, BIFF_ERR_AUTH_FAILED, "login rejected", l, n);
     if ((e->sasl & OAUTH_BITS) && e->mech < BIFF_POP3_AUTH_XOAUTH2) {
-        fail(e, BIFF_ERR_AUTH_FAILED, "login rejected (server offers OAuth2; may need OAuth2 or an app password)", l,
-             n);
-    } else {
-        fail(e, BIFF_ERR_AUTH_FAILED, "login rejected", l, n);
+        dstr(&e->res, " (server offers OAuth2: provider may need OAuth2 or an app password)");
     }
 }
 
@@ -622,7 +631,7 @@ biff_pop3_status biff_pop3_feed(biff_pop3 *e, const void *data, size_t len, size
         } else {
             fail(e, BIFF_ERR_PROTOCOL, "server line longer than ", NULL, 0);
             dnum(&e->res, (uint32_t)e->line_cap + 1u);
-            dput(&e->res, " octets", 7);
+            dstr(&e->res, " octets");
         }
     }
     if (consumed) {
@@ -677,10 +686,11 @@ biff_pop3_status biff_pop3_eof(biff_pop3 *e)
     if (e->state == ST_QUIT) {
         e->state = ST_DONE; /* everything asked for has arrived; some servers close before +OK */
     } else if (e->state < ST_DONE) {
+        unsigned st = e->state;
         fail(e, BIFF_ERR_NETWORK, "server closed the connection during ", NULL, 0);
-        dput(&e->res, phase[e->state], strlen(phase[e->state]));
-        if (e->state == ST_UIDL_BODY || e->state == ST_CAPA_BODY) {
-            dput(&e->res, " (incomplete multi-line reply, no final \".\")", 45);
+        dstr(&e->res, phase[st]);
+        if (st == ST_UIDL_BODY || st == ST_CAPA_BODY) {
+            dstr(&e->res, " (incomplete multi-line reply, no final \".\")");
         }
     }
     return status_of(e);

@@ -250,7 +250,9 @@ static void run(const transcript *t, int mode, size_t split)
         }
         pos += used;
         drain(&e, got, &glen, mode == 3);
-        if (glen != due(t, pos, tls) || memcmp(got, t->client, glen) != 0) {
+        /* Exactly the due bytes; after ERROR the engine drops what it had not yet handed out. */
+        if ((st == BIFF_POP3_ERROR ? glen > due(t, pos, tls) : glen != due(t, pos, tls)) ||
+            memcmp(got, t->client, glen) != 0) {
             fail_msg("%s mode %d split %zu: at server offset %zu sent %zu bytes '%.*s', transcript says %zu", t->name,
                      mode, split, pos, glen, (int)glen, got, due(t, pos, tls));
         }
@@ -281,6 +283,10 @@ static void run(const transcript *t, int mode, size_t split)
         assert_int_equal(pos, t->slen);
         assert_int_equal(glen, t->clen);
         assert_int_equal(r->error, BIFF_ERR_NONE);
+    }
+    if (mode == 0 && getenv("POP3_VERBOSE")) {
+        printf("%-36s %-6s %-24s %s\n", t->name, st == BIFF_POP3_DONE ? "DONE" : "ERROR", biff_error_class_name(r->error),
+               r->detail);
     }
     if (t->messages >= 0) {
         assert_int_equal(r->messages, t->messages);

@@ -55,7 +55,7 @@ typedef struct {
     void *uid_ctx;
 } biff_pop3_config;
 
-#define BIFF_POP3_DETAIL_MAX 120
+#define BIFF_POP3_DETAIL_MAX 160
 #define BIFF_POP3_UID_MAX 70
 
 typedef struct {
