@@ -15,10 +15,10 @@
 #include <time.h>
 
 #include "biff/check.h"
-#include "biff/net_posix.h"
 #include "biff/tls.h"
 #include "biff/url.h"
 #include "json.h"
+#include "link.h"
 #include "mbedtls/base64.h"
 
 typedef struct {
@@ -29,6 +29,7 @@ typedef struct {
     int security_starttls_only;
     uint8_t pin[32];
     int has_pin;
+    link_kind net;
     const char *folders[BIFF_IMAP_MAX_FOLDERS];
     int n_extra_folders;
 } check_opts;
@@ -60,6 +61,7 @@ static void usage(FILE *f)
             "  --folder NAME  check this IMAP folder too (repeatable)\n"
             "  --security none       allow plaintext imap:// and pop3:// (credentials in clear!)\n"
             "  --timeout SEC  give up on an account after SEC seconds (default 30)\n"
+            "  --net lwip     use the in-process lwIP stack on a TAP interface (see README)\n"
             "Prints one JSON object per folder; exit status 0 when every check succeeded.\n");
 }
 
@@ -123,18 +125,12 @@ static void print_failure(const char *account, const char *proto, biff_error_cla
     json_end(&j);
 }
 
-/* Wait for the link or the deadline; TLS handshakes and the check use the same rule. */
-static int wait_link(biff_net_posix *sock, int want_write, int64_t deadline)
-{
-    return biff_net_posix_wait(sock, want_write, remaining(deadline)) == BIFF_NET_OK ? 0 : -1;
-}
-
-static biff_tls_status handshake(biff_tls *tls, biff_net_posix *sock, int64_t deadline)
+static biff_tls_status handshake(biff_tls *tls, link *l, int64_t deadline)
 {
     for (;;) {
         biff_tls_status st = biff_tls_handshake(tls);
         if (st != BIFF_TLS_WANT_READ && st != BIFF_TLS_WANT_WRITE) return st;
-        if (wait_link(sock, st == BIFF_TLS_WANT_WRITE, deadline) != 0) {
+        if (link_wait(l, st == BIFF_TLS_WANT_WRITE, remaining(deadline)) != 0) {
             snprintf(tls->detail, sizeof tls->detail, "TLS handshake timed out");
             return BIFF_TLS_E_NET;
         }
@@ -174,37 +170,34 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
     }
 
     int64_t deadline = now_ms() + o->timeout_ms;
-    biff_net_posix sock;
-    biff_transport plain;
+    static link l;
     biff_tls tls;
     int tls_used = 0;
-    biff_transport *link = &plain;
-    biff_net_status ns = biff_net_posix_connect(&sock, u.host, u.port, remaining(deadline), &plain);
-    if (ns != BIFF_NET_OK) {
-        char d[160];
-        snprintf(d, sizeof d, "%s (%s)", biff_net_strerror(ns), sock.detail);
-        print_failure(text, proto, BIFF_ERR_NETWORK, d);
+    if (link_open(&l, o->net, u.host, u.port, remaining(deadline)) != BIFF_NET_OK) {
+        print_failure(text, proto, BIFF_ERR_NETWORK, l.detail);
+        link_close(&l);
         return -1;
     }
+    biff_transport *plain = &l.transport, *conn = plain;
     const uint8_t *pin = o->has_pin ? o->pin : NULL;
     biff_check_status st = BIFF_CHECK_OK;
     if (acct.security == BIFF_CHECK_SEC_TLS) {
         tls_used = 1;
-        biff_tls_status ts = biff_tls_start(&tls, tls_ctx, &plain, u.host, pin, NULL);
-        if (ts == BIFF_TLS_OK) ts = handshake(&tls, &sock, deadline);
+        biff_tls_status ts = biff_tls_start(&tls, tls_ctx, plain, u.host, pin, NULL);
+        if (ts == BIFF_TLS_OK) ts = handshake(&tls, &l, deadline);
         if (ts != BIFF_TLS_OK) {
             print_failure(text, proto, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS, biff_tls_detail(&tls));
             biff_tls_close(&tls);
-            biff_net_posix_close(&sock);
+            link_close(&l);
             return -1;
         }
-        link = biff_tls_transport(&tls);
+        conn = biff_tls_transport(&tls);
     }
-    st = biff_check_start(&check, &acct, link);
+    st = biff_check_start(&check, &acct, conn);
     while (st != BIFF_CHECK_DONE && st != BIFF_CHECK_FAILED && st != BIFF_CHECK_E_ARG) {
         st = biff_check_step(&check);
         if (st == BIFF_CHECK_WANT_READ || st == BIFF_CHECK_WANT_WRITE) {
-            if (wait_link(&sock, st == BIFF_CHECK_WANT_WRITE, deadline) != 0) {
+            if (link_wait(&l, st == BIFF_CHECK_WANT_WRITE, remaining(deadline)) != 0) {
                 char d[96];
                 snprintf(d, sizeof d, "no answer from the server within %d s", o->timeout_ms / 1000);
                 biff_check_abort(&check, BIFF_ERR_NETWORK, d);
@@ -212,8 +205,8 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
             }
         } else if (st == BIFF_CHECK_NEED_TLS) {
             tls_used = 1;
-            biff_tls_status ts = biff_tls_start(&tls, tls_ctx, &plain, u.host, pin, NULL);
-            if (ts == BIFF_TLS_OK) ts = handshake(&tls, &sock, deadline);
+            biff_tls_status ts = biff_tls_start(&tls, tls_ctx, plain, u.host, pin, NULL);
+            if (ts == BIFF_TLS_OK) ts = handshake(&tls, &l, deadline);
             if (ts != BIFF_TLS_OK) {
                 biff_check_abort(&check, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS, biff_tls_detail(&tls));
                 st = BIFF_CHECK_FAILED;
@@ -269,7 +262,7 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
     }
     biff_check_clear(&check);
     if (tls_used) biff_tls_close(&tls);
-    biff_net_posix_close(&sock);
+    link_close(&l);
     return rc;
 }
 
@@ -280,7 +273,8 @@ int cmd_check(int argc, char **argv)
         { "ca", required_argument, 0, 'c' },      { "pin", required_argument, 0, 'p' },
         { "password-file", required_argument, 0, 'w' }, { "folder", required_argument, 0, 'f' },
         { "security", required_argument, 0, 's' }, { "timeout", required_argument, 0, 't' },
-        { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
+        { "net", required_argument, 0, 'n' },      { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
     };
     int c;
     optind = 1;
@@ -319,6 +313,14 @@ int cmd_check(int argc, char **argv)
             o.timeout_ms = (int)s * 1000;
             break;
         }
+        case 'n':
+            if (strcmp(optarg, "lwip") == 0) o.net = LINK_LWIP;
+            else if (strcmp(optarg, "posix") == 0) o.net = LINK_POSIX;
+            else {
+                fprintf(stderr, "tinybiff: --net is posix (default) or lwip\n");
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
