@@ -118,7 +118,17 @@ static void fail(biff_pop3 *e, biff_error_class cls, const char *msg, const char
         dput(&e->res, ": ", 2);
         dput(&e->res, text, n);
     }
+    /* A server may echo what we sent: mask the secret, also when the detail cut it short. */
+    size_t k = strlen(e->secret), dl = strlen(e->res.detail);
+    for (size_t i = 0; k && i < dl; i++) {
+        size_t m = dl - i < k ? dl - i : k;
+        if ((m == k || m >= 4) && memcmp(e->res.detail + i, e->secret, m) == 0) {
+            memset(e->res.detail + i, '*', m);
+        }
+    }
 }
+
+static const char too_small[] = "work buffer too small for the command";
 
 /* Append parts + CRLF to the output area; 0 on success. */
 static int emit(biff_pop3 *e, const char *a, const char *b, const char *c)
@@ -134,7 +144,7 @@ static int emit(biff_pop3 *e, const char *a, const char *b, const char *c)
         e->out_sent = 0;
     }
     if (need > (size_t)(e->out_cap - e->out_len)) {
-        fail(e, BIFF_ERR_CONFIG, "work buffer too small for the next command", NULL, 0);
+        fail(e, BIFF_ERR_CONFIG, too_small, NULL, 0);
         return -1;
     }
     for (int i = 0; i < 4; i++) {
@@ -143,11 +153,6 @@ static int emit(biff_pop3 *e, const char *a, const char *b, const char *c)
         e->out_len = (uint16_t)(e->out_len + k);
     }
     return 0;
-}
-
-static int has_crlf(const char *s)
-{
-    return s && (strchr(s, '\r') || strchr(s, '\n'));
 }
 
 static void to_quit(biff_pop3 *e)
@@ -184,11 +189,14 @@ static void after_auth(biff_pop3 *e)
     }
 }
 
+static const char needs_oauth[] = "provider needs OAuth2 or an app password";
+
 static void unavailable(biff_pop3 *e, const char *msg)
 {
     fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, msg, NULL, 0);
     if (e->sasl & OAUTH_BITS) {
-        dstr(&e->res, "; server offers OAuth2: provider needs OAuth2 or an app password");
+        dstr(&e->res, "; server offers OAuth2: ");
+        dstr(&e->res, needs_oauth);
     }
 }
 
@@ -209,7 +217,7 @@ static void start_auth(biff_pop3 *e)
         } else if (e->apop[0]) {
             m = BIFF_POP3_AUTH_APOP;
         } else {
-            unavailable(e, "no password login offered (no SASL PLAIN, USER or APOP)");
+            unavailable(e, "no password login offered");
             return;
         }
     }
@@ -217,10 +225,6 @@ static void start_auth(biff_pop3 *e)
     if (m == BIFF_POP3_AUTH_USER) {
         if (capa && !(e->caps & C_USER)) {
             unavailable(e, "server does not offer USER/PASS");
-            return;
-        }
-        if (has_crlf(e->user) || has_crlf(e->secret)) {
-            fail(e, BIFF_ERR_CONFIG, "user or password contains CR/LF", NULL, 0);
             return;
         }
         e->state = ST_USER;
@@ -235,27 +239,14 @@ static void start_auth(biff_pop3 *e)
             unavailable(e, "greeting has no APOP timestamp");
             return;
         }
-        if (has_crlf(e->user) || strchr(e->user, ' ')) {
-            fail(e, BIFF_ERR_CONFIG, "user name unusable for APOP", NULL, 0);
-            return;
-        }
         e->state = ST_APOP;
-        emit(e, "APOP ", e->user, " ");
-        if (e->state == ST_APOP) {
-            /* overwrite the CRLF emit() added after the user name with " digest\r\n" */
-            e->out_len = (uint16_t)(e->out_len - 2);
-            emit(e, e->apop, NULL, NULL);
-        }
+        emit(e, "APOP ", e->user, e->apop);
         return;
     }
     /* SASL: PLAIN, XOAUTH2, OAUTHBEARER */
     biff_sasl_mech sm = m == BIFF_POP3_AUTH_PLAIN     ? BIFF_SASL_PLAIN
                         : m == BIFF_POP3_AUTH_XOAUTH2 ? BIFF_SASL_XOAUTH2
                                                       : BIFF_SASL_OAUTHBEARER;
-    if (m > BIFF_POP3_AUTH_OAUTHBEARER) {
-        fail(e, BIFF_ERR_CONFIG, "unknown auth method", NULL, 0);
-        return;
-    }
     if (capa && !(e->sasl & BIFF_SASL_BIT(sm))) {
         fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, "server does not offer SASL ", NULL, 0);
         dstr(&e->res, biff_sasl_mech_name(sm));
@@ -269,9 +260,7 @@ static void start_auth(biff_pop3 *e)
     biff_sasl_status s = biff_sasl_initial_response(sm, e->user, e->secret, e->host, e->port, e->out + at,
                                                     (size_t)e->out_cap - at - 1, &n);
     if (s != BIFF_SASL_OK) {
-        fail(e, BIFF_ERR_CONFIG,
-             s == BIFF_SASL_E_SPACE ? "work buffer too small for the AUTH command" : "credentials unusable for SASL",
-             NULL, 0);
+        fail(e, BIFF_ERR_CONFIG, s == BIFF_SASL_E_SPACE ? too_small : "credentials unusable for SASL", NULL, 0);
         return;
     }
     memcpy(e->out + at + n, "\r\n", 2);
@@ -293,14 +282,19 @@ static void auth_refused(biff_pop3 *e, const char *l, size_t n)
     }
     for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++) {
         if (contains(l, n, hints[i])) {
-            fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, "password login refused: provider needs OAuth2 or an app password",
-                 l, n);
+            fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, "password login refused", NULL, 0);
+            dstr(&e->res, ": ");
+            dstr(&e->res, needs_oauth);
+            dput(&e->res, ": ", 2);
+            dput(&e->res, l, n);
             return;
         }
     }
     fail(e, BIFF_ERR_AUTH_FAILED, "login rejected", l, n);
     if ((e->sasl & OAUTH_BITS) && e->mech < BIFF_POP3_AUTH_XOAUTH2) {
-        dstr(&e->res, " (server offers OAuth2: provider may need OAuth2 or an app password)");
+        dstr(&e->res, " (server offers OAuth2: maybe ");
+        dstr(&e->res, needs_oauth);
+        dstr(&e->res, ")");
     }
 }
 
@@ -332,18 +326,15 @@ static void uidl_entry(biff_pop3 *e, const char *l, size_t n)
         p++;
     }
     size_t k = (size_t)(end - p);
-    if (k == 0 || k > BIFF_POP3_UID_MAX) {
-        fail(e, BIFF_ERR_PROTOCOL, k ? "UIDL id longer than 70 octets (RFC 1939), message " : "empty UIDL id, message ",
+    int bad = k == 0;
+    for (size_t i = 0; i < k; i++) {
+        bad |= p[i] < 0x21 || p[i] > 0x7e;
+    }
+    if (bad || k > BIFF_POP3_UID_MAX) {
+        fail(e, BIFF_ERR_PROTOCOL, bad ? "malformed UIDL id, message " : "UIDL id longer than 70 octets, message ",
              NULL, 0);
         dnum(&e->res, msg);
         return;
-    }
-    for (size_t i = 0; i < k; i++) {
-        if (p[i] < 0x21 || p[i] > 0x7e) {
-            fail(e, BIFF_ERR_PROTOCOL, "UIDL id with non-printable octet, message ", NULL, 0);
-            dnum(&e->res, msg);
-            return;
-        }
     }
     e->res.uids++;
     e->on_uid(e->uid_ctx, msg, p, k);
@@ -379,25 +370,27 @@ static void after_capa(biff_pop3 *e)
 static void apop_digest(biff_pop3 *e, const char *l, size_t n)
 {
     const char *lt = memchr(l, '<', n), *gt;
-    if (!lt || !(gt = memchr(lt, '>', (size_t)(l + n - lt))) || !memchr(lt, '@', (size_t)(gt - lt)) ||
-        !e->secret) {
+    if (!lt || !(gt = memchr(lt, '>', (size_t)(l + n - lt))) || !memchr(lt, '@', (size_t)(gt - lt))) {
         return;
     }
     unsigned char d[16];
     mbedtls_md5_context c;
     mbedtls_md5_init(&c);
-    if (mbedtls_md5_starts(&c) == 0 && mbedtls_md5_update(&c, (const unsigned char *)lt, (size_t)(gt - lt + 1)) == 0 &&
-        mbedtls_md5_update(&c, (const unsigned char *)e->secret, strlen(e->secret)) == 0 &&
-        mbedtls_md5_finish(&c, d) == 0) {
+    if ((mbedtls_md5_starts(&c) | mbedtls_md5_update(&c, (const unsigned char *)lt, (size_t)(gt - lt + 1)) |
+         mbedtls_md5_update(&c, (const unsigned char *)e->secret, strlen(e->secret)) |
+         mbedtls_md5_finish(&c, d)) == 0) {
+        /* " <32 hex>": ready to follow the user name in the APOP command */
+        e->apop[0] = ' ';
         for (int i = 0; i < 16; i++) {
-            e->apop[2 * i] = hexd[d[i] >> 4];
-            e->apop[2 * i + 1] = hexd[d[i] & 15];
+            e->apop[1 + 2 * i] = hexd[d[i] >> 4];
+            e->apop[2 + 2 * i] = hexd[d[i] & 15];
         }
-        e->apop[32] = '\0';
     }
     mbedtls_md5_free(&c);
     mbedtls_platform_zeroize(d, sizeof d);
 }
+
+static const char token_rejected[] = "OAuth2 token rejected: ";
 
 static void line(biff_pop3 *e, const char *l, size_t n)
 {
@@ -430,17 +423,18 @@ static void line(biff_pop3 *e, const char *l, size_t n)
         if (!(e->flags & F_CONT) && n >= 1 && l[0] == '+' && (n == 1 || l[1] == ' ')) {
             /* A challenge after our initial response carries the OAuth error JSON (RFC 7628 3.2.2):
              * keep it for the detail, and answer so the server can finish with -ERR. */
-            char *d = e->res.detail;
-            size_t k = 0;
+            char *d = e->res.detail + sizeof token_rejected - 1;
+            size_t k = 0, cap = sizeof e->res.detail - sizeof token_rejected + 1;
             e->flags |= F_CONT;
-            if (n <= 2 || biff_sasl_b64_decode(l + 2, n - 2, d, sizeof e->res.detail, &k) != BIFF_SASL_OK) {
-                k = 0;
-            }
-            d[k] = '\0';
-            for (size_t i = 0; i < k; i++) {
-                if (d[i] < 0x20 || d[i] > 0x7e) {
-                    d[i] = '?';
+            memcpy(e->res.detail, token_rejected, sizeof token_rejected);
+            if (e->mech != BIFF_POP3_AUTH_PLAIN && n > 2 && biff_sasl_b64_decode(l + 2, n - 2, d, cap, &k) == BIFF_SASL_OK) {
+                for (size_t i = 0; i < k; i++) {
+                    if (d[i] < 0x20 || d[i] > 0x7e) {
+                        d[i] = '?';
+                    }
                 }
+            } else {
+                *d = '\0';
             }
             emit(e, e->mech == BIFF_POP3_AUTH_OAUTHBEARER ? "AQ==" : (e->mech == BIFF_POP3_AUTH_PLAIN ? "*" : ""),
                  NULL, NULL);
@@ -500,14 +494,12 @@ static void line(biff_pop3 *e, const char *l, size_t n)
     case ST_APOP:
     case ST_AUTH:
         if (err) {
-            if (e->res.detail[0] && (e->flags & F_CONT)) {
-                /* keep the decoded OAuth error as the server text */
-                char tmp[BIFF_POP3_DETAIL_MAX];
-                memcpy(tmp, e->res.detail, sizeof tmp);
-                auth_refused(e, l, n);
-                if (e->res.error == BIFF_ERR_AUTH_FAILED) {
-                    fail(e, BIFF_ERR_AUTH_FAILED, "OAuth2 token rejected", tmp, strlen(tmp));
-                }
+            if ((e->flags & F_CONT) && e->mech != BIFF_POP3_AUTH_PLAIN) {
+                /* The detail already holds the decoded OAuth error (RFC 7628 3.2.2). */
+                mbedtls_platform_zeroize(e->out, e->out_cap);
+                e->out_len = e->out_sent = 0;
+                e->res.error = BIFF_ERR_AUTH_FAILED;
+                e->state = ST_ERROR;
                 return;
             }
             auth_refused(e, l, n);
@@ -560,7 +552,8 @@ biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, void 
         return BIFF_POP3_E_ARG;
     }
     ml = cfg->max_line ? cfg->max_line : 512u;
-    if (cap > 65535u || ml < 16u || cap < ml + 64u || cfg->security > BIFF_POP3_SEC_NONE) {
+    if (cap > 65535u || ml < 16u || cap < ml + 64u || cfg->security > BIFF_POP3_SEC_NONE ||
+        cfg->auth > BIFF_POP3_AUTH_OAUTHBEARER || strpbrk(cfg->user, "\r\n") || strpbrk(cfg->secret, "\r\n")) {
         return BIFF_POP3_E_ARG;
     }
     memset(e, 0, sizeof *e);

@@ -83,7 +83,7 @@ typedef struct biff_pop3 {
     uint8_t caps;
     uint8_t sasl;
     uint8_t msgs_checked;
-    char apop[33];
+    char apop[34];
     biff_pop3_result res;
 } biff_pop3;
 
@@ -91,7 +91,8 @@ typedef struct biff_pop3 {
  * Prepare one check. work[cap] is split into a line buffer of cfg->max_line octets and the
  * output area (the rest, which must fit the longest command: AUTH with a base64 token for OAuth).
  * cfg is copied; the strings it points to must stay valid until the check ends.
- * Returns BIFF_POP3_OK or BIFF_POP3_E_ARG (output area under 64 octets, cap > 65535, NULLs).
+ * Returns BIFF_POP3_OK or BIFF_POP3_E_ARG (output area under 64 octets, cap > 65535, NULLs,
+ * unknown enum values, CR or LF in user or secret).
  */
 biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, void *work, size_t cap);
 
