@@ -9,7 +9,7 @@ static biff_check_status fail(biff_check *c, biff_error_class err, const char *d
 {
     c->state = ST_FAILED;
     c->err = err;
-    snprintf(c->detail, sizeof c->detail, "%s", detail ? detail : "");
+    snprintf(c->detail, sizeof c->detail, "%.127s", detail ? detail : "");
     return BIFF_CHECK_FAILED;
 }
 

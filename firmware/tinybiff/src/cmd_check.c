@@ -137,6 +137,15 @@ static biff_tls_status handshake(biff_tls *tls, link *l, int64_t deadline)
     }
 }
 
+/* Without --state the UIDs are only counted; the sync store records them (issue: sync state). */
+static void count_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
+{
+    (void)msgno;
+    (void)uid;
+    (void)len;
+    (*(uint32_t *)ctx)++;
+}
+
 static int check_one(const check_opts *o, const char *text, const char *secret, biff_tls_ctx *tls_ctx,
                      int tls_ctx_ok)
 {
@@ -160,6 +169,11 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
         .host = u.host, .port = u.port, .user = u.user, .secret = secret,
         .folders = folders, .n_folders = n_folders,
     };
+    uint32_t uid_count = 0;
+    if (acct.proto == BIFF_CHECK_POP3) {
+        acct.on_uid = count_uid;
+        acct.uid_ctx = &uid_count;
+    }
     if (auth_from_url(&u, &acct.auth) != 0) {
         print_failure(text, proto, BIFF_ERR_CONFIG, "unknown ;AUTH= mechanism");
         return -1;
