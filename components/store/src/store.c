@@ -151,18 +151,32 @@ static int walk_next(biff_store *st, uint32_t sec, walk_t *w)
     return 1;
 }
 
-/* CRC of a record (descriptor head + data) as stored; twice before calling it bad. */
-static biff_store_status check_data(biff_store *st, uint32_t sec, const uint8_t *a)
+enum { S_CHECK, S_READ, S_SAME, S_COPY };
+
+/* Stream the data of record a (in sector sec) through a small buffer, checking its CRC and,
+ * by op, copying it to out, comparing it with cmp, or programming it at sector `to`, offset dw.
+ * Reads are tried twice before a record is called bad, so one flipped bit costs nothing. */
+static biff_store_status stream(biff_store *st, uint32_t sec, const uint8_t *a, int op,
+                                uint8_t *out, const uint8_t *cmp, uint32_t to, uint32_t dw)
 {
     uint8_t buf[CHUNK];
     uint32_t len = data_len(a);
-    for (int tries = 0; tries < 2; tries++) {
+    for (int tries = op == S_COPY ? 1 : 0; tries < 2; tries++) {
         uint32_t crc = biff_store_crc32(0, a, 8);
         for (uint32_t done = 0, n; done < len; done += n) {
             n = len - done < CHUNK ? len - done : CHUNK;
             if (fl_read(st, sec, get16(a + 12) + done, buf, n))
                 return BIFF_STORE_E_IO;
             crc = biff_store_crc32(crc, buf, n);
+            if (op == S_READ)
+                memcpy(out + done, buf, n);
+            if (op == S_SAME && memcmp(cmp + done, buf, n))
+                return BIFF_STORE_E_CORRUPT;
+            if (op == S_COPY) {
+                memset(buf + n, 0xFF, pad(st, n) - n);
+                if (fl_prog(st, to, dw + done, buf, pad(st, n)))
+                    return BIFF_STORE_E_IO;
+            }
         }
         if (crc == get32(a + 8))
             return BIFF_STORE_OK;
@@ -182,7 +196,7 @@ static biff_store_status find(biff_store *st, uint32_t key, loc_t *best)
         while (walk_next(st, sec, &w)) {
             if (get16(w.a) != key || (best->found && get32(w.a + 4) <= get32(best->a + 4)))
                 continue;
-            biff_store_status s = check_data(st, sec, w.a);
+            biff_store_status s = stream(st, sec, w.a, S_CHECK, NULL, NULL, 0, 0);
             if (s == BIFF_STORE_E_IO)
                 return s;
             if (s == BIFF_STORE_OK) {
@@ -223,25 +237,16 @@ static biff_store_status write_hdr(biff_store *st, uint32_t sec, uint32_t seq, u
     return prog_slot(st, sec, 0, h, HDR_BYTES, st->hdr_size);
 }
 
-/* Copy one record into the spare being filled; verifies the CRC on the bytes actually copied. */
+/* Copy one record into the spare being filled; the CRC is checked on the bytes copied, so a
+ * read that went bad meanwhile aborts the collection instead of committing a bad copy. */
 static biff_store_status copy_rec(biff_store *st, uint32_t from, uint32_t to, uint8_t *a,
                                   uint32_t *dw, uint32_t *aw)
 {
-    uint8_t buf[CHUNK];
-    uint32_t len = data_len(a), crc = biff_store_crc32(0, a, 8);
+    uint32_t len = data_len(a);
     if (*dw + pad(st, len) + st->ate_size > *aw)
         return BIFF_STORE_E_CORRUPT; /* cannot happen: a spare holds what one sector held */
-    for (uint32_t done = 0, n; done < len; done += n) {
-        n = len - done < CHUNK ? len - done : CHUNK;
-        if (fl_read(st, from, get16(a + 12) + done, buf, n))
-            return BIFF_STORE_E_IO;
-        crc = biff_store_crc32(crc, buf, n);
-        memset(buf + n, 0xFF, pad(st, n) - n);
-        if (fl_prog(st, to, *dw + done, buf, pad(st, n)))
-            return BIFF_STORE_E_IO;
-    }
-    if (crc != get32(a + 8))
-        return BIFF_STORE_E_IO; /* a read went bad while copying: do not commit this spare */
+    if (stream(st, from, a, S_COPY, NULL, NULL, to, *dw) != BIFF_STORE_OK)
+        return BIFF_STORE_E_IO;
     seal_ate(a, *dw);
     *dw += pad(st, len);
     *aw -= st->ate_size;
@@ -414,29 +419,16 @@ biff_store_status biff_store_read(biff_store *st, uint16_t key, void *buf, size_
     *len = data_len(l.a);
     if (*len > cap)
         return BIFF_STORE_E_TOO_BIG;
-    for (int tries = 0; tries < 2; tries++) {
-        if (fl_read(st, l.sec, get16(l.a + 12), buf, (uint32_t)*len))
-            return BIFF_STORE_E_IO;
-        if (biff_store_crc32(biff_store_crc32(0, l.a, 8), buf, *len) == get32(l.a + 8))
-            return BIFF_STORE_OK;
-    }
-    return BIFF_STORE_E_CORRUPT;
+    return stream(st, l.sec, l.a, S_READ, buf, NULL, 0, 0);
 }
 
 /* Is the stored record l equal to data[0..len)? (len TOMB: is it a tombstone?) */
 static int unchanged(biff_store *st, const loc_t *l, const uint8_t *data, uint32_t len)
 {
-    uint8_t buf[CHUNK];
     if (!l->found)
         return len == TOMB;
-    if (get16(l->a + 2) != len)
-        return 0;
-    for (uint32_t done = 0, n; len != TOMB && done < len; done += n) {
-        n = len - done < CHUNK ? len - done : CHUNK;
-        if (fl_read(st, l->sec, get16(l->a + 12) + done, buf, n) || memcmp(buf, data + done, n))
-            return 0;
-    }
-    return 1;
+    return get16(l->a + 2) == len &&
+           stream(st, l->sec, l->a, S_SAME, NULL, data, 0, 0) == BIFF_STORE_OK;
 }
 
 static biff_store_status put(biff_store *st, uint16_t key, const uint8_t *data, uint32_t len)

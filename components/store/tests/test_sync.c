@@ -1,0 +1,311 @@
+/* Sync records: account binding, folder records, IMAP/POP3 "new" rules, and a power-cut sweep
+ * over a stream of check results. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "biff/flash_fault.h"
+#include "biff/sync.h"
+
+static uint8_t mem[8 * 1024], scratch[1024];
+static biff_flash_ram ram;
+static biff_flash_fault fault;
+static biff_store st;
+
+static void rig(void)
+{
+    memset(mem, 0xFF, sizeof mem);
+    assert_int_equal(biff_flash_ram_init(&ram, mem, 1024, 8, 8, NULL), 0);
+    assert_int_equal(biff_flash_fault_init(&fault, &ram.flash, scratch, 7), 0);
+    memset(&st, 0, sizeof st);
+    assert_int_equal(biff_store_mount(&st, &fault.flash), BIFF_STORE_OK);
+}
+
+static void remount(void)
+{
+    memset(&st, 0, sizeof st);
+    assert_int_equal(biff_store_mount(&st, &fault.flash), BIFF_STORE_OK);
+}
+
+static uint32_t id(const char *s)
+{
+    return biff_sync_id(s, strlen(s));
+}
+
+static void test_ids(void **state)
+{
+    (void)state;
+    assert_int_equal(id("123456789"), 0xCBF43926u);
+    assert_int_not_equal(id("imaps://a@h/INBOX"), id("imaps://b@h/INBOX"));
+}
+
+static void test_folder_roundtrip(void **state)
+{
+    (void)state;
+    rig();
+    biff_sync_folder r, l;
+    uint32_t acc = id("imaps://me@example.org"), inbox = id("INBOX");
+    assert_int_equal(biff_sync_folder_load(&st, 0, 0, acc, inbox, &l), BIFF_SYNC_FRESH);
+    assert_int_equal(l.uidnext_acked, 0);
+    assert_int_equal(l.account_id, acc);
+    r = l;
+    r.uidvalidity = 1700000000u;
+    r.uidnext_acked = 4242;
+    r.highestmodseq = 0x123456789ABull;
+    r.unseen = 3;
+    r.last_success = 4000000000u;
+    r.last_error = BIFF_ERR_TLS;
+    assert_int_equal(biff_sync_folder_save(&st, 0, 0, &r), BIFF_SYNC_OK);
+    uint32_t ops = fault.ops;
+    assert_int_equal(biff_sync_folder_save(&st, 0, 0, &r), BIFF_SYNC_OK);
+    assert_int_equal(fault.ops, ops); /* unchanged: no flash write */
+    remount();
+    assert_int_equal(biff_sync_folder_load(&st, 0, 0, acc, inbox, &l), BIFF_SYNC_OK);
+    assert_memory_equal(&l, &r, sizeof l);
+    /* Another folder or account in that slot does not see this record. */
+    assert_int_equal(biff_sync_folder_load(&st, 0, 0, acc, id("Spam"), &l), BIFF_SYNC_FRESH);
+    assert_int_equal(l.uidnext_acked, 0);
+    assert_int_equal(biff_sync_folder_load(&st, 0, 0, acc + 1, inbox, &l), BIFF_SYNC_FRESH);
+    /* Damaged or foreign records: fresh, not an error. */
+    assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY(0, 1), "short", 5), BIFF_STORE_OK);
+    assert_int_equal(biff_sync_folder_load(&st, 0, 1, acc, inbox, &l), BIFF_SYNC_FRESH);
+    uint8_t raw[36];
+    size_t len;
+    assert_int_equal(biff_store_read(&st, BIFF_SYNC_KEY(0, 0), raw, sizeof raw, &len), BIFF_STORE_OK);
+    raw[0] = 2; /* a later record version */
+    assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY(0, 2), raw, sizeof raw), BIFF_STORE_OK);
+    assert_int_equal(biff_sync_folder_load(&st, 0, 2, acc, inbox, &l), BIFF_SYNC_FRESH);
+    raw[0] = 1;
+    raw[1] = 200; /* no such error class */
+    assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY(0, 2), raw, sizeof raw), BIFF_STORE_OK);
+    assert_int_equal(biff_sync_folder_load(&st, 0, 2, acc, inbox, &l), BIFF_SYNC_FRESH);
+    /* Range checks. */
+    assert_int_equal(biff_sync_folder_load(&st, BIFF_SYNC_MAX_ACCOUNTS, 0, acc, inbox, &l), BIFF_SYNC_E_ARG);
+    assert_int_equal(biff_sync_folder_save(&st, 0, BIFF_SYNC_MAX_FOLDERS, &r), BIFF_SYNC_E_ARG);
+}
+
+static void test_bind_account_list(void **state)
+{
+    (void)state;
+    rig();
+    uint32_t ids[3] = {id("imaps://a@x"), id("pop3s://b@y"), id("imaps://c@z")}, fresh = 0;
+    biff_sync_folder r;
+    assert_int_equal(biff_sync_bind(&st, ids, 3, &fresh), BIFF_SYNC_FRESH);
+    assert_int_equal(fresh, 0x7);
+    for (unsigned s = 0; s < 3; s++) {
+        biff_sync_folder_load(&st, s, 0, ids[s], 0, &r);
+        r.uidnext_acked = 10 + s;
+        assert_int_equal(biff_sync_folder_save(&st, s, 0, &r), BIFF_SYNC_OK);
+    }
+    remount();
+    assert_int_equal(biff_sync_bind(&st, ids, 3, &fresh), BIFF_SYNC_OK);
+    assert_int_equal(fresh, 0);
+    /* Slot 1 now holds another account: it starts fresh, the others keep their state. */
+    ids[1] = id("pop3s://someone-else@y");
+    assert_int_equal(biff_sync_bind(&st, ids, 3, &fresh), BIFF_SYNC_FRESH);
+    assert_int_equal(fresh, 0x2);
+    assert_int_equal(biff_store_read(&st, BIFF_SYNC_KEY(1, 0), NULL, 0, &(size_t){0}),
+                     BIFF_STORE_E_NOT_FOUND);
+    assert_int_equal(biff_sync_folder_load(&st, 0, 0, ids[0], 0, &r), BIFF_SYNC_OK);
+    assert_int_equal(r.uidnext_acked, 10);
+    assert_int_equal(biff_sync_folder_load(&st, 2, 0, ids[2], 0, &r), BIFF_SYNC_OK);
+    assert_int_equal(r.uidnext_acked, 12);
+    /* Account 2 removed: its records go. A new account 3 appears fresh. */
+    assert_int_equal(biff_sync_bind(&st, ids, 2, &fresh), BIFF_SYNC_OK);
+    assert_int_equal(biff_store_read(&st, BIFF_SYNC_KEY(2, 0), NULL, 0, &(size_t){0}),
+                     BIFF_STORE_E_NOT_FOUND);
+    ids[2] = id("imaps://new@w");
+    assert_int_equal(biff_sync_bind(&st, ids, 3, &fresh), BIFF_SYNC_FRESH);
+    assert_int_equal(fresh, 0x4);
+    assert_int_equal(biff_sync_bind(&st, ids, BIFF_SYNC_MAX_ACCOUNTS + 1, &fresh), BIFF_SYNC_E_ARG);
+    /* A garbage fingerprint record: everyone fresh, nothing breaks. */
+    assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY_ACCOUNTS, "xyz", 3), BIFF_STORE_OK);
+    assert_int_equal(biff_sync_bind(&st, ids, 3, &fresh), BIFF_SYNC_FRESH);
+    assert_int_equal(fresh, 0x7);
+}
+
+static void test_imap_new(void **state)
+{
+    (void)state;
+    biff_sync_folder r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(biff_sync_imap_new(&r, 5, 100, 50), 0); /* no baseline */
+    assert_false(biff_sync_imap_uid_is_new(&r, 5, 100));
+    biff_sync_imap_ack(&r, 5, 90, 777);
+    assert_int_equal(r.highestmodseq, 777);
+    assert_int_equal(biff_sync_imap_new(&r, 5, 90, 50), 0);
+    assert_int_equal(biff_sync_imap_new(&r, 5, 100, 50), 10);
+    assert_int_equal(biff_sync_imap_new(&r, 5, 100, 4), 4); /* expunged since: bounded */
+    assert_int_equal(biff_sync_imap_new(&r, 5, 80, 50), 0);
+    assert_int_equal(biff_sync_imap_new(&r, 6, 100, 50), 0); /* UIDVALIDITY changed */
+    assert_true(biff_sync_imap_uid_is_new(&r, 5, 90));
+    assert_false(biff_sync_imap_uid_is_new(&r, 5, 89));
+    assert_false(biff_sync_imap_uid_is_new(&r, 6, 95));
+}
+
+/* Feed uid strings; returns new count; *save gets the next set. */
+static uint32_t pop3_check(const biff_sync_uidset *seen, const char *const *uids, unsigned n,
+                           biff_sync_uidset *next)
+{
+    biff_sync_pop3_scan sc;
+    biff_sync_pop3_begin(&sc, seen);
+    for (unsigned i = 0; i < n; i++)
+        biff_sync_pop3_add(&sc, id(uids[i]));
+    uint32_t nw = biff_sync_pop3_end(&sc);
+    *next = sc.next;
+    return nw;
+}
+
+static void test_pop3_new(void **state)
+{
+    (void)state;
+    rig();
+    biff_sync_uidset seen, next;
+    uint32_t acc = id("pop3s://u@h");
+    static const char *const l1[] = {"a1", "a2", "a3"};
+    static const char *const l2[] = {"a1", "a2", "a3", "a4", "a5"};
+    static const char *const l3[] = {"a2", "a4", "a5", "a6"}; /* a1, a3 deleted by another client */
+    static const char *const l4[] = {"b1", "b2"};             /* all recorded mail deleted */
+    static const char *const l5[] = {0};
+    assert_int_equal(biff_sync_pop3_load(&st, 1, acc, &seen), BIFF_SYNC_FRESH);
+    assert_false(seen.valid);
+    /* First check: a baseline, nothing is "new". */
+    assert_int_equal(pop3_check(&seen, l1, 3, &next), 0);
+    next.account_id = acc;
+    assert_int_equal(biff_sync_pop3_save(&st, 1, &next), BIFF_SYNC_OK);
+    remount();
+    assert_int_equal(biff_sync_pop3_load(&st, 1, acc, &seen), BIFF_SYNC_OK);
+    assert_int_equal(seen.count, 3);
+    assert_int_equal(pop3_check(&seen, l2, 5, &next), 2);
+    assert_int_equal(biff_sync_pop3_save(&st, 1, &next), BIFF_SYNC_OK);
+    assert_int_equal(biff_sync_pop3_load(&st, 1, acc, &seen), BIFF_SYNC_OK);
+    assert_int_equal(pop3_check(&seen, l3, 4, &next), 1);
+    assert_int_equal(next.count, 4); /* pruned to what the server lists */
+    assert_int_equal(next.digest[0], id("a2"));
+    assert_int_equal(pop3_check(&seen, l4, 2, &next), 2);
+    assert_int_equal(pop3_check(&seen, l5, 0, &next), 0);
+    assert_int_equal(next.count, 0);
+    /* The same set under another account id is not used. */
+    assert_int_equal(biff_sync_pop3_load(&st, 1, acc + 1, &seen), BIFF_SYNC_FRESH);
+    /* Empty maildrop as baseline: everything after it is new. */
+    seen.valid = 1;
+    seen.count = 0;
+    assert_int_equal(pop3_check(&seen, l1, 3, &next), 3);
+}
+
+/* More messages than the set holds: the window keeps the newest; older unknown ones are old. */
+static void test_pop3_window(void **state)
+{
+    (void)state;
+    char names[300][8];
+    const char *uids[300];
+    biff_sync_uidset seen, next;
+    for (unsigned i = 0; i < 300; i++) {
+        snprintf(names[i], sizeof names[i], "m%03u", i);
+        uids[i] = names[i];
+    }
+    memset(&seen, 0, sizeof seen);
+    seen.valid = 1;
+    assert_int_equal(pop3_check(&seen, uids, 200, &next), 200);
+    assert_int_equal(next.count, BIFF_SYNC_POP3_MAX);
+    assert_int_equal(next.digest[0], id(uids[200 - BIFF_SYNC_POP3_MAX]));
+    assert_int_equal(next.digest[BIFF_SYNC_POP3_MAX - 1], id(uids[199]));
+    seen = next;
+    /* 7 new at the end: 7 new, though 152 older uids are not in the window. */
+    assert_int_equal(pop3_check(&seen, uids, 207, &next), 7);
+    /* Old mail in the middle deleted, 3 new. */
+    assert_int_equal(pop3_check(&seen, uids + 50, 153, &next), 3);
+}
+
+/* Power cut at every flash op while a poller-like loop saves check results: after each cut
+ * every record loads as its previous or its new content, never FRESH once written. */
+static void test_sync_powerloss(void **state)
+{
+    (void)state;
+    enum { CYCLES = 120 };
+    static uint8_t snap[sizeof mem];
+    uint32_t ids[2] = {id("imaps://a@x"), id("pop3s://b@y")}, fresh;
+    uint32_t cuts = 0;
+    /* Golden run to count ops per cycle, with the before-image of each cycle kept per cut. */
+    rig();
+    assert_int_equal(biff_sync_bind(&st, ids, 2, &fresh), BIFF_SYNC_FRESH);
+    biff_sync_folder f = {.account_id = ids[0], .folder_id = id("INBOX")}, f_before;
+    biff_sync_uidset u = {.account_id = ids[1], .valid = 1}, u_before;
+    for (uint32_t c = 0; c < CYCLES; c++) {
+        memcpy(snap, mem, sizeof mem);
+        f_before = f;
+        u_before = u;
+        /* The next check result. */
+        biff_sync_imap_ack(&f, 1, 100 + c * 3, c * 1000003ull);
+        f.unseen = c % 7;
+        f.last_success = 1000 + c;
+        if (u.count < BIFF_SYNC_POP3_MAX) {
+            u.digest[u.count++] = c * 2654435761u;
+        } else {
+            memmove(u.digest, u.digest + 1, sizeof u.digest - 4);
+            u.digest[BIFF_SYNC_POP3_MAX - 1] = c * 2654435761u;
+        }
+        uint32_t ops0 = fault.ops;
+        remount();
+        assert_int_equal(biff_sync_folder_save(&st, 0, 0, &f), BIFF_SYNC_OK);
+        assert_int_equal(biff_sync_pop3_save(&st, 1, &u), BIFF_SYNC_OK);
+        uint32_t nops = fault.ops - ops0;
+        uint8_t golden[sizeof mem];
+        memcpy(golden, mem, sizeof mem);
+        for (uint32_t r = 1; r <= nops; r++) {
+            memcpy(mem, snap, sizeof mem);
+            biff_flash_fault_init(&fault, &ram.flash, scratch, r * 31u + c);
+            fault.cut_at = r;
+            fault.cut_mode = BIFF_FAULT_ANY;
+            memset(&st, 0, sizeof st);
+            if (biff_store_mount(&st, &fault.flash) == BIFF_STORE_OK &&
+                biff_sync_folder_save(&st, 0, 0, &f) == BIFF_SYNC_OK)
+                biff_sync_pop3_save(&st, 1, &u);
+            assert_true(fault.dead);
+            biff_flash_fault_power_on(&fault);
+            remount();
+            cuts++;
+            biff_sync_folder lf;
+            biff_sync_uidset lu;
+            biff_sync_status s = biff_sync_folder_load(&st, 0, 0, ids[0], f.folder_id, &lf);
+            if (c == 0 && s == BIFF_SYNC_FRESH) {
+                /* nothing saved yet before the first cycle */
+            } else {
+                assert_int_equal(s, BIFF_SYNC_OK);
+                assert_true(!memcmp(&lf, &f, sizeof lf) || !memcmp(&lf, &f_before, sizeof lf));
+            }
+            s = biff_sync_pop3_load(&st, 1, ids[1], &lu);
+            if (!(c == 0 && s == BIFF_SYNC_FRESH)) {
+                assert_int_equal(s, BIFF_SYNC_OK);
+                int is_new = lu.count == u.count && !memcmp(lu.digest, u.digest, 4u * u.count);
+                int is_old = lu.count == u_before.count &&
+                             !memcmp(lu.digest, u_before.digest, 4u * u_before.count);
+                assert_true(is_new || is_old);
+            }
+            assert_int_equal(biff_sync_bind(&st, ids, 2, &fresh), BIFF_SYNC_OK);
+        }
+        memcpy(mem, golden, sizeof mem);
+        biff_flash_fault_init(&fault, &ram.flash, scratch, 7);
+        fault.ops = ops0 + nops;
+    }
+    printf("sync powerloss: %u cycles, %u cut points\n", CYCLES, cuts);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_folder_roundtrip),
+        cmocka_unit_test(test_bind_account_list),
+        cmocka_unit_test(test_imap_new),
+        cmocka_unit_test(test_pop3_new),
+        cmocka_unit_test(test_pop3_window),
+        cmocka_unit_test(test_sync_powerloss),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
