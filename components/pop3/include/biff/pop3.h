@@ -77,7 +77,7 @@ typedef struct biff_pop3 {
     char *line;
     char *out;
     uint16_t line_cap, line_len;
-    uint16_t out_cap, out_len, out_sent;
+    uint16_t out_cap, out_len;
     uint8_t state, cfg_auth, security, mech;
     uint8_t flags;
     uint8_t caps;
