@@ -547,6 +547,8 @@ static void parse_caps(biff_imap *e, cur *c)
             c->p++;
             continue;
         }
+        if (c->p == c->end && e->line_trunc)
+            break; /* cut off by the line bound */
         for (i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
             if (tok_is(s, n, cap_names[i]))
                 caps |= (uint16_t)(1u << (i + 1));
@@ -779,8 +781,8 @@ static biff_imap_status on_untagged(biff_imap *e, cur *c)
     }
     code = resp_text(e, c, &t, &tn);
     if (w == R_BYE) {
-        if (e->flags & F_LOGOUT)
-            return BIFF_IMAP_OK;
+        if ((e->flags & (F_LOGOUT | F_CHECKING)) == F_LOGOUT)
+            return BIFF_IMAP_OK; /* the answer to our LOGOUT, not a cut-short check */
         return fail(e, BIFF_ERR_SERVER_ERROR, "server closed: ", t, tn);
     }
     if (code == CODE_ALERT && !e->err)
@@ -814,8 +816,6 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
     uint8_t w, code;
 
     n = atom(c, &s);
-    if (e->phase == P_GREETING)
-        return proto_err(e, "bad greeting");
     if (n < 2 || s[0] != 'b' || !s[1] || !(k = strchr(tag_kinds, s[1])))
         k = NULL;
     if (n == 3 && s[1] == 'S' && s[2] >= '0' && s[2] <= '9')
@@ -912,15 +912,14 @@ static biff_imap_status on_line(biff_imap *e)
     cur c;
     c.p = e->work;
     c.end = e->work + e->line_len;
-    if (e->line_trunc) /* drop the cut-off last token */
-        while (c.end > c.p && c.end[-1] != ' ')
-            c.end--;
-    if (c.p < c.end && *c.p == '+')
-        return on_continuation(e);
     if (c.end - c.p >= 2 && c.p[0] == '*' && c.p[1] == ' ') {
         c.p += 2;
         return on_untagged(e, &c);
     }
+    if (e->phase == P_GREETING)
+        return proto_err(e, "bad greeting");
+    if (c.p < c.end && *c.p == '+')
+        return on_continuation(e);
     return on_tagged(e, &c);
 }
 

@@ -80,9 +80,10 @@ class Session:
         self.lines = ["# " + note, "# recorded from Dovecot %s by record_dialogues.py" %
                       subprocess.run(["dovecot", "--version"], capture_output=True,
                                      text=True).stdout.split()[0]]
-        self.lines.append("@ user=%s secret=%s auth=%s security=%s idle=%d out=%d folders=%s" %
-                          (esc(user.encode()), esc(secret.encode()), auth, security, int(idle), out_cap,
-                           ",".join(folders)))
+        self.lines.append("@ user=%s secret=%s auth=%s security=%s idle=%d out=%d port=%d "
+                          "folders=%s" % (esc(user.encode()), esc(secret.encode()), auth,
+                                          security, int(idle), out_cap, fx.ports[port_name],
+                                          ",".join(folders)))
         self.edit, self.on_idle, self.n_idle = edit, on_idle, 0
         self.port = fx.ports[port_name]
         self.ctx = ssl.create_default_context(cafile=fx.ca)
@@ -141,7 +142,7 @@ class Session:
         while not self.done:
             self.flush()
             try:
-                self.sock.settimeout(1.0 if self.failed else 8)
+                self.sock.settimeout(1.0 if self.failed else 40)
                 data = self.sock.recv(65536)
             except (socket.timeout, TimeoutError):
                 if self.failed:
@@ -232,17 +233,9 @@ def main():
           "imaps", "plain", "tls", edit=strip_caps(b"SASL-IR"))
         S("login_quoted", "LOGIN with quoted credentials, cleartext on purpose (none)", "imap",
           "login", "none", folders=["INBOX"])
-        S("auth_fail", "wrong password: AUTHENTICATE NO, pipelined STATUS are refused",
-          "imaps", "auto", "tls", secret="wrong-password")
-        S("login_fail", "LOGIN with wrong password", "imaps", "login", "tls",
-          folders=["INBOX"], secret="nope\"\\x")
         S("xoauth2_ok", "XOAUTH2 token", "imaps", "xoauth2", "tls", secret=tok)
-        S("xoauth2_fail", "XOAUTH2 bad token: JSON challenge, empty reply, NO", "imaps",
-          "xoauth2", "tls", secret="tok-bad", folders=["INBOX"])
         S("oauthbearer_ok", "OAUTHBEARER token", "imaps", "oauthbearer", "tls", secret=tok,
           folders=["INBOX"])
-        S("oauthbearer_fail", "OAUTHBEARER bad token: challenge, AQ==, NO", "imaps",
-          "oauthbearer", "tls", secret="tok-bad", folders=["INBOX"])
         S("status_missing", "STATUS of a folder that does not exist", "imaps", "auto", "tls",
           folders=["INBOX", "Nonexistent"])
         S("condstore", "CONDSTORE added to the greeting's capabilities: HIGHESTMODSEQ asked",
@@ -255,6 +248,14 @@ def main():
             return "logout"
         S("idle", "IDLE on INBOX, a message is delivered, EXISTS, recheck, logout", "imaps",
           "auto", "tls", folders=["INBOX", "Archive"], idle=True, on_idle=on_idle)
+        S("auth_fail", "wrong password: AUTHENTICATE NO, pipelined STATUS are refused",
+          "imaps", "auto", "tls", secret="wrong-password")
+        S("login_fail", "LOGIN with wrong password", "imaps", "login", "tls",
+          folders=["INBOX"], secret="nope\"\\x")
+        S("xoauth2_fail", "XOAUTH2 bad token: JSON challenge, empty reply, NO", "imaps",
+          "xoauth2", "tls", secret="tok-bad", folders=["INBOX"])
+        S("oauthbearer_fail", "OAUTHBEARER bad token: challenge, AQ==, NO", "imaps",
+          "oauthbearer", "tls", secret="tok-bad", folders=["INBOX"])
         S("login_literal_plus", "LOGIN, password with 8-bit bytes: non-sync literal (LITERAL+)",
           "imaps", "login", "tls", folders=["INBOX"], secret="gr\u00fc\u00dfe-wrong")
         S("login_literal_sync", "LITERAL+ stripped: sync literal, server's '+' continuation",
