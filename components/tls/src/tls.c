@@ -36,6 +36,9 @@ static biff_tls_status ctx_common(biff_tls_ctx *ctx)
     mbedtls_ssl_conf_min_tls_version(&ctx->conf, MBEDTLS_SSL_VERSION_TLS1_2);
     mbedtls_ssl_conf_max_tls_version(&ctx->conf, MBEDTLS_SSL_VERSION_TLS1_3);
     mbedtls_ssl_conf_session_tickets(&ctx->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+    /* mbedTLS 3.6 ignores TLS 1.3 tickets unless asked to keep them: resumption needs them. */
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        &ctx->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
     return BIFF_TLS_OK;
 }
 
@@ -141,12 +144,14 @@ static int32_t tls_send(void *p, const uint8_t *buf, size_t len)
 static int32_t tls_recv(void *p, uint8_t *buf, size_t len)
 {
     biff_tls *t = p;
-    int ret = mbedtls_ssl_read(&t->ssl, buf, len);
+    int ret;
+    /* A ticket is not data: read on, or the caller would wait on a socket while records it
+     * needs sit in mbedTLS's buffer. */
+    do {
+        ret = mbedtls_ssl_read(&t->ssl, buf, len);
+    } while (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET);
     if (ret > 0) return ret;
-    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE ||
-        ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
-        return 0;
-    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) return 0;
     if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return BIFF_NET_E_CLOSED;
     return t->lower_status ? t->lower_status : BIFF_NET_E_IO;
 }

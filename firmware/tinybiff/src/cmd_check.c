@@ -17,9 +17,11 @@
 #include "biff/check.h"
 #include "biff/tls.h"
 #include "biff/url.h"
+#include "heapstat.h"
 #include "json.h"
 #include "link.h"
 #include "mbedtls/base64.h"
+#include "psa/crypto.h"
 
 typedef struct {
     const char *ca;
@@ -30,11 +32,46 @@ typedef struct {
     uint8_t pin[32];
     int has_pin;
     link_kind net;
+    int stats;
     const char *folders[BIFF_IMAP_MAX_FOLDERS];
     int n_extra_folders;
 } check_opts;
 
 static biff_check check; /* ~5 KB: static rather than on the stack */
+
+/* TLS sessions kept for resumption by a later check of the same server and user in this run
+ * (the daemon keeps them across rounds). Small and fixed: the oldest slot is reused. */
+typedef struct {
+    char key[400];
+    mbedtls_ssl_session session;
+    int valid;
+} session_slot;
+static session_slot sessions[8];
+static unsigned next_slot;
+
+static session_slot *session_lookup(const biff_url *u, int create)
+{
+    char key[sizeof sessions[0].key];
+    snprintf(key, sizeof key, "%s\n%u\n%s", u->host, u->port, u->user);
+    for (size_t i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
+        if (sessions[i].valid && strcmp(sessions[i].key, key) == 0) return &sessions[i];
+    }
+    if (!create) return NULL;
+    session_slot *s = &sessions[next_slot++ % (sizeof sessions / sizeof sessions[0])];
+    if (s->valid) mbedtls_ssl_session_free(&s->session);
+    mbedtls_ssl_session_init(&s->session);
+    memcpy(s->key, key, sizeof key);
+    s->valid = 0;
+    return s;
+}
+
+static void sessions_free(void)
+{
+    for (size_t i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
+        if (sessions[i].valid) mbedtls_ssl_session_free(&sessions[i].session);
+        sessions[i].valid = 0;
+    }
+}
 
 static int64_t now_ms(void)
 {
@@ -62,6 +99,7 @@ static void usage(FILE *f)
             "  --security none       allow plaintext imap:// and pop3:// (credentials in clear!)\n"
             "  --timeout SEC  give up on an account after SEC seconds (default 30)\n"
             "  --net lwip     use the in-process lwIP stack on a TAP interface (see README)\n"
+            "  --stats        add the peak mbedTLS heap of each check (tls_heap_peak) to its JSON\n"
             "Prints one JSON object per folder; exit status 0 when every check succeeded.\n");
 }
 
@@ -146,6 +184,13 @@ static void count_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
     (*(uint32_t *)ctx)++;
 }
 
+static void print_tls(json_line *j, const biff_tls *tls, const check_opts *o)
+{
+    json_str(j, "tls", biff_tls_version(tls));
+    json_bool(j, "tls_resumed", biff_tls_resumed(tls));
+    if (o->stats) json_u64(j, "tls_heap_peak", heapstat_peak());
+}
+
 static int check_one(const check_opts *o, const char *text, const char *secret, biff_tls_ctx *tls_ctx,
                      int tls_ctx_ok)
 {
@@ -194,10 +239,13 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
     }
     biff_transport *plain = &l.transport, *conn = plain;
     const uint8_t *pin = o->has_pin ? o->pin : NULL;
+    session_slot *cached = session_lookup(&u, 0);
+    const mbedtls_ssl_session *resume = cached ? &cached->session : NULL;
+    heapstat_reset_peak();
     biff_check_status st = BIFF_CHECK_OK;
     if (acct.security == BIFF_CHECK_SEC_TLS) {
         tls_used = 1;
-        biff_tls_status ts = biff_tls_start(&tls, tls_ctx, plain, u.host, pin, NULL);
+        biff_tls_status ts = biff_tls_start(&tls, tls_ctx, plain, u.host, pin, resume);
         if (ts == BIFF_TLS_OK) ts = handshake(&tls, &l, deadline);
         if (ts != BIFF_TLS_OK) {
             print_failure(text, proto, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS, biff_tls_detail(&tls));
@@ -219,7 +267,7 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
             }
         } else if (st == BIFF_CHECK_NEED_TLS) {
             tls_used = 1;
-            biff_tls_status ts = biff_tls_start(&tls, tls_ctx, plain, u.host, pin, NULL);
+            biff_tls_status ts = biff_tls_start(&tls, tls_ctx, plain, u.host, pin, resume);
             if (ts == BIFF_TLS_OK) ts = handshake(&tls, &l, deadline);
             if (ts != BIFF_TLS_OK) {
                 biff_check_abort(&check, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS, biff_tls_detail(&tls));
@@ -254,7 +302,7 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
                 json_u64(&j, "uidnext", f->uidnext);
                 json_u64(&j, "uidvalidity", f->uidvalidity);
                 if (f->have & BIFF_IMAP_HAVE_HIGHESTMODSEQ) json_u64(&j, "highestmodseq", f->highestmodseq);
-                if (tls_used) json_str(&j, "tls", biff_tls_version(&tls));
+                if (tls_used) print_tls(&j, &tls, o);
                 json_bool(&j, "ok", 1);
             }
             json_end(&j);
@@ -270,11 +318,17 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
         /* Without a sync state no UIDL has been recorded before: every message is unseen. */
         json_u64(&j, "unseen", r->messages);
         if (r->uidl) json_u64(&j, "uids", r->uids);
-        if (tls_used) json_str(&j, "tls", biff_tls_version(&tls));
+        if (tls_used) print_tls(&j, &tls, o);
         json_bool(&j, "ok", 1);
         json_end(&j);
     }
     biff_check_clear(&check);
+    if (tls_used && rc == 0) {
+        /* TLS 1.3 tickets arrive after the handshake; the check has read past them by now. */
+        session_slot *slot = session_lookup(&u, 1);
+        slot->valid = biff_tls_save_session(&tls, &slot->session) == 0;
+        if (!slot->valid) mbedtls_ssl_session_free(&slot->session);
+    }
     if (tls_used) biff_tls_close(&tls);
     link_close(&l);
     return rc;
@@ -287,7 +341,7 @@ int cmd_check(int argc, char **argv)
         { "ca", required_argument, 0, 'c' },      { "pin", required_argument, 0, 'p' },
         { "password-file", required_argument, 0, 'w' }, { "folder", required_argument, 0, 'f' },
         { "security", required_argument, 0, 's' }, { "timeout", required_argument, 0, 't' },
-        { "net", required_argument, 0, 'n' },      { "help", no_argument, 0, 'h' },
+        { "net", required_argument, 0, 'n' },      { "stats", no_argument, 0, 'S' },      { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -335,6 +389,7 @@ int cmd_check(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'S': o.stats = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -354,13 +409,20 @@ int cmd_check(int argc, char **argv)
         }
         snprintf(secret, sizeof secret, "%s", env);
     }
+    heapstat_install();
     static biff_tls_ctx tls_ctx;
     int tls_ok = biff_tls_ctx_init(&tls_ctx, o.ca) == BIFF_TLS_OK;
     int failures = 0;
     for (int i = optind; i < argc; i++) {
         if (check_one(&o, argv[i], secret, &tls_ctx, tls_ok) != 0) failures++;
     }
+    sessions_free();
     biff_tls_ctx_free(&tls_ctx);
+    mbedtls_psa_crypto_free();
+    if (heapstat_current() != 0) {
+        fprintf(stderr, "tinybiff: mbedTLS still holds %zu bytes after all checks\n", heapstat_current());
+        return 3;
+    }
     memset(secret, 0, sizeof secret);
     return failures ? 1 : 0;
 }
