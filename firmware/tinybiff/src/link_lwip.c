@@ -18,13 +18,13 @@
  *   TINYBIFF_LWIP_STATS=1             print per-connection byte, flight and frame counts to
  *                                     stderr on close
  */
-#define _POSIX_C_SOURCE 200809L
+/* No POSIX feature macro here on purpose: with one, lwIP's arch.h pulls in <unistd.h>, whose
+ * link() clashes with link.h's `link` type. Nothing below needs more than C11. */
 #include "link_lwip.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "biff/net_lwip.h"
 #include "biff/tapif.h"
@@ -67,6 +67,17 @@ static int parse_cidr(const char *text, ip4_addr_t *addr, ip4_addr_t *mask)
     uint32_t m = prefix ? 0xFFFFFFFFu << (32 - prefix) : 0;
     ip4_addr_set_u32(mask, lwip_htonl(m));
     return 0;
+}
+
+static int same_name(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = (char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = (char)(y - 'A' + 'a');
+        if (x != y) return 0;
+    }
+    return 1;
 }
 
 static const char *env_or(const char *name, const char *dflt)
@@ -123,7 +134,7 @@ static const char *map_host(const char *host, char *out, size_t cap)
         const char *end = strchr(list, ',');
         size_t n = end ? (size_t)(end - list) : strlen(list);
         const char *eq = memchr(list, '=', n);
-        if (eq && (size_t)(eq - list) == hlen && strncasecmp(list, host, hlen) == 0) {
+        if (eq && (size_t)(eq - list) == hlen && same_name(list, host, hlen)) {
             size_t alen = n - hlen - 1;
             if (alen > 0 && alen < cap) {
                 memcpy(out, eq + 1, alen);
