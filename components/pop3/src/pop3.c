@@ -398,10 +398,22 @@ static void body_line(biff_pop3 *e, const char *l, size_t n)
     }
 }
 
+/* 0: "+OK", 1: "-ERR", -1: neither. */
+static int reply_kind(const char *l, size_t n)
+{
+    if (n >= 3 && memcmp(l, "+OK", 3) == 0 && (n == 3 || l[3] == ' ')) {
+        return 0;
+    }
+    if (n >= 4 && memcmp(l, "-ERR", 4) == 0 && (n == 4 || l[4] == ' ')) {
+        return 1;
+    }
+    return -1;
+}
+
 static void line(biff_pop3 *e, const char *l, size_t n)
 {
     unsigned st = e->state;
-    int ok, err;
+    int err;
 
     if (st == ST_CAPA_BODY || st == ST_UIDL_BODY) {
         body_line(e, l, n);
@@ -411,39 +423,17 @@ static void line(biff_pop3 *e, const char *l, size_t n)
         challenge(e, l, n);
         return;
     }
-    ok = n >= 3 && memcmp(l, "+OK", 3) == 0 && (n == 3 || l[3] == ' ');
-    err = n >= 4 && memcmp(l, "-ERR", 4) == 0 && (n == 4 || l[4] == ' ');
-    if (!ok && !err) {
+    err = reply_kind(l, n);
+    if (err < 0) {
         fail(e, BIFF_ERR_PROTOCOL, "unexpected server reply", l, n);
         return;
     }
-    if (err) {
-        switch (st) {
-        case ST_GREET:
-            fail(e, BIFF_ERR_SERVER_ERROR, "server refused the session", l, n);
-            return;
-        case ST_STLS:
-            fail(e, BIFF_ERR_TLS, "STLS refused", l, n);
-            return;
-        case ST_STAT:
-            fail(e, BIFF_ERR_SERVER_ERROR, "STAT failed", l, n);
-            return;
-        case ST_USER:
-        case ST_PASS:
-        case ST_APOP:
-        case ST_AUTH:
-            if ((e->flags & F_CONT) && e->mech != BIFF_POP3_AUTH_PLAIN) {
-                fail(e, BIFF_ERR_AUTH_FAILED, NULL, NULL, 0); /* keeps the decoded OAuth error */
-                return;
-            }
-            auth_refused(e, l, n);
-            return;
-        default:
-            break; /* CAPA, UIDL: not supported; QUIT: done anyway */
-        }
-    }
     switch (st) {
     case ST_GREET:
+        if (err) {
+            fail(e, BIFF_ERR_SERVER_ERROR, "server refused the session", l, n);
+            return;
+        }
         if (e->cfg_auth == BIFF_POP3_AUTH_AUTO || e->cfg_auth == BIFF_POP3_AUTH_APOP) {
             apop_digest(e, l, n);
         }
@@ -453,38 +443,27 @@ static void line(biff_pop3 *e, const char *l, size_t n)
     case ST_CAPA:
         e->caps = 0;
         e->sasl = 0;
-        e->flags = (uint8_t)(ok ? e->flags | F_CAPA : e->flags & ~F_CAPA);
-        if (ok) {
-            e->state = ST_CAPA_BODY;
-        } else {
+        e->flags = (uint8_t)(err ? e->flags & ~F_CAPA : e->flags | F_CAPA);
+        if (err) {
             after_capa(e); /* RFC 1939-only server: try what the config asks for */
+        } else {
+            e->state = ST_CAPA_BODY;
         }
         return;
     case ST_STLS:
-        e->state = ST_TLSWAIT;
-        return;
-    case ST_USER:
-        e->state = ST_PASS;
-        if (!(e->caps & C_PIPE)) {
-            cmd(e, "PASS ", e->secret, NULL);
-        }
-        return;
-    case ST_PASS:
-    case ST_APOP:
-    case ST_AUTH:
-        e->res.detail[0] = '\0';
-        e->state = ST_STAT;
-        if (e->caps & C_PIPE) {
-            /* RFC 2449 PIPELINING: the whole transaction in one flight. */
-            cmd(e, "STAT\r\n", e->on_uid ? "UIDL\r\n" : NULL, "QUIT");
-            e->flags |= F_ALL;
+        if (err) {
+            fail(e, BIFF_ERR_TLS, "STLS refused", l, n);
         } else {
-            cmd(e, "STAT", NULL, NULL);
+            e->state = ST_TLSWAIT;
         }
         return;
     case ST_STAT: {
         const char *p = l + 3, *end = l + n;
         uint32_t m = 0;
+        if (err) {
+            fail(e, BIFF_ERR_SERVER_ERROR, "STAT failed", l, n);
+            return;
+        }
         while (p < end && *p == ' ') {
             p++;
         }
@@ -499,14 +478,38 @@ static void line(biff_pop3 *e, const char *l, size_t n)
         return;
     }
     case ST_UIDL:
-        if (ok) {
-            e->state = ST_UIDL_BODY;
-        } else {
+        if (err) {
             to_quit(e); /* no UIDL on this server: the count from STAT still stands */
+        } else {
+            e->state = ST_UIDL_BODY;
         }
         return;
-    default: /* ST_QUIT */
+    case ST_QUIT:
         e->state = ST_DONE;
+        return;
+    default: /* USER, PASS, APOP, AUTH */
+        if (err) {
+            if ((e->flags & F_CONT) && e->mech != BIFF_POP3_AUTH_PLAIN) {
+                fail(e, BIFF_ERR_AUTH_FAILED, NULL, NULL, 0); /* keeps the decoded OAuth error */
+            } else {
+                auth_refused(e, l, n);
+            }
+        } else if (st == ST_USER) {
+            e->state = ST_PASS;
+            if (!(e->caps & C_PIPE)) {
+                cmd(e, "PASS ", e->secret, NULL);
+            }
+        } else {
+            e->res.detail[0] = '\0';
+            e->state = ST_STAT;
+            if (e->caps & C_PIPE) {
+                /* RFC 2449 PIPELINING: the whole transaction in one flight. */
+                cmd(e, "STAT\r\n", e->on_uid ? "UIDL\r\n" : NULL, "QUIT");
+                e->flags |= F_ALL;
+            } else {
+                cmd(e, "STAT", NULL, NULL);
+            }
+        }
         return;
     }
 }
