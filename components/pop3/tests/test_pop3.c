@@ -341,6 +341,58 @@ static void replay(void **state)
     }
 }
 
+/* API contract outside the transcripts. */
+static void api(void **state)
+{
+    (void)state;
+    static char work[1024];
+    biff_pop3 e;
+    biff_pop3_config cfg = {.user = "joe", .secret = "pw"};
+    const uint8_t *p;
+    size_t used = 9;
+
+    assert_int_equal(biff_pop3_init(&e, NULL, work, sizeof work), BIFF_POP3_E_ARG);
+    assert_int_equal(biff_pop3_init(&e, &cfg, NULL, sizeof work), BIFF_POP3_E_ARG);
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, 512 + 63), BIFF_POP3_E_ARG); /* output area < 64 */
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, 70000), BIFF_POP3_E_ARG);
+    cfg.max_line = 8;
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_E_ARG);
+    cfg.max_line = 0;
+    cfg.secret = "p\r\nDELE 1";
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_E_ARG);
+    cfg.secret = "pw";
+    cfg.user = "joe\n";
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_E_ARG);
+    cfg.user = "joe";
+    cfg.auth = (biff_pop3_auth)6;
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_E_ARG);
+    cfg.auth = BIFF_POP3_AUTH_AUTO;
+    cfg.security = (biff_pop3_security)3;
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_E_ARG);
+    cfg.security = BIFF_POP3_SEC_NONE;
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_OK);
+    assert_int_equal(biff_pop3_feed(&e, NULL, 1, &used), BIFF_POP3_E_ARG);
+    assert_int_equal(used, 0);
+    assert_int_equal(biff_pop3_tls_started(&e), BIFF_POP3_E_ARG); /* not after STLS */
+    assert_int_equal(biff_pop3_feed(&e, "+OK hi\r\n", 8, &used), BIFF_POP3_OK);
+    assert_int_equal(used, 8);
+    assert_int_equal(biff_pop3_output(&e, &p), 6);
+    assert_memory_equal(p, "CAPA\r\n", 6);
+    biff_pop3_output_done(&e, 2); /* partial send keeps the rest in order */
+    assert_int_equal(biff_pop3_output(&e, &p), 4);
+    assert_memory_equal(p, "PA\r\n", 4);
+    biff_pop3_output_done(&e, 99); /* more than pending: clamps */
+    assert_int_equal(biff_pop3_output(&e, &p), 0);
+    /* Events stop consumption: DONE mid-buffer leaves the rest unconsumed. */
+    assert_int_equal(biff_pop3_feed(&e, "HELLO\r\nmore", 11, &used), BIFF_POP3_ERROR);
+    assert_int_equal(used, 7);
+    assert_int_equal(biff_pop3_feed(&e, "x", 1, &used), BIFF_POP3_ERROR);
+    assert_int_equal(used, 0);
+    assert_int_equal(biff_pop3_eof(&e), BIFF_POP3_ERROR);
+    assert_int_equal(biff_pop3_get_result(&e)->error, BIFF_ERR_PROTOCOL);
+    biff_pop3_clear(&e);
+}
+
 static int cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -357,7 +409,7 @@ int main(void)
         fprintf(stderr, "cannot open %s\n", POP3_DATA_DIR);
         return 1;
     }
-    while ((de = readdir(d)) && n < 256) {
+    while ((de = readdir(d)) && n < 255) {
         size_t l = strlen(de->d_name);
         if (l > 4 && !strcmp(de->d_name + l - 4, ".txt")) {
             paths[n] = malloc(sizeof POP3_DATA_DIR + l + 2);
@@ -367,10 +419,12 @@ int main(void)
     }
     closedir(d);
     qsort(paths, n, sizeof paths[0], cmp);
+    tests[n].name = "api";
+    tests[n].test_func = api;
     for (size_t i = 0; i < n; i++) {
         tests[i].name = strrchr(paths[i], '/') + 1;
         tests[i].test_func = replay;
         tests[i].initial_state = paths[i];
     }
-    return _cmocka_run_group_tests("pop3_transcripts", tests, n, NULL, NULL);
+    return _cmocka_run_group_tests("pop3", tests, n + 1, NULL, NULL);
 }
