@@ -10,6 +10,9 @@
 
 #define LWIP_IPV4                 1
 #define LWIP_IPV6                 1
+/* 64-bit hosts: the reassembly helper (with a pointer) does not fit the 8-byte fragment header
+ * lwIP would otherwise overlay it on; its ip6_frag.c asserts that when its timer first runs. */
+#define IPV6_FRAG_COPYHEADER      1
 #define LWIP_TCP                  1
 #define LWIP_UDP                  1
 #define LWIP_DNS                  1
