@@ -43,6 +43,12 @@ static const char cap_names[] = "STLS\0USER\0PIPELINING\0";
 #define OAUTH_BITS (BIFF_SASL_BIT(BIFF_SASL_XOAUTH2) | BIFF_SASL_BIT(BIFF_SASL_OAUTHBEARER))
 #define ABIT(m) (1u << (m))
 
+#ifdef BIFF_POP3_NO_APOP
+#define APOP_NAME "APOP (not built in)"
+#else
+#define APOP_NAME "APOP"
+#endif
+
 static const char needs_oauth[] = "provider needs OAuth2 or an app password";
 static const char token_rejected[] = "OAuth2 token rejected: ";
 
@@ -97,9 +103,9 @@ static void dnum(biff_pop3_result *r, uint32_t v)
     dput(r, b + i, sizeof b - i);
 }
 
-/* End the check with an error; text (server line, may be NULL) is appended after msg.
+/* End the check with an error; with_line appends the server line being handled after msg.
  * msg NULL keeps the detail built so far. */
-static void fail(biff_pop3 *e, biff_error_class cls, const char *msg, const char *text, size_t n)
+static void fail(biff_pop3 *e, biff_error_class cls, const char *msg, int with_line)
 {
     size_t k = strlen(e->secret), dl;
     /* Nothing more goes out after an error: not even half a command with a credential in it. */
@@ -111,9 +117,9 @@ static void fail(biff_pop3 *e, biff_error_class cls, const char *msg, const char
         e->res.detail[0] = '\0';
         dstr(&e->res, msg);
     }
-    if (text) {
+    if (with_line) {
         dput(&e->res, ": ", 2);
-        dput(&e->res, text, n);
+        dput(&e->res, e->line, e->line_len);
     }
     /* A server may echo what we sent: mask the secret, also where the detail cut it short. */
     dl = strlen(e->res.detail);
@@ -134,7 +140,7 @@ static void put(biff_pop3 *e, const char *s)
     }
     k = strlen(s);
     if (k > (size_t)(e->out_cap - e->out_len)) {
-        fail(e, BIFF_ERR_CONFIG, "work buffer too small", NULL, 0);
+        fail(e, BIFF_ERR_CONFIG, "work buffer too small", 0);
         return;
     }
     memcpy(e->out + e->out_len, s, k);
@@ -171,7 +177,7 @@ static void after_stat(biff_pop3 *e)
 
 static void unavailable(biff_pop3 *e, const char *msg, const char *what)
 {
-    fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, msg, NULL, 0);
+    fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, msg, 0);
     dstr(&e->res, what);
     if (e->sasl & OAUTH_BITS) {
         dstr(&e->res, "; server offers OAuth2: ");
@@ -184,7 +190,7 @@ static void start_auth(biff_pop3 *e)
     unsigned m = e->cfg_auth, off;
 
     if (!(e->flags & F_TLS) && e->security != BIFF_POP3_SEC_NONE) {
-        fail(e, BIFF_ERR_TLS, "refusing to send credentials without TLS", NULL, 0);
+        fail(e, BIFF_ERR_TLS, "refusing to send credentials without TLS", 0);
         return;
     }
     /* What the server offers, as BIFF_POP3_AUTH_* bits; without CAPA anything but APOP may work. */
@@ -205,7 +211,7 @@ static void start_auth(biff_pop3 *e)
     if (!(off & ABIT(m))) {
         unavailable(e, "server does not offer ",
                     m == BIFF_POP3_AUTH_USER   ? "USER/PASS"
-                    : m == BIFF_POP3_AUTH_APOP ? "APOP"
+                    : m == BIFF_POP3_AUTH_APOP ? APOP_NAME
                                                : biff_sasl_mech_name((biff_sasl_mech)(m - 3)));
         return;
     }
@@ -232,7 +238,7 @@ static void start_auth(biff_pop3 *e)
                                        (size_t)e->out_cap - at - 1, &n);
         if (s != BIFF_SASL_OK) {
             fail(e, BIFF_ERR_CONFIG, s == BIFF_SASL_E_SPACE ? "work buffer too small" : "credentials unusable for SASL",
-                 NULL, 0);
+                 0);
             return;
         }
         memcpy(e->out + at + n, "\r\n", 2);
@@ -252,16 +258,16 @@ static void auth_refused(biff_pop3 *e, const char *l, size_t n)
         i++;
     }
     if (!*h) {
-        fail(e, BIFF_ERR_AUTH_FAILED, "login rejected", l, n);
+        fail(e, BIFF_ERR_AUTH_FAILED, "login rejected", 1);
         if ((e->sasl & OAUTH_BITS) && e->mech < BIFF_POP3_AUTH_XOAUTH2) {
             dstr(&e->res, " (server offers OAuth2: maybe ");
             dstr(&e->res, needs_oauth);
             dstr(&e->res, ")");
         }
     } else if (i < 3) {
-        fail(e, BIFF_ERR_SERVER_ERROR, "login refused by server", l, n);
+        fail(e, BIFF_ERR_SERVER_ERROR, "login refused by server", 1);
     } else {
-        fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, i == 3 ? "login needs TLS" : needs_oauth, l, n);
+        fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, i == 3 ? "login needs TLS" : needs_oauth, 1);
     }
 }
 
@@ -288,7 +294,7 @@ static void uidl_entry(biff_pop3 *e, const char *l, size_t n)
     }
     p = parse_u32(l, end, &msg);
     if (!p || msg == 0 || (e->res.have_stat && msg > e->res.messages) || p == end || *p != ' ') {
-        fail(e, BIFF_ERR_PROTOCOL, "malformed UIDL line", NULL, 0);
+        fail(e, BIFF_ERR_PROTOCOL, "malformed UIDL line", 0);
         return;
     }
     while (*p == ' ') {
@@ -301,7 +307,7 @@ static void uidl_entry(biff_pop3 *e, const char *l, size_t n)
     }
     if (bad || k > BIFF_POP3_UID_MAX) {
         fail(e, BIFF_ERR_PROTOCOL, bad ? "malformed UIDL id, message " : "UIDL id longer than 70 octets, message ",
-             NULL, 0);
+             0);
         dnum(&e->res, msg);
         return;
     }
@@ -313,7 +319,7 @@ static void after_capa(biff_pop3 *e)
 {
     if (e->security == BIFF_POP3_SEC_STARTTLS && !(e->flags & F_TLS)) {
         if ((e->flags & F_CAPA) && !(e->caps & C_STLS)) {
-            fail(e, BIFF_ERR_TLS, "server does not offer STLS", NULL, 0);
+            fail(e, BIFF_ERR_TLS, "server does not offer STLS", 0);
             return;
         }
         e->state = ST_STLS;
@@ -323,6 +329,10 @@ static void after_capa(biff_pop3 *e)
     start_auth(e);
 }
 
+#ifdef BIFF_POP3_NO_APOP
+/* APOP compiled out: MD5 alone is about 2 KB of Cortex-M code, and no TLS suite needs it. */
+#define apop_digest(e, l, n) ((void)0)
+#else
 static void apop_digest(biff_pop3 *e, const char *l, size_t n)
 {
     const char *lt = memchr(l, '<', n), *gt;
@@ -344,6 +354,7 @@ static void apop_digest(biff_pop3 *e, const char *l, size_t n)
     mbedtls_md5_free(&c);
     mbedtls_platform_zeroize(d, sizeof d);
 }
+#endif
 
 /* A SASL challenge after our initial response: for OAuth it carries the error JSON (RFC 7628
  * 3.2.2), kept for the detail; the answer lets the server finish with -ERR. */
@@ -425,13 +436,13 @@ static void line(biff_pop3 *e, const char *l, size_t n)
     }
     err = reply_kind(l, n);
     if (err < 0) {
-        fail(e, BIFF_ERR_PROTOCOL, "unexpected server reply", l, n);
+        fail(e, BIFF_ERR_PROTOCOL, "unexpected server reply", 1);
         return;
     }
     switch (st) {
     case ST_GREET:
         if (err) {
-            fail(e, BIFF_ERR_SERVER_ERROR, "server refused the session", l, n);
+            fail(e, BIFF_ERR_SERVER_ERROR, "server refused the session", 1);
             return;
         }
         if (e->cfg_auth == BIFF_POP3_AUTH_AUTO || e->cfg_auth == BIFF_POP3_AUTH_APOP) {
@@ -452,7 +463,7 @@ static void line(biff_pop3 *e, const char *l, size_t n)
         return;
     case ST_STLS:
         if (err) {
-            fail(e, BIFF_ERR_TLS, "STLS refused", l, n);
+            fail(e, BIFF_ERR_TLS, "STLS refused", 1);
         } else {
             e->state = ST_TLSWAIT;
         }
@@ -461,7 +472,7 @@ static void line(biff_pop3 *e, const char *l, size_t n)
         const char *p = l + 3, *end = l + n;
         uint32_t m = 0;
         if (err) {
-            fail(e, BIFF_ERR_SERVER_ERROR, "STAT failed", l, n);
+            fail(e, BIFF_ERR_SERVER_ERROR, "STAT failed", 1);
             return;
         }
         while (p < end && *p == ' ') {
@@ -469,7 +480,7 @@ static void line(biff_pop3 *e, const char *l, size_t n)
         }
         p = parse_u32(p, end, &m);
         if (!p || p == end || *p != ' ' || !parse_u32(p + 1, end, &e->res.octets) || m == UINT32_MAX) {
-            fail(e, BIFF_ERR_PROTOCOL, "malformed STAT reply", l, n);
+            fail(e, BIFF_ERR_PROTOCOL, "malformed STAT reply", 1);
             return;
         }
         e->res.messages = m;
@@ -490,7 +501,7 @@ static void line(biff_pop3 *e, const char *l, size_t n)
     default: /* USER, PASS, APOP, AUTH */
         if (err) {
             if ((e->flags & F_CONT) && e->mech != BIFF_POP3_AUTH_PLAIN) {
-                fail(e, BIFF_ERR_AUTH_FAILED, NULL, NULL, 0); /* keeps the decoded OAuth error */
+                fail(e, BIFF_ERR_AUTH_FAILED, NULL, 0); /* keeps the decoded OAuth error */
             } else {
                 auth_refused(e, l, n);
             }
@@ -544,10 +555,16 @@ biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, void 
 
 static biff_pop3_status status_of(const biff_pop3 *e)
 {
-    static const uint8_t map[3] = {BIFF_POP3_DONE, BIFF_POP3_ERROR, BIFF_POP3_STLS};
-    return e->state >= ST_DONE ? (biff_pop3_status)map[e->state - ST_DONE]
-           : e->state == ST_TLSWAIT ? BIFF_POP3_STLS
-                                    : BIFF_POP3_OK;
+    switch (e->state) {
+    case ST_DONE:
+        return BIFF_POP3_DONE;
+    case ST_ERROR:
+        return BIFF_POP3_ERROR;
+    case ST_TLSWAIT:
+        return BIFF_POP3_STLS;
+    default:
+        return BIFF_POP3_OK;
+    }
 }
 
 biff_pop3_status biff_pop3_feed(biff_pop3 *e, const void *data, size_t len, size_t *consumed)
@@ -565,16 +582,15 @@ biff_pop3_status biff_pop3_feed(biff_pop3 *e, const void *data, size_t len, size
         if (e->state == ST_TLSWAIT) {
             i = len; /* plaintext that arrived after +OK to STLS: never read it */
         } else if (c == '\n') {
-            size_t n = e->line_len;
             int skip = e->flags & F_SKIP;
-            if (n && e->line[n - 1] == '\r') {
-                n--;
+            if (e->line_len && e->line[e->line_len - 1] == '\r') {
+                e->line_len--;
             }
-            e->line_len = 0;
             e->flags &= (uint8_t)~F_SKIP;
             if (!skip) {
-                line(e, e->line, n);
+                line(e, e->line, e->line_len); /* line_len stays valid for fail()'s detail */
             }
+            e->line_len = 0;
         } else if (e->flags & F_SKIP) {
             continue;
         } else if (e->line_len < e->line_cap) {
@@ -582,7 +598,7 @@ biff_pop3_status biff_pop3_feed(biff_pop3 *e, const void *data, size_t len, size
         } else if (e->state == ST_CAPA_BODY) {
             e->flags |= F_SKIP; /* an over-long capability is one we would not use */
         } else {
-            fail(e, BIFF_ERR_PROTOCOL, "server line longer than ", NULL, 0);
+            fail(e, BIFF_ERR_PROTOCOL, "server line longer than ", 0);
             dnum(&e->res, (uint32_t)e->line_cap + 1u);
             dstr(&e->res, " octets");
         }
@@ -636,7 +652,7 @@ biff_pop3_status biff_pop3_eof(biff_pop3 *e)
     if (st == ST_QUIT) {
         e->state = ST_DONE; /* everything asked for has arrived; some servers close before +OK */
     } else if (st < ST_QUIT) {
-        fail(e, BIFF_ERR_NETWORK, "connection closed during ", NULL, 0);
+        fail(e, BIFF_ERR_NETWORK, "connection closed during ", 0);
         dstr(&e->res, ph + at[st]);
         if (st == ST_UIDL_BODY || st == ST_CAPA_BODY) {
             dstr(&e->res, " (incomplete: no final \".\")");

@@ -7,6 +7,7 @@
  *   3. on BIFF_POP3_STLS performs the TLS handshake and calls biff_pop3_tls_started();
  *   4. on connection close calls biff_pop3_eof() (which settles DONE or a clear "incomplete").
  * RAM: sizeof(biff_pop3) plus the work buffer (line bound + output area).
+ * Build option: -DBIFF_POP3_NO_APOP drops APOP and with it the need for mbedTLS MD5 (~2 KB).
  */
 #ifndef BIFF_POP3_H
 #define BIFF_POP3_H
