@@ -1,0 +1,80 @@
+/*
+ * What the config file says, as plain fixed-size structs: the daemon's globals, the accounts
+ * and the LEDs. Filled by biff_uci_parse() (biff/uci.h) on Linux; an MCU image may fill them
+ * from constants instead. Secrets are never stored here (see biff_uci_secret()).
+ */
+#ifndef BIFF_ACCOUNT_H
+#define BIFF_ACCOUNT_H
+
+#include <stdint.h>
+
+#include "biff/url.h"
+
+#ifndef BIFF_ACCOUNT_NAME_MAX
+#define BIFF_ACCOUNT_NAME_MAX 32     /* section name incl. NUL: [A-Za-z0-9_-], 1..31 chars */
+#endif
+#ifndef BIFF_ACCOUNT_MAX_FOLDERS
+#define BIFF_ACCOUNT_MAX_FOLDERS 8   /* matches BIFF_IMAP_MAX_FOLDERS */
+#endif
+#ifndef BIFF_ACCOUNT_FOLDER_MAX
+#define BIFF_ACCOUNT_FOLDER_MAX 128  /* folder name incl. NUL, UTF-8 */
+#endif
+#ifndef BIFF_CONFIG_PATH_MAX
+#define BIFF_CONFIG_PATH_MAX 128     /* file paths incl. NUL */
+#endif
+#ifndef BIFF_LED_MAX_ACCOUNTS
+#define BIFF_LED_MAX_ACCOUNTS 16     /* accounts one LED can watch */
+#endif
+
+/* Same values as biff_check_security (biff/check.h) so the daemon can pass it straight on. */
+typedef enum {
+    BIFF_SECURITY_TLS = 0,      /* implicit TLS: imaps://, pop3s:// */
+    BIFF_SECURITY_STARTTLS = 1, /* imap://, pop3:// upgraded; the default for those schemes */
+    BIFF_SECURITY_NONE = 2,     /* plaintext, only when the account says security 'none' */
+} biff_security;
+
+typedef enum { BIFF_LOG_STDERR = 0, BIFF_LOG_SYSLOG = 1 } biff_log_target;
+
+/* config tinybiff 'main' */
+typedef struct {
+    uint32_t interval_s;               /* default check interval; default 300 */
+    uint32_t idle_renew_s;             /* re-issue IDLE after this; default 1500 (25 min) */
+    uint16_t max_parallel;             /* checks in flight at once; default 8 */
+    uint8_t log;                       /* biff_log_target; default stderr */
+    char status_bind[64];              /* "127.0.0.1:8025" (default), "[::1]:8025"; "" = no page */
+    char status_json[BIFF_CONFIG_PATH_MAX]; /* also write status JSON here; "" (default) = no */
+    char ca[BIFF_CONFIG_PATH_MAX];     /* CA bundle; default /etc/ssl/certs/ca-certificates.crt */
+    char secrets[BIFF_CONFIG_PATH_MAX];/* secrets file; default /etc/tinybiff/secrets */
+} biff_globals;
+
+/* config account '<name>' */
+typedef struct {
+    char name[BIFF_ACCOUNT_NAME_MAX];
+    biff_url url;                      /* protocol, user, ;AUTH=, host, port */
+    uint8_t enabled;                   /* 0: option enabled '0', or the section had an error */
+    uint8_t bad;                       /* 1: the section had an error (diagnostics say which) */
+    uint8_t security;                  /* biff_security, resolved from url + option security */
+    uint8_t idle;                      /* use IMAP IDLE when offered; default 1 */
+    uint8_t has_pin;
+    uint8_t n_folders;                 /* IMAP: 1..MAX (list folder, else the URL's mailbox);
+                                          POP3: 0 */
+    uint16_t line;                     /* line of the `config account` line, for later messages */
+    uint32_t interval_s;               /* 0 = the global interval */
+    uint8_t pin[32];                   /* SHA-256 of the server's public key (option pin) */
+    char folders[BIFF_ACCOUNT_MAX_FOLDERS][BIFF_ACCOUNT_FOLDER_MAX];
+    char ca[BIFF_CONFIG_PATH_MAX];     /* "" = the global CA bundle */
+    char secret_env[64];               /* environment variable with the secret; "" = the
+                                          secrets file entry named like the account */
+} biff_account;
+
+/* config led '<name>' */
+typedef struct {
+    char name[BIFF_ACCOUNT_NAME_MAX];
+    char sysfs[64];                    /* /sys/class/leds/<sysfs>; "" = none */
+    uint8_t terminal;                  /* also draw it as a terminal line (demo) */
+    uint8_t bad;                       /* the section had an error; do not drive it */
+    uint8_t n_accounts;                /* 0 = every account feeds this LED */
+    uint16_t account[BIFF_LED_MAX_ACCOUNTS]; /* indices into the account array */
+} biff_led_config;
+
+#endif
