@@ -142,6 +142,7 @@ static int walk_next(biff_store *st, uint32_t sec, walk_t *w)
     uint32_t len = get16(w->a + 2), off = get16(w->a + 12);
     uint32_t end = off + (len == TOMB ? 0 : pad(st, len));
     if ((len != TOMB && len > BIFF_STORE_MAX_VALUE) || get16(w->a) == TOMB || off < w->floor ||
+        get32(w->a + 4) == UINT32_MAX ||
         (off & (st->flash->program_unit - 1u)) || end > slot) {
         w->end = ATE_BAD;
         return 0;
@@ -449,6 +450,8 @@ static biff_store_status put(biff_store *st, uint16_t key, const uint8_t *data, 
         return s;
     if (unchanged(st, &l, data, len))
         return BIFF_STORE_OK;
+    if (st->next_seq == UINT32_MAX) /* 2^32 - 1 writes: more than a lifetime */
+        return BIFF_STORE_E_FULL;
     while (st->closed || st->data_wra + dl + st->ate_size + reserve > st->ate_wra) {
         /* Once every sector was collected with no write in between, nothing more can free up. */
         if (st->gc_idle >= st->flash->sector_count - 1u)
