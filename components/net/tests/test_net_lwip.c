@@ -16,6 +16,8 @@
 #include "lwip/netif.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
+#include "lwip/dns.h"
+#include "lwip/udp.h"
 
 /* A fresh port per test: the previous test's pcbs may still sit in TIME_WAIT. */
 static uint16_t PORT = 4320;
@@ -308,6 +310,71 @@ static void test_close_while_connecting_and_reuse(void **state)
     biff_net_lwip_close(&c);
 }
 
+/* A DNS server on lwIP's own loopback: every A query gets 127.0.0.1, names starting with
+ * "stale" get 127.0.0.2 (nothing there), so a misrouted answer shows. */
+static int dns_queries;
+
+static void dns_srv_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port)
+{
+    (void)arg;
+    uint8_t q[256];
+    u16_t n = pbuf_copy_partial(p, q, sizeof q, 0);
+    pbuf_free(p);
+    if (n < 17 || (size_t)n + 16 > sizeof q) return;
+    dns_queries++;
+    q[2] = 0x81; /* response, recursion desired+available, no error */
+    q[3] = 0x80;
+    q[7] = 1;    /* one answer */
+    static const uint8_t answer[16] = { 0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1 };
+    memcpy(q + n, answer, sizeof answer);
+    if (memcmp(q + 13, "stale", 5) == 0) q[n + 15] = 2;
+    struct pbuf *r = pbuf_alloc(PBUF_TRANSPORT, (u16_t)(n + sizeof answer), PBUF_RAM);
+    assert_non_null(r);
+    pbuf_take(r, q, (u16_t)(n + sizeof answer));
+    udp_sendto(pcb, r, addr, port);
+    pbuf_free(r);
+}
+
+static void test_dns_name_and_stale_answer_after_close(void **state)
+{
+    (void)state;
+    struct udp_pcb *dns_srv = udp_new_ip_type(IPADDR_TYPE_V4);
+    assert_non_null(dns_srv);
+    assert_int_equal(udp_bind(dns_srv, IP4_ADDR_ANY, 53), ERR_OK);
+    udp_recv(dns_srv, dns_srv_recv, NULL);
+    ip_addr_t lo;
+    IP_ADDR4(&lo, 127, 0, 0, 1);
+    dns_setserver(0, &lo);
+    dns_queries = 0;
+
+    /* A name through lwIP's resolver, then TCP to the answer. */
+    biff_net_lwip c;
+    biff_transport t;
+    assert_int_equal(biff_net_lwip_connect(&c, "mail.test", PORT, &t), BIFF_NET_OK);
+    for (int i = 0; i < 100 && !(biff_net_lwip_poll(&c) & BIFF_NET_LWIP_CONNECTED); i++) pump(1);
+    assert_int_equal(dns_queries, 1);
+    assert_true(biff_net_lwip_poll(&c) & BIFF_NET_LWIP_CONNECTED);
+    biff_net_lwip_close(&c);
+    pump(5);
+    if (srv.conn) {
+        tcp_abort(srv.conn);
+        srv.conn = NULL;
+    }
+
+    /* Closed while the query is out, memory reused at once for another name: the late answer
+     * (127.0.0.2) must not land in the new connection, which must get its own (127.0.0.1). */
+    assert_int_equal(biff_net_lwip_connect(&c, "stale.test", PORT, &t), BIFF_NET_OK);
+    biff_net_lwip_close(&c);
+    assert_int_equal(biff_net_lwip_connect(&c, "mail2.test", PORT, &t), BIFF_NET_OK);
+    for (int i = 0; i < 100 && !biff_net_lwip_poll(&c); i++) pump(1);
+    assert_int_equal(dns_queries, 3); /* the stale answer did arrive */
+    assert_true(biff_net_lwip_poll(&c) & BIFF_NET_LWIP_CONNECTED);
+    biff_net_lwip_close(&c);
+
+    dns_setserver(0, NULL);
+    udp_remove(dns_srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +385,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_without_dns_server_and_bad_args, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_while_connecting_and_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dns_name_and_stale_answer_after_close, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
