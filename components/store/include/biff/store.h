@@ -30,7 +30,7 @@
  *
  * Limits: 2..32 sectors of at most 64 KiB; program unit 1..32 bytes; keys 0..0xFFFE; values up
  * to BIFF_STORE_MAX_VALUE bytes (and no more than fit an empty sector with its reserve).
- * RAM: sizeof(biff_store) plus up to ~150 bytes of stack; no malloc.
+ * RAM: sizeof(biff_store) (40 bytes on Cortex-M) plus ~400 bytes of stack; no malloc.
  */
 #ifndef BIFF_STORE_H
 #define BIFF_STORE_H
