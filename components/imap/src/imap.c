@@ -830,9 +830,11 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
     code = resp_text(e, c, &t, &tn);
 
     if (n == 3) {
-        biff_imap_folder_result *f = &e->folder[idx];
-        if (idx >= e->cfg->n_folders || f->state != BIFF_IMAP_FOLDER_PENDING ||
-            !(e->flags & F_CHECKING))
+        biff_imap_folder_result *f;
+        unsigned sent = e->tx == TX_STATUS ? e->tx_idx
+                        : e->tx == TX_ENABLE ? 0 : e->cfg->n_folders;
+        if (idx >= sent || !(e->flags & F_CHECKING) ||
+            (f = &e->folder[idx])->state != BIFF_IMAP_FOLDER_PENDING)
             return proto_err(e, "unexpected tagged reply");
         f->state = (w == R_OK && f->have) ? BIFF_IMAP_FOLDER_OK : BIFF_IMAP_FOLDER_ERROR;
         if (w != R_OK && !e->detail[0])
@@ -1068,6 +1070,8 @@ biff_imap_status biff_imap_feed(biff_imap *e, const uint8_t *data, size_t len, s
             i++;
             r = line_end(e);
             fill(e);
+            if (e->phase == P_FAILED)
+                r = BIFF_IMAP_E_FAILED;
             continue;
         }
         track(e, data[i]);
@@ -1116,7 +1120,7 @@ biff_imap_status biff_imap_tls_started(biff_imap *e)
     e->out_len = 0;
     e->tx = TX_CAPA;
     fill(e);
-    return BIFF_IMAP_OK;
+    return e->phase == P_FAILED ? BIFF_IMAP_E_FAILED : BIFF_IMAP_OK;
 }
 
 static biff_imap_status request(biff_imap *e, uint16_t req)
@@ -1131,7 +1135,7 @@ static biff_imap_status request(biff_imap *e, uint16_t req)
         return BIFF_IMAP_OK;
     e->flags |= req;
     fill(e);
-    return BIFF_IMAP_OK;
+    return e->phase == P_FAILED ? BIFF_IMAP_E_FAILED : BIFF_IMAP_OK;
 }
 
 biff_imap_status biff_imap_recheck(biff_imap *e)
