@@ -261,6 +261,13 @@ class LwipCheck(unittest.TestCase):
             self.assertIn("lwIP link:", self.stderr)  # it really went through lwIP
             print(f"\n  {user}: {self.stderr.strip()}", file=sys.stderr)
 
+    def test_second_check_resumes_tls(self):
+        url = self.url("imaps", "user2", path="/INBOX")
+        first, second = self.tinybiff(url, url, user="user2")
+        self.assertFalse(first.get("tls_resumed"), first)
+        self.assertTrue(second.get("tls_resumed"), second)
+        self.assert_imap(second, "user2", "INBOX")
+
     def test_starttls_and_stls(self):
         lines = self.tinybiff(self.url("imap", "user2", path="/Archive"), self.url("pop3", "user2"), user="user2")
         self.assert_imap(lines[0], "user2", "Archive")
