@@ -34,17 +34,17 @@ enum {
     F_OVF = 1u << 12,     /* command did not fit in out */
 };
 
-/* Capability bits: position in cap_names + 1. */
+/* Capability bits: position in cap_names (1-based). */
 enum {
     C_KNOWN = 1u << 0, C_STARTTLS = 1u << 1, C_LOGINDISABLED = 1u << 2, C_SASLIR = 1u << 3,
     C_LITPLUS = 1u << 4, C_LITMINUS = 1u << 5, C_PLAIN = 1u << 6, C_XOAUTH2 = 1u << 7,
     C_OAUTHBEARER = 1u << 8, C_IDLE = 1u << 9, C_CONDSTORE = 1u << 10, C_ENABLE = 1u << 11,
     C_UTF8 = 1u << 12
 };
-static const char *const cap_names[] = {
-    "STARTTLS", "LOGINDISABLED", "SASL-IR", "LITERAL+", "LITERAL-", "AUTH=PLAIN",
-    "AUTH=XOAUTH2", "AUTH=OAUTHBEARER", "IDLE", "CONDSTORE", "ENABLE", "UTF8=ACCEPT",
-};
+/* Word lists for kw(): NUL-separated, ended by an empty word. */
+static const char cap_names[] = "STARTTLS\0LOGINDISABLED\0SASL-IR\0LITERAL+\0LITERAL-\0"
+                                "AUTH=PLAIN\0AUTH=XOAUTH2\0AUTH=OAUTHBEARER\0IDLE\0CONDSTORE\0"
+                                "ENABLE\0UTF8=ACCEPT\0";
 
 /* AUTHENTICATE / LOGIN progress. */
 enum { AS_NONE, AS_WAIT_IR, AS_SENT_IR, AS_PIPE, AS_DUMMY, AS_LIT0, AS_LIT1 };
@@ -52,8 +52,8 @@ enum { AS_NONE, AS_WAIT_IR, AS_SENT_IR, AS_PIPE, AS_DUMMY, AS_LIT0, AS_LIT1 };
 /* "{N}" tracker states; bit 7 marks a length past 32 bits. */
 enum { LS_NONE, LS_DIGIT0, LS_DIGITS, LS_PLUS, LS_CLOSE, LS_CR, LS_TOOBIG = 0x80 };
 
-enum { CODE_NONE, CODE_ALERT, CODE_UNAVAILABLE, CODE_PRIVACY, CODE_OTHER };
-enum { R_OK, R_NO, R_BAD, R_BYE, R_PREAUTH, R_OTHER };
+enum { CODE_OTHER, CODE_ALERT, CODE_UNAVAILABLE, CODE_PRIVACY, CODE_CAPABILITY, CODE_NONE };
+enum { R_OTHER, R_OK, R_NO, R_BAD, R_BYE, R_PREAUTH };
 
 typedef struct {
     uint8_t *p, *end;
@@ -74,6 +74,16 @@ static int tok_is(const uint8_t *s, size_t n, const char *w)
         if (!w[i] || upc(s[i]) != (uint8_t)w[i])
             return 0;
     return w[n] == 0;
+}
+
+/* 1-based index of the token in a kw list, 0 if absent. */
+static unsigned kw(const uint8_t *s, size_t n, const char *list)
+{
+    unsigned i;
+    for (i = 1; *list; i++, list += strlen(list) + 1)
+        if (tok_is(s, n, list))
+            return i;
+    return 0;
 }
 
 /* Case-insensitive search for a lower-case needle in server text. */
@@ -314,6 +324,9 @@ static biff_imap_status fail(biff_imap *e, biff_error_class cls, const char *msg
     return BIFF_IMAP_E_FAILED;
 }
 
+static const char msg_basic_off[] = "provider needs OAuth2 or an app password: ";
+static const char msg_needs_tls[] = "login needs TLS: ";
+
 static biff_imap_status proto_err(biff_imap *e, const char *msg)
 {
     return fail(e, BIFF_ERR_PROTOCOL, msg, NULL, 0);
@@ -377,6 +390,13 @@ static uint8_t put_login(biff_imap *e, unsigned k, int body)
     return AS_PIPE;
 }
 
+/* Commands without arguments, by TX_*. */
+static const char *const fixed_cmd[] = {
+    [TX_CAPA] = "bC CAPABILITY\r\n", [TX_STARTTLS] = "bT STARTTLS\r\n",
+    [TX_ENABLE] = "bE ENABLE UTF8=ACCEPT\r\n", [TX_IDLE] = "bI IDLE\r\n", [TX_DONE] = "DONE\r\n",
+    [TX_NOOP] = "bN NOOP\r\n", [TX_LOGOUT] = "bQ LOGOUT\r\n",
+};
+
 /* Writes the command for e->tx; returns the next tx. State changes only if it all fit. */
 static uint8_t render(biff_imap *e)
 {
@@ -385,14 +405,22 @@ static uint8_t render(biff_imap *e)
     uint16_t set = 0, clr = 0;
     int kind = -1;
 
-    switch (e->tx) {
-    case TX_CAPA:
-        put_tag(e, kind = K_CAPA, "CAPABILITY\r\n");
-        break;
-    case TX_STARTTLS:
-        put_tag(e, kind = K_STARTTLS, "STARTTLS\r\n");
-        break;
-    case TX_AUTH:
+    if (e->tx < sizeof(fixed_cmd) / sizeof(fixed_cmd[0]) && fixed_cmd[e->tx]) {
+        const char *fx = fixed_cmd[e->tx];
+        puts_(e, fx);
+        if (fx[0] == 'b')
+            kind = (int)(strchr(tag_kinds, fx[1]) - tag_kinds);
+        if (e->tx == TX_ENABLE) {
+            set = F_UTF8;
+            next = TX_STATUS;
+        } else if (e->tx == TX_IDLE) {
+            set = F_IDLE_SENT;
+        } else if (e->tx == TX_DONE) {
+            clr = F_IDLE_SENT | F_IDLING;
+        } else if (e->tx == TX_LOGOUT) {
+            set = F_LOGOUT;
+        }
+    } else if (e->tx == TX_AUTH) {
         kind = K_AUTH;
         if (e->mech == BIFF_IMAP_AUTH_LOGIN) {
             put_tag(e, K_AUTH, "LOGIN ");
@@ -409,8 +437,7 @@ static uint8_t render(biff_imap *e)
                 step = AS_WAIT_IR;
             }
         }
-        break;
-    case TX_AUTH_DATA:
+    } else if (e->tx == TX_AUTH_DATA) {
         if (step == AS_WAIT_IR) {
             put_ir(e);
             step = e->mech == BIFF_IMAP_AUTH_PLAIN ? AS_PIPE : AS_SENT_IR;
@@ -424,13 +451,7 @@ static uint8_t render(biff_imap *e)
         } else {
             step = put_login(e, (unsigned)(step - AS_LIT0), 1);
         }
-        break;
-    case TX_ENABLE:
-        put_tag(e, kind = K_ENABLE, "ENABLE UTF8=ACCEPT\r\n");
-        set = F_UTF8;
-        next = TX_STATUS;
-        break;
-    case TX_STATUS:
+    } else if (e->tx == TX_STATUS) {
         putc_(e, 'b');
         putc_(e, 'S');
         putc_(e, (char)('0' + e->tx_idx));
@@ -442,27 +463,10 @@ static uint8_t render(biff_imap *e)
             next = TX_STATUS;
         else if (!cfg->idle)
             next = TX_LOGOUT;
-        break;
-    case TX_EXAMINE:
+    } else { /* TX_EXAMINE */
         put_tag(e, kind = K_EXAMINE, "EXAMINE ");
         put_mailbox(e, cfg->folders[0]);
         puts_(e, "\r\n");
-        break;
-    case TX_IDLE:
-        put_tag(e, kind = K_IDLE, "IDLE\r\n");
-        set = F_IDLE_SENT;
-        break;
-    case TX_DONE:
-        puts_(e, "DONE\r\n");
-        clr = F_IDLE_SENT | F_IDLING;
-        break;
-    case TX_NOOP:
-        put_tag(e, kind = K_NOOP, "NOOP\r\n");
-        break;
-    default:
-        put_tag(e, kind = K_LOGOUT, "LOGOUT\r\n");
-        set = F_LOGOUT;
-        break;
     }
     if (e->flags & F_OVF)
         return e->tx;
@@ -525,7 +529,7 @@ static void fill(biff_imap *e)
             memset(e->out + mark, 0, (size_t)(e->out_cap - mark));
             e->out_len = mark;
             if (!mark) /* alone in an empty buffer and still too long */
-                fail(e, BIFF_ERR_CONFIG, "command longer than the output buffer", NULL, 0);
+                fail(e, BIFF_ERR_CONFIG, "output buffer too small", NULL, 0);
             return;
         }
     }
@@ -536,7 +540,7 @@ static void fill(biff_imap *e)
 static void parse_caps(biff_imap *e, cur *c)
 {
     const uint8_t *s;
-    size_t n, i;
+    size_t n;
     uint16_t caps = C_KNOWN;
     for (;;) {
         skip_sp(c);
@@ -549,9 +553,7 @@ static void parse_caps(biff_imap *e, cur *c)
         }
         if (c->p == c->end && e->line_trunc)
             break; /* cut off by the line bound */
-        for (i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
-            if (tok_is(s, n, cap_names[i]))
-                caps |= (uint16_t)(1u << (i + 1));
+        caps |= (uint16_t)(1u << kw(s, n, cap_names));
     }
     e->caps = caps;
 }
@@ -566,11 +568,8 @@ static uint8_t resp_text(biff_imap *e, cur *c, const uint8_t **text, size_t *tle
     if (c->p < c->end && *c->p == '[') {
         c->p++;
         n = atom(c, &s);
-        code = tok_is(s, n, "ALERT")             ? CODE_ALERT
-               : tok_is(s, n, "UNAVAILABLE")     ? CODE_UNAVAILABLE
-               : tok_is(s, n, "PRIVACYREQUIRED") ? CODE_PRIVACY
-                                                 : CODE_OTHER;
-        if (tok_is(s, n, "CAPABILITY"))
+        code = (uint8_t)kw(s, n, "ALERT\0UNAVAILABLE\0PRIVACYREQUIRED\0CAPABILITY\0");
+        if (code == CODE_CAPABILITY)
             parse_caps(e, c);
         while (c->p < c->end && *c->p++ != ']') {
         }
@@ -583,12 +582,7 @@ static uint8_t resp_text(biff_imap *e, cur *c, const uint8_t **text, size_t *tle
 
 static uint8_t cond_word(const uint8_t *s, size_t n)
 {
-    return tok_is(s, n, "OK")        ? R_OK
-           : tok_is(s, n, "NO")      ? R_NO
-           : tok_is(s, n, "BAD")     ? R_BAD
-           : tok_is(s, n, "BYE")     ? R_BYE
-           : tok_is(s, n, "PREAUTH") ? R_PREAUTH
-                                     : R_OTHER;
+    return (uint8_t)kw(s, n, "OK\0NO\0BAD\0BYE\0PREAUTH\0");
 }
 
 /* Capabilities are known: STARTTLS first if wanted, else authenticate. */
@@ -604,27 +598,25 @@ static biff_imap_status proceed(biff_imap *e)
     }
     if (!(e->flags & F_SECURE) && cfg->security == BIFF_IMAP_SEC_STARTTLS) {
         if (!(e->caps & C_STARTTLS))
-            return fail(e, BIFF_ERR_TLS, "server does not offer STARTTLS", NULL, 0);
+            return fail(e, BIFF_ERR_TLS, "server lacks STARTTLS", NULL, 0);
         e->tx = TX_STARTTLS;
         return BIFF_IMAP_OK;
     }
     if (!(e->flags & F_SECURE) && cfg->security != BIFF_IMAP_SEC_NONE)
-        return fail(e, BIFF_ERR_TLS, "no TLS: credentials not sent", NULL, 0);
+        return fail(e, BIFF_ERR_TLS, "TLS required", NULL, 0);
     if (m == BIFF_IMAP_AUTH_AUTO)
         m = (e->caps & C_PLAIN) ? BIFF_IMAP_AUTH_PLAIN : BIFF_IMAP_AUTH_LOGIN;
     if (m == BIFF_IMAP_AUTH_LOGIN) {
         if (e->caps & C_LOGINDISABLED)
             return fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE,
-                        (e->flags & F_SECURE)
-                            ? "password login disabled: provider needs OAuth2 or an app password"
-                            : "server refuses login without TLS",
-                        NULL, 0);
+                        (e->flags & F_SECURE) ? msg_basic_off : msg_needs_tls,
+                        (const uint8_t *)"LOGINDISABLED", 13);
     } else {
         need = m == BIFF_IMAP_AUTH_PLAIN ? C_PLAIN
                : m == BIFF_IMAP_AUTH_XOAUTH2 ? C_XOAUTH2 : C_OAUTHBEARER;
         if (!(e->caps & need)) {
             const char *name = biff_sasl_mech_name(sasl_mech(m));
-            return fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, "server does not offer AUTH=",
+            return fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, "server lacks AUTH=",
                         (const uint8_t *)name, strlen(name));
         }
     }
@@ -639,20 +631,19 @@ static biff_imap_status auth_failed(biff_imap *e, uint8_t code, const uint8_t *t
 {
     biff_error_class cls = BIFF_ERR_AUTH_FAILED;
     const char *msg = "";
-    static const char *const basic_off[] = {"app password", "application-specific",
-                                            "web login", "web browser", "basic auth",
-                                            "basicauth", "oauth"};
-    size_t i;
+    /* provider wording for "passwords are off here" (Gmail, Microsoft, Yahoo) */
+    const char *k = "app password\0application-specific\0web login\0web browser\0"
+                    "basic auth\0basicauth\0oauth\0";
     if (code == CODE_UNAVAILABLE) {
         cls = BIFF_ERR_SERVER_ERROR;
     } else if (code == CODE_PRIVACY) {
         cls = BIFF_ERR_AUTH_METHOD_UNAVAILABLE;
-        msg = "server wants TLS: ";
+        msg = msg_needs_tls;
     } else if (e->mech <= BIFF_IMAP_AUTH_LOGIN) {
-        for (i = 0; i < sizeof(basic_off) / sizeof(basic_off[0]); i++)
-            if (ci_find(t, n, basic_off[i])) {
+        for (; *k; k += strlen(k) + 1)
+            if (ci_find(t, n, k)) {
                 cls = BIFF_ERR_AUTH_METHOD_UNAVAILABLE;
-                msg = "provider needs OAuth2 or an app password: ";
+                msg = msg_basic_off;
             }
     }
     return fail(e, cls, msg, t, n);
@@ -706,12 +697,9 @@ static biff_imap_status on_status(biff_imap *e, cur *c)
         n = atom(c, &s);
         if (!n)
             return proto_err(e, "bad STATUS reply");
-        bit = tok_is(s, n, "MESSAGES")        ? BIFF_IMAP_HAVE_MESSAGES
-              : tok_is(s, n, "UNSEEN")        ? BIFF_IMAP_HAVE_UNSEEN
-              : tok_is(s, n, "UIDNEXT")       ? BIFF_IMAP_HAVE_UIDNEXT
-              : tok_is(s, n, "UIDVALIDITY")   ? BIFF_IMAP_HAVE_UIDVALIDITY
-              : tok_is(s, n, "HIGHESTMODSEQ") ? BIFF_IMAP_HAVE_HIGHESTMODSEQ
-                                              : 0;
+        /* list order = BIFF_IMAP_HAVE_* bit order */
+        bit = (uint8_t)((1u << kw(s, n, "MESSAGES\0UNSEEN\0UIDNEXT\0UIDVALIDITY\0"
+                                        "HIGHESTMODSEQ\0")) >> 1);
         skip_sp(c);
         if (!bit) {
             if (!skip_value(c))
@@ -721,7 +709,7 @@ static biff_imap_status on_status(biff_imap *e, cur *c)
         if (bit == BIFF_IMAP_HAVE_HIGHESTMODSEQ)
             max = 0x7FFFFFFFFFFFFFFFull; /* RFC 7162 mod-sequence-value */
         if (!number(c, max, &v))
-            return proto_err(e, "bad or out-of-range number in STATUS");
+            return proto_err(e, "bad number");
         f->have |= bit;
         if (bit == BIFF_IMAP_HAVE_MESSAGES)
             f->messages = (uint32_t)v;
@@ -751,9 +739,9 @@ static biff_imap_status on_untagged(biff_imap *e, cur *c)
             return proto_err(e, "bad number");
         skip_sp(c);
         n = atom(c, &s);
-        if ((tok_is(s, n, "EXISTS") && (!(e->folder[0].have & BIFF_IMAP_HAVE_MESSAGES) ||
-                                        num != e->folder[0].messages)) ||
-            tok_is(s, n, "EXPUNGE") || tok_is(s, n, "FETCH")) {
+        w = (uint8_t)kw(s, n, "EXISTS\0EXPUNGE\0FETCH\0");
+        if (w > 1 || (w == 1 && (!(e->folder[0].have & BIFF_IMAP_HAVE_MESSAGES) ||
+                                 num != e->folder[0].messages))) {
             if (!(e->flags & F_SELECTED))
                 return BIFF_IMAP_OK;
             if ((e->flags & F_IDLING) && !(e->flags & (F_REQ_CHECK | F_REQ_LOGOUT)) &&
@@ -768,15 +756,13 @@ static biff_imap_status on_untagged(biff_imap *e, cur *c)
     if (w == R_OTHER) {
         if (e->phase == P_GREETING)
             return proto_err(e, "bad greeting");
-        if (tok_is(s, n, "CAPABILITY")) {
-            if (e->line_trunc)
-                return proto_err(e, "response line too long");
+        w = (uint8_t)kw(s, n, "CAPABILITY\0STATUS\0");
+        if (w && e->line_trunc)
+            return proto_err(e, "line too long");
+        if (w == 1)
             parse_caps(e, c);
-        } else if (tok_is(s, n, "STATUS")) {
-            if (e->line_trunc)
-                return proto_err(e, "response line too long");
+        if (w == 2)
             return on_status(e, c);
-        }
         return BIFF_IMAP_OK;
     }
     code = resp_text(e, c, &t, &tn);
@@ -793,7 +779,7 @@ static biff_imap_status on_untagged(biff_imap *e, cur *c)
         e->phase = P_PRE;
     } else if (w == R_PREAUTH) {
         if (!(e->flags & F_SECURE) && e->cfg->security == BIFF_IMAP_SEC_STARTTLS)
-            return fail(e, BIFF_ERR_TLS, "PREAUTH on a plaintext link: cannot STARTTLS", NULL,
+            return fail(e, BIFF_ERR_TLS, "PREAUTH before STARTTLS", NULL,
                         0);
         e->phase = P_SESSION;
         e->flags |= F_AUTHED;
@@ -821,12 +807,12 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
     if (n == 3 && s[1] == 'S' && s[2] >= '0' && s[2] <= '9')
         idx = (unsigned)(s[2] - '0');
     else if (!k || n != 2)
-        return proto_err(e, "unexpected tag");
+        return proto_err(e, "unexpected reply");
     skip_sp(c);
     wn = atom(c, &ws);
     w = cond_word(ws, wn);
-    if (w > R_BAD)
-        return proto_err(e, "bad tagged reply");
+    if (w == R_OTHER || w > R_BAD)
+        return proto_err(e, "unexpected reply");
     code = resp_text(e, c, &t, &tn);
 
     if (n == 3) {
@@ -835,7 +821,7 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
                         : e->tx == TX_ENABLE ? 0 : e->cfg->n_folders;
         if (idx >= sent || !(e->flags & F_CHECKING) ||
             (f = &e->folder[idx])->state != BIFF_IMAP_FOLDER_PENDING)
-            return proto_err(e, "unexpected tagged reply");
+            return proto_err(e, "unexpected reply");
         f->state = (w == R_OK && f->have) ? BIFF_IMAP_FOLDER_OK : BIFF_IMAP_FOLDER_ERROR;
         if (w != R_OK && !e->detail[0])
             set_detail(e, "STATUS: ", t, tn);
@@ -846,12 +832,12 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
     }
     kind = (unsigned)(k - tag_kinds);
     if (!(e->inflight & (1u << kind)))
-        return proto_err(e, "unexpected tagged reply");
+        return proto_err(e, "unexpected reply");
     e->inflight &= (uint8_t) ~(1u << kind);
     switch (kind) {
     case K_CAPA:
         if (w != R_OK || !(e->caps & C_KNOWN))
-            return fail(e, BIFF_ERR_SERVER_ERROR, "CAPABILITY failed: ", t, tn);
+            return fail(e, BIFF_ERR_SERVER_ERROR, "CAPABILITY: ", t, tn);
         return proceed(e);
     case K_STARTTLS:
         if (w != R_OK)
@@ -906,7 +892,7 @@ static biff_imap_status on_continuation(biff_imap *e)
         }
         return BIFF_IMAP_EV_IDLING;
     }
-    return proto_err(e, "unexpected continuation");
+    return proto_err(e, "unexpected reply");
 }
 
 static biff_imap_status on_line(biff_imap *e)
