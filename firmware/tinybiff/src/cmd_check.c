@@ -20,6 +20,7 @@
 #include "heapstat.h"
 #include "json.h"
 #include "link.h"
+#include "state.h"
 #include "mbedtls/base64.h"
 #include "psa/crypto.h"
 
@@ -33,11 +34,14 @@ typedef struct {
     int has_pin;
     link_kind net;
     int stats;
+    int ack;
+    const char *state;
     const char *folders[BIFF_IMAP_MAX_FOLDERS];
     int n_extra_folders;
 } check_opts;
 
 static biff_check check; /* ~5 KB: static rather than on the stack */
+static cli_state state;
 
 /* TLS sessions kept for resumption by a later check of the same server and user in this run
  * (the daemon keeps them across rounds). Small and fixed: the oldest slot is reused. */
@@ -100,6 +104,9 @@ static void usage(FILE *f)
             "  --timeout SEC  give up on an account after SEC seconds (default 30)\n"
             "  --net lwip     use the in-process lwIP stack on a TAP interface (see README)\n"
             "  --stats        add the peak mbedTLS heap of each check (tls_heap_peak) to its JSON\n"
+            "  --state FILE   keep sync state in FILE (a flash image): adds \"new\" (mail since the\n"
+            "                 last acknowledged check; the first check sets the baseline)\n"
+            "  --ack          acknowledge: what this check saw is no longer new next time\n"
             "Prints one JSON object per folder; exit status 0 when every check succeeded.\n");
 }
 
@@ -175,13 +182,12 @@ static biff_tls_status handshake(biff_tls *tls, link *l, int64_t deadline)
     }
 }
 
-/* Without --state the UIDs are only counted; the sync store records them (issue: sync state). */
-static void count_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
+/* Each UIDL entry as it streams in: counted, and compared with the recorded set under --state. */
+static void on_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
 {
     (void)msgno;
-    (void)uid;
-    (void)len;
     (*(uint32_t *)ctx)++;
+    state_pop3_uid(&state, uid, len);
 }
 
 static void print_tls(json_line *j, const biff_tls *tls, const check_opts *o)
@@ -191,8 +197,8 @@ static void print_tls(json_line *j, const biff_tls *tls, const check_opts *o)
     if (o->stats) json_u64(j, "tls_heap_peak", heapstat_peak());
 }
 
-static int check_one(const check_opts *o, const char *text, const char *secret, biff_tls_ctx *tls_ctx,
-                     int tls_ctx_ok)
+static int check_one(const check_opts *o, unsigned slot, const char *text, const char *secret,
+                     biff_tls_ctx *tls_ctx, int tls_ctx_ok)
 {
     biff_url u;
     biff_url_status us = biff_url_parse(text, &u);
@@ -215,9 +221,11 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
         .folders = folders, .n_folders = n_folders,
     };
     uint32_t uid_count = 0;
+    uint32_t account_id = state_account_id(acct.proto == BIFF_CHECK_IMAP, u.user, u.host, u.port);
     if (acct.proto == BIFF_CHECK_POP3) {
-        acct.on_uid = count_uid;
+        acct.on_uid = on_uid;
         acct.uid_ctx = &uid_count;
+        state_pop3_begin(&state, slot, account_id);
     }
     if (auth_from_url(&u, &acct.auth) != 0) {
         print_failure(text, proto, BIFF_ERR_CONFIG, "unknown ;AUTH= mechanism");
@@ -281,7 +289,9 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
     const char *detail = "";
     biff_error_class err = biff_check_error(&check, &detail);
     if (st != BIFF_CHECK_DONE) {
-        print_failure(text, proto, err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err, detail);
+        err = err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err;
+        print_failure(text, proto, err, detail);
+        state_failed(&state, slot, n_folders, account_id, folders, acct.proto == BIFF_CHECK_IMAP, err);
         rc = -1;
     } else if (acct.proto == BIFF_CHECK_IMAP) {
         for (size_t i = 0; i < n_folders; i++) {
@@ -301,6 +311,9 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
                 json_u64(&j, "unseen", f->unseen);
                 json_u64(&j, "uidnext", f->uidnext);
                 json_u64(&j, "uidvalidity", f->uidvalidity);
+                if (state.open) {
+                    json_u64(&j, "new", state_imap_folder(&state, slot, (unsigned)i, account_id, folders[i], f, o->ack));
+                }
                 if (f->have & BIFF_IMAP_HAVE_HIGHESTMODSEQ) json_u64(&j, "highestmodseq", f->highestmodseq);
                 if (tls_used) print_tls(&j, &tls, o);
                 json_bool(&j, "ok", 1);
@@ -315,8 +328,14 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
         json_str(&j, "protocol", proto);
         json_str(&j, "folder", "INBOX");
         json_u64(&j, "messages", r->messages);
-        /* Without a sync state no UIDL has been recorded before: every message is unseen. */
-        json_u64(&j, "unseen", r->messages);
+        if (state.open && r->uidl) {
+            uint32_t unseen = 0, fresh = state_pop3_end(&state, slot, o->ack, &unseen);
+            json_u64(&j, "unseen", unseen);
+            json_u64(&j, "new", fresh);
+        } else {
+            /* Without a sync state no UIDL has been recorded before: every message is unseen. */
+            json_u64(&j, "unseen", r->messages);
+        }
         if (r->uidl) json_u64(&j, "uids", r->uids);
         if (tls_used) print_tls(&j, &tls, o);
         json_bool(&j, "ok", 1);
@@ -325,9 +344,9 @@ static int check_one(const check_opts *o, const char *text, const char *secret, 
     biff_check_clear(&check);
     if (tls_used && rc == 0) {
         /* TLS 1.3 tickets arrive after the handshake; the check has read past them by now. */
-        session_slot *slot = session_lookup(&u, 1);
-        slot->valid = biff_tls_save_session(&tls, &slot->session) == 0;
-        if (!slot->valid) mbedtls_ssl_session_free(&slot->session);
+        session_slot *saved = session_lookup(&u, 1);
+        saved->valid = biff_tls_save_session(&tls, &saved->session) == 0;
+        if (!saved->valid) mbedtls_ssl_session_free(&saved->session);
     }
     if (tls_used) biff_tls_close(&tls);
     link_close(&l);
@@ -341,7 +360,8 @@ int cmd_check(int argc, char **argv)
         { "ca", required_argument, 0, 'c' },      { "pin", required_argument, 0, 'p' },
         { "password-file", required_argument, 0, 'w' }, { "folder", required_argument, 0, 'f' },
         { "security", required_argument, 0, 's' }, { "timeout", required_argument, 0, 't' },
-        { "net", required_argument, 0, 'n' },      { "stats", no_argument, 0, 'S' },      { "help", no_argument, 0, 'h' },
+        { "net", required_argument, 0, 'n' },      { "stats", no_argument, 0, 'S' },
+        { "state", required_argument, 0, 'F' },    { "ack", no_argument, 0, 'A' },      { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -390,6 +410,8 @@ int cmd_check(int argc, char **argv)
             }
             break;
         case 'S': o.stats = 1; break;
+        case 'F': o.state = optarg; break;
+        case 'A': o.ack = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -412,10 +434,33 @@ int cmd_check(int argc, char **argv)
     heapstat_install();
     static biff_tls_ctx tls_ctx;
     int tls_ok = biff_tls_ctx_init(&tls_ctx, o.ca) == BIFF_TLS_OK;
+    if (o.ack && !o.state) {
+        fprintf(stderr, "tinybiff: --ack needs --state FILE\n");
+        return 2;
+    }
+    if (o.state) {
+        uint32_t ids[BIFF_SYNC_MAX_ACCOUNTS] = { 0 };
+        unsigned n = (unsigned)(argc - optind);
+        for (unsigned i = 0; i < n && i < BIFF_SYNC_MAX_ACCOUNTS; i++) {
+            biff_url u;
+            if (biff_url_parse(argv[optind + (int)i], &u) == BIFF_URL_OK) {
+                ids[i] = state_account_id(u.proto == BIFF_URL_IMAP, u.user, u.host, u.port);
+            }
+        }
+        if (state_open(&state, o.state, ids, n) == 0 && state.fresh) {
+            for (unsigned i = 0; i < n; i++) {
+                if (state.fresh & (1u << i)) {
+                    fprintf(stderr, "tinybiff: state: no record yet for %s; this check sets its baseline\n",
+                            argv[optind + (int)i]);
+                }
+            }
+        }
+    }
     int failures = 0;
     for (int i = optind; i < argc; i++) {
-        if (check_one(&o, argv[i], secret, &tls_ctx, tls_ok) != 0) failures++;
+        if (check_one(&o, (unsigned)(i - optind), argv[i], secret, &tls_ctx, tls_ok) != 0) failures++;
     }
+    state_close(&state);
     sessions_free();
     biff_tls_ctx_free(&tls_ctx);
     mbedtls_psa_crypto_free();

@@ -1,0 +1,190 @@
+#define _POSIX_C_SOURCE 200809L
+#include "state.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* 8 sectors of 4 KB: 16 accounts of 8 folders plus POP3 sets fit with room for GC. */
+#define STATE_SECTOR 4096u
+#define STATE_SECTORS 8u
+#define STATE_UNIT 4u
+
+/* Test hook: TINYBIFF_TEST_KILL_AT_FLASH_OP=N kills the process with SIGKILL in the middle of
+ * the Nth program or erase (half of it written), a real power cut on a real file. Only the
+ * power-cut tests set it. */
+static unsigned long kill_at, flash_ops;
+static biff_flash *inner;
+
+static void maybe_die(void)
+{
+    if (kill_at && ++flash_ops == kill_at) {
+        fprintf(stderr, "tinybiff: test hook: power cut at flash op %lu\n", flash_ops);
+        kill(getpid(), SIGKILL);
+    }
+}
+
+static biff_flash_status hook_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+{
+    (void)ctx;
+    return inner->read(inner->ctx, addr, buf, len);
+}
+
+static biff_flash_status hook_program(void *ctx, uint32_t addr, const void *data, uint32_t len)
+{
+    (void)ctx;
+    if (kill_at && flash_ops + 1 == kill_at && len >= 2 * STATE_UNIT) {
+        uint32_t half = (len / 2) / STATE_UNIT * STATE_UNIT;
+        inner->program(inner->ctx, addr, data, half);
+    }
+    maybe_die();
+    return inner->program(inner->ctx, addr, data, len);
+}
+
+static biff_flash_status hook_erase(void *ctx, uint32_t sector)
+{
+    (void)ctx;
+    maybe_die();
+    return inner->erase(inner->ctx, sector);
+}
+
+uint32_t state_account_id(int imap, const char *user, const char *host, unsigned port)
+{
+    char id[512];
+    int n = snprintf(id, sizeof id, "%s://%s@%s:%u", imap ? "imap" : "pop3", user, host, port);
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof id) n = sizeof id - 1;
+    for (char *p = strchr(id, '@'); p && *p; p++) *p = (char)tolower((unsigned char)*p);
+    return biff_sync_id(id, (size_t)n);
+}
+
+int state_open(cli_state *s, const char *path, const uint32_t *ids, unsigned n)
+{
+    memset(s, 0, sizeof *s);
+    if (n > BIFF_SYNC_MAX_ACCOUNTS) {
+        fprintf(stderr, "tinybiff: --state keeps at most %u accounts; checking without state\n",
+                BIFF_SYNC_MAX_ACCOUNTS);
+        return -1;
+    }
+    biff_flash_status fs = biff_flash_file_open(&s->ff, path, STATE_SECTOR, STATE_SECTORS, STATE_UNIT, 0);
+    if (fs == BIFF_FLASH_E_RANGE) {
+        /* Another size: not ours, or from another release. Keep it for inspection, start anew. */
+        char bad[1024];
+        snprintf(bad, sizeof bad, "%s.bad", path);
+        fprintf(stderr, "tinybiff: state file %s has an unknown layout; moved to %s, starting fresh\n", path, bad);
+        if (rename(path, bad) == 0) fs = biff_flash_file_open(&s->ff, path, STATE_SECTOR, STATE_SECTORS, STATE_UNIT, 0);
+    }
+    if (fs != BIFF_FLASH_OK) {
+        fprintf(stderr, "tinybiff: cannot open state file %s; checking without state\n", path);
+        return -1;
+    }
+    const biff_flash *flash = &s->ff.flash;
+    const char *k = getenv("TINYBIFF_TEST_KILL_AT_FLASH_OP");
+    if (k && *k) {
+        kill_at = strtoul(k, NULL, 10);
+        inner = &s->ff.flash;
+        s->kill_flash = s->ff.flash;
+        s->kill_flash.read = hook_read;
+        s->kill_flash.program = hook_program;
+        s->kill_flash.erase = hook_erase;
+        flash = &s->kill_flash;
+    }
+    biff_store_status ss = biff_store_mount(&s->st, flash);
+    if (ss == BIFF_STORE_E_VERSION || ss == BIFF_STORE_E_CORRUPT) {
+        fprintf(stderr, "tinybiff: state file %s is from another version or damaged; starting fresh\n", path);
+        ss = biff_store_format(&s->st, flash);
+    }
+    if (ss != BIFF_STORE_OK) {
+        fprintf(stderr, "tinybiff: state file %s unusable (store error %d); checking without state\n", path, ss);
+        biff_flash_file_close(&s->ff);
+        return -1;
+    }
+    biff_sync_status sy = biff_sync_bind(&s->st, ids, n, &s->fresh);
+    if (sy != BIFF_SYNC_OK && sy != BIFF_SYNC_FRESH) {
+        fprintf(stderr, "tinybiff: state file %s: cannot record the account list; checking without state\n", path);
+        biff_flash_file_close(&s->ff);
+        return -1;
+    }
+    s->open = 1;
+    return 0;
+}
+
+static void save_if_changed(cli_state *s, unsigned slot, unsigned folder, const biff_sync_folder *before,
+                            biff_sync_folder *after)
+{
+    /* last_success alone changes every check: it is saved only along with a real change. */
+    after->last_success = before->last_success;
+    if (memcmp(before, after, sizeof *after) == 0) return;
+    after->last_success = (uint32_t)time(NULL);
+    if (biff_sync_folder_save(&s->st, slot, folder, after) != BIFF_SYNC_OK) {
+        fprintf(stderr, "tinybiff: could not write the state (flash full or failing); the old state is kept\n");
+    }
+}
+
+uint32_t state_imap_folder(cli_state *s, unsigned slot, unsigned folder, uint32_t account_id,
+                           const char *folder_name, const biff_imap_folder_result *f, int ack)
+{
+    if (!s->open) return 0;
+    biff_sync_folder rec, before;
+    biff_sync_folder_load(&s->st, slot, folder, account_id, biff_sync_id(folder_name, strlen(folder_name)), &rec);
+    before = rec;
+    uint32_t fresh_new = biff_sync_imap_new(&rec, f->uidvalidity, f->uidnext, f->messages);
+    /* The first check (or a new UIDVALIDITY) sets the baseline: nothing is new before it. */
+    if (ack || rec.uidnext_acked == 0 || rec.uidvalidity != f->uidvalidity) {
+        biff_sync_imap_ack(&rec, f->uidvalidity, f->uidnext, f->highestmodseq);
+    }
+    rec.unseen = f->unseen;
+    rec.last_error = BIFF_ERR_NONE;
+    save_if_changed(s, slot, folder, &before, &rec);
+    return fresh_new;
+}
+
+void state_pop3_begin(cli_state *s, unsigned slot, uint32_t account_id)
+{
+    if (!s->open) return;
+    biff_sync_pop3_load(&s->st, slot, account_id, &s->seen);
+    biff_sync_pop3_begin(&s->scan, &s->seen);
+    s->scan.next.account_id = account_id;
+}
+
+void state_pop3_uid(cli_state *s, const char *uid, size_t len)
+{
+    if (s->open) biff_sync_pop3_add(&s->scan, biff_sync_id(uid, len));
+}
+
+uint32_t state_pop3_end(cli_state *s, unsigned slot, int ack, uint32_t *unseen)
+{
+    if (!s->open) return 0;
+    uint32_t n = biff_sync_pop3_end(&s->scan);
+    *unseen = s->seen.valid ? s->scan.unknown : s->scan.listed;
+    if (ack || !s->seen.valid) {
+        if (biff_sync_pop3_save(&s->st, slot, &s->scan.next) != BIFF_SYNC_OK) {
+            fprintf(stderr, "tinybiff: could not write the state (flash full or failing); the old state is kept\n");
+        }
+    }
+    return n;
+}
+
+void state_failed(cli_state *s, unsigned slot, unsigned n_folders, uint32_t account_id,
+                  const char *const *folders, int imap, biff_error_class err)
+{
+    if (!s->open) return;
+    for (unsigned i = 0; i < (imap ? n_folders : 1u); i++) {
+        biff_sync_folder rec, before;
+        const char *name = imap ? folders[i] : "";
+        biff_sync_folder_load(&s->st, slot, i, account_id, imap ? biff_sync_id(name, strlen(name)) : 0, &rec);
+        before = rec;
+        rec.last_error = err;
+        save_if_changed(s, slot, i, &before, &rec);
+    }
+}
+
+void state_close(cli_state *s)
+{
+    if (s->open) biff_flash_file_close(&s->ff);
+    s->open = 0;
+}
