@@ -78,5 +78,36 @@ class PowerCut(unittest.TestCase):
             self.assertGreaterEqual(cuts, 30)
 
 
+    def test_corrupt_foreign_and_changed_state(self):
+        with MailFixture(dir=os.path.join(WORK, "state-corrupt"), users=2, messages=3, unseen=1) as fx:
+            state = os.path.join(fx.dir, "state.img")
+            u1 = f"imaps://user1@localhost:{fx.ports['imaps']}/INBOX"
+            u2 = f"imaps://user2@localhost:{fx.ports['imaps']}/INBOX"
+
+            def run(*urls, user="user1"):
+                r = subprocess.run([BIN, "check", "--ca", fx.ca, "--state", state, "--ack", *urls], capture_output=True,
+                                   text=True, env=dict(os.environ, TINYBIFF_PASSWORD=fx.users[user]), timeout=60)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)  # the check itself always works
+                return r
+            for garbage in (os.urandom(32768), b"\0" * 32768):
+                with open(state, "wb") as f:
+                    f.write(garbage)
+                r = run(u1)
+                self.assertRegex(r.stderr, "damaged|fresh|no record")
+                self.assertEqual(json.loads(r.stdout)["new"], 0)
+                self.assertNotRegex(run(u1).stderr, "damaged|fresh|no record")  # healed
+            with open(state, "wb") as f:
+                f.write(b"not a flash image")
+            r = run(u1)
+            self.assertIn("unknown layout", r.stderr)
+            self.assertTrue(os.path.exists(state + ".bad"))
+            # Another account in the same slot starts fresh, and says so.
+            r = run(u2, user="user2")
+            self.assertIn("no record yet", r.stderr)
+            fx.deliver("user2")
+            r = run(u2, user="user2")
+            self.assertEqual(json.loads(r.stdout)["new"], 1)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
