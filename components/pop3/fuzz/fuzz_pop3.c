@@ -1,6 +1,7 @@
 /* libFuzzer target: arbitrary server bytes at fuzzer-chosen split points.
  * Input: [config byte][split seed byte][server bytes...]. TLS "succeeds" whenever the engine asks
  * for it, and EOF is signalled at the end, so every state is reachable. */
+#define _GNU_SOURCE /* memmem */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *work;
     size_t cap, pos = 2;
     uint32_t rng;
+    int tls;
     biff_pop3_status st = BIFF_POP3_OK;
 
     if (size < 2) {
@@ -75,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     rng = data[1] * 2654435761u + 1u;
+    tls = cfg.security == BIFF_POP3_SEC_TLS;
     while (pos < size && (st == BIFF_POP3_OK || st == BIFF_POP3_STLS)) {
         size_t n = size - pos, used = 0;
         const uint8_t *out;
@@ -93,10 +96,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (k > cap) {
                 abort();
             }
+            /* Never a credential (or even the user name) in clear unless security=none. */
+            if (!tls && cfg.security != BIFF_POP3_SEC_NONE &&
+                (memmem(out, k, "USER ", 5) || memmem(out, k, "PASS ", 5) || memmem(out, k, "APOP ", 5) ||
+                 memmem(out, k, "AUTH ", 5))) {
+                abort();
+            }
             biff_pop3_output_done(&e, (rng & 1) && k > 1 ? k / 2 : k);
         }
         if (st == BIFF_POP3_STLS && (rng & 0x100)) {
             st = biff_pop3_tls_started(&e);
+            tls = 1;
         }
         check(&e, cfg.secret);
     }

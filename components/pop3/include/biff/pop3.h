@@ -83,7 +83,6 @@ typedef struct biff_pop3 {
     uint8_t flags;
     uint8_t caps;
     uint8_t sasl;
-    uint8_t msgs_checked;
     char apop[34];
     biff_pop3_result res;
 } biff_pop3;
