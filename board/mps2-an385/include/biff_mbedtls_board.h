@@ -10,6 +10,8 @@
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE
 #define MBEDTLS_PLATFORM_MS_TIME_ALT
+/* newlib's gmtime() allocates its result through _REENT (malloc): the board converts itself. */
+#define MBEDTLS_PLATFORM_GMTIME_R_ALT
 
 /* All mbedTLS allocations come from one fixed pool handed over at start-up. */
 #define MBEDTLS_MEMORY_BUFFER_ALLOC_C
@@ -22,5 +24,13 @@
 
 /* One key slot per live TLS session plus the handshake's ephemeral keys. */
 #define MBEDTLS_PSA_KEY_SLOT_COUNT 8
+
+/* Flash and RAM trims for a small part:
+ * - mbedtls_strerror()'s text table is 13 KB of flash; errors are logged as codes instead
+ *   (tls.c still calls mbedtls_strerror(), which then prints the hex code).
+ * - AES tables in flash instead of 2.5 KB of RAM filled at start-up. */
+#undef MBEDTLS_ERROR_C
+#define MBEDTLS_ERROR_STRERROR_DUMMY
+#define MBEDTLS_AES_ROM_TABLES
 
 #endif

@@ -23,4 +23,24 @@ void biff_board_set_time(unsigned long sec);
 /** 32 random bits for lwIP (ports, ISNs); see mbedtls_hardware_poll() for the source. */
 unsigned int biff_board_rand(void);
 
+/** Seconds since 1970 as the board believes it (whatever biff_board_set_time() said last,
+ *  advanced by SysTick); counts from 0 until something sets it. */
+unsigned long biff_board_time(void);
+
+/** Drive the user LEDs (bit i = LED i; AN385 has two on FPGAIO LED0). */
+void biff_board_leds(uint32_t mask);
+
+/* Semihosting host-file access (QEMU with -semihosting-config enable=on,target=native). Modes
+ * are the ARM ones: 0 "r", 1 "rb", 3 "r+b", 7 "w+b". A handle < 0 means failure. read returns
+ * the bytes read (0 at end of file) or -1; write and seek return 0 or -1. */
+int biff_board_sh_open(const char *path, int mode);
+void biff_board_sh_close(int fd);
+int biff_board_sh_read(int fd, void *buf, uint32_t len);
+int biff_board_sh_write(int fd, const void *buf, uint32_t len);
+int biff_board_sh_seek(int fd, uint32_t pos);
+long biff_board_sh_flen(int fd);
+/** The command line given to QEMU with -semihosting-config ...,arg=A,arg=B ("A B"); its length
+ *  or -1. */
+int biff_board_sh_cmdline(char *buf, uint32_t cap);
+
 #endif

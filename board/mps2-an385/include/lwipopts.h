@@ -18,16 +18,32 @@
 #define LWIP_ARP                  1
 #define LWIP_NETIF_STATUS_CALLBACK 1
 #define LWIP_NETIF_LINK_CALLBACK  1
+/* The address-conflict probe would add seconds to every boot; QEMU's user network has no
+ * one to conflict with, and a product that wants it turns it back on. */
+#define LWIP_DHCP_DOES_ACD_CHECK  0
+
+/* DNS: two queries in flight, names up to 63 bytes. A small host table (filled from the
+ * provisioning file) answers before the DNS server is asked: the e2e test maps the fixture's
+ * certificate name "localhost" to QEMU's host address 10.0.2.2 that way. */
+#define DNS_TABLE_SIZE            2
+#define DNS_MAX_NAME_LENGTH       64
+#define DNS_LOCAL_HOSTLIST        1
+#define DNS_LOCAL_HOSTLIST_IS_DYNAMIC 1
+#define DNS_LOCAL_HOSTLIST_MAX_NAMELEN 63
+#define MEMP_NUM_LOCALHOSTLIST    2
 
 #define MEM_ALIGNMENT             4
-#define MEM_SIZE                  (10 * 1024)
+#define MEM_SIZE                  (6 * 1024) /* copied TCP send data (TCP_SND_BUF), UDP, ARP queue */
 #define MEMP_NUM_TCP_PCB          4
 #define MEMP_NUM_TCP_PCB_LISTEN   2
 #define MEMP_NUM_TCP_SEG          16
-#define PBUF_POOL_SIZE            10
+#define PBUF_POOL_SIZE            8 /* received frames: one receive window plus DHCP/ARP */
 #define TCP_MSS                   536
 #define TCP_WND                   (4 * TCP_MSS)
 #define TCP_SND_BUF               (4 * TCP_MSS)
+#define IP_REASSEMBLY             0 /* mail and DHCP/DNS traffic never needs IP fragments */
+#define IP_FRAG                   0
+#define TCP_QUEUE_OOSEQ           0 /* one connection, in-order LAN/NAT path: no reorder buffer */
 #define MEMP_NUM_SYS_TIMEOUT      (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 2)
 
 #define SNTP_SERVER_DNS           1

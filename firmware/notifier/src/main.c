@@ -1,116 +1,508 @@
 /*
- * tinybiff notifier, first light: brings up the board, lwIP and mbedTLS, and builds a real TLS
- * 1.3 ClientHello in the fixed mbedTLS heap pool. It prints what it did on the UART and leaves
- * QEMU through semihosting with 0 when every step worked. The poller and the network driver
- * arrive with the firmware issue; this is the footprint and bring-up baseline.
+ * tinybiff notifier: the microcontroller product. One superloop, no RTOS, no malloc:
+ *
+ *   LAN9118 poll -> lwIP timers -> DHCP -> poller picks an account -> lwIP TCP -> TLS -> check
+ *   -> sync state in flash -> UART log + LEDs
+ *
+ * One check runs at a time. Every I/O step is non-blocking, so the loop never stalls on the
+ * network; a check that makes no progress is cut off at its deadline.
+ *
+ * Start-up arguments (QEMU semihosting command line): PROVISIONING_FILE FLASH_FILE.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "biff/check.h"
+#include "biff/net_lwip.h"
+#include "biff/poller.h"
+#include "biff/store.h"
+#include "biff/sync.h"
+#include "biff/tls.h"
 #include "board.h"
+#include "flash_semihost.h"
+#include "lan9118.h"
+#include "lwip/dhcp.h"
+#include "lwip/dns.h"
 #include "lwip/init.h"
+#include "lwip/netif.h"
 #include "lwip/timeouts.h"
-#include "mbedtls/ctr_drbg.h"
-#include "mbedtls/entropy.h"
 #include "mbedtls/memory_buffer_alloc.h"
-#include "mbedtls/ssl.h"
-#include "mbedtls/version.h"
-#include "psa/crypto.h"
+#include "netif/ethernet.h"
+#include "provision.h"
 
-#define TLS_POOL_SIZE (28 * 1024)
+#ifndef NOTIFIER_TLS_POOL
+#define NOTIFIER_TLS_POOL (20 * 1024) /* measured peak 15.5 KB (TLS 1.3, ECDSA P-256 chain) */
+#endif
+#ifndef BIFF_BUILD_TIME
+#define BIFF_BUILD_TIME 0
+#endif
+#define CHECK_TIMEOUT_MS 30000u
+#define FLASH_SECTOR 4096u
+#define FLASH_SECTORS 4u
 
-static unsigned char tls_pool[TLS_POOL_SIZE];
-static unsigned char hello[1024];
-static size_t hello_len;
+/* ---------------------------------------------------------------- state */
 
-static void say(const char *s)
+static unsigned char tls_pool[NOTIFIER_TLS_POOL];
+static prov cfg;
+static biff_tls_ctx tls_ctx;
+static biff_check check; /* also the scratch buffer for the CA file before the first check */
+static biff_tls tls;
+static biff_net_lwip conn;
+static biff_transport plain;
+static struct netif netif;
+static biff_flash_sh flash;
+static biff_store store;
+static int store_ok;
+static size_t pool_base; /* TLS pool bytes held between checks (trust anchor, config) */
+static biff_poller poller;
+static biff_poller_account pacct[PROV_MAX_ACCOUNTS];
+static biff_poller_slot pslot[PROV_MAX_ACCOUNTS];
+static biff_sync_uidset pop3_seen;
+static biff_sync_pop3_scan pop3_scan;
+
+/* What the LEDs and the log show per account. */
+typedef struct {
+    uint32_t messages, unseen, new_total;
+    uint8_t checked, failed, latched_new;
+} acct_view;
+static acct_view view[PROV_MAX_ACCOUNTS];
+
+enum { RUN_IDLE, RUN_CONNECT, RUN_HANDSHAKE, RUN_CHECK };
+static struct {
+    uint8_t state;
+    uint8_t tls_up;   /* tls holds a live mbedTLS context */
+    uint8_t starttls; /* handshake was asked for by the engine */
+    size_t idx;
+    uint32_t deadline;
+    uint32_t started;
+} run;
+
+static const uint8_t mac_addr[6] = { 0x02, 0x00, 0xB1, 0xFF, 0x00, 0x01 }; /* locally administered */
+
+/* ---------------------------------------------------------------- log */
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
 {
-    biff_board_console_write(s, strlen(s));
+    char line[200];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof line) n = sizeof line - 1;
+    biff_board_console_write(line, (size_t)n);
 }
 
-static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+static const char *acct_label(size_t i)
+{
+    static char buf[16];
+    snprintf(buf, sizeof buf, "%s-%u", cfg.acct[i].acct.proto == BIFF_CHECK_IMAP ? "imap" : "pop3",
+             (unsigned)i);
+    return buf;
+}
+
+/* ---------------------------------------------------------------- LEDs */
+
+/* LED0: mail. off = nothing unread, steady = unread, blink (1 Hz) = new mail announced since
+ * it was last all read, fast blink (4 Hz) = the last check of some account failed.
+ * LED1: network (steady once DHCP gave an address). */
+enum { PAT_OFF, PAT_STEADY, PAT_BLINK, PAT_FAST };
+static const char *const pat_name[] = { "off", "unread", "new", "error" };
+static uint8_t led_pattern = 0xFF;
+
+static void leds_update(uint32_t now, int net_up)
+{
+    uint8_t pat = PAT_OFF;
+    for (size_t i = 0; i < cfg.n_acct; i++) {
+        const acct_view *v = &view[i];
+        uint8_t p = v->failed ? PAT_FAST : v->latched_new ? PAT_BLINK
+                  : (v->unseen || (cfg.acct[i].acct.proto == BIFF_CHECK_POP3 && v->messages)) ? PAT_STEADY
+                  : PAT_OFF;
+        if (p > pat) pat = p;
+    }
+    if (pat != led_pattern) {
+        led_pattern = pat;
+        say("led %s\n", pat_name[pat]);
+    }
+    uint32_t on;
+    switch (pat) {
+    case PAT_STEADY: on = 1; break;
+    case PAT_BLINK: on = (now / 500u) & 1u; break;
+    case PAT_FAST: on = (now / 125u) & 1u; break;
+    default: on = 0; break;
+    }
+    biff_board_leds(on | (net_up ? 2u : 0u));
+}
+
+/* ---------------------------------------------------------------- one check */
+
+static void on_pop3_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
 {
     (void)ctx;
-    if (hello_len + len > sizeof hello) {
-        len = sizeof hello - hello_len;
-    }
-    memcpy(hello + hello_len, buf, len);
-    hello_len += len;
-    return (int)len;
+    (void)msgno;
+    biff_sync_pop3_add(&pop3_scan, biff_sync_id(uid, len));
 }
 
-static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+static void start_check(size_t idx, uint32_t now)
 {
-    (void)ctx;
-    (void)buf;
-    (void)len;
-    return MBEDTLS_ERR_SSL_WANT_READ; /* no network yet: the handshake stops after ClientHello */
+    prov_account *a = &cfg.acct[idx];
+    memset(&run, 0, sizeof run);
+    memset(&check, 0, sizeof check); /* no error or result of the previous check survives */
+    run.idx = idx;
+    run.started = now;
+    run.deadline = now + CHECK_TIMEOUT_MS;
+    if (a->acct.proto == BIFF_CHECK_POP3) {
+        biff_sync_status ss = store_ok ? biff_sync_pop3_load(&store, (unsigned)idx, a->id, &pop3_seen)
+                                       : BIFF_SYNC_FRESH;
+        if (ss != BIFF_SYNC_OK) memset(&pop3_seen, 0, sizeof pop3_seen);
+        biff_sync_pop3_begin(&pop3_scan, &pop3_seen);
+        a->acct.on_uid = on_pop3_uid;
+    }
+    biff_net_status ns = biff_net_lwip_connect(&conn, a->acct.host, (uint16_t)a->acct.port, &plain);
+    run.state = RUN_CONNECT;
+    if (ns != BIFF_NET_OK) {
+        biff_check_abort(&check, BIFF_ERR_NETWORK, biff_net_lwip_detail(&conn));
+    }
 }
 
-static int tls_first_flight(void)
+static biff_check_status begin_tls(void)
 {
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
-    mbedtls_ssl_config conf;
-    mbedtls_ssl_context ssl;
-    int ret;
+    const prov_account *a = &cfg.acct[run.idx];
+    run.tls_up = 1;
+    if (biff_tls_start(&tls, &tls_ctx, &plain, a->acct.host, NULL, NULL) != BIFF_TLS_OK) {
+        biff_check_abort(&check, BIFF_ERR_TLS, biff_tls_detail(&tls));
+        return BIFF_CHECK_FAILED;
+    }
+    run.state = RUN_HANDSHAKE;
+    return BIFF_CHECK_OK;
+}
 
-    mbedtls_entropy_init(&entropy);
-    mbedtls_ctr_drbg_init(&drbg);
-    mbedtls_ssl_config_init(&conf);
-    mbedtls_ssl_init(&ssl);
-    ret = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, (const unsigned char *)"biff", 4);
-    if (ret == 0) {
-        ret = mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                          MBEDTLS_SSL_PRESET_DEFAULT);
-    }
-    if (ret == 0) {
-        mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
-        mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-        ret = mbedtls_ssl_setup(&ssl, &conf);
-    }
-    if (ret == 0) {
-        ret = mbedtls_ssl_set_hostname(&ssl, "mail.example");
-    }
-    if (ret == 0) {
-        mbedtls_ssl_set_bio(&ssl, NULL, bio_send, bio_recv, NULL);
-        ret = mbedtls_ssl_handshake(&ssl);
-        if (ret == MBEDTLS_ERR_SSL_WANT_READ) {
-            ret = 0;
+static void finish_check(biff_check_status st, uint32_t now)
+{
+    size_t i = run.idx;
+    prov_account *a = &cfg.acct[i];
+    acct_view *v = &view[i];
+    const char *detail = "";
+    biff_error_class err = biff_check_error(&check, &detail);
+    if (st != BIFF_CHECK_DONE && err == BIFF_ERR_NONE) err = BIFF_ERR_PROTOCOL;
+    size_t cur = 0, blocks = 0, peak = 0, pblocks = 0;
+    mbedtls_memory_buffer_alloc_max_get(&peak, &pblocks);
+    uint32_t new_mail = 0;
+
+    if (err == BIFF_ERR_NONE && a->acct.proto == BIFF_CHECK_IMAP) {
+        const biff_imap_folder_result *f = biff_check_folder(&check, 0);
+        if (!f || f->state != BIFF_IMAP_FOLDER_OK) {
+            err = BIFF_ERR_SERVER_ERROR;
+            detail = "STATUS refused (no such folder?)";
+        } else {
+            biff_sync_folder rec, old;
+            biff_sync_status ss = store_ok ? biff_sync_folder_load(&store, (unsigned)i, 0, a->id,
+                                                                   a->folder_id, &rec)
+                                           : BIFF_SYNC_E_STORE;
+            if (ss == BIFF_SYNC_E_STORE) {
+                memset(&rec, 0, sizeof rec);
+                rec.account_id = a->id;
+                rec.folder_id = a->folder_id;
+            }
+            old = rec;
+            new_mail = biff_sync_imap_new(&rec, f->uidvalidity, f->uidnext, f->messages);
+            /* Announcing is the acknowledgement: the next check (or the next boot) counts only
+             * what arrives after this one. */
+            biff_sync_imap_ack(&rec, f->uidvalidity, f->uidnext, f->highestmodseq);
+            rec.unseen = f->unseen;
+            rec.last_error = BIFF_ERR_NONE;
+            /* last_success alone would rewrite flash every check: save it with real changes only. */
+            if (memcmp(&rec, &old, sizeof rec) != 0) {
+                rec.last_success = (uint32_t)biff_board_time();
+                if (store_ok && biff_sync_folder_save(&store, (unsigned)i, 0, &rec) != BIFF_SYNC_OK) {
+                    say("store: cannot save the state of %s\n", acct_label(i));
+                }
+            }
+            v->messages = f->messages;
+            v->unseen = f->unseen;
+            say("check %s ok messages=%lu unseen=%lu uidnext=%lu uidvalidity=%lu new=%lu tls=%s "
+                "heap_peak=%u ms=%lu\n",
+                acct_label(i), (unsigned long)f->messages, (unsigned long)f->unseen,
+                (unsigned long)f->uidnext, (unsigned long)f->uidvalidity, (unsigned long)new_mail,
+                run.tls_up ? biff_tls_version(&tls) : "none", (unsigned)peak,
+                (unsigned long)(now - run.started));
         }
+    } else if (err == BIFF_ERR_NONE) {
+        const biff_pop3_result *r = biff_check_pop3(&check);
+        if (r->uidl) {
+            new_mail = biff_sync_pop3_end(&pop3_scan);
+            if (store_ok && biff_sync_pop3_save(&store, (unsigned)i, &pop3_scan.next) != BIFF_SYNC_OK) {
+                say("store: cannot save the state of %s\n", acct_label(i));
+            }
+        }
+        v->messages = r->messages;
+        v->unseen = pop3_scan.unknown;
+        say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u ms=%lu\n", acct_label(i),
+            (unsigned long)r->messages, (unsigned long)r->uids, (unsigned long)new_mail,
+            run.tls_up ? biff_tls_version(&tls) : "none", (unsigned)peak,
+            (unsigned long)(now - run.started));
     }
-    mbedtls_ssl_free(&ssl);
-    mbedtls_ssl_config_free(&conf);
-    mbedtls_ctr_drbg_free(&drbg);
-    mbedtls_entropy_free(&entropy);
-    return ret;
+    if (err != BIFF_ERR_NONE) {
+        say("check %s failed error=%s detail=%s\n", acct_label(i), biff_error_class_name(err), detail);
+        v->failed = 1;
+    } else {
+        v->failed = 0;
+        v->checked = 1;
+        if (new_mail) {
+            v->new_total += new_mail;
+            v->latched_new = 1;
+            say("NEW %s %lu\n", acct_label(i), (unsigned long)new_mail);
+        }
+        /* Everything read elsewhere: the "new" blink has been seen to. */
+        if (v->unseen == 0 && !(a->acct.proto == BIFF_CHECK_POP3 && v->messages)) v->latched_new = 0;
+    }
+
+    biff_check_clear(&check);
+    if (run.tls_up) biff_tls_close(&tls);
+    biff_net_lwip_close(&conn);
+    a->acct.on_uid = NULL;
+    mbedtls_memory_buffer_alloc_cur_get(&cur, &blocks);
+    if (cur > pool_base) {
+        say("tls heap: %u bytes more in use than before the check (%u blocks)\n",
+            (unsigned)(cur - pool_base), (unsigned)blocks);
+    }
+    biff_poller_done(&poller, i, now, err, 0);
+    run.state = RUN_IDLE;
+}
+
+static void step_check(uint32_t now)
+{
+    biff_check_status st = BIFF_CHECK_OK;
+    if ((int32_t)(now - run.deadline) > 0) {
+        biff_check_abort(&check, BIFF_ERR_NETWORK,
+                         run.state == RUN_CONNECT ? "no connection within 30 s"
+                                                  : "no answer from the server within 30 s");
+        finish_check(BIFF_CHECK_FAILED, now);
+        return;
+    }
+    switch (run.state) {
+    case RUN_CONNECT: {
+        if (biff_check_error(&check, NULL) != BIFF_ERR_NONE) {
+            finish_check(BIFF_CHECK_FAILED, now);
+            return;
+        }
+        unsigned f = biff_net_lwip_poll(&conn);
+        if (f & BIFF_NET_LWIP_FAILED) {
+            biff_check_abort(&check, BIFF_ERR_NETWORK, biff_net_lwip_detail(&conn));
+            finish_check(BIFF_CHECK_FAILED, now);
+            return;
+        }
+        if (!(f & BIFF_NET_LWIP_CONNECTED)) return;
+        const prov_account *a = &cfg.acct[run.idx];
+        if (a->acct.security == BIFF_CHECK_SEC_TLS) {
+            st = begin_tls();
+        } else {
+            st = biff_check_start(&check, &a->acct, &plain);
+            run.state = RUN_CHECK;
+        }
+        break;
+    }
+    case RUN_HANDSHAKE: {
+        biff_tls_status ts = biff_tls_handshake(&tls);
+        if (ts == BIFF_TLS_WANT_READ || ts == BIFF_TLS_WANT_WRITE) return;
+        if (ts != BIFF_TLS_OK) {
+            biff_check_abort(&check, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS,
+                             biff_tls_detail(&tls));
+            st = BIFF_CHECK_FAILED;
+            break;
+        }
+        run.state = RUN_CHECK;
+        st = run.starttls ? biff_check_tls_started(&check, biff_tls_transport(&tls))
+                          : biff_check_start(&check, &cfg.acct[run.idx].acct, biff_tls_transport(&tls));
+        break;
+    }
+    case RUN_CHECK:
+        st = biff_check_step(&check);
+        if (st == BIFF_CHECK_NEED_TLS) {
+            run.starttls = 1;
+            st = begin_tls();
+        }
+        break;
+    default:
+        return;
+    }
+    if (st == BIFF_CHECK_DONE || st == BIFF_CHECK_FAILED || st == BIFF_CHECK_E_ARG) finish_check(st, now);
+}
+
+/* ---------------------------------------------------------------- start-up */
+
+static int load_ca(const char **why)
+{
+    /* The CA file is read into the check's buffers: they are unused until the first check. */
+    uint8_t *buf = (uint8_t *)&check;
+    int fd = biff_board_sh_open(cfg.ca_path, 1);
+    if (fd < 0) {
+        *why = "cannot open the CA file";
+        return -1;
+    }
+    long len = biff_board_sh_flen(fd);
+    int n = len > 0 && (size_t)len < sizeof check ? biff_board_sh_read(fd, buf, (uint32_t)len) : -1;
+    biff_board_sh_close(fd);
+    if (n != len) {
+        *why = "cannot read the CA file (or larger than the scratch buffer)";
+        return -1;
+    }
+    buf[n] = 0; /* PEM wants its NUL counted */
+    biff_tls_status ts = biff_tls_ctx_init_ca_buffer(&tls_ctx, buf, (size_t)n + 1);
+    memset(&check, 0, sizeof check);
+    if (ts != BIFF_TLS_OK) {
+        *why = tls_ctx.detail;
+        return -1;
+    }
+    /* 4 KB records where the server honours max_fragment_length (the board's input buffer). */
+    mbedtls_ssl_conf_max_frag_len(&tls_ctx.conf, MBEDTLS_SSL_MAX_FRAG_LEN_4096);
+    return 0;
+}
+
+static void open_store(const char *path)
+{
+    if (biff_flash_sh_init(&flash, path, FLASH_SECTOR, FLASH_SECTORS, 4) != BIFF_FLASH_OK) {
+        say("store: cannot open flash file %s: sync state is not kept\n", path);
+        return;
+    }
+    biff_store_status ss = biff_store_mount(&store, &flash.flash);
+    if (ss == BIFF_STORE_E_VERSION) {
+        say("store: other format on flash, formatting\n");
+        ss = biff_store_format(&store, &flash.flash);
+    }
+    if (ss != BIFF_STORE_OK) {
+        say("store: mount failed (%d): sync state is not kept\n", (int)ss);
+        return;
+    }
+    uint32_t ids[PROV_MAX_ACCOUNTS], fresh = 0;
+    for (size_t i = 0; i < cfg.n_acct; i++) ids[i] = cfg.acct[i].id;
+    if (biff_sync_bind(&store, ids, cfg.n_acct, &fresh) == BIFF_SYNC_E_STORE) {
+        say("store: cannot bind the account list\n");
+        return;
+    }
+    biff_store_stats s;
+    biff_store_stats_get(&store, &s);
+    say("store: mounted, %lu sectors of %lu, seq %lu, fresh accounts 0x%lx\n", (unsigned long)s.sector_count,
+        (unsigned long)s.sector_size, (unsigned long)s.next_seq, (unsigned long)fresh);
+    store_ok = 1;
+}
+
+static void fail_stop(const char *what, const char *why)
+{
+    say("FATAL %s: %s\n", what, why);
+    for (;;) {
+        uint32_t t = biff_board_millis();
+        biff_board_leds((t / 125u) & 1u);
+    }
+}
+
+static void paint_stack(void)
+{
+    extern uint32_t __stack_limit;
+    volatile uint32_t *p = &__stack_limit;
+    uint32_t here;
+    while ((uintptr_t)p < (uintptr_t)&here - 64u) *p++ = 0xDEADBEEFu;
+}
+
+static unsigned stack_used(void)
+{
+    extern uint32_t __stack_limit, __stack_top;
+    const uint32_t *p = &__stack_limit;
+    while (p < &__stack_top && *p == 0xDEADBEEFu) p++;
+    return (unsigned)((uintptr_t)&__stack_top - (uintptr_t)p);
 }
 
 int main(void)
 {
-    char line[160];
-    size_t peak = 0, blocks = 0;
-
+    paint_stack();
     biff_board_init();
-    say("tinybiff notifier: board up\n");
+    biff_board_set_time(BIFF_BUILD_TIME);
+    say("tinybiff notifier (lwIP %s, mbedTLS pool %u bytes)\n", LWIP_VERSION_STRING,
+        (unsigned)sizeof tls_pool);
 
-    lwip_init();
-    snprintf(line, sizeof line, "lwIP %s initialised\n", LWIP_VERSION_STRING);
-    say(line);
+    char args[256];
+    int alen = biff_board_sh_cmdline(args, sizeof args);
+    char *argv[3] = { 0 };
+    if (alen > 0 && alen < (int)sizeof args) {
+        args[alen] = 0;
+        char *s = args;
+        for (int k = 0; k < 3 && *s; k++) {
+            while (*s == ' ') s++;
+            argv[k] = s;
+            while (*s && *s != ' ') s++;
+            if (*s) *s++ = 0;
+        }
+    }
+    if (!argv[1] || !argv[2]) fail_stop("start-up", "usage: notifier PROVISIONING_FILE FLASH_FILE");
+
+    const char *why = "";
+    if (prov_load(&cfg, argv[1], &why) != 0) fail_stop("provisioning", why);
+    if (cfg.time > BIFF_BUILD_TIME) biff_board_set_time(cfg.time);
+    say("provisioned: %u accounts, clock %lu (%s)\n", cfg.n_acct, biff_board_time(),
+        cfg.time > BIFF_BUILD_TIME ? "provisioned" : "build time floor");
 
     mbedtls_memory_buffer_alloc_init(tls_pool, sizeof tls_pool);
-    if (psa_crypto_init() != PSA_SUCCESS) {
-        say("PSA crypto init failed\n");
-        biff_board_exit(1);
+    if (load_ca(&why) != 0) fail_stop("trust anchor", why);
+    size_t nb = 0;
+    mbedtls_memory_buffer_alloc_cur_get(&pool_base, &nb);
+    say("tls: trust anchor loaded, %u bytes of the pool in use\n", (unsigned)pool_base);
+
+    open_store(argv[2]);
+
+    lwip_init();
+    if (!netif_add(&netif, NULL, NULL, NULL, (void *)mac_addr, biff_lan9118_init, ethernet_input)) {
+        fail_stop("ethernet", "LAN9118 not found");
     }
-    int ret = tls_first_flight();
-    mbedtls_memory_buffer_alloc_max_get(&peak, &blocks);
-    snprintf(line, sizeof line, "mbedTLS %s: ClientHello %u bytes (ret %d), TLS heap peak %u of %u bytes\n",
-             MBEDTLS_VERSION_STRING, (unsigned)hello_len, ret, (unsigned)peak, (unsigned)sizeof tls_pool);
-    say(line);
-    /* A TLS 1.3 ClientHello starts with a handshake record (0x16) holding a client_hello (0x01). */
-    int ok = ret == 0 && hello_len > 9 && hello[0] == 0x16 && hello[5] == 0x01;
-    say(ok ? "first light ok\n" : "first light FAILED\n");
-    biff_board_exit(ok ? 0 : 1);
-    return 0;
+    netif_set_default(&netif);
+    netif_set_up(&netif);
+    for (unsigned i = 0; i < cfg.n_hosts; i++) {
+        ip_addr_t a;
+        if (!ipaddr_aton(cfg.host_addr[i], &a) || dns_local_addhost(cfg.host_name[i], &a) != ERR_OK) {
+            fail_stop("host table", cfg.host_name[i]);
+        }
+    }
+    dhcp_start(&netif);
+    say("net: LAN9118 up, MAC %02x:%02x:%02x:%02x:%02x:%02x, DHCP...\n", mac_addr[0], mac_addr[1],
+        mac_addr[2], mac_addr[3], mac_addr[4], mac_addr[5]);
+
+    for (size_t i = 0; i < cfg.n_acct; i++) {
+        pacct[i].interval_ms = cfg.interval_s * 1000u;
+        pacct[i].enabled = 1;
+    }
+
+    int net_up = 0;
+    uint32_t rounds = 0, next_report = 0;
+    for (;;) {
+        uint32_t now = biff_board_millis();
+        biff_lan9118_poll(&netif);
+        sys_check_timeouts();
+        if (!net_up && dhcp_supplied_address(&netif)) {
+            net_up = 1;
+            const ip_addr_t *dns = dns_getserver(0);
+            say("net: address %s", ip4addr_ntoa(netif_ip4_addr(&netif)));
+            say(" gateway %s", ip4addr_ntoa(netif_ip4_gw(&netif)));
+            say(" dns %s\n", ipaddr_ntoa(dns));
+            biff_poller_init(&poller, pacct, pslot, cfg.n_acct, 1, biff_board_rand(), now);
+        }
+        if (net_up) {
+            size_t idx;
+            if (run.state == RUN_IDLE && biff_poller_next(&poller, now, &idx)) {
+                start_check(idx, now);
+                rounds++;
+            }
+            if (run.state != RUN_IDLE) step_check(now);
+        }
+        leds_update(now, net_up);
+        if ((int32_t)(now - next_report) >= 0 && rounds) {
+            size_t peak = 0, blocks = 0;
+            mbedtls_memory_buffer_alloc_max_get(&peak, &blocks);
+            say("mem: tls pool peak %u of %u bytes, stack peak %u of %u bytes, eth drops %lu\n",
+                (unsigned)peak, (unsigned)sizeof tls_pool, stack_used(), 8192u,
+                (unsigned long)biff_lan9118_drops());
+            next_report = now + 60000u;
+        }
+        if (run.state == RUN_IDLE) __asm__ volatile("wfi"); /* SysTick wakes us within 1 ms */
+    }
 }

@@ -1,0 +1,49 @@
+/*
+ * The notifier's provisioning: accounts, trust anchor, host table, time, read once at start.
+ * On QEMU it comes from a host file through semihosting (the e2e test writes it); a product
+ * would read the same text from a provisioning area of its flash. Text, one directive a line:
+ *
+ *   time 1718000000                  provisioner's clock (Unix seconds); see README "Time"
+ *   host localhost 10.0.2.2          static host table entry, asked before DNS
+ *   interval 20                      seconds between checks of an account (default 300)
+ *   ca /path/to/ca.pem               trust anchor (PEM or DER), read at start
+ *   account imaps://user@host:993/INBOX SECRET
+ *   account pop3s://user@host:995 SECRET
+ *
+ * Secrets stay in the provisioning buffer and are only ever handed to the protocol engines.
+ */
+#ifndef NOTIFIER_PROVISION_H
+#define NOTIFIER_PROVISION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "biff/check.h"
+
+#define PROV_MAX_ACCOUNTS 4
+#define PROV_MAX_HOSTS 2
+#define PROV_TEXT_MAX 1024
+
+typedef struct {
+    biff_check_account acct;  /* points into prov.text */
+    const char *folder;       /* IMAP folder (one per account on the MCU) */
+    uint32_t id;              /* biff_sync_id of the URL (no secret in it) */
+    uint32_t folder_id;
+} prov_account;
+
+typedef struct {
+    char text[PROV_TEXT_MAX];
+    prov_account acct[PROV_MAX_ACCOUNTS];
+    unsigned n_acct;
+    const char *host_name[PROV_MAX_HOSTS];
+    const char *host_addr[PROV_MAX_HOSTS];
+    unsigned n_hosts;
+    const char *ca_path;
+    unsigned long time;       /* 0: not given */
+    uint32_t interval_s;
+} prov;
+
+/** Read and parse the file at path (semihosting). 0 on success; on failure *why says what. */
+int prov_load(prov *p, const char *path, const char **why);
+
+#endif
