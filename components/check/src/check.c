@@ -51,6 +51,7 @@ biff_check_status biff_check_start(biff_check *c, const biff_check_account *a, b
         cfg->host = a->host;
         cfg->port = a->port;
         cfg->folders = a->folders;
+        cfg->idle = a->idle;
         cfg->n_folders = a->n_folders;
         cfg->auth = auth_map[a->auth];
         cfg->security = a->security == BIFF_CHECK_SEC_TLS ? BIFF_IMAP_SEC_TLS
@@ -104,8 +105,15 @@ static biff_check_status feed(biff_check *c)
             c->rx_off = (uint16_t)(c->rx_off + used);
             switch (s) {
             case BIFF_IMAP_OK: break;
-            case BIFF_IMAP_EV_CHECKED: c->checked = 1; break;
-            case BIFF_IMAP_EV_CHANGED: break;
+            case BIFF_IMAP_EV_CHECKED:
+                c->checked = 1;
+                if (c->acct->idle) return BIFF_CHECK_RESULT;
+                break;
+            case BIFF_IMAP_EV_IDLING: return BIFF_CHECK_IDLING;
+            case BIFF_IMAP_EV_CHANGED:
+                /* News while idling: the engine leaves IDLE, rechecks, and goes back. */
+                if (biff_imap_recheck(&c->e.imap) != BIFF_IMAP_OK) return engine_failed(c);
+                break;
             case BIFF_IMAP_EV_STARTTLS:
                 c->rx_off = c->rx_len = 0; /* never read plaintext leftovers as TLS */
                 c->state = ST_NEED_TLS;
@@ -191,6 +199,18 @@ biff_check_status biff_check_tls_started(biff_check *c, biff_transport *tls)
         if (biff_pop3_tls_started(&c->e.pop3) != BIFF_POP3_OK) return engine_failed(c);
     }
     return BIFF_CHECK_OK;
+}
+
+biff_check_status biff_check_recheck(biff_check *c)
+{
+    if (c->state != ST_RUN || c->acct->proto != BIFF_CHECK_IMAP) return BIFF_CHECK_E_ARG;
+    return biff_imap_recheck(&c->e.imap) == BIFF_IMAP_OK ? BIFF_CHECK_OK : engine_failed(c);
+}
+
+biff_check_status biff_check_logout(biff_check *c)
+{
+    if (c->state != ST_RUN || c->acct->proto != BIFF_CHECK_IMAP) return BIFF_CHECK_E_ARG;
+    return biff_imap_logout(&c->e.imap) == BIFF_IMAP_OK ? BIFF_CHECK_OK : engine_failed(c);
 }
 
 void biff_check_abort(biff_check *c, biff_error_class err, const char *detail)

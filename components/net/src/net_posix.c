@@ -1,4 +1,4 @@
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include "biff/net_posix.h"
 
 #include <errno.h>
@@ -95,6 +95,13 @@ biff_net_status biff_net_posix_connect(biff_net_posix *s, const char *host, unsi
      * TLS record that follows and cost a delayed-ACK wait (about 40 ms) per flight. */
     int one = 1;
     setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* An IDLE session is silent for up to 25 minutes: keepalive probes find a dead peer within
+     * about 90 s and keep NAT mappings open meanwhile. */
+    int idle = 60, intvl = 10, cnt = 3;
+    setsockopt(s->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
     t->send = posix_send;
     t->recv = posix_recv;
     t->ctx = s;

@@ -170,7 +170,7 @@ static void print_failure(const char *account, const char *proto, biff_error_cla
     json_end(&j);
 }
 
-static biff_tls_status handshake(biff_tls *tls, link *l, int64_t deadline)
+static biff_tls_status handshake(biff_tls *tls, tb_link *l, int64_t deadline)
 {
     for (;;) {
         biff_tls_status st = biff_tls_handshake(tls);
@@ -237,7 +237,7 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
     }
 
     int64_t deadline = now_ms() + o->timeout_ms;
-    static link l;
+    static tb_link l;
     biff_tls tls;
     int tls_used = 0;
     if (link_open(&l, o->net, u.host, u.port, remaining(deadline)) != BIFF_NET_OK) {

@@ -5,7 +5,7 @@
 
 #include "link_lwip.h"
 
-biff_net_status link_open(link *l, link_kind kind, const char *host, unsigned port, int timeout_ms)
+biff_net_status link_open(tb_link *l, link_kind kind, const char *host, unsigned port, int timeout_ms)
 {
     memset(l, 0, sizeof *l);
     l->kind = kind;
@@ -16,13 +16,13 @@ biff_net_status link_open(link *l, link_kind kind, const char *host, unsigned po
     return st;
 }
 
-int link_wait(link *l, int want_write, int timeout_ms)
+int link_wait(tb_link *l, int want_write, int timeout_ms)
 {
     if (l->kind == LINK_LWIP) return link_lwip_wait(l, want_write, timeout_ms);
     return biff_net_posix_wait(&l->sock, want_write, timeout_ms) == BIFF_NET_OK ? 0 : -1;
 }
 
-void link_close(link *l)
+void link_close(tb_link *l)
 {
     if (l->kind == LINK_LWIP) {
         link_lwip_close(l);

@@ -18,15 +18,15 @@ typedef struct {
     biff_net_posix sock;
     void *lwip; /* lwIP connection state (link_lwip.c) */
     char detail[128];
-} link;
+} tb_link;
 
 /** Connect to host:port within timeout_ms. On failure l->detail says why. */
-biff_net_status link_open(link *l, link_kind kind, const char *host, unsigned port, int timeout_ms);
+biff_net_status link_open(tb_link *l, link_kind kind, const char *host, unsigned port, int timeout_ms);
 
 /** Wait until the link is readable (or writable), at most timeout_ms. 0 when ready. */
-int link_wait(link *l, int want_write, int timeout_ms);
+int link_wait(tb_link *l, int want_write, int timeout_ms);
 
 /** Close the link (idempotent). */
-void link_close(link *l);
+void link_close(tb_link *l);
 
 #endif

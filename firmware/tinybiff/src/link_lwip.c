@@ -176,7 +176,7 @@ static int elapsed_ms(u32_t start)
     return (int)(sys_now() - start);
 }
 
-biff_net_status link_lwip_open(link *l, const char *host, unsigned port, int timeout_ms)
+biff_net_status link_lwip_open(tb_link *l, const char *host, unsigned port, int timeout_ms)
 {
     biff_net_status st = stack_up();
     if (st != BIFF_NET_OK) {
@@ -222,7 +222,7 @@ biff_net_status link_lwip_open(link *l, const char *host, unsigned port, int tim
     return st;
 }
 
-int link_lwip_wait(link *l, int want_write, int timeout_ms)
+int link_lwip_wait(tb_link *l, int want_write, int timeout_ms)
 {
     (void)l;
     unsigned want = (want_write ? BIFF_NET_LWIP_WRITABLE : BIFF_NET_LWIP_READABLE) | BIFF_NET_LWIP_FAILED;
@@ -235,7 +235,7 @@ int link_lwip_wait(link *l, int want_write, int timeout_ms)
     }
 }
 
-void link_lwip_close(link *l)
+void link_lwip_close(tb_link *l)
 {
     if (l->lwip != &g) return;
     l->lwip = NULL;

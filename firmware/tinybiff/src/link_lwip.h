@@ -5,12 +5,12 @@
 #include "link.h"
 
 /** Bring lwIP and the TAP netif up on first use, then connect; like link_open(). */
-biff_net_status link_lwip_open(link *l, const char *host, unsigned port, int timeout_ms);
+biff_net_status link_lwip_open(tb_link *l, const char *host, unsigned port, int timeout_ms);
 
 /** Pump the TAP device and lwIP's timers until the connection is readable/writable. */
-int link_lwip_wait(link *l, int want_write, int timeout_ms);
+int link_lwip_wait(tb_link *l, int want_write, int timeout_ms);
 
 /** Close the connection; the stack stays up for the next account. */
-void link_lwip_close(link *l);
+void link_lwip_close(tb_link *l);
 
 #endif

@@ -3,11 +3,13 @@
 #include <string.h>
 
 #include "cmd_check.h"
+#include "cmd_run.h"
 #include "mbedtls/version.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: tinybiff check [options] URL...   check accounts once, JSON lines out\n"
+               "       tinybiff run -c FILE                the daemon: poller, LEDs, status page\n"
                "       tinybiff --version\n"
                "Run 'tinybiff check --help' for the check options.\n");
 }
@@ -19,6 +21,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "check") == 0) return cmd_check(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
         return 0;

@@ -47,6 +47,7 @@ typedef struct {
     uint8_t security;             /* biff_check_security */
     uint8_t auth;                 /* biff_check_auth */
     uint8_t n_folders;            /* IMAP: 1..BIFF_IMAP_MAX_FOLDERS */
+    uint8_t idle;                 /* IMAP: stay logged in after the check, IDLE where offered */
     const char *host;
     unsigned port;
     const char *user;
@@ -61,6 +62,8 @@ typedef enum {
     BIFF_CHECK_WANT_READ,     /* wait until the link is readable, then step again */
     BIFF_CHECK_WANT_WRITE,    /* wait until the link is writable, then step again */
     BIFF_CHECK_NEED_TLS,      /* start TLS on the plain link now, then biff_check_tls_started() */
+    BIFF_CHECK_RESULT,        /* idle session: results ready, the session stays open */
+    BIFF_CHECK_IDLING,        /* idle session: the server confirmed IDLE; wait for news */
     BIFF_CHECK_DONE,          /* result complete */
     BIFF_CHECK_FAILED,        /* biff_check_error() says why */
     BIFF_CHECK_E_ARG,
@@ -92,6 +95,12 @@ biff_check_status biff_check_step(biff_check *c);
 
 /** TLS is up after BIFF_CHECK_NEED_TLS: continue over tls (nothing read before it is kept). */
 biff_check_status biff_check_tls_started(biff_check *c, biff_transport *tls);
+
+/** Idle session: check every folder again now (renewal before the server's 30-minute limit). */
+biff_check_status biff_check_recheck(biff_check *c);
+
+/** Idle session: end it politely (DONE, LOGOUT); DONE follows. */
+biff_check_status biff_check_logout(biff_check *c);
 
 /** The caller gave up on the link (timeout, TLS failure): record why; the check is FAILED. */
 void biff_check_abort(biff_check *c, biff_error_class err, const char *detail);

@@ -45,6 +45,7 @@ typedef struct {
     char status_json[BIFF_CONFIG_PATH_MAX]; /* also write status JSON here; "" (default) = no */
     char ca[BIFF_CONFIG_PATH_MAX];     /* CA bundle; default /etc/ssl/certs/ca-certificates.crt */
     char secrets[BIFF_CONFIG_PATH_MAX];/* secrets file; default /etc/tinybiff/secrets */
+    char state[BIFF_CONFIG_PATH_MAX];  /* sync state flash image; "" (default) = RAM only */
 } biff_globals;
 
 /* config account '<name>' */

@@ -1,0 +1,742 @@
+/*
+ * `tinybiff run -c FILE`: the daemon. One thread runs the poller and every check (non-blocking
+ * sockets + poll()); libmicrohttpd serves the status page from its own thread, reading the
+ * status model under a lock. SIGTERM/SIGINT stop it cleanly (state flushed), SIGHUP reloads
+ * the config (a broken new config is refused and the old one kept).
+ */
+#define _DEFAULT_SOURCE
+#include "cmd_run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "biff/check.h"
+#include "biff/poller.h"
+#include "biff/status.h"
+#include "biff/sync.h"
+#include "biff/tls.h"
+#include "biff/uci.h"
+#include "httpd.h"
+#include "leds.h"
+#include "link.h"
+#include "log.h"
+#include "psa/crypto.h"
+#include "state.h"
+
+#define MAX_ACCOUNTS 512
+#define MAX_SESSIONS 64
+#define MAX_LEDS 16
+#define CONNECT_TIMEOUT_MS 10000
+#define CHECK_TIMEOUT_MS 30000
+#define IDLE_CONFIRM_MS 5000   /* after the results, IDLE must be confirmed within this */
+
+typedef struct {
+    int used;
+    size_t acct;
+    tb_link l;
+    biff_tls tls;
+    int tls_used;
+    biff_check check;
+    biff_check_account ca;
+    const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
+    int64_t deadline;      /* the current step must finish by then */
+    int want_write;
+    int idling;
+    int renewing;          /* a recheck of an idle session is in flight */
+    uint32_t uid_count;
+    biff_sync_pop3_scan scan; /* POP3: the listing compared with the recorded UIDs */
+    biff_check_status last;
+} session;
+
+/* Per account, beyond the config: what the daemon has learned. */
+typedef struct {
+    char secret[1024];
+    int has_secret;
+    int no_idle;                          /* the server has no IDLE: poll it */
+    uint32_t account_id;
+    biff_sync_folder rec[BIFF_ACCOUNT_MAX_FOLDERS];  /* RAM copy of the sync state */
+    biff_sync_uidset pop3_seen;           /* POP3: recorded UIDs */
+    biff_sync_uidset pop3_last;           /* POP3: the last listing (saved on acknowledge) */
+    uint32_t seen_uidvalidity[BIFF_ACCOUNT_MAX_FOLDERS]; /* IMAP: last STATUS, acknowledged on request */
+    uint32_t seen_uidnext[BIFF_ACCOUNT_MAX_FOLDERS];
+    uint64_t seen_modseq[BIFF_ACCOUNT_MAX_FOLDERS];
+    mbedtls_ssl_session tls_session;
+    int has_session;
+} account_rt;
+
+static biff_account accts[MAX_ACCOUNTS];
+static account_rt rt[MAX_ACCOUNTS];
+static biff_led_config leds[MAX_LEDS];
+static biff_uci_diag diags[64];
+static biff_uci_config cfg;
+static biff_status_account model[MAX_ACCOUNTS];
+static biff_poller_account pacct[MAX_ACCOUNTS];
+static biff_poller_slot pslot[MAX_ACCOUNTS];
+static biff_poller poller;
+static session sessions[MAX_SESSIONS];
+static biff_tls_ctx tls_ctx;
+static int tls_ok;
+static cli_state store;
+static httpd_shared web = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static volatile sig_atomic_t got_term, got_hup;
+static int wake_pipe[2] = { -1, -1 };
+static const char *config_path;
+static char config_text[256 * 1024];
+static char secrets_text[64 * 1024];
+static size_t secrets_len;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) got_hup = 1;
+    else got_term = 1;
+    int saved = errno;
+    if (write(wake_pipe[1], "s", 1) < 0) { /* the flag is enough */ }
+    errno = saved;
+}
+
+static int read_file(const char *path, char *buf, size_t cap, size_t *len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    *len = fread(buf, 1, cap, f);
+    int too_big = *len == cap && fgetc(f) != EOF;
+    fclose(f);
+    return too_big ? -2 : 0;
+}
+
+/* ---- configuration ---- */
+
+static int load_config(void)
+{
+    size_t len;
+    int r = read_file(config_path, config_text, sizeof config_text, &len);
+    if (r != 0) {
+        log_msg(LOG_LVL_ERROR, "%s: %s", config_path, r == -2 ? "file too large" : strerror(errno));
+        return -1;
+    }
+    biff_uci_init(&cfg, accts, MAX_ACCOUNTS, leds, MAX_LEDS, diags, sizeof diags / sizeof diags[0]);
+    biff_uci_status st = biff_uci_parse(&cfg, config_path, config_text, len);
+    for (unsigned i = 0; i < cfg.n_diags; i++) log_msg(LOG_LVL_ERROR, "%s", diags[i].text);
+    if (cfg.n_errors > cfg.n_diags) log_msg(LOG_LVL_ERROR, "%s: %lu more errors", config_path,
+                                            (unsigned long)(cfg.n_errors - cfg.n_diags));
+    if (st == BIFF_UCI_E_INVALID) return -1;
+    if (cfg.n_accounts == 0) log_msg(LOG_LVL_WARN, "%s: no accounts configured", config_path);
+    secrets_len = 0;
+    const char *spath = cfg.globals.secrets;
+    struct stat sb;
+    if (stat(spath, &sb) == 0) {
+        if (sb.st_mode & 077) log_msg(LOG_LVL_WARN, "%s is readable by other users: chmod 600 it", spath);
+        if (read_file(spath, secrets_text, sizeof secrets_text, &secrets_len) != 0) {
+            log_msg(LOG_LVL_ERROR, "%s: cannot read the secrets file", spath);
+            secrets_len = 0;
+        } else {
+            biff_uci_diag sd[8];
+            size_t nd = 0;
+            biff_uci_secrets_check(secrets_text, secrets_len, spath, sd, 8, &nd);
+            for (size_t i = 0; i < nd && i < 8; i++) log_msg(LOG_LVL_ERROR, "%s", sd[i].text);
+        }
+    }
+    return 0;
+}
+
+static void setup_accounts(void)
+{
+    uint32_t ids[BIFF_SYNC_MAX_ACCOUNTS] = { 0 };
+    memset(rt, 0, sizeof rt);
+    memset(model, 0, sizeof model);
+    for (size_t i = 0; i < cfg.n_accounts; i++) {
+        biff_account *a = &accts[i];
+        account_rt *r = &rt[i];
+        biff_status_account *m = &model[i];
+        snprintf(m->name, sizeof m->name, "%s", a->name);
+        m->proto = a->url.proto;
+        m->n_folders = a->url.proto == BIFF_URL_IMAP ? a->n_folders : 1;
+        for (unsigned f = 0; f < m->n_folders && f < BIFF_STATUS_MAX_FOLDERS; f++) {
+            snprintf(m->folder[f].name, sizeof m->folder[f].name, "%s",
+                     a->url.proto == BIFF_URL_IMAP ? a->folders[f] : "INBOX");
+        }
+        r->account_id = state_account_id(a->url.proto == BIFF_URL_IMAP, a->url.user, a->url.host, a->url.port);
+        if (i < BIFF_SYNC_MAX_ACCOUNTS) ids[i] = r->account_id;
+        const char *env = a->secret_env[0] ? getenv(a->secret_env) : NULL;
+        if (env && *env) {
+            snprintf(r->secret, sizeof r->secret, "%s", env);
+            r->has_secret = 1;
+        } else if (biff_uci_secret(secrets_text, secrets_len, a->name, r->secret, sizeof r->secret) == BIFF_UCI_OK) {
+            r->has_secret = 1;
+        }
+        pacct[i].interval_ms = (a->interval_s ? a->interval_s : cfg.globals.interval_s) * 1000u;
+        pacct[i].idle = a->url.proto == BIFF_URL_IMAP && a->idle;
+        pacct[i].enabled = a->enabled && r->has_secret;
+        if (a->bad) {
+            m->state = BIFF_STATE_ERROR;
+            m->err = BIFF_ERR_CONFIG;
+            snprintf(m->detail, sizeof m->detail, "account section has errors (see the log)");
+        } else if (!r->has_secret && a->enabled) {
+            m->state = BIFF_STATE_ERROR;
+            m->err = BIFF_ERR_CONFIG;
+            if (a->secret_env[0]) {
+                snprintf(m->detail, sizeof m->detail, "no secret: set %.60s or add it to the secrets file", a->secret_env);
+            } else {
+                snprintf(m->detail, sizeof m->detail, "no secret: add '%.31s = ...' to %.64s", a->name, cfg.globals.secrets);
+            }
+            log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
+        }
+    }
+    if (cfg.globals.state[0] && !store.open) {
+        unsigned n = cfg.n_accounts < BIFF_SYNC_MAX_ACCOUNTS ? cfg.n_accounts : BIFF_SYNC_MAX_ACCOUNTS;
+        if (state_open(&store, cfg.globals.state, ids, n) == 0 && store.fresh) {
+            log_msg(LOG_LVL_INFO, "state %s: accounts without a record start fresh (mask 0x%x)", cfg.globals.state,
+                    (unsigned)store.fresh);
+        }
+        if (cfg.n_accounts > BIFF_SYNC_MAX_ACCOUNTS) {
+            log_msg(LOG_LVL_WARN, "state is kept for the first %u accounts; the others start fresh at each start",
+                    BIFF_SYNC_MAX_ACCOUNTS);
+        }
+    }
+    for (size_t i = 0; i < cfg.n_accounts && store.open && i < BIFF_SYNC_MAX_ACCOUNTS; i++) {
+        biff_account *a = &accts[i];
+        if (a->url.proto == BIFF_URL_IMAP) {
+            for (unsigned f = 0; f < a->n_folders; f++) {
+                biff_sync_folder_load(&store.st, (unsigned)i, f, rt[i].account_id,
+                                      biff_sync_id(a->folders[f], strlen(a->folders[f])), &rt[i].rec[f]);
+            }
+        } else {
+            biff_sync_pop3_load(&store.st, (unsigned)i, rt[i].account_id, &rt[i].pop3_seen);
+        }
+    }
+    uint32_t seed;
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) seed = (uint32_t)time(NULL);
+    biff_poller_init(&poller, pacct, pslot, cfg.n_accounts, cfg.globals.max_parallel, seed, (uint64_t)mono_ms());
+    poller.idle_renew_ms = cfg.globals.idle_renew_s * 1000u;
+}
+
+/* ---- results into the model and the sync state ---- */
+
+static uint32_t wall_now(void)
+{
+    return (uint32_t)time(NULL);
+}
+
+static void save_folder(size_t i, unsigned f)
+{
+    if (store.open && i < BIFF_SYNC_MAX_ACCOUNTS &&
+        biff_sync_folder_save(&store.st, (unsigned)i, f, &rt[i].rec[f]) != BIFF_SYNC_OK) {
+        log_msg(LOG_LVL_ERROR, "state: cannot write (flash full or failing); keeping the old state");
+    }
+}
+
+static void record_imap(size_t i, session *s)
+{
+    biff_account *a = &accts[i];
+    biff_status_account *m = &model[i];
+    for (unsigned f = 0; f < a->n_folders; f++) {
+        const biff_imap_folder_result *r = biff_check_folder(&s->check, f);
+        if (!r || r->state != BIFF_IMAP_FOLDER_OK) continue;
+        biff_sync_folder *rec = &rt[i].rec[f];
+        biff_sync_folder before = *rec;
+        if (rec->uidnext_acked == 0 || rec->uidvalidity != r->uidvalidity) {
+            biff_sync_imap_ack(rec, r->uidvalidity, r->uidnext, r->highestmodseq); /* baseline */
+        }
+        m->folder[f].unseen = r->unseen;
+        m->folder[f].fresh = biff_sync_imap_new(rec, r->uidvalidity, r->uidnext, r->messages);
+        rt[i].seen_uidvalidity[f] = r->uidvalidity;
+        rt[i].seen_uidnext[f] = r->uidnext;
+        rt[i].seen_modseq[f] = r->highestmodseq;
+        rec->unseen = r->unseen;
+        rec->last_error = BIFF_ERR_NONE;
+        rec->last_success = before.last_success;
+        if (memcmp(&before, rec, sizeof before) != 0) {
+            rec->last_success = wall_now();
+            save_folder(i, f);
+        }
+    }
+}
+
+static void on_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
+{
+    session *s = ctx;
+    (void)msgno;
+    s->uid_count++;
+    biff_sync_pop3_add(&s->scan, biff_sync_id(uid, len));
+}
+
+/* POP3 has no \Seen flag: "unseen" is what the maildrop holds (mail clients usually delete
+ * what they fetched), "new" is what was listed after the UIDs recorded at the last acknowledge. */
+static void record_pop3(size_t i, session *s)
+{
+    biff_status_account *m = &model[i];
+    account_rt *r = &rt[i];
+    uint32_t fresh = biff_sync_pop3_end(&s->scan);
+    r->pop3_last = s->scan.next;
+    if (!r->pop3_seen.valid) { /* the first listing is the baseline */
+        r->pop3_seen = r->pop3_last;
+        if (store.open && i < BIFF_SYNC_MAX_ACCOUNTS) biff_sync_pop3_save(&store.st, (unsigned)i, &r->pop3_seen);
+        fresh = 0;
+    }
+    const biff_pop3_result *res = biff_check_pop3(&s->check);
+    m->folder[0].unseen = res ? res->messages : 0;
+    m->folder[0].fresh = fresh;
+}
+
+static void acknowledge_all(void)
+{
+    for (size_t i = 0; i < cfg.n_accounts; i++) {
+        biff_status_account *m = &model[i];
+        if (accts[i].url.proto == BIFF_URL_IMAP) {
+            for (unsigned f = 0; f < accts[i].n_folders; f++) {
+                if (m->folder[f].fresh == 0) continue;
+                /* What the page showed is what is acknowledged: the last STATUS seen. */
+                biff_sync_imap_ack(&rt[i].rec[f], rt[i].seen_uidvalidity[f], rt[i].seen_uidnext[f],
+                                   rt[i].seen_modseq[f]);
+                m->folder[f].fresh = 0;
+                save_folder(i, f);
+            }
+        } else if (m->folder[0].fresh) {
+            rt[i].pop3_seen = rt[i].pop3_last;
+            if (store.open && i < BIFF_SYNC_MAX_ACCOUNTS) biff_sync_pop3_save(&store.st, (unsigned)i, &rt[i].pop3_seen);
+            m->folder[0].fresh = 0;
+        }
+    }
+    log_msg(LOG_LVL_INFO, "new mail acknowledged");
+}
+
+/* ---- sessions ---- */
+
+static void set_next_check(size_t i)
+{
+    uint64_t due = pslot[i].next_due_ms;
+    int64_t now = mono_ms();
+    model[i].next_check = due == UINT64_MAX ? 0 : wall_now() + (uint32_t)(((int64_t)due - now) / 1000);
+}
+
+static void session_end(session *s, biff_error_class err, const char *detail, int idling)
+{
+    size_t i = s->acct;
+    biff_status_account *m = &model[i];
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&web.lock);
+    m->last_check = wall_now();
+    if (err == BIFF_ERR_NONE) {
+        m->state = BIFF_STATE_OK;
+        m->err = BIFF_ERR_NONE;
+        m->detail[0] = 0;
+    } else {
+        m->state = BIFF_STATE_ERROR;
+        m->err = (uint8_t)err;
+        snprintf(m->detail, sizeof m->detail, "%s", detail ? detail : "");
+        log_msg(LOG_LVL_WARN, "account %s: %s: %s", accts[i].name, biff_error_class_name(err), m->detail);
+    }
+    if (pslot[i].state == BIFF_ACCT_IDLING) {
+        /* The idle session died: checked again at once; if the server is gone, that backs off. */
+        biff_poller_idle_lost(&poller, i, (uint64_t)now);
+        log_msg(LOG_LVL_INFO, "account %s: idle session lost; polling until IDLE works again", accts[i].name);
+    } else {
+        biff_poller_done(&poller, i, (uint64_t)now, err, idling);
+    }
+    set_next_check(i);
+    pthread_mutex_unlock(&web.lock);
+    if (!idling) {
+        biff_check_clear(&s->check);
+        if (s->tls_used) {
+            if (err == BIFF_ERR_NONE) {
+                if (rt[i].has_session) mbedtls_ssl_session_free(&rt[i].tls_session);
+                mbedtls_ssl_session_init(&rt[i].tls_session);
+                rt[i].has_session = biff_tls_save_session(&s->tls, &rt[i].tls_session) == 0;
+            }
+            biff_tls_close(&s->tls);
+        }
+        link_close(&s->l);
+        s->used = 0;
+    }
+}
+
+static biff_tls_status tls_begin(session *s)
+{
+    size_t i = s->acct;
+    s->tls_used = 1;
+    return biff_tls_start(&s->tls, &tls_ctx, &s->l.transport, accts[i].url.host,
+                          accts[i].has_pin ? accts[i].pin : NULL, rt[i].has_session ? &rt[i].tls_session : NULL);
+}
+
+static void session_start(size_t i)
+{
+    session *s = NULL;
+    for (size_t k = 0; k < MAX_SESSIONS; k++) {
+        if (!sessions[k].used) {
+            s = &sessions[k];
+            break;
+        }
+    }
+    if (!s) {
+        biff_poller_done(&poller, i, (uint64_t)mono_ms(), BIFF_ERR_NETWORK, 0);
+        return;
+    }
+    memset(s, 0, sizeof *s);
+    s->used = 1;
+    s->acct = i;
+    biff_account *a = &accts[i];
+    pthread_mutex_lock(&web.lock);
+    model[i].state = BIFF_STATE_CHECKING;
+    pthread_mutex_unlock(&web.lock);
+    log_msg(LOG_LVL_DEBUG, "account %s: checking", a->name);
+    if (a->security != BIFF_SECURITY_NONE && !tls_ok) {
+        session_end(s, BIFF_ERR_TLS, tls_ctx.detail, 0);
+        return;
+    }
+    s->deadline = mono_ms() + CHECK_TIMEOUT_MS;
+    if (link_open(&s->l, LINK_POSIX, a->url.host, a->url.port, CONNECT_TIMEOUT_MS) != BIFF_NET_OK) {
+        session_end(s, BIFF_ERR_NETWORK, s->l.detail, 0);
+        return;
+    }
+    for (unsigned f = 0; f < a->n_folders; f++) s->folders[f] = a->folders[f];
+    s->ca = (biff_check_account){
+        .proto = a->url.proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
+        .security = a->security, .auth = BIFF_CHECK_AUTH_AUTO,
+        .n_folders = a->url.proto == BIFF_URL_IMAP ? a->n_folders : 0,
+        .idle = pacct[i].idle && !rt[i].no_idle,
+        .host = a->url.host, .port = a->url.port, .user = a->url.user, .secret = rt[i].secret,
+        .folders = s->folders,
+    };
+    static const struct { const char *name; uint8_t auth; } mech[] = {
+        { "PLAIN", BIFF_CHECK_AUTH_PLAIN }, { "LOGIN", BIFF_CHECK_AUTH_LOGIN }, { "+APOP", BIFF_CHECK_AUTH_APOP },
+        { "XOAUTH2", BIFF_CHECK_AUTH_XOAUTH2 }, { "OAUTHBEARER", BIFF_CHECK_AUTH_OAUTHBEARER },
+    };
+    for (size_t k = 0; k < sizeof mech / sizeof mech[0]; k++) {
+        if (strcmp(a->url.auth, mech[k].name) == 0) s->ca.auth = mech[k].auth;
+    }
+    if (s->ca.proto == BIFF_CHECK_POP3) {
+        s->ca.on_uid = on_uid;
+        s->ca.uid_ctx = s;
+        /* One POP3 listing at a time is compared (the scan lives in the store helper). */
+        biff_sync_pop3_begin(&s->scan, &rt[i].pop3_seen);
+    }
+    if (a->security == BIFF_SECURITY_TLS) {
+        if (tls_begin(s) != BIFF_TLS_OK) {
+            session_end(s, BIFF_ERR_TLS, biff_tls_detail(&s->tls), 0);
+            return;
+        }
+        s->last = BIFF_CHECK_NEED_TLS; /* handshake first, then the check */
+        return;
+    }
+    s->last = biff_check_start(&s->check, &s->ca, &s->l.transport);
+}
+
+/* Advance one session as far as it goes without blocking. */
+static void session_run(session *s)
+{
+    size_t i = s->acct;
+    for (;;) {
+        if (s->last == BIFF_CHECK_NEED_TLS) {
+            if (!s->tls_used && tls_begin(s) != BIFF_TLS_OK) {
+                session_end(s, BIFF_ERR_TLS, biff_tls_detail(&s->tls), 0);
+                return;
+            }
+            biff_tls_status ts = biff_tls_handshake(&s->tls);
+            if (ts == BIFF_TLS_WANT_READ || ts == BIFF_TLS_WANT_WRITE) {
+                s->want_write = ts == BIFF_TLS_WANT_WRITE;
+                return;
+            }
+            if (ts != BIFF_TLS_OK) {
+                session_end(s, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS, biff_tls_detail(&s->tls), 0);
+                return;
+            }
+            snprintf(model[i].tls, sizeof model[i].tls, "%s", biff_tls_version(&s->tls));
+            if (accts[i].security == BIFF_SECURITY_TLS && s->check.acct == NULL) {
+                s->last = biff_check_start(&s->check, &s->ca, biff_tls_transport(&s->tls));
+            } else {
+                s->last = biff_check_tls_started(&s->check, biff_tls_transport(&s->tls));
+            }
+            continue;
+        }
+        biff_check_status st = biff_check_step(&s->check);
+        s->last = st;
+        switch (st) {
+        case BIFF_CHECK_WANT_READ:
+        case BIFF_CHECK_WANT_WRITE:
+            s->want_write = st == BIFF_CHECK_WANT_WRITE;
+            return;
+        case BIFF_CHECK_NEED_TLS:
+            continue;
+        case BIFF_CHECK_RESULT:
+            pthread_mutex_lock(&web.lock);
+            record_imap(i, s);
+            model[i].last_check = wall_now();
+            model[i].state = BIFF_STATE_OK;
+            model[i].err = BIFF_ERR_NONE;
+            model[i].detail[0] = 0;
+            pthread_mutex_unlock(&web.lock);
+            if (!s->idling) s->deadline = mono_ms() + IDLE_CONFIRM_MS;
+            continue;
+        case BIFF_CHECK_IDLING:
+            if (!s->idling || s->renewing) {
+                log_msg(LOG_LVL_INFO, "account %s: idling on %s", accts[i].name, s->folders[0]);
+                pthread_mutex_lock(&web.lock);
+                biff_poller_done(&poller, i, (uint64_t)mono_ms(), BIFF_ERR_NONE, 1);
+                set_next_check(i);
+                pthread_mutex_unlock(&web.lock);
+            }
+            s->idling = 1;
+            s->renewing = 0;
+            s->deadline = INT64_MAX; /* silence is normal now; keepalive and renewal watch it */
+            continue;
+        case BIFF_CHECK_DONE:
+            pthread_mutex_lock(&web.lock);
+            if (s->ca.proto == BIFF_CHECK_IMAP) {
+                if (!s->check.checked) { /* closed before answering: treat as failure */
+                    pthread_mutex_unlock(&web.lock);
+                    session_end(s, BIFF_ERR_PROTOCOL, "server closed the session before answering", 0);
+                    return;
+                }
+                if (!s->ca.idle) record_imap(i, s);
+            } else {
+                record_pop3(i, s);
+            }
+            pthread_mutex_unlock(&web.lock);
+            session_end(s, BIFF_ERR_NONE, NULL, 0);
+            return;
+        default: {
+            const char *d = "";
+            biff_error_class err = biff_check_error(&s->check, &d);
+            session_end(s, err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err, d, 0);
+            return;
+        }
+        }
+    }
+}
+
+static void session_timeout(session *s)
+{
+    if (s->check.acct && s->ca.idle && !s->idling && s->check.checked) {
+        /* Results came, but IDLE was not confirmed: this server cannot be watched. Poll it. */
+        rt[s->acct].no_idle = 1;
+        log_msg(LOG_LVL_INFO, "account %s: server does not offer IDLE; polling", accts[s->acct].name);
+        s->ca.idle = 0;
+        s->deadline = mono_ms() + CHECK_TIMEOUT_MS;
+        s->last = biff_check_logout(&s->check);
+        session_run(s);
+        return;
+    }
+    biff_check_abort(&s->check, BIFF_ERR_NETWORK, "no answer from the server in time");
+    session_end(s, BIFF_ERR_NETWORK, "no answer from the server in time", 0);
+}
+
+static void write_status_json(void)
+{
+    static char buf[2 * 1024 * 1024];
+    size_t len;
+    if (!cfg.globals.status_json[0]) return;
+    pthread_mutex_lock(&web.lock);
+    biff_status_status st = biff_status_json(buf, sizeof buf, &len, model, cfg.n_accounts, wall_now());
+    pthread_mutex_unlock(&web.lock);
+    if (st != BIFF_STATUS_OK) return;
+    char tmp[BIFF_CONFIG_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", cfg.globals.status_json);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        log_msg(LOG_LVL_WARN, "status_json: cannot write %s", tmp);
+        return;
+    }
+    int ok = fwrite(buf, 1, len, f) == len;
+    ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok &= fclose(f) == 0;
+    if (!ok || rename(tmp, cfg.globals.status_json) != 0) log_msg(LOG_LVL_WARN, "status_json: cannot write %s", tmp);
+}
+
+static void close_all(void)
+{
+    for (size_t k = 0; k < MAX_SESSIONS; k++) {
+        session *s = &sessions[k];
+        if (!s->used) continue;
+        biff_check_clear(&s->check);
+        if (s->tls_used) biff_tls_close(&s->tls);
+        link_close(&s->l);
+        s->used = 0;
+    }
+    for (size_t i = 0; i < MAX_ACCOUNTS; i++) {
+        if (rt[i].has_session) mbedtls_ssl_session_free(&rt[i].tls_session);
+        rt[i].has_session = 0;
+        memset(rt[i].secret, 0, sizeof rt[i].secret);
+    }
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tinybiff run -c FILE [-v]\n"
+               "  -c FILE   UCI config (e.g. /etc/config/tinybiff)\n"
+               "  -v        debug logging\n"
+               "Signals: SIGTERM/SIGINT stop (state flushed), SIGHUP reloads the config.\n");
+}
+
+int cmd_run(int argc, char **argv)
+{
+    int c, verbose = 0;
+    optind = 1;
+    while ((c = getopt(argc, argv, "c:vh")) != -1) {
+        if (c == 'c') config_path = optarg;
+        else if (c == 'v') verbose = 1;
+        else if (c == 'h') {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!config_path) {
+        usage(stderr);
+        return 2;
+    }
+    log_setup(0, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+    if (load_config() != 0) {
+        log_msg(LOG_LVL_ERROR, "%s: not starting with this config", config_path);
+        return 1;
+    }
+    log_setup(cfg.globals.log == BIFF_LOG_SYSLOG, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+    if (pipe(wake_pipe) != 0) return 1;
+    for (int k = 0; k < 2; k++) fcntl(wake_pipe[k], F_SETFL, O_NONBLOCK), fcntl(wake_pipe[k], F_SETFD, FD_CLOEXEC);
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    tls_ok = biff_tls_ctx_init(&tls_ctx, cfg.globals.ca[0] ? cfg.globals.ca : NULL) == BIFF_TLS_OK;
+    if (!tls_ok) log_msg(LOG_LVL_ERROR, "TLS: %s; TLS accounts will fail", tls_ctx.detail);
+    setup_accounts();
+
+    uint8_t rnd[16];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return 1;
+    for (int k = 0; k < 16; k++) snprintf(web.csrf + 2 * k, 3, "%02x", rnd[k]);
+    web.accts = model;
+    web.n = cfg.n_accounts;
+    web.wake_fd = wake_pipe[1];
+    if (cfg.globals.status_bind[0]) {
+        unsigned port = 0;
+        if (httpd_start(cfg.globals.status_bind, &web, &port) == 0) {
+            char host[64];
+            snprintf(host, sizeof host, "%s", cfg.globals.status_bind);
+            char *colon = strrchr(host, ':');
+            if (colon) *colon = 0;
+            log_msg(LOG_LVL_INFO, "status page: http://%s:%u/ (JSON: /status.json)", host, port);
+        }
+    }
+    log_msg(LOG_LVL_INFO, "watching %u account(s), up to %u checks at once", (unsigned)cfg.n_accounts,
+            (unsigned)cfg.globals.max_parallel);
+
+    int64_t last_json = 0;
+    while (!got_term) {
+        int64_t now = mono_ms();
+        if (got_hup) {
+            got_hup = 0;
+            log_msg(LOG_LVL_INFO, "SIGHUP: reloading %s", config_path);
+            static biff_account old[MAX_ACCOUNTS];
+            static biff_led_config old_leds[MAX_LEDS];
+            memcpy(old, accts, sizeof accts);
+            memcpy(old_leds, leds, sizeof leds);
+            uint16_t old_n = cfg.n_accounts;
+            biff_uci_config saved = cfg;
+            if (load_config() != 0) {
+                log_msg(LOG_LVL_ERROR, "%s: reload refused; keeping the running config", config_path);
+                memcpy(accts, old, sizeof accts);
+                memcpy(leds, old_leds, sizeof leds);
+                cfg = saved;
+                cfg.n_accounts = old_n;
+            } else {
+                close_all();
+                state_close(&store); /* re-bound to the new account list below */
+                pthread_mutex_lock(&web.lock);
+                setup_accounts();
+                web.n = cfg.n_accounts;
+                pthread_mutex_unlock(&web.lock);
+            }
+        }
+        if (web.ack_requested) {
+            web.ack_requested = 0;
+            pthread_mutex_lock(&web.lock);
+            acknowledge_all();
+            pthread_mutex_unlock(&web.lock);
+        }
+        size_t idx;
+        while (biff_poller_next(&poller, (uint64_t)now, &idx)) {
+            session *open = NULL;
+            for (size_t k = 0; k < MAX_SESSIONS; k++) {
+                if (sessions[k].used && sessions[k].acct == idx && sessions[k].idling) open = &sessions[k];
+            }
+            if (open) { /* renewal of an idle session: recheck on it */
+                open->renewing = 1;
+                open->last = biff_check_recheck(&open->check);
+                open->deadline = now + CHECK_TIMEOUT_MS;
+                session_run(open);
+            } else {
+                session_start(idx);
+                for (size_t k = 0; k < MAX_SESSIONS; k++) {
+                    if (sessions[k].used && sessions[k].acct == idx && !sessions[k].idling) session_run(&sessions[k]);
+                }
+            }
+        }
+        leds_update(leds, cfg.n_leds, model, cfg.n_accounts);
+        if (now - last_json >= 1000) {
+            write_status_json();
+            last_json = now;
+        }
+
+        struct pollfd pfd[MAX_SESSIONS + 1];
+        session *who[MAX_SESSIONS + 1];
+        nfds_t n = 0;
+        pfd[n] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
+        who[n++] = NULL;
+        int64_t wake = now + 1000; /* LEDs, status JSON */
+        uint64_t due = biff_poller_next_deadline(&poller);
+        if (due < (uint64_t)wake) wake = (int64_t)due;
+        for (size_t k = 0; k < MAX_SESSIONS; k++) {
+            session *s = &sessions[k];
+            if (!s->used) continue;
+            pfd[n] = (struct pollfd){ .fd = s->l.sock.fd, .events = (short)(s->want_write ? POLLOUT : POLLIN) };
+            who[n++] = s;
+            if (s->deadline < wake) wake = s->deadline;
+        }
+        int timeout = wake > now ? (int)(wake - now) : 0;
+        int r = poll(pfd, n, timeout);
+        if (r < 0 && errno != EINTR) break;
+        if (pfd[0].revents) {
+            char drain[64];
+            while (read(wake_pipe[0], drain, sizeof drain) > 0) {
+            }
+        }
+        now = mono_ms();
+        for (nfds_t k = 1; k < n; k++) {
+            session *s = who[k];
+            if (!s->used) continue;
+            if (pfd[k].revents) session_run(s);
+            else if (now >= s->deadline) session_timeout(s);
+        }
+    }
+    log_msg(LOG_LVL_INFO, "stopping");
+    httpd_stop();
+    /* Idle sessions get a polite LOGOUT would be nice, but a stop must be quick: just close. */
+    close_all();
+    write_status_json();
+    leds_off(leds, cfg.n_leds);
+    state_close(&store);
+    biff_tls_ctx_free(&tls_ctx);
+    mbedtls_psa_crypto_free();
+    return 0;
+}

@@ -1,0 +1,28 @@
+/* The daemon's status page (/, /status.json, POST /ack) on libmicrohttpd. */
+#ifndef TINYBIFF_HTTPD_H
+#define TINYBIFF_HTTPD_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "biff/status.h"
+
+typedef struct {
+    pthread_mutex_t lock;          /* guards the model while the HTTP thread reads it */
+    const biff_status_account *accts;
+    size_t n;
+    char csrf[33];                 /* per-run token for the acknowledge form */
+    volatile int ack_requested;    /* set by POST /ack; the main loop clears it */
+    int wake_fd;                   /* written to wake the main loop */
+} httpd_shared;
+
+/**
+ * Serve on bind ("127.0.0.1:8025", "[::1]:8025"; port 0 picks one). Returns 0 and logs the URL,
+ * or -1 with the reason logged. *port gets the port actually bound.
+ */
+int httpd_start(const char *bind, httpd_shared *sh, unsigned *port);
+
+/** Stop serving (idempotent). */
+void httpd_stop(void);
+
+#endif
