@@ -99,6 +99,15 @@ static int ci_find(const uint8_t *s, size_t n, const char *needle)
     return 0;
 }
 
+/* Position of a tag letter in tag_kinds, 8 if none (newlib's strchr costs 200 bytes). */
+static unsigned tag_kind(uint8_t ch)
+{
+    unsigned i = 0;
+    while (i < 8 && (uint8_t)tag_kinds[i] != ch)
+        i++;
+    return i;
+}
+
 static void skip_sp(cur *c)
 {
     while (c->p < c->end && *c->p == ' ')
@@ -409,7 +418,7 @@ static uint8_t render(biff_imap *e)
         const char *fx = fixed_cmd[e->tx];
         puts_(e, fx);
         if (fx[0] == 'b')
-            kind = (int)(strchr(tag_kinds, fx[1]) - tag_kinds);
+            kind = (int)tag_kind((uint8_t)fx[1]);
         if (e->tx == TX_ENABLE) {
             set = F_UTF8;
             next = TX_STATUS;
@@ -797,16 +806,15 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
 {
     const uint8_t *s, *t, *ws;
     size_t n, tn, wn;
-    const char *k;
-    unsigned kind, idx = 0;
+    unsigned kind = 8, idx = 0;
     uint8_t w, code;
 
     n = atom(c, &s);
-    if (n < 2 || s[0] != 'b' || !s[1] || !(k = strchr(tag_kinds, s[1])))
-        k = NULL;
-    if (n == 3 && s[1] == 'S' && s[2] >= '0' && s[2] <= '9')
+    if (n >= 2 && s[0] == 'b')
+        kind = tag_kind(s[1]);
+    if (n == 3 && s[0] == 'b' && s[1] == 'S' && s[2] >= '0' && s[2] <= '9')
         idx = (unsigned)(s[2] - '0');
-    else if (!k || n != 2)
+    else if (kind > 7 || n != 2)
         return proto_err(e, "unexpected reply");
     skip_sp(c);
     wn = atom(c, &ws);
@@ -830,7 +838,6 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
         e->flags &= (uint16_t)~F_CHECKING;
         return BIFF_IMAP_EV_CHECKED;
     }
-    kind = (unsigned)(k - tag_kinds);
     if (!(e->inflight & (1u << kind)))
         return proto_err(e, "unexpected reply");
     e->inflight &= (uint8_t) ~(1u << kind);

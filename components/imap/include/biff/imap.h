@@ -7,7 +7,17 @@
  *
  * Typical one-shot check (implicit TLS, capabilities in the greeting): the greeting arrives,
  * the engine queues AUTHENTICATE + every STATUS + LOGOUT in one flight, the replies come back,
- * feed() returns BIFF_IMAP_EV_CHECKED, later BIFF_IMAP_EV_CLOSED.
+ * feed() returns BIFF_IMAP_EV_CHECKED, later BIFF_IMAP_EV_CLOSED. Authentication is pipelined
+ * only where no server challenge can follow (PLAIN with SASL-IR or after its "+", LOGIN with
+ * quoted strings or LITERAL+); OAuth mechanisms and sync literals wait for the server.
+ *
+ * With cfg.idle the session stays open: after the check the engine EXAMINEs folders[0] and
+ * sends IDLE (EV_IDLING); news gives EV_CHANGED; biff_imap_recheck() does DONE + STATUS... +
+ * IDLE. Without IDLE on the server the session just stays logged in for rechecks/NOOP.
+ *
+ * Driving loop: after every engine call, send biff_imap_output() and confirm it with
+ * biff_imap_output_done(); feed what arrives; on an event, act and feed the unconsumed rest
+ * (except after EV_STARTTLS, where the rest is plaintext that must be dropped).
  */
 #ifndef BIFF_IMAP_H
 #define BIFF_IMAP_H
@@ -153,7 +163,8 @@ biff_imap_status biff_imap_logout(biff_imap *e);
 /** Non-zero while the server confirmed IDLE and the engine waits for news. */
 int biff_imap_idling(const biff_imap *e);
 
-/** Result of folder i (NULL if out of range). Valid after EV_CHECKED. */
+/** Result of folder i (NULL if out of range). Valid from EV_CHECKED until the next recheck
+ *  starts (a recheck resets every folder to PENDING). */
 const biff_imap_folder_result *biff_imap_folder(const biff_imap *e, size_t i);
 
 /**
