@@ -30,6 +30,7 @@
 #include "mbedtls/memory_buffer_alloc.h"
 #include "netif/ethernet.h"
 #include "provision.h"
+#include "status_http.h"
 
 #ifndef NOTIFIER_TLS_POOL
 #define NOTIFIER_TLS_POOL (20 * 1024) /* measured peak 15.5 KB (TLS 1.3, ECDSA P-256 chain) */
@@ -136,6 +137,79 @@ static void leds_update(uint32_t now, int net_up)
     biff_board_leds(on | (net_up ? 2u : 0u));
 }
 
+/* ---------------------------------------------------------------- status page */
+
+typedef struct {
+    char *buf;
+    size_t cap, len;
+} outbuf;
+
+static void put(outbuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(outbuf *o, const char *fmt, ...)
+{
+    if (o->len >= o->cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    o->len += (size_t)n;
+    if (o->len >= o->cap) o->len = o->cap; /* truncated: the caller sees a full buffer */
+}
+
+/* Host and user names are the provisioner's: they are printed as given, with the characters
+ * that would break JSON or HTML replaced. Secrets are never part of the view. */
+static void put_safe(outbuf *o, const char *s)
+{
+    for (; *s && o->len + 1 < o->cap; s++) {
+        char c = *s;
+        if (c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || (unsigned char)c < 0x20) c = '_';
+        o->buf[o->len++] = c;
+    }
+}
+
+static size_t render_status(char *buf, size_t cap, int html)
+{
+    outbuf o = { buf, cap, 0 };
+    size_t peak = 0, blocks = 0;
+    mbedtls_memory_buffer_alloc_max_get(&peak, &blocks);
+    const char *led = led_pattern < 4 ? pat_name[led_pattern] : "off";
+    if (html) {
+        put(&o, "<!doctype html><html><head><meta charset=utf-8><meta http-equiv=refresh content=10>"
+                "<title>tinybiff</title></head><body><h1>tinybiff: %s</h1><table border=1>"
+                "<tr><th>account<th>messages<th>unseen<th>new<th>state</tr>", led);
+    } else {
+        put(&o, "{\"led\":\"%s\",\"uptime_s\":%lu,\"tls_pool_peak\":%u,\"accounts\":[", led,
+            (unsigned long)(biff_board_millis() / 1000u), (unsigned)peak);
+    }
+    for (size_t i = 0; i < cfg.n_acct; i++) {
+        const prov_account *a = &cfg.acct[i];
+        const acct_view *v = &view[i];
+        const char *state = !v->checked && !v->failed ? "pending" : v->failed ? "error" : "ok";
+        if (html) {
+            put(&o, "<tr><td>%s ", acct_label(i));
+            put_safe(&o, a->acct.user);
+            put(&o, "@");
+            put_safe(&o, a->acct.host);
+            put(&o, "<td>%lu<td>%lu<td>%lu<td>%s</tr>", (unsigned long)v->messages, (unsigned long)v->unseen,
+                (unsigned long)v->new_total, state);
+        } else {
+            put(&o, "%s{\"name\":\"%s\",\"protocol\":\"%s\",\"user\":\"", i ? "," : "", acct_label(i),
+                a->acct.proto == BIFF_CHECK_IMAP ? "imap" : "pop3");
+            put_safe(&o, a->acct.user);
+            put(&o, "\",\"host\":\"");
+            put_safe(&o, a->acct.host);
+            put(&o, "\",\"folder\":\"");
+            put_safe(&o, a->folder);
+            put(&o, "\",\"messages\":%lu,\"unseen\":%lu,\"new\":%lu,\"state\":\"%s\",\"error\":\"%s\"}",
+                (unsigned long)v->messages, (unsigned long)v->unseen, (unsigned long)v->new_total, state,
+                biff_error_class_name((biff_error_class)pslot[i].last_error));
+        }
+    }
+    put(&o, html ? "</table></body></html>\n" : "]}\n");
+    return o.len;
+}
+
 /* ---------------------------------------------------------------- one check */
 
 static void on_pop3_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
@@ -156,7 +230,11 @@ static void start_check(size_t idx, uint32_t now)
     if (a->acct.proto == BIFF_CHECK_POP3) {
         biff_sync_status ss = store_ok ? biff_sync_pop3_load(&store, (unsigned)idx, a->id, &pop3_seen)
                                        : BIFF_SYNC_FRESH;
-        if (ss != BIFF_SYNC_OK) memset(&pop3_seen, 0, sizeof pop3_seen);
+        if (ss != BIFF_SYNC_OK) {
+            /* No baseline: this check records one (the saved set is bound to the account). */
+            memset(&pop3_seen, 0, sizeof pop3_seen);
+            pop3_seen.account_id = a->id;
+        }
         biff_sync_pop3_begin(&pop3_scan, &pop3_seen);
         a->acct.on_uid = on_pop3_uid;
     }
@@ -485,6 +563,8 @@ int main(void)
             say(" gateway %s", ip4addr_ntoa(netif_ip4_gw(&netif)));
             say(" dns %s\n", ipaddr_ntoa(dns));
             biff_poller_init(&poller, pacct, pslot, cfg.n_acct, 1, biff_board_rand(), now);
+            if (status_http_start(80, render_status) != 0) say("http: cannot listen on port 80\n");
+            else say("http: status page on port 80\n");
         }
         if (net_up) {
             size_t idx;

@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""End-to-end: the Cortex-M3 notifier image in QEMU mps2-an385 checks a real Dovecot.
+
+1. Prints the image's size report.
+2. Starts the Dovecot fixture (tests/fixture/mailfix.py) on 127.0.0.1.
+3. Writes the provisioning file: the fixture CA, an IMAPS and a POP3S account, and the host
+   table entry "localhost 10.0.2.2" (QEMU's user network forwards 10.0.2.2 to the host's
+   loopback; the fixture certificate is for "localhost", so the name stays what TLS checks).
+4. Boots QEMU with a fresh flash file: the UART must show both checks with the fixture's
+   counts, LED0 steady (unread) in QEMU's FPGAIO trace, and /status.json through hostfwd.
+5. Delivers a message: both accounts announce it once ("NEW"), LED0 blinks (new).
+6. Stops QEMU, delivers one more message while it is off, boots again on the same flash file:
+   only the message that arrived while it was off is announced, nothing is announced twice.
+
+QEMU and the fixture are always stopped (finally blocks, SIGTERM handler, deadlines).
+usage: notifier_e2e.py ELF WORKDIR
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+MAILFIX = os.path.join(ROOT, "tests", "fixture", "mailfix.py")
+USER = "user1"
+
+
+class Fail(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[e2e] {msg}", flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def mailfix(*args):
+    r = subprocess.run([sys.executable, MAILFIX, *args], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise Fail(f"mailfix {args[0]} failed: {r.stderr.strip()[-2000:]}")
+    return r.stdout
+
+
+class Qemu:
+    """One QEMU run: UART lines collected by a thread, FPGAIO LED writes from the trace log."""
+
+    def __init__(self, elf, cfg, flash, trace, http_port):
+        self.lines = []
+        self.cond = threading.Condition()
+        self.trace = trace
+        cmd = ["qemu-system-arm", "-M", "mps2-an385", "-nographic", "-monitor", "none",
+               "-semihosting-config",
+               f"enable=on,target=native,arg=notifier,arg={cfg},arg={flash}",
+               "-serial", "stdio",
+               "-nic", f"user,model=lan9118,hostfwd=tcp:127.0.0.1:{http_port}-:80",
+               "-trace", "mps2_fpgaio_write", "-D", trace,
+               "-kernel", elf]
+        log("boot: " + " ".join(cmd))
+        self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        for raw in self.p.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            print(f"  uart| {line}", flush=True)
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+
+    def wait_for(self, pattern, start=0, timeout=60.0):
+        """First line at index >= start matching pattern: (index, match)."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        i = start
+        with self.cond:
+            while True:
+                while i < len(self.lines):
+                    m = rx.search(self.lines[i])
+                    if m:
+                        return i, m
+                    i += 1
+                left = deadline - time.monotonic()
+                if left <= 0 or self.p.poll() is not None:
+                    raise Fail(f"no UART line matching /{pattern}/ within {timeout:.0f} s"
+                               + (" (QEMU exited)" if self.p.poll() is not None else ""))
+                self.cond.wait(min(left, 0.5))
+
+    def grep(self, pattern, start=0):
+        rx = re.compile(pattern)
+        with self.cond:
+            return [l for l in self.lines[start:] if rx.search(l)]
+
+    def mark(self):
+        with self.cond:
+            return len(self.lines)
+
+    def led_writes(self):
+        vals = []
+        try:
+            with open(self.trace) as f:
+                for l in f:
+                    m = re.search(r"mps2_fpgaio_write .*offset 0x0 data 0x([0-9a-f]+)", l)
+                    if m:
+                        vals.append(int(m.group(1), 16))
+        except FileNotFoundError:
+            pass
+        return vals
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.p.pid, signal.SIGTERM)
+                self.p.wait(timeout=10)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                try:
+                    os.killpg(self.p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.p.wait()
+        self.t.join(timeout=5)
+
+
+def parse_kv(line):
+    return {k: v for k, v in re.findall(r"(\w+)=(\S+)", line)}
+
+
+def wait_checks(q, start, timeout=90.0):
+    """The next successful check of each account after line start: {label: fields}."""
+    out = {}
+    for label in ("imap-0", "pop3-1"):
+        _, m = q.wait_for(rf"^check {label} (ok|failed)", start, timeout)
+        i, m = q.wait_for(rf"^check {label} ok ", start, timeout)
+        out[label] = parse_kv(q.lines[i])
+    return out
+
+
+def fetch_json(port, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status.json", timeout=5) as r:
+                return json.loads(r.read().decode())
+        except Exception as e:  # connection refused until the guest listens
+            last = e
+            time.sleep(0.5)
+    raise Fail(f"/status.json not reachable through hostfwd: {last}")
+
+
+def expect(cond, what):
+    if not cond:
+        raise Fail(what)
+    log("ok: " + what)
+
+
+def check_counts(checks, fx_counts, extra_messages=0):
+    imap, pop = checks["imap-0"], checks["pop3-1"]
+    expect(int(imap["messages"]) == fx_counts["messages"], f"IMAPS messages {imap['messages']} == fixture {fx_counts['messages']}")
+    expect(int(imap["unseen"]) == fx_counts["unseen"], f"IMAPS unseen {imap['unseen']} == fixture {fx_counts['unseen']}")
+    expect(int(imap["uidnext"]) == fx_counts["uidnext"], f"IMAPS uidnext {imap['uidnext']} == fixture {fx_counts['uidnext']}")
+    expect(int(pop["messages"]) == fx_counts["messages"], f"POP3S messages {pop['messages']} == fixture {fx_counts['messages']}")
+
+
+def check_status_json(port, fx_counts, want_led):
+    st = fetch_json(port)
+    log(f"/status.json: {json.dumps(st)}")
+    accts = {a["name"]: a for a in st["accounts"]}
+    expect(accts["imap-0"]["messages"] == fx_counts["messages"] and accts["imap-0"]["unseen"] == fx_counts["unseen"],
+           "/status.json IMAPS counts match the fixture")
+    expect(accts["pop3-1"]["messages"] == fx_counts["messages"], "/status.json POP3S count matches the fixture")
+    expect(st["led"] == want_led, f"/status.json led is {want_led!r}")
+    text = json.dumps(st)
+    expect("pw-" not in text, "/status.json carries no password")
+
+
+def run(elf, work):
+    os.makedirs(work, exist_ok=True)
+    fxdir = os.path.join(work, "fx")
+    cfg = os.path.join(work, "notifier.cfg")
+    flash = os.path.join(work, "flash.bin")
+    for f in (flash,):
+        if os.path.exists(f):
+            os.remove(f)
+    facts = json.loads(mailfix("start", "--dir", fxdir, "--users", "1", "--messages", "5", "--unseen", "2"))
+    qemu = None
+    try:
+        pw = facts["users"][0]["password"]
+        with open(cfg, "w") as f:
+            f.write("# written by tests/e2e/notifier_e2e.py\n")
+            # The provisioner's clock: QEMU's user network has no NTP server (README "Time").
+            f.write(f"time {int(time.time())}\n")
+            f.write("host localhost 10.0.2.2\n")
+            f.write("interval 5\n")
+            f.write(f"ca {facts['ca']}\n")
+            f.write(f"account imaps://{USER}@localhost:{facts['ports']['imaps']}/INBOX {pw}\n")
+            f.write(f"account pop3s://{USER}@localhost:{facts['ports']['pop3s']} {pw}\n")
+        os.chmod(cfg, 0o600)
+
+        def counts():
+            return json.loads(mailfix("counts", "--dir", fxdir, "--user", USER))
+
+        # ---- first boot on a blank flash file
+        http_port = free_port()
+        qemu = Qemu(elf, cfg, flash, os.path.join(work, "trace1.log"), http_port)
+        qemu.wait_for(r"^net: address 10\.0\.2\.\d+", 0, 60)
+        c0 = counts()
+        checks = wait_checks(qemu, 0)
+        check_counts(checks, c0)
+        expect(checks["imap-0"]["new"] == "0" and checks["pop3-1"]["new"] == "0",
+               "first check is the baseline: nothing announced as new")
+        expect(checks["imap-0"]["tls"] == "TLSv1.3", "IMAPS over TLS 1.3")
+        qemu.wait_for(r"^led unread", 0, 30)
+        time.sleep(1.0)
+        leds = qemu.led_writes()
+        expect(leds and leds[-1] & 1 == 1 and leds[-1] & 2 == 2,
+               f"FPGAIO LED0 on (unread), LED1 on (network): last LED write 0x{leds[-1] if leds else 0:x}")
+        check_status_json(http_port, c0, "unread")
+        expect(not qemu.grep(r"^NEW "), "no NEW announcement before a delivery")
+
+        # ---- a delivery while running: announced once, LED0 blinks
+        mark = qemu.mark()
+        mailfix("deliver", "--dir", fxdir, "--user", USER, "--subject", "e2e while running")
+        c1 = counts()
+        qemu.wait_for(r"^NEW imap-0 1$", mark, 60)
+        qemu.wait_for(r"^NEW pop3-1 1$", mark, 60)
+        qemu.wait_for(r"^led new", mark, 30)
+        checks = wait_checks(qemu, qemu.mark())
+        check_counts(checks, c1)
+        n_writes = len(qemu.led_writes())
+        time.sleep(2.5)
+        tail = qemu.led_writes()[n_writes:]
+        expect(len(tail) >= 3 and {v & 1 for v in tail} == {0, 1},
+               f"FPGAIO LED0 blinks (new): {len(tail)} writes in 2.5 s")
+        check_status_json(http_port, c1, "new")
+        expect(len(qemu.grep(r"^NEW imap-0 ", mark)) == 1 and len(qemu.grep(r"^NEW pop3-1 ", mark)) == 1,
+               "each account announced the delivery exactly once")
+        qemu.stop()
+        qemu = None
+
+        # ---- off: one more message arrives; then boot again on the same flash file
+        mailfix("deliver", "--dir", fxdir, "--user", USER, "--subject", "e2e while off")
+        c2 = counts()
+        qemu = Qemu(elf, cfg, flash, os.path.join(work, "trace2.log"), http_port)
+        qemu.wait_for(r"^store: mounted", 0, 30)
+        first = wait_checks(qemu, 0)
+        check_counts(first, c2)
+        expect(first["imap-0"]["new"] == "1" and first["pop3-1"]["new"] == "1",
+               "after the restart only the message delivered while off is new (IMAP and POP3)")
+        # Two more rounds: nothing may be announced again.
+        later = wait_checks(qemu, qemu.mark())
+        later = wait_checks(qemu, qemu.mark())
+        check_counts(later, c2)
+        expect(later["imap-0"]["new"] == "0" and later["pop3-1"]["new"] == "0",
+               "later checks after the restart announce nothing")
+        expect(len(qemu.grep(r"^NEW imap-0 ")) == 1 and len(qemu.grep(r"^NEW pop3-1 ")) == 1,
+               "after the restart: one announcement per account (the offline delivery), none repeated")
+        mem = qemu.grep(r"^mem: ")
+        if mem:
+            log("memory: " + mem[-1])
+        expect(not qemu.grep(r"tls heap: .* more in use"), "no TLS heap leak across checks")
+        log("PASS")
+        return 0
+    finally:
+        if qemu:
+            qemu.stop()
+        subprocess.run([sys.executable, MAILFIX, "stop", "--dir", fxdir], timeout=60)
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    elf, work = sys.argv[1], sys.argv[2]
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGTERM, on_term)
+    size_report = os.path.join(ROOT, "scripts", "size-report")
+    r = subprocess.run([sys.executable, size_report, elf], capture_output=True, text=True)
+    print(r.stdout, end="", flush=True)
+    try:
+        return run(elf, work)
+    except Fail as e:
+        log(f"FAIL: {e}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
