@@ -120,7 +120,9 @@ biff_poller_status biff_poller_idle_lost(biff_poller *p, size_t idx, uint64_t no
     biff_poller_slot *s = &p->slot[idx];
     if (s->state != BIFF_ACCT_IDLING) return BIFF_POLLER_E_STATE;
     s->state = BIFF_ACCT_WAITING;
-    s->next_due_ms = now_ms;
+    /* A server that just dropped its sessions is often restarting: a moment's grace avoids a
+     * doomed retry and the backoff it would cost. */
+    s->next_due_ms = now_ms + BIFF_POLLER_IDLE_RETRY_MS;
     return BIFF_POLLER_OK;
 }
 

@@ -111,10 +111,11 @@ static void idle_renew_change_and_loss(void **state)
     biff_poller_done(&p, 0, 4100, BIFF_ERR_NONE, 1);
     assert_int_equal(biff_poller_idle_lost(&p, 0, 5000), BIFF_POLLER_OK);
     assert_int_equal(s[0].state, BIFF_ACCT_WAITING);
-    assert_true(biff_poller_next(&p, 5000, &idx));
+    assert_false(biff_poller_next(&p, 5000, &idx));
+    assert_true(biff_poller_next(&p, 5000 + BIFF_POLLER_IDLE_RETRY_MS, &idx));
     assert_int_equal(idx, 0);
-    biff_poller_done(&p, 0, 5000, BIFF_ERR_NETWORK, 0); /* server still down: back off */
-    assert_true(s[0].next_due_ms >= 5000 + 13500);
+    biff_poller_done(&p, 0, 7000, BIFF_ERR_NETWORK, 0); /* server still down: back off */
+    assert_true(s[0].next_due_ms >= 7000 + 13500);
     assert_int_equal(biff_poller_changed(&p, 0, 6000), BIFF_POLLER_E_STATE);
 }
 

@@ -344,7 +344,7 @@ static void session_end(session *s, biff_error_class err, const char *detail, in
         log_msg(LOG_LVL_WARN, "account %s: %s: %s", accts[i].name, biff_error_class_name(err), m->detail);
     }
     if (pslot[i].state == BIFF_ACCT_IDLING) {
-        /* The idle session died: checked again at once; if the server is gone, that backs off. */
+        /* The idle session died: checked again shortly; if the server is gone, that backs off. */
         biff_poller_idle_lost(&poller, i, (uint64_t)now);
         log_msg(LOG_LVL_INFO, "account %s: idle session lost; polling until IDLE works again", accts[i].name);
     } else {

@@ -82,9 +82,11 @@ biff_poller_status biff_poller_done(biff_poller *p, size_t idx, uint64_t now_ms,
 /** News arrived on an idling account (EXISTS/EXPUNGE): check it now. */
 biff_poller_status biff_poller_changed(biff_poller *p, size_t idx, uint64_t now_ms);
 
+#define BIFF_POLLER_IDLE_RETRY_MS 2000u
+
 /**
  * The IDLE session of idx died (reset, timeout, BYE): fall back to polling. The account is
- * checked again at once; if that fails it backs off like any failure.
+ * checked again after BIFF_POLLER_IDLE_RETRY_MS; if that fails it backs off like any failure.
  */
 biff_poller_status biff_poller_idle_lost(biff_poller *p, size_t idx, uint64_t now_ms);
 

@@ -1,0 +1,134 @@
+"""Run `tinybiff run` against a MailFixture for tests: writes the UCI config and secrets file,
+starts the daemon, reads /status.json, and always stops it."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.path.join(os.environ.get("BIFF_BIN", os.path.join(HERE, "..", "..", "build", "host", "bin")), "tinybiff")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Daemon:
+    def __init__(self, dir, fx, accounts, leds=None, extra_main="", secrets=None):
+        """accounts: list of (name, url, options dict); secrets: name -> secret (default: fixture
+        passwords by URL user)."""
+        self.dir = dir
+        os.makedirs(dir, exist_ok=True)
+        self.port = free_port()
+        self.config = os.path.join(dir, "config")
+        self.secrets = os.path.join(dir, "secrets")
+        self.log = os.path.join(dir, "daemon.log")
+        self.state = os.path.join(dir, "state.img")
+        lines = ["config tinybiff 'main'", "\toption interval '60'", f"\toption status_bind '127.0.0.1:{self.port}'",
+                 f"\toption ca '{fx.ca}'", f"\toption secrets '{self.secrets}'", f"\toption state '{self.state}'",
+                 f"\toption status_json '{os.path.join(dir, 'status.json')}'", extra_main, ""]
+        sec = []
+        for name, url, opts in accounts:
+            lines.append(f"config account '{name}'")
+            lines.append(f"\toption url '{url}'")
+            for k, v in opts.items():
+                if isinstance(v, list):
+                    lines += [f"\tlist {k} '{x}'" for x in v]
+                else:
+                    lines.append(f"\toption {k} '{v}'")
+            lines.append("")
+            user = url.split("://", 1)[1].split("@", 1)[0].split(";", 1)[0]
+            sec.append(f"{name} = {(secrets or {}).get(name, fx.users.get(user, 'x'))}")
+        for name, opts in (leds or {}).items():
+            lines.append(f"config led '{name}'")
+            for k, v in opts.items():
+                if isinstance(v, list):
+                    lines += [f"\tlist {k} '{x}'" for x in v]
+                else:
+                    lines.append(f"\toption {k} '{v}'")
+            lines.append("")
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        with open(self.secrets, "w") as f:
+            f.write("\n".join(sec) + "\n")
+        os.chmod(self.secrets, 0o600)
+        self.proc = None
+
+    def start(self, env=None):
+        self.proc = None
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen([BIN, "run", "-c", self.config], stdout=self.logf, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **(env or {})))
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                self.status()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("daemon exited: " + self.read_log())
+                time.sleep(0.05)
+        raise RuntimeError("status page never came up: " + self.read_log())
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def status(self):
+        with urllib.request.urlopen(self.url("/status.json"), timeout=5) as r:
+            return json.load(r)
+
+    def account(self, name):
+        for a in self.status()["accounts"]:
+            if a["name"] == name:
+                return a
+        raise KeyError(name)
+
+    def wait_for(self, pred, timeout, what):
+        end = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < end:
+            last = self.status()
+            if pred(last):
+                return time.monotonic() - (end - timeout)
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}; last status {last}")
+
+    def read_log(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.logf.close()
+        rc = self.proc.returncode if self.proc else None
+        self.proc_done = self.proc
+        return rc
+
+    def __enter__(self):
+        # `with d.start(env=...)` has started it already; plain `with d:` starts it here.
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

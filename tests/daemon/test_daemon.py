@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""The daemon against real Dovecot: three accounts (IMAP with IDLE, IMAP polling, POP3), a wrong
+password, a Dovecot restart, LEDs in a mimic sysfs tree, SIGHUP reload and clean SIGTERM."""
+import os
+import signal
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixture"))
+sys.path.insert(0, HERE)
+from mailfix import MailFixture  # noqa: E402
+from daemonfix import Daemon, BIN  # noqa: E402
+
+WORK = os.environ.get("BIFF_WORK", os.path.join(HERE, "..", "..", "build", "host", "fixtures"))
+
+
+def by_name(st):
+    return {a["name"]: a for a in st["accounts"]}
+
+
+class DaemonAgainstDovecot(unittest.TestCase):
+    def test_three_accounts_idle_backoff_restart(self):
+        with MailFixture(dir=os.path.join(WORK, "daemon-main"), users=3, messages=6, unseen=2) as fx:
+            sysfs = os.path.join(fx.dir, "sysfs-leds")
+            for led in ("mail", "work"):
+                os.makedirs(os.path.join(sysfs, led), exist_ok=True)
+                for f in ("brightness", "trigger", "delay_on", "delay_off"):
+                    open(os.path.join(sysfs, led, f), "w").close()
+            accounts = [
+                ("idle", f"imaps://user1@localhost:{fx.ports['imaps']}/INBOX", {"idle": "1"}),
+                ("poll", f"imap://user2@localhost:{fx.ports['imap']}/INBOX", {"idle": "0", "folder": ["INBOX", "Archive"]}),
+                ("pop", f"pop3s://user3@localhost:{fx.ports['pop3s']}", {}),
+                ("badpw", f"imaps://user3@localhost:{fx.ports['imaps']}/INBOX", {"idle": "0"}),
+            ]
+            leds = {"mail": {"sysfs": "mail", "account": ["idle", "poll", "pop"]},
+                    "work": {"sysfs": "work", "account": ["badpw"]}}
+            d = Daemon(os.path.join(fx.dir, "daemon"), fx, accounts, leds=leds, secrets={"badpw": "wrong-password-123"})
+            with d.start(env={"TINYBIFF_SYSFS_LEDS": sysfs}):
+                d.wait_for(lambda s: all(a["last_check"] for a in s["accounts"]), 10, "first checks")
+                st = by_name(d.status())
+                want = fx.counts("user1")
+                self.assertEqual((st["idle"]["state"], st["idle"]["unseen"], st["idle"]["new"]), ("ok", want["unseen"], 0))
+                self.assertEqual(st["poll"]["folders"][0]["unseen"], fx.counts("user2")["unseen"])
+                self.assertEqual(st["poll"]["folders"][1]["unseen"], fx.counts("user2", "Archive")["unseen"])
+                self.assertEqual(st["pop"]["unseen"], fx.counts("user3")["messages"])
+                self.assertEqual(st["idle"]["tls"], "TLSv1.3")
+                self.assertEqual(st["poll"]["tls"], "TLSv1.3")  # imap:// upgraded with STARTTLS
+
+                # Wrong password: error class shown, retried after the backoff, not the interval.
+                bad = st["badpw"]
+                self.assertEqual((bad["state"], bad["error"]), ("error", "auth_failed"))
+                self.assertTrue(13 <= bad["next_check"] - bad["last_check"] <= 17, bad)
+                self.assertNotIn("wrong-password-123", d.read_log())
+                with open(os.path.join(sysfs, "work", "trigger")) as f:
+                    self.assertEqual(f.read(), "timer")  # fast blink for the error
+                with open(os.path.join(sysfs, "work", "delay_on")) as f:
+                    self.assertEqual(f.read(), "128")
+                with open(os.path.join(sysfs, "mail", "brightness")) as f:
+                    self.assertEqual(f.read(), "1")      # steady: unread mail
+
+                # IDLE: a delivered message reaches /status.json within 2 s.
+                d.wait_for(lambda s: "idling on INBOX" in d.read_log(), 5, "IDLE")
+                fx.deliver("user1", subject="idle test")
+                took = d.wait_for(lambda s: by_name(s)["idle"]["new"] == 1, 2.0, "IDLE delivery")
+                print(f"IDLE delivery reached /status.json after {took:.2f} s")
+                with open(os.path.join(sysfs, "mail", "delay_on")) as f:
+                    self.assertEqual(f.read(), "512")    # slow blink: new mail
+
+                # Dovecot restarts: the idle session dies, the daemon falls back and recovers.
+                idles = d.read_log().count("idling on INBOX")
+                fx.restart()
+                d.wait_for(lambda s: "idle session lost" in d.read_log(), 10, "idle loss noticed")
+                # Retries back off (15 s, then 30 s) while the server is away; IDLE comes back.
+                took = d.wait_for(lambda s: d.read_log().count("idling on INBOX") > idles
+                                  and by_name(s)["idle"]["state"] == "ok", 60, "IDLE again after restart")
+                print(f"IDLE back {took:.1f} s after the Dovecot restart")
+                fx.deliver("user1", subject="after restart")
+                d.wait_for(lambda s: by_name(s)["idle"]["new"] == 2, 3.0, "delivery after restart")
+
+                # SIGHUP with a broken config keeps the running one.
+                with open(d.config) as f:
+                    good = f.read()
+                with open(d.config, "a") as f:
+                    f.write("config tinybiff 'main'\n\toption nonsense '1'\n")
+                d.signal(signal.SIGHUP)
+                d.wait_for(lambda s: "reload refused" in d.read_log(), 5, "reload refused")
+                self.assertEqual(len(d.status()["accounts"]), 4)
+                with open(d.config, "w") as f:
+                    f.write(good)
+            self.assertEqual(d.proc.returncode, 0, d.read_log())
+            self.assertIn("stopping", d.read_log())
+            with open(os.path.join(sysfs, "mail", "brightness")) as f:
+                self.assertEqual(f.read(), "0")  # LEDs off after a clean stop
+
+    def test_new_survives_restart_and_ack_clears_it(self):
+        with MailFixture(dir=os.path.join(WORK, "daemon-state"), users=1, messages=3, unseen=1) as fx:
+            accounts = [("imap", f"imaps://user1@localhost:{fx.ports['imaps']}/INBOX", {"idle": "0"}),
+                        ("pop", f"pop3s://user1@localhost:{fx.ports['pop3s']}", {})]
+            d = Daemon(os.path.join(fx.dir, "daemon"), fx, accounts)
+            with d:
+                d.wait_for(lambda s: all(a["state"] == "ok" for a in s["accounts"]), 10, "first checks")
+            fx.deliver("user1")  # while the daemon is off
+            with d.start():
+                d.wait_for(lambda s: all(a["state"] == "ok" for a in s["accounts"]), 10, "checks after restart")
+                st = by_name(d.status())
+                self.assertEqual((st["imap"]["new"], st["pop"]["new"]), (1, 1))
+            with d.start():  # not acknowledged: still new, not lost, not doubled
+                d.wait_for(lambda s: all(a["state"] == "ok" for a in s["accounts"]), 10, "checks")
+                st = by_name(d.status())
+                self.assertEqual((st["imap"]["new"], st["pop"]["new"]), (1, 1))
+                import re
+                import urllib.request
+                page = urllib.request.urlopen(d.url("/")).read().decode()
+                token = re.search(r'name="csrf" value="([0-9a-f]{32})"', page).group(1)
+                req = urllib.request.Request(d.url("/ack"), data=f"csrf={token}".encode(), method="POST",
+                                             headers={"Origin": f"http://127.0.0.1:{d.port}"})
+                urllib.request.urlopen(req)
+                d.wait_for(lambda s: all(a["new"] == 0 for a in s["accounts"]), 2, "acknowledge")
+            with d.start():  # acknowledged mail is never announced again after a restart
+                d.wait_for(lambda s: all(a["state"] == "ok" for a in s["accounts"]), 10, "checks")
+                self.assertEqual([a["new"] for a in d.status()["accounts"]], [0, 0])
+
+    def test_csrf_and_methods(self):
+        import urllib.error
+        import urllib.request
+        with MailFixture(dir=os.path.join(WORK, "daemon-csrf"), users=1) as fx:
+            d = Daemon(os.path.join(fx.dir, "daemon"), fx, [("a", f"imaps://user1@localhost:{fx.ports['imaps']}/", {})])
+            with d:
+                for data, hdrs in ((b"csrf=00000000000000000000000000000000", {}),
+                                   (b"", {}),
+                                   (None, {"Origin": "http://evil.example"}),
+                                   (None, {"Sec-Fetch-Site": "cross-site"})):
+                    page = urllib.request.urlopen(d.url("/")).read().decode()
+                    import re
+                    token = re.search(r'name="csrf" value="([0-9a-f]{32})"', page).group(1)
+                    body = data if data is not None else f"csrf={token}".encode()
+                    req = urllib.request.Request(d.url("/ack"), data=body, method="POST", headers=hdrs)
+                    with self.assertRaises(urllib.error.HTTPError) as cm:
+                        urllib.request.urlopen(req)
+                    self.assertEqual(cm.exception.code, 403)
+                req = urllib.request.Request(d.url("/"), method="DELETE")
+                with self.assertRaises(urllib.error.HTTPError) as cm:
+                    urllib.request.urlopen(req)
+                self.assertEqual(cm.exception.code, 405)
+                page = urllib.request.urlopen(d.url("/")).read().decode()
+                self.assertNotIn(fx.users["user1"], page)
+                self.assertNotIn("<script", page)
+
+    def test_broken_config_refused_with_file_and_line(self):
+        import subprocess
+        path = os.path.join(WORK, "broken.conf")
+        os.makedirs(WORK, exist_ok=True)
+        with open(path, "w") as f:
+            f.write("config tinybiff 'main'\n\toption interval 'soon'\n")
+        r = subprocess.run([BIN, "run", "-c", path], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"{path}:2:", r.stderr)
+        self.assertIn("not starting", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
