@@ -5,6 +5,11 @@
 set(MBEDTLS_DIR "" CACHE PATH "mbedTLS 3.6 source tree (empty: fetch the pinned one)")
 set(LWIP_DIR "" CACHE PATH "lwIP 2.2 source tree (empty: fetch the pinned one)")
 
+# Debian's python3 is the one scripts/bootstrap installs modules for (python3-selenium), even
+# when another python3 comes first in PATH.
+if(NOT Python3_EXECUTABLE AND EXISTS /usr/bin/python3)
+  set(Python3_EXECUTABLE /usr/bin/python3)
+endif()
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
 function(biff_fetch_dep name out)

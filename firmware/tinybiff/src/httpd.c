@@ -35,7 +35,9 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned code, const 
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    /* not no-referrer: with it browsers send "Origin: null" on our own form, which the
+     * acknowledge check must refuse (sandboxed frames send it too) */
+    MHD_add_response_header(r, "Referrer-Policy", "same-origin");
     MHD_add_response_header(r, "Content-Security-Policy",
                             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
     enum MHD_Result ret = MHD_queue_response(c, code, r);
