@@ -8,9 +8,12 @@
    loopback; the fixture certificate is for "localhost", so the name stays what TLS checks).
 4. Boots QEMU with a fresh flash file: the UART must show both checks with the fixture's
    counts, LED0 steady (unread) in QEMU's FPGAIO trace, and /status.json through hostfwd.
-5. Delivers a message: both accounts announce it once ("NEW"), LED0 blinks (new).
+5. Delivers a message: both accounts announce it once ("NEW"), LED0 blinks slowly (new).
 6. Stops QEMU, delivers one more message while it is off, boots again on the same flash file:
-   only the message that arrived while it was off is announced, nothing is announced twice.
+   both unacknowledged messages count as new, but only the one that arrived while it was off
+   is announced; nothing is announced twice.
+7. Acknowledges through the page (POST /ack with the page's CSRF token; a wrong token is
+   refused): LED0 steady; a third boot on the same flash keeps it acknowledged.
 
 QEMU and the fixture are always stopped (finally blocks, SIGTERM handler, deadlines).
 usage: notifier_e2e.py ELF WORKDIR
@@ -24,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -177,16 +181,40 @@ def check_counts(checks, fx_counts, extra_messages=0):
     expect(int(pop["messages"]) == fx_counts["messages"], f"POP3S messages {pop['messages']} == fixture {fx_counts['messages']}")
 
 
-def check_status_json(port, fx_counts, want_led):
+def check_status_json(port, fx_counts, want_new):
     st = fetch_json(port)
     log(f"/status.json: {json.dumps(st)}")
     accts = {a["name"]: a for a in st["accounts"]}
-    expect(accts["imap-0"]["messages"] == fx_counts["messages"] and accts["imap-0"]["unseen"] == fx_counts["unseen"],
-           "/status.json IMAPS counts match the fixture")
-    expect(accts["pop3-1"]["messages"] == fx_counts["messages"], "/status.json POP3S count matches the fixture")
-    expect(st["led"] == want_led, f"/status.json led is {want_led!r}")
-    text = json.dumps(st)
-    expect("pw-" not in text, "/status.json carries no password")
+    expect(accts["imap-0"]["unseen"] == fx_counts["unseen"], "/status.json IMAPS unseen matches the fixture")
+    expect(accts["pop3-1"]["unseen"] == fx_counts["messages"], "/status.json POP3S unseen (maildrop) matches the fixture")
+    expect(accts["imap-0"]["new"] == want_new and accts["pop3-1"]["new"] == want_new,
+           f"/status.json new is {want_new} for both accounts")
+    expect(accts["imap-0"]["state"] == "ok" and accts["imap-0"]["tls"] == "TLSv1.3", "/status.json state ok, TLSv1.3")
+    expect("pw-" not in json.dumps(st), "/status.json carries no password")
+
+
+def http(port, method, path, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 data=body.encode() if body is not None else None)
+    if body is not None:
+        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def led_last(q):
+    vals = q.led_writes()
+    return vals[-1] if vals else 0
+
+
+def led_blinks(q, secs=2.5):
+    n = len(q.led_writes())
+    time.sleep(secs)
+    tail = q.led_writes()[n:]
+    return len(tail) >= 2 and {v & 1 for v in tail} == {0, 1}
 
 
 def run(elf, work):
@@ -225,12 +253,11 @@ def run(elf, work):
         expect(checks["imap-0"]["new"] == "0" and checks["pop3-1"]["new"] == "0",
                "first check is the baseline: nothing announced as new")
         expect(checks["imap-0"]["tls"] == "TLSv1.3", "IMAPS over TLS 1.3")
-        qemu.wait_for(r"^led unread", 0, 30)
+        qemu.wait_for(r"^led steady", 0, 30)
         time.sleep(1.0)
-        leds = qemu.led_writes()
-        expect(leds and leds[-1] & 1 == 1 and leds[-1] & 2 == 2,
-               f"FPGAIO LED0 on (unread), LED1 on (network): last LED write 0x{leds[-1] if leds else 0:x}")
-        check_status_json(http_port, c0, "unread")
+        expect(led_last(qemu) == 3, f"FPGAIO LED0 steady on (unread), LED1 on (network): 0x{led_last(qemu):x}")
+        expect(not led_blinks(qemu, 1.5), "LED0 does not blink while nothing is new")
+        check_status_json(http_port, c0, 0)
         expect(not qemu.grep(r"^NEW "), "no NEW announcement before a delivery")
 
         # ---- a delivery while running: announced once, LED0 blinks
@@ -239,15 +266,11 @@ def run(elf, work):
         c1 = counts()
         qemu.wait_for(r"^NEW imap-0 1$", mark, 60)
         qemu.wait_for(r"^NEW pop3-1 1$", mark, 60)
-        qemu.wait_for(r"^led new", mark, 30)
+        qemu.wait_for(r"^led slow", mark, 30)
         checks = wait_checks(qemu, qemu.mark())
         check_counts(checks, c1)
-        n_writes = len(qemu.led_writes())
-        time.sleep(2.5)
-        tail = qemu.led_writes()[n_writes:]
-        expect(len(tail) >= 3 and {v & 1 for v in tail} == {0, 1},
-               f"FPGAIO LED0 blinks (new): {len(tail)} writes in 2.5 s")
-        check_status_json(http_port, c1, "new")
+        expect(led_blinks(qemu), "FPGAIO LED0 blinks (new)")
+        check_status_json(http_port, c1, 1)
         expect(len(qemu.grep(r"^NEW imap-0 ", mark)) == 1 and len(qemu.grep(r"^NEW pop3-1 ", mark)) == 1,
                "each account announced the delivery exactly once")
         qemu.stop()
@@ -260,20 +283,44 @@ def run(elf, work):
         qemu.wait_for(r"^store: mounted", 0, 30)
         first = wait_checks(qemu, 0)
         check_counts(first, c2)
-        expect(first["imap-0"]["new"] == "1" and first["pop3-1"]["new"] == "1",
-               "after the restart only the message delivered while off is new (IMAP and POP3)")
-        # Two more rounds: nothing may be announced again.
+        expect(first["imap-0"]["new"] == "2" and first["pop3-1"]["new"] == "2",
+               "after the restart both unacknowledged messages are new (IMAP and POP3)")
         later = wait_checks(qemu, qemu.mark())
         later = wait_checks(qemu, qemu.mark())
         check_counts(later, c2)
-        expect(later["imap-0"]["new"] == "0" and later["pop3-1"]["new"] == "0",
-               "later checks after the restart announce nothing")
-        expect(len(qemu.grep(r"^NEW imap-0 ")) == 1 and len(qemu.grep(r"^NEW pop3-1 ")) == 1,
-               "after the restart: one announcement per account (the offline delivery), none repeated")
+        expect(len(qemu.grep(r"^NEW imap-0 1$")) == 1 and len(qemu.grep(r"^NEW pop3-1 1$")) == 1
+               and len(qemu.grep(r"^NEW ")) == 2,
+               "after the restart only the message delivered while off is announced, once per account")
+        expect(led_blinks(qemu), "FPGAIO LED0 still blinks: the new mail is not acknowledged yet")
+        check_status_json(http_port, c2, 2)
+
+        # ---- acknowledge through the page
+        code, page = http(http_port, "GET", "/")
+        m = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+        expect(code == 200 and m is not None, "status page (HTML) served with an Acknowledge form")
+        code, _ = http(http_port, "POST", "/ack", "csrf=0000")
+        expect(code == 403, "POST /ack with a wrong token is refused")
+        mark = qemu.mark()
+        code, _ = http(http_port, "POST", "/ack", f"csrf={m.group(1)}")
+        expect(code == 200, f"POST /ack with the page's token is accepted (HTTP {code})")
+        qemu.wait_for(r"^led steady", mark, 10)
+        later = wait_checks(qemu, qemu.mark())
+        expect(later["imap-0"]["new"] == "0" and later["pop3-1"]["new"] == "0", "nothing new after the acknowledge")
+        check_status_json(http_port, c2, 0)
         mem = qemu.grep(r"^mem: ")
         if mem:
             log("memory: " + mem[-1])
         expect(not qemu.grep(r"tls heap: .* more in use"), "no TLS heap leak across checks")
+        qemu.stop()
+        qemu = None
+
+        # ---- third boot: the acknowledge is kept in flash
+        qemu = Qemu(elf, cfg, flash, os.path.join(work, "trace3.log"), http_port)
+        again = wait_checks(qemu, 0)
+        check_counts(again, c2)
+        expect(again["imap-0"]["new"] == "0" and again["pop3-1"]["new"] == "0" and not qemu.grep(r"^NEW "),
+               "third boot: acknowledged mail is neither new nor announced")
+        qemu.wait_for(r"^led steady", 0, 10)
         log("PASS")
         return 0
     finally:

@@ -16,6 +16,7 @@
 #include "biff/check.h"
 #include "biff/net_lwip.h"
 #include "biff/poller.h"
+#include "biff/status.h"
 #include "biff/store.h"
 #include "biff/sync.h"
 #include "biff/tls.h"
@@ -42,6 +43,8 @@
 #define FLASH_SECTOR 4096u
 #define FLASH_SECTORS 4u
 
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---------------------------------------------------------------- state */
 
 static unsigned char tls_pool[NOTIFIER_TLS_POOL];
@@ -62,12 +65,42 @@ static biff_poller_slot pslot[PROV_MAX_ACCOUNTS];
 static biff_sync_uidset pop3_seen;
 static biff_sync_pop3_scan pop3_scan;
 
-/* What the LEDs and the log show per account. */
+/* The shared status model (biff/status.h) is what the LEDs and the page show; next to it what
+ * an acknowledge needs and what was already announced. */
+static biff_status_account model[PROV_MAX_ACCOUNTS];
 typedef struct {
-    uint32_t messages, unseen, new_total;
-    uint8_t checked, failed, latched_new;
-} acct_view;
-static acct_view view[PROV_MAX_ACCOUNTS];
+    uint32_t uidvalidity, uidnext; /* IMAP: the last STATUS, acknowledged on request */
+    uint64_t modseq;
+    uint8_t have_last;
+} acct_rt;
+static acct_rt rt[PROV_MAX_ACCOUNTS];
+static biff_sync_uidset pop3_last[PROV_MAX_ACCOUNTS]; /* POP3: the last listing, saved on acknowledge */
+static char csrf[33];
+
+/* Announcements ("NEW" on the UART: what a buzzer or a push message would do) happen once per
+ * message, also across reboots: the count of new mail already announced is kept in flash,
+ * bound to the account, under a firmware key next to the sync records. */
+#define ANNOUNCED_KEY(slot) ((uint16_t)(0x2000u + (slot)))
+
+static uint32_t announced_load(size_t i)
+{
+    uint8_t b[8];
+    size_t len = 0;
+    if (!store_ok || biff_store_read(&store, ANNOUNCED_KEY(i), b, sizeof b, &len) != BIFF_STORE_OK || len != 8) return 0;
+    uint32_t id = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    if (id != cfg.acct[i].id) return 0;
+    return (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 | (uint32_t)b[7] << 24;
+}
+
+static void announced_save(size_t i, uint32_t n)
+{
+    uint32_t id = cfg.acct[i].id;
+    uint8_t b[8] = { (uint8_t)id, (uint8_t)(id >> 8), (uint8_t)(id >> 16), (uint8_t)(id >> 24),
+                     (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24) };
+    if (store_ok && biff_store_write(&store, ANNOUNCED_KEY(i), b, sizeof b) != BIFF_STORE_OK) {
+        say("store: cannot save what was announced\n");
+    }
+}
 
 enum { RUN_IDLE, RUN_CONNECT, RUN_HANDSHAKE, RUN_CHECK };
 static struct {
@@ -106,108 +139,55 @@ static const char *acct_label(size_t i)
 
 /* ---------------------------------------------------------------- LEDs */
 
-/* LED0: mail. off = nothing unread, steady = unread, blink (1 Hz) = new mail announced since
- * it was last all read, fast blink (4 Hz) = the last check of some account failed.
+/* LED0: the mail LED, the daemon's patterns (biff/status.h): off / steady = unread /
+ * slow blink = new since the last acknowledge / fast blink = an account is in error.
  * LED1: network (steady once DHCP gave an address). */
-enum { PAT_OFF, PAT_STEADY, PAT_BLINK, PAT_FAST };
-static const char *const pat_name[] = { "off", "unread", "new", "error" };
-static uint8_t led_pattern = 0xFF;
+static int led_pattern = -1;
 
 static void leds_update(uint32_t now, int net_up)
 {
-    uint8_t pat = PAT_OFF;
+    biff_led_summary sum;
+    biff_led_pattern pat = biff_led_summarize(model, cfg.n_acct, NULL, 0, &sum);
+    if ((int)pat != led_pattern) {
+        led_pattern = (int)pat;
+        say("led %s unseen=%lu new=%lu\n", biff_led_pattern_name(pat), (unsigned long)sum.unseen,
+            (unsigned long)sum.fresh);
+    }
+    biff_board_leds((uint32_t)biff_led_level(pat, now) | (net_up ? 2u : 0u));
+}
+
+static void acknowledge(void)
+{
     for (size_t i = 0; i < cfg.n_acct; i++) {
-        const acct_view *v = &view[i];
-        uint8_t p = v->failed ? PAT_FAST : v->latched_new ? PAT_BLINK
-                  : (v->unseen || (cfg.acct[i].acct.proto == BIFF_CHECK_POP3 && v->messages)) ? PAT_STEADY
-                  : PAT_OFF;
-        if (p > pat) pat = p;
+        biff_status_account *m = &model[i];
+        const prov_account *a = &cfg.acct[i];
+        if (!m->folder[0].fresh) continue;
+        if (a->acct.proto == BIFF_CHECK_IMAP && rt[i].have_last) {
+            biff_sync_folder rec;
+            if (!store_ok || biff_sync_folder_load(&store, (unsigned)i, 0, a->id, a->folder_id, &rec) == BIFF_SYNC_E_STORE) {
+                continue;
+            }
+            /* What the page showed is what is acknowledged: the last STATUS seen. */
+            biff_sync_imap_ack(&rec, rt[i].uidvalidity, rt[i].uidnext, rt[i].modseq);
+            (void)biff_sync_folder_save(&store, (unsigned)i, 0, &rec);
+        } else if (a->acct.proto == BIFF_CHECK_POP3 && pop3_last[i].valid) {
+            if (store_ok) (void)biff_sync_pop3_save(&store, (unsigned)i, &pop3_last[i]);
+        }
+        m->folder[0].fresh = 0;
+        announced_save(i, 0);
     }
-    if (pat != led_pattern) {
-        led_pattern = pat;
-        say("led %s\n", pat_name[pat]);
-    }
-    uint32_t on;
-    switch (pat) {
-    case PAT_STEADY: on = 1; break;
-    case PAT_BLINK: on = (now / 500u) & 1u; break;
-    case PAT_FAST: on = (now / 125u) & 1u; break;
-    default: on = 0; break;
-    }
-    biff_board_leds(on | (net_up ? 2u : 0u));
+    say("ack: new mail acknowledged\n");
 }
 
 /* ---------------------------------------------------------------- status page */
 
-typedef struct {
-    char *buf;
-    size_t cap, len;
-} outbuf;
-
-static void put(outbuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(outbuf *o, const char *fmt, ...)
-{
-    if (o->len >= o->cap) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    o->len += (size_t)n;
-    if (o->len >= o->cap) o->len = o->cap; /* truncated: the caller sees a full buffer */
-}
-
-/* Host and user names are the provisioner's: they are printed as given, with the characters
- * that would break JSON or HTML replaced. Secrets are never part of the view. */
-static void put_safe(outbuf *o, const char *s)
-{
-    for (; *s && o->len + 1 < o->cap; s++) {
-        char c = *s;
-        if (c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || (unsigned char)c < 0x20) c = '_';
-        o->buf[o->len++] = c;
-    }
-}
-
 static size_t render_status(char *buf, size_t cap, int html)
 {
-    outbuf o = { buf, cap, 0 };
-    size_t peak = 0, blocks = 0;
-    mbedtls_memory_buffer_alloc_max_get(&peak, &blocks);
-    const char *led = led_pattern < 4 ? pat_name[led_pattern] : "off";
-    if (html) {
-        put(&o, "<!doctype html><html><head><meta charset=utf-8><meta http-equiv=refresh content=10>"
-                "<title>tinybiff</title></head><body><h1>tinybiff: %s</h1><table border=1>"
-                "<tr><th>account<th>messages<th>unseen<th>new<th>state</tr>", led);
-    } else {
-        put(&o, "{\"led\":\"%s\",\"uptime_s\":%lu,\"tls_pool_peak\":%u,\"accounts\":[", led,
-            (unsigned long)(biff_board_millis() / 1000u), (unsigned)peak);
-    }
-    for (size_t i = 0; i < cfg.n_acct; i++) {
-        const prov_account *a = &cfg.acct[i];
-        const acct_view *v = &view[i];
-        const char *state = !v->checked && !v->failed ? "pending" : v->failed ? "error" : "ok";
-        if (html) {
-            put(&o, "<tr><td>%s ", acct_label(i));
-            put_safe(&o, a->acct.user);
-            put(&o, "@");
-            put_safe(&o, a->acct.host);
-            put(&o, "<td>%lu<td>%lu<td>%lu<td>%s</tr>", (unsigned long)v->messages, (unsigned long)v->unseen,
-                (unsigned long)v->new_total, state);
-        } else {
-            put(&o, "%s{\"name\":\"%s\",\"protocol\":\"%s\",\"user\":\"", i ? "," : "", acct_label(i),
-                a->acct.proto == BIFF_CHECK_IMAP ? "imap" : "pop3");
-            put_safe(&o, a->acct.user);
-            put(&o, "\",\"host\":\"");
-            put_safe(&o, a->acct.host);
-            put(&o, "\",\"folder\":\"");
-            put_safe(&o, a->folder);
-            put(&o, "\",\"messages\":%lu,\"unseen\":%lu,\"new\":%lu,\"state\":\"%s\",\"error\":\"%s\"}",
-                (unsigned long)v->messages, (unsigned long)v->unseen, (unsigned long)v->new_total, state,
-                biff_error_class_name((biff_error_class)pslot[i].last_error));
-        }
-    }
-    put(&o, html ? "</table></body></html>\n" : "]}\n");
-    return o.len;
+    size_t len = 0;
+    uint32_t now = (uint32_t)biff_board_time();
+    biff_status_status st = html ? biff_status_html(buf, cap, &len, model, cfg.n_acct, now, 10, csrf)
+                                 : biff_status_json(buf, cap, &len, model, cfg.n_acct, now);
+    return st == BIFF_STATUS_OK ? len : 0;
 }
 
 /* ---------------------------------------------------------------- one check */
@@ -240,6 +220,7 @@ static void start_check(size_t idx, uint32_t now)
     }
     biff_net_status ns = biff_net_lwip_connect(&conn, a->acct.host, (uint16_t)a->acct.port, &plain);
     run.state = RUN_CONNECT;
+    model[idx].state = BIFF_STATE_CHECKING;
     if (ns != BIFF_NET_OK) {
         biff_check_abort(&check, BIFF_ERR_NETWORK, biff_net_lwip_detail(&conn));
     }
@@ -257,17 +238,74 @@ static biff_check_status begin_tls(void)
     return BIFF_CHECK_OK;
 }
 
+static void announce(size_t i, uint32_t fresh)
+{
+    uint32_t done = announced_load(i);
+    if (fresh > done) say("NEW %s %lu\n", acct_label(i), (unsigned long)(fresh - done));
+    if (fresh != done) announced_save(i, fresh);
+}
+
+static void record_imap(size_t i, const biff_imap_folder_result *f)
+{
+    const prov_account *a = &cfg.acct[i];
+    biff_sync_folder rec, before;
+    if (!store_ok || biff_sync_folder_load(&store, (unsigned)i, 0, a->id, a->folder_id, &rec) == BIFF_SYNC_E_STORE) {
+        memset(&rec, 0, sizeof rec);
+        rec.account_id = a->id;
+        rec.folder_id = a->folder_id;
+    }
+    before = rec;
+    if (rec.uidnext_acked == 0 || rec.uidvalidity != f->uidvalidity) {
+        biff_sync_imap_ack(&rec, f->uidvalidity, f->uidnext, f->highestmodseq); /* baseline */
+    }
+    uint32_t fresh = biff_sync_imap_new(&rec, f->uidvalidity, f->uidnext, f->messages);
+    rec.unseen = f->unseen;
+    rec.last_error = BIFF_ERR_NONE;
+    /* last_success alone would rewrite flash every check: it is saved with real changes only. */
+    if (memcmp(&rec, &before, sizeof rec) != 0) {
+        rec.last_success = (uint32_t)biff_board_time();
+        if (store_ok && biff_sync_folder_save(&store, (unsigned)i, 0, &rec) != BIFF_SYNC_OK) {
+            say("store: cannot save the state of %s\n", acct_label(i));
+        }
+    }
+    rt[i].uidvalidity = f->uidvalidity;
+    rt[i].uidnext = f->uidnext;
+    rt[i].modseq = f->highestmodseq;
+    rt[i].have_last = 1;
+    model[i].folder[0].unseen = f->unseen;
+    model[i].folder[0].fresh = fresh;
+    announce(i, fresh);
+}
+
+/* POP3 has no \\Seen flag: "unseen" is what the maildrop holds, "new" what was listed after the
+ * UIDs recorded at the last acknowledge (the first listing is the baseline). */
+static void record_pop3(size_t i, const biff_pop3_result *r)
+{
+    uint32_t fresh = 0;
+    if (r->uidl) {
+        fresh = biff_sync_pop3_end(&pop3_scan);
+        pop3_last[i] = pop3_scan.next;
+        if (!pop3_seen.valid) {
+            if (store_ok) (void)biff_sync_pop3_save(&store, (unsigned)i, &pop3_last[i]);
+            fresh = 0;
+        }
+    }
+    model[i].folder[0].unseen = r->messages;
+    model[i].folder[0].fresh = fresh;
+    announce(i, fresh);
+}
+
 static void finish_check(biff_check_status st, uint32_t now)
 {
     size_t i = run.idx;
     prov_account *a = &cfg.acct[i];
-    acct_view *v = &view[i];
+    biff_status_account *m = &model[i];
     const char *detail = "";
     biff_error_class err = biff_check_error(&check, &detail);
     if (st != BIFF_CHECK_DONE && err == BIFF_ERR_NONE) err = BIFF_ERR_PROTOCOL;
     size_t cur = 0, blocks = 0, peak = 0, pblocks = 0;
     mbedtls_memory_buffer_alloc_max_get(&peak, &pblocks);
-    uint32_t new_mail = 0;
+    const char *tv = run.tls_up ? biff_tls_version(&tls) : "";
 
     if (err == BIFF_ERR_NONE && a->acct.proto == BIFF_CHECK_IMAP) {
         const biff_imap_folder_result *f = biff_check_folder(&check, 0);
@@ -275,66 +313,27 @@ static void finish_check(biff_check_status st, uint32_t now)
             err = BIFF_ERR_SERVER_ERROR;
             detail = "STATUS refused (no such folder?)";
         } else {
-            biff_sync_folder rec, old;
-            biff_sync_status ss = store_ok ? biff_sync_folder_load(&store, (unsigned)i, 0, a->id,
-                                                                   a->folder_id, &rec)
-                                           : BIFF_SYNC_E_STORE;
-            if (ss == BIFF_SYNC_E_STORE) {
-                memset(&rec, 0, sizeof rec);
-                rec.account_id = a->id;
-                rec.folder_id = a->folder_id;
-            }
-            old = rec;
-            new_mail = biff_sync_imap_new(&rec, f->uidvalidity, f->uidnext, f->messages);
-            /* Announcing is the acknowledgement: the next check (or the next boot) counts only
-             * what arrives after this one. */
-            biff_sync_imap_ack(&rec, f->uidvalidity, f->uidnext, f->highestmodseq);
-            rec.unseen = f->unseen;
-            rec.last_error = BIFF_ERR_NONE;
-            /* last_success alone would rewrite flash every check: save it with real changes only. */
-            if (memcmp(&rec, &old, sizeof rec) != 0) {
-                rec.last_success = (uint32_t)biff_board_time();
-                if (store_ok && biff_sync_folder_save(&store, (unsigned)i, 0, &rec) != BIFF_SYNC_OK) {
-                    say("store: cannot save the state of %s\n", acct_label(i));
-                }
-            }
-            v->messages = f->messages;
-            v->unseen = f->unseen;
+            record_imap(i, f);
             say("check %s ok messages=%lu unseen=%lu uidnext=%lu uidvalidity=%lu new=%lu tls=%s "
                 "heap_peak=%u ms=%lu\n",
                 acct_label(i), (unsigned long)f->messages, (unsigned long)f->unseen,
-                (unsigned long)f->uidnext, (unsigned long)f->uidvalidity, (unsigned long)new_mail,
-                run.tls_up ? biff_tls_version(&tls) : "none", (unsigned)peak,
-                (unsigned long)(now - run.started));
+                (unsigned long)f->uidnext, (unsigned long)f->uidvalidity,
+                (unsigned long)m->folder[0].fresh, tv, (unsigned)peak, (unsigned long)(now - run.started));
         }
     } else if (err == BIFF_ERR_NONE) {
         const biff_pop3_result *r = biff_check_pop3(&check);
-        if (r->uidl) {
-            new_mail = biff_sync_pop3_end(&pop3_scan);
-            if (store_ok && biff_sync_pop3_save(&store, (unsigned)i, &pop3_scan.next) != BIFF_SYNC_OK) {
-                say("store: cannot save the state of %s\n", acct_label(i));
-            }
-        }
-        v->messages = r->messages;
-        v->unseen = pop3_scan.unknown;
+        record_pop3(i, r);
         say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u ms=%lu\n", acct_label(i),
-            (unsigned long)r->messages, (unsigned long)r->uids, (unsigned long)new_mail,
-            run.tls_up ? biff_tls_version(&tls) : "none", (unsigned)peak,
-            (unsigned long)(now - run.started));
+            (unsigned long)r->messages, (unsigned long)r->uids, (unsigned long)m->folder[0].fresh, tv,
+            (unsigned)peak, (unsigned long)(now - run.started));
     }
+    m->err = (uint8_t)err;
+    m->state = err == BIFF_ERR_NONE ? BIFF_STATE_OK : BIFF_STATE_ERROR;
+    m->last_check = (uint32_t)biff_board_time();
+    snprintf(m->tls, sizeof m->tls, "%s", tv);
+    snprintf(m->detail, sizeof m->detail, "%s", err == BIFF_ERR_NONE ? "" : detail);
     if (err != BIFF_ERR_NONE) {
         say("check %s failed error=%s detail=%s\n", acct_label(i), biff_error_class_name(err), detail);
-        v->failed = 1;
-    } else {
-        v->failed = 0;
-        v->checked = 1;
-        if (new_mail) {
-            v->new_total += new_mail;
-            v->latched_new = 1;
-            say("NEW %s %lu\n", acct_label(i), (unsigned long)new_mail);
-        }
-        /* Everything read elsewhere: the "new" blink has been seen to. */
-        if (v->unseen == 0 && !(a->acct.proto == BIFF_CHECK_POP3 && v->messages)) v->latched_new = 0;
     }
 
     biff_check_clear(&check);
@@ -347,6 +346,8 @@ static void finish_check(biff_check_status st, uint32_t now)
             (unsigned)(cur - pool_base), (unsigned)blocks);
     }
     biff_poller_done(&poller, i, now, err, 0);
+    uint64_t due = pslot[i].next_due_ms;
+    m->next_check = due == UINT64_MAX ? 0 : m->last_check + (uint32_t)((due - now) / 1000u);
     run.state = RUN_IDLE;
 }
 
@@ -548,7 +549,13 @@ int main(void)
     for (size_t i = 0; i < cfg.n_acct; i++) {
         pacct[i].interval_ms = cfg.interval_s * 1000u;
         pacct[i].enabled = 1;
+        biff_status_account *m = &model[i];
+        snprintf(m->name, sizeof m->name, "%s", acct_label(i));
+        m->proto = cfg.acct[i].acct.proto == BIFF_CHECK_IMAP ? BIFF_STATUS_IMAP : BIFF_STATUS_POP3;
+        m->n_folders = 1;
+        snprintf(m->folder[0].name, sizeof m->folder[0].name, "%s", cfg.acct[i].folder);
     }
+    for (int k = 0; k < 16; k++) snprintf(csrf + 2 * k, 3, "%02x", biff_board_rand() & 0xFFu);
 
     int net_up = 0;
     uint32_t rounds = 0, next_report = 0;
@@ -563,7 +570,7 @@ int main(void)
             say(" gateway %s", ip4addr_ntoa(netif_ip4_gw(&netif)));
             say(" dns %s\n", ipaddr_ntoa(dns));
             biff_poller_init(&poller, pacct, pslot, cfg.n_acct, 1, biff_board_rand(), now);
-            if (status_http_start(80, render_status) != 0) say("http: cannot listen on port 80\n");
+            if (status_http_start(80, render_status, acknowledge, csrf) != 0) say("http: cannot listen on port 80\n");
             else say("http: status page on port 80\n");
         }
         if (net_up) {
