@@ -98,7 +98,7 @@ static void load(const char *path)
     uint8_t tmp[4096];
     assert_non_null(f);
     memset(&S, 0, sizeof(S));
-    snprintf(S.name, sizeof(S.name), "%s", path);
+    snprintf(S.name, sizeof(S.name), "%.*s", (int)sizeof(S.name) - 1, path);
     S.out_cap = 1024;
     S.work_cap = 512;
     S.nseg = 1;
@@ -174,7 +174,7 @@ static void load(const char *path)
                              7);
         } else if (!strncmp(line, "X: ", 3)) {
             char *sp;
-            snprintf(S.err, sizeof(S.err), "%s", line + 3);
+            snprintf(S.err, sizeof(S.err), "%.*s", (int)sizeof(S.err) - 1, line + 3);
             if ((sp = strchr(S.err, ' ')) != NULL) {
                 *sp = 0;
                 snprintf(S.detail, sizeof(S.detail), "%s", strchr(line + 3, ' ') + 1);
