@@ -104,6 +104,28 @@ class CheckAgainstDovecot(unittest.TestCase):
         (line,) = self.tinybiff("--ca", self.fx.ca, "imaps://user1@127.0.0.1:1/INBOX", expect_rc=1)
         self.assertEqual(line["error"], "network")
 
+    def test_second_check_resumes_tls_session(self):
+        url = self.url("imaps", "user1", "/INBOX")
+        first, second = self.tinybiff("--ca", self.fx.ca, url, url)
+        self.assertFalse(first["tls_resumed"])
+        self.assertTrue(second["tls_resumed"], second)  # no certificate was sent: a PSK resumption
+        self.assertEqual(first["messages"], second["messages"])
+
+
+class Tls12Only(unittest.TestCase):
+    def test_tls12_server(self):
+        with MailFixture(dir=os.path.join(WORK, "check-tls12"), users=1, messages=3, unseen=1,
+                         tls_max="TLSv1.2") as fx:
+            env = dict(os.environ, TINYBIFF_PASSWORD=fx.users["user1"])
+            urls = [f"imaps://user1@localhost:{fx.ports['imaps']}/INBOX", f"pop3s://user1@localhost:{fx.ports['pop3s']}",
+                    f"imap://user1@localhost:{fx.ports['imap']}/INBOX", f"imaps://user1@localhost:{fx.ports['imaps']}/INBOX"]
+            r = subprocess.run([BIN, "check", "--ca", fx.ca, *urls], capture_output=True, text=True, env=env, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            lines = [json.loads(x) for x in r.stdout.splitlines()]
+            self.assertEqual([x["tls"] for x in lines], ["TLSv1.2"] * 4)
+            self.assertEqual(lines[0]["messages"], fx.counts("user1")["messages"])
+            self.assertTrue(lines[3]["tls_resumed"], lines[3])  # TLS 1.2 session ticket
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
