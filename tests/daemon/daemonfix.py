@@ -20,6 +20,15 @@ def free_port():
     return p
 
 
+def section(kind, name, opts):
+    """UCI lines of one section: `option` for values, `list` for lists."""
+    lines = [f"config {kind} '{name}'"]
+    for k, v in opts.items():
+        vals = v if isinstance(v, list) else [v]
+        lines += [f"\t{'list' if isinstance(v, list) else 'option'} {k} '{x}'" for x in vals]
+    return lines + [""]
+
+
 class Daemon:
     def __init__(self, dir, fx, accounts, leds=None, extra_main="", secrets=None):
         """accounts: list of (name, url, options dict); secrets: name -> secret (default: fixture
@@ -36,24 +45,11 @@ class Daemon:
                  f"\toption status_json '{os.path.join(dir, 'status.json')}'", extra_main, ""]
         sec = []
         for name, url, opts in accounts:
-            lines.append(f"config account '{name}'")
-            lines.append(f"\toption url '{url}'")
-            for k, v in opts.items():
-                if isinstance(v, list):
-                    lines += [f"\tlist {k} '{x}'" for x in v]
-                else:
-                    lines.append(f"\toption {k} '{v}'")
-            lines.append("")
+            lines += section("account", name, dict(url=url, **opts))
             user = url.split("://", 1)[1].split("@", 1)[0].split(";", 1)[0]
             sec.append(f"{name} = {(secrets or {}).get(name, fx.users.get(user, 'x'))}")
         for name, opts in (leds or {}).items():
-            lines.append(f"config led '{name}'")
-            for k, v in opts.items():
-                if isinstance(v, list):
-                    lines += [f"\tlist {k} '{x}'" for x in v]
-                else:
-                    lines.append(f"\toption {k} '{v}'")
-            lines.append("")
+            lines += section("led", name, opts)
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         with open(self.secrets, "w") as f:
