@@ -33,6 +33,13 @@ static biff_tls_status ctx_common(biff_tls_ctx *ctx)
     mbedtls_ssl_conf_authmode(&ctx->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_ca_chain(&ctx->conf, &ctx->ca, NULL);
     mbedtls_ssl_conf_rng(&ctx->conf, mbedtls_ctr_drbg_random, &ctx->drbg);
+#if MBEDTLS_SSL_IN_CONTENT_LEN < 16384
+    /* A build with small record buffers asks servers for small records (RFC 6066). */
+    mbedtls_ssl_conf_max_frag_len(&ctx->conf, MBEDTLS_SSL_IN_CONTENT_LEN <= 512    ? MBEDTLS_SSL_MAX_FRAG_LEN_512
+                                              : MBEDTLS_SSL_IN_CONTENT_LEN <= 1024 ? MBEDTLS_SSL_MAX_FRAG_LEN_1024
+                                              : MBEDTLS_SSL_IN_CONTENT_LEN <= 2048 ? MBEDTLS_SSL_MAX_FRAG_LEN_2048
+                                                                                   : MBEDTLS_SSL_MAX_FRAG_LEN_4096);
+#endif
     mbedtls_ssl_conf_min_tls_version(&ctx->conf, MBEDTLS_SSL_VERSION_TLS1_2);
     mbedtls_ssl_conf_max_tls_version(&ctx->conf, MBEDTLS_SSL_VERSION_TLS1_3);
     mbedtls_ssl_conf_session_tickets(&ctx->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
@@ -221,6 +228,13 @@ biff_tls_status biff_tls_handshake(biff_tls *t)
                  biff_net_strerror((biff_net_status)t->lower_status));
         return t->lower_status == BIFF_NET_E_CLOSED ? BIFF_TLS_E_HANDSHAKE : BIFF_TLS_E_NET;
     }
+#if MBEDTLS_SSL_IN_CONTENT_LEN < 16384
+    if (ret == MBEDTLS_ERR_SSL_INVALID_RECORD) {
+        snprintf(t->detail, sizeof t->detail, "server sent TLS records over %u bytes (it ignored "
+                 "max_fragment_length); this build cannot take them", (unsigned)MBEDTLS_SSL_IN_CONTENT_LEN);
+        return BIFF_TLS_E_HANDSHAKE;
+    }
+#endif
     char err[80];
     mbedtls_strerror(ret, err, sizeof err);
     snprintf(t->detail, sizeof t->detail, "TLS handshake failed: %s", err);

@@ -435,8 +435,6 @@ static int load_ca(const char **why)
         *why = tls_ctx.detail;
         return -1;
     }
-    /* 4 KB records where the server honours max_fragment_length (the board's input buffer). */
-    mbedtls_ssl_conf_max_frag_len(&tls_ctx.conf, MBEDTLS_SSL_MAX_FRAG_LEN_4096);
     return 0;
 }
 
