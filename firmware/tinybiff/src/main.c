@@ -1,5 +1,8 @@
-/* tinybiff: Linux mail checker. `check` is the one-shot command. */
+/* tinybiff: Linux mail checker. `check` is the one-shot command, `run` the daemon. */
+#define _DEFAULT_SOURCE
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <string.h>
 
 #include "cmd_check.h"
@@ -16,6 +19,13 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Passwords and tokens live in this process's memory: no core file may carry them away,
+     * and other processes of the same user may not attach to read them. */
+    struct rlimit no_core = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &no_core);
+#if !defined(__SANITIZE_ADDRESS__) /* LeakSanitizer must attach to the process to scan it */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
     if (argc > 1 && strcmp(argv[1], "--version") == 0) {
         printf("tinybiff 0.1.0 (mbedTLS %s)\n", MBEDTLS_VERSION_STRING);
         return 0;
