@@ -7,3 +7,8 @@ if(BIFF_SANITIZE OR BIFF_FUZZ)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()
+# Coverage instrumentation for the code under test too, not only the harness: without it
+# libFuzzer sees no edges in the parsers and fuzzes blind.
+if(BIFF_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
