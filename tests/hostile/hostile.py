@@ -54,6 +54,22 @@ class Peer:
         self.sock.settimeout(10)
         self.sock = ctx.wrap_socket(self.sock, server_side=True)
 
+    def send_slowly(self, data, interval=1.0):
+        """Slowloris: one byte per interval."""
+        if isinstance(data, str):
+            data = data.encode()
+        for i in range(len(data)):
+            self.sock.sendall(data[i:i + 1])
+            time.sleep(interval)
+
+    def recv_until(self, needle, timeout=10.0):
+        """Lines from the client until one contains needle (bytes); returns that line."""
+        end = time.monotonic() + timeout
+        while True:
+            line = self.recv_line(max(0.01, end - time.monotonic()))
+            if needle in line.upper():
+                return line
+
     def close(self):
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
@@ -73,8 +89,11 @@ class Peer:
         """Wait until the client closes (or the timeout passes); never raises."""
         end = time.monotonic() + timeout
         try:
-            while time.monotonic() < end:
-                self._fill(max(0.01, end - time.monotonic()))
+            while time.monotonic() < end and not self.server._stop.is_set():
+                try:
+                    self._fill(min(0.2, max(0.01, end - time.monotonic())))
+                except socket.timeout:
+                    pass
         except (EOFError, OSError, socket.timeout):
             pass
 
@@ -92,6 +111,7 @@ class HostileServer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = []
+        self._peers = []
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind((host, 0))
@@ -105,6 +125,8 @@ class HostileServer:
 
     def _serve(self, conn):
         peer = Peer(conn, self)
+        with self._lock:
+            self._peers.append(peer)
         try:
             if self.implicit_tls:
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -130,7 +152,8 @@ class HostileServer:
                 continue
             except OSError:
                 return
-            self.connections += 1
+            with self._lock:
+                self.connections += 1
             t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             t.start()
             self._threads.append(t)
@@ -144,5 +167,12 @@ class HostileServer:
         self._stop.set()
         self._acceptor.join(5)
         self.lsock.close()
+        # Scenarios that stall (silence, ignored DONE) end when their socket goes away.
+        with self._lock:
+            for p in self._peers:
+                try:
+                    p.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
         for t in self._threads:
             t.join(5)

@@ -1,15 +1,29 @@
 """Well-behaved protocol tails for hostile scenarios: once the hostile part is over, these answer
-like a minimal correct server, so a test can tell "the attack had no effect" from "it broke"."""
+like a minimal correct server, so a test can tell "the attack had no effect" from "it broke".
+
+`on` maps a command (upper-case bytes, e.g. b"STATUS") to a hook hook(peer, tag, line): the hook
+plays the hostile part for that command; when it returns True the responder goes on serving,
+otherwise the responder returns (the scenario decides what happens to the connection)."""
 
 STATUS_LINE = b"(MESSAGES 3 UNSEEN 1 UIDNEXT 4 UIDVALIDITY 7)"
+IMAP_GREETING = b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] hostile test server\r\n"
+POP3_GREETING = b"+OK hostile test server\r\n"
 
 
-def imap_serve(peer, caps=b"IMAP4rev1 AUTH=PLAIN SASL-IR"):
+def imap_status(messages=3, unseen=1, uidnext=4, uidvalidity=7):
+    return b"(MESSAGES %d UNSEEN %d UIDNEXT %d UIDVALIDITY %d)" % (messages, unseen, uidnext, uidvalidity)
+
+
+def imap_serve(peer, caps=b"IMAP4rev1 AUTH=PLAIN SASL-IR", status=STATUS_LINE, on=None):
     while True:
         line = peer.recv_line()
         parts = line.split(b" ")
         tag = parts[0]
         cmd = parts[1].upper() if len(parts) > 1 else b""
+        if on and cmd in on:
+            if on[cmd](peer, tag, line):
+                continue
+            return
         if cmd == b"CAPABILITY":
             peer.send(b"* CAPABILITY " + caps + b"\r\n" + tag + b" OK done\r\n")
         elif cmd == b"AUTHENTICATE":
@@ -20,7 +34,7 @@ def imap_serve(peer, caps=b"IMAP4rev1 AUTH=PLAIN SASL-IR"):
         elif cmd == b"LOGIN":
             peer.send(tag + b" OK logged in\r\n")
         elif cmd == b"STATUS":
-            peer.send(b"* STATUS " + parts[2] + b" " + STATUS_LINE + b"\r\n" + tag + b" OK done\r\n")
+            peer.send(b"* STATUS " + parts[2] + b" " + status + b"\r\n" + tag + b" OK done\r\n")
         elif cmd == b"LOGOUT":
             peer.send(b"* BYE bye\r\n" + tag + b" OK done\r\n")
             peer.close()
@@ -31,22 +45,75 @@ def imap_serve(peer, caps=b"IMAP4rev1 AUTH=PLAIN SASL-IR"):
             peer.send(tag + b" BAD unknown\r\n")
 
 
-def pop3_serve(peer, uids=(b"a", b"b", b"c")):
+def imap_session(peer, greeting=IMAP_GREETING, **kw):
+    """Greeting, then imap_serve."""
+    peer.send(greeting)
+    imap_serve(peer, **kw)
+
+
+def pop3_serve(peer, uids=(b"a", b"b", b"c"), on=None, capa=b"USER\r\nUIDL\r\nSASL PLAIN\r\n"):
     while True:
         line = peer.recv_line()
         cmd = line.split(b" ")[0].upper()
+        if on and cmd in on:
+            if on[cmd](peer, None, line):
+                continue
+            return
         if cmd == b"CAPA":
-            peer.send(b"+OK\r\nUSER\r\nUIDL\r\nSASL PLAIN\r\n.\r\n")
+            peer.send(b"+OK\r\n" + capa + b".\r\n")
         elif cmd in (b"USER", b"PASS", b"AUTH", b"APOP"):
             peer.send(b"+OK\r\n")
         elif cmd == b"STAT":
             peer.send(b"+OK %d %d\r\n" % (len(uids), 100 * len(uids)))
         elif cmd == b"UIDL":
-            body = b"".join(b"%d %s\r\n" % (i + 1, u) for i, u in enumerate(uids))
-            peer.send(b"+OK\r\n" + body + b".\r\n")
+            peer.send(b"+OK\r\n" + uidl_body(uids) + b".\r\n")
         elif cmd == b"QUIT":
             peer.send(b"+OK bye\r\n")
             peer.close()
             return
         else:
             peer.send(b"-ERR unknown\r\n")
+
+
+def uidl_body(uids):
+    return b"".join(b"%d %s\r\n" % (i + 1, u) for i, u in enumerate(uids))
+
+
+def pop3_session(peer, greeting=POP3_GREETING, **kw):
+    """Greeting, then pop3_serve."""
+    peer.send(greeting)
+    pop3_serve(peer, **kw)
+
+
+def imap_starttls_session(peer, caps=b"IMAP4rev1 STARTTLS LOGINDISABLED", **kw):
+    """Plain greeting offering STARTTLS, the upgrade, then imap_serve over TLS."""
+    peer.send(b"* OK [CAPABILITY " + caps + b"] hostile test server\r\n")
+    while True:
+        line = peer.recv_line()
+        parts = line.split(b" ")
+        tag, cmd = parts[0], (parts[1].upper() if len(parts) > 1 else b"")
+        if cmd == b"STARTTLS":
+            peer.send(tag + b" OK begin TLS\r\n")
+            peer.start_tls()
+            imap_serve(peer, **kw)
+            return
+        if cmd == b"CAPABILITY":
+            peer.send(b"* CAPABILITY " + caps + b"\r\n" + tag + b" OK done\r\n")
+        else:
+            peer.send(tag + b" BAD TLS first\r\n")
+
+
+def pop3_starttls_session(peer, **kw):
+    """Plain greeting, CAPA with STLS, the upgrade, then pop3_serve over TLS."""
+    peer.send(POP3_GREETING)
+    while True:
+        cmd = peer.recv_line().split(b" ")[0].upper()
+        if cmd == b"CAPA":
+            peer.send(b"+OK\r\nSTLS\r\nUSER\r\nUIDL\r\n.\r\n")
+        elif cmd == b"STLS":
+            peer.send(b"+OK begin TLS\r\n")
+            peer.start_tls()
+            pop3_serve(peer, **kw)
+            return
+        else:
+            peer.send(b"-ERR TLS first\r\n")
