@@ -221,6 +221,11 @@ static void setup_accounts(void)
             biff_sync_pop3_load(&store.st, (unsigned)i, rt[i].account_id, &rt[i].pop3_seen);
         }
     }
+    if (cfg.globals.max_parallel > MAX_SESSIONS) {
+        log_msg(LOG_LVL_WARN, "max_parallel %u is more than this build runs at once; using %u",
+                (unsigned)cfg.globals.max_parallel, (unsigned)MAX_SESSIONS);
+        cfg.globals.max_parallel = MAX_SESSIONS;
+    }
     uint32_t seed;
     if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) seed = (uint32_t)time(NULL);
     biff_poller_init(&poller, pacct, pslot, cfg.n_accounts, cfg.globals.max_parallel, seed, (uint64_t)mono_ms());
@@ -384,7 +389,8 @@ static void session_start(size_t i)
             break;
         }
     }
-    if (!s) {
+    if (!s) { /* cannot happen while max_parallel <= MAX_SESSIONS; never drop an account silently */
+        log_msg(LOG_LVL_ERROR, "account %s: no free session slot; retrying later", accts[i].name);
         biff_poller_done(&poller, i, (uint64_t)mono_ms(), BIFF_ERR_NETWORK, 0);
         return;
     }
