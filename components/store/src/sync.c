@@ -1,5 +1,6 @@
 /* Sync records over the store. Record layouts (little-endian):
- *   account list: ids[n] u32
+ *   account list chunk c (4 + 4n bytes, n <= 63): version u8 (2) | 0xFFFFFF | id u32 [n], the
+ *       ids of slots 63c..63c+n-1; format 1 was one bare record of <= 16 ids at 0x0F00
  *   folder (36 bytes): version u8 | last_error u8 | 0xFFFF | account_id u32 | folder_id u32 |
  *       uidvalidity u32 | uidnext_acked u32 | unseen u32 | last_success u32 | highestmodseq u64
  *   POP3 set (8 + 4n bytes): version u8 | 0xFF | count u16 | account_id u32 | digest u32 [count]
@@ -13,6 +14,9 @@
 #define FOLDER_BYTES 36u
 #define SET_SLOT 15u
 #define SET_HDR 8u
+#define LIST_VERSION 2u
+#define LIST_CHUNKS ((BIFF_SYNC_MAX_ACCOUNTS + BIFF_SYNC_LIST_IDS - 1u) / BIFF_SYNC_LIST_IDS)
+#define LIST_KEY(c) ((uint16_t)(BIFF_SYNC_KEY_ACCOUNTS + 1u + (c)))
 
 /* The u32 fields of a folder record, in record order after the 4-byte head. */
 static const uint8_t folder_u32[] = {
@@ -21,6 +25,10 @@ static const uint8_t folder_u32[] = {
     offsetof(biff_sync_folder, unseen),        offsetof(biff_sync_folder, last_success),
 };
 
+_Static_assert(BIFF_SYNC_MAX_ACCOUNTS % BIFF_SYNC_LIST_IDS == 0, "whole list chunks");
+_Static_assert(4u + 4u * BIFF_SYNC_LIST_IDS <= BIFF_STORE_MAX_VALUE, "list chunk too big");
+_Static_assert(LIST_KEY(LIST_CHUNKS) <= BIFF_SYNC_KEY(0, 0), "list chunks overlap slot keys");
+_Static_assert(BIFF_SYNC_KEY(BIFF_SYNC_MAX_ACCOUNTS, 0) <= BIFF_SYNC_KEY_APP(0), "slots reach the APP keys");
 _Static_assert(BIFF_SYNC_POP3_MAX <= (BIFF_STORE_MAX_VALUE - SET_HDR) / 4u, "UIDL set too big");
 
 static uint32_t get_le(const uint8_t *p, unsigned n)
@@ -67,30 +75,86 @@ uint32_t biff_sync_id(const void *s, size_t len)
     return biff_store_crc32(0, s, len);
 }
 
+/* The ids of list chunk c, at b + 4 (b holds BIFF_STORE_MAX_VALUE bytes): how many there are
+ * (0 if none or unusable), -1 if the store failed. Chunk 0 falls back to the format 1 list. */
+static int list_read(biff_store *st, unsigned c, uint8_t *b)
+{
+    size_t len = 0;
+    biff_sync_status s = from_store(biff_store_read(st, LIST_KEY(c), b, BIFF_STORE_MAX_VALUE, &len));
+    if (s == BIFF_SYNC_FRESH && c == 0) {
+        len = 0;
+        s = from_store(biff_store_read(st, BIFF_SYNC_KEY_ACCOUNTS, b + 4, 64, &len));
+        b[0] = LIST_VERSION;
+        len += 4;
+    }
+    if (s == BIFF_SYNC_E_STORE)
+        return -1;
+    return s == BIFF_SYNC_OK && b[0] == LIST_VERSION && len >= 4u && len % 4u == 0 ? (int)(len / 4u) - 1 : 0;
+}
+
+/* Every chunk is visited (a few reads), so chunks and records left by a bind cut short in any
+ * order are found and cleaned up by the next one. */
 biff_sync_status biff_sync_bind(biff_store *st, const uint32_t *ids, unsigned n, uint32_t *fresh)
 {
-    uint8_t buf[4u * BIFF_SYNC_MAX_ACCOUNTS];
-    size_t len = 0;
+    uint8_t b[BIFF_STORE_MAX_VALUE];
+    biff_sync_status r = BIFF_SYNC_OK;
     if (n > BIFF_SYNC_MAX_ACCOUNTS || (n && !ids) || !fresh)
         return BIFF_SYNC_E_ARG;
-    biff_sync_status s = from_store(biff_store_read(st, BIFF_SYNC_KEY_ACCOUNTS, buf, sizeof buf, &len));
-    if (s == BIFF_SYNC_E_STORE)
-        return s;
-    unsigned old_n = s == BIFF_SYNC_OK && len % 4u == 0 ? (unsigned)len / 4u : 0;
-    *fresh = 0;
-    for (unsigned i = 0; i < BIFF_SYNC_MAX_ACCOUNTS; i++) {
-        int same = i < n && i < old_n && get_le(buf + 4u * i, 4) == ids[i];
-        if (i < n && !same)
-            *fresh |= 1u << i;
-        /* Drop what an old account left behind; ids in records guard against the rest. */
-        for (unsigned k = 0; i < old_n && !same && k <= SET_SLOT; k++)
-            if (biff_store_delete(st, BIFF_SYNC_KEY(i, k)) != BIFF_STORE_OK)
-                return BIFF_SYNC_E_STORE;
+    memset(fresh, 0, 4u * BIFF_SYNC_FRESH_WORDS(n));
+    for (unsigned c = 0; c < LIST_CHUNKS; c++) {
+        int old = list_read(st, c, b);
+        unsigned i0 = c * BIFF_SYNC_LIST_IDS, cnt = n > i0 ? n - i0 : 0;
+        if (old < 0)
+            return BIFF_SYNC_E_STORE;
+        if (cnt > BIFF_SYNC_LIST_IDS)
+            cnt = BIFF_SYNC_LIST_IDS;
+        for (unsigned k = 0, i = i0; k < BIFF_SYNC_LIST_IDS; k++, i++) {
+            uint8_t *p = b + 4u + 4u * k;
+            int was = (int)k < old;
+            if (k < cnt && was && get_le(p, 4) == ids[i])
+                continue;
+            if (k < cnt) {
+                fresh[i / 32u] |= 1u << (i % 32u);
+                r = BIFF_SYNC_FRESH;
+                put_le(p, ids[i], 4);
+            }
+            /* Drop what an old account left behind; ids in records guard against the rest. */
+            for (unsigned f = 0; was && f <= SET_SLOT; f++)
+                if (biff_store_delete(st, BIFF_SYNC_KEY(i, f)) != BIFF_STORE_OK)
+                    return BIFF_SYNC_E_STORE;
+        }
+        put_le(b, LIST_VERSION | 0xFFFFFF00u, 4);
+        if (cnt ? biff_store_write(st, LIST_KEY(c), b, 4u + 4u * cnt) != BIFF_STORE_OK
+                : biff_store_delete(st, LIST_KEY(c)) != BIFF_STORE_OK)
+            return BIFF_SYNC_E_STORE;
     }
-    for (unsigned i = 0; i < n; i++)
-        put_le(buf + 4u * i, ids[i], 4);
-    s = save(st, BIFF_SYNC_KEY_ACCOUNTS, buf, 4u * n);
-    return s == BIFF_SYNC_OK && *fresh ? BIFF_SYNC_FRESH : s;
+    if (biff_store_delete(st, BIFF_SYNC_KEY_ACCOUNTS) != BIFF_STORE_OK)
+        return BIFF_SYNC_E_STORE;
+    return r;
+}
+
+biff_sync_status biff_sync_copy(biff_store *to, biff_store *from)
+{
+    uint8_t b[BIFF_STORE_MAX_VALUE];
+    unsigned slots = 0;
+    for (unsigned c = 0; c < LIST_CHUNKS; c++) {
+        int k = list_read(from, c, b);
+        if (k < 0)
+            return BIFF_SYNC_E_STORE;
+        if (k)
+            slots = c * BIFF_SYNC_LIST_IDS + (unsigned)k;
+    }
+    /* The format 1 list and the chunks, then the records of every listed slot. */
+    for (unsigned key = BIFF_SYNC_KEY_ACCOUNTS; key < BIFF_SYNC_KEY(slots, 0);
+         key = key == LIST_KEY(LIST_CHUNKS - 1u) ? BIFF_SYNC_KEY(0, 0) : key + 1u) {
+        size_t len = 0;
+        biff_sync_status s = from_store(biff_store_read(from, (uint16_t)key, b, sizeof b, &len));
+        if (s == BIFF_SYNC_OK)
+            s = save(to, (uint16_t)key, b, len);
+        if (s == BIFF_SYNC_E_STORE)
+            return s;
+    }
+    return BIFF_SYNC_OK;
 }
 
 biff_sync_status biff_sync_folder_load(biff_store *st, unsigned slot, unsigned folder,

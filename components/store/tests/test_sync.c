@@ -12,18 +12,23 @@
 #include "biff/flash_fault.h"
 #include "biff/sync.h"
 
-static uint8_t mem[8 * 1024], scratch[1024];
+static uint8_t mem[64 * 1024], scratch[4096];
 static biff_flash_ram ram;
 static biff_flash_fault fault;
 static biff_store st;
 
-static void rig(void)
+static void rig_geo(uint32_t sector, uint32_t count)
 {
     memset(mem, 0xFF, sizeof mem);
-    assert_int_equal(biff_flash_ram_init(&ram, mem, 1024, 8, 8, NULL), 0);
+    assert_int_equal(biff_flash_ram_init(&ram, mem, sector, count, 8, NULL), 0);
     assert_int_equal(biff_flash_fault_init(&fault, &ram.flash, scratch, 7), 0);
     memset(&st, 0, sizeof st);
     assert_int_equal(biff_store_mount(&st, &fault.flash), BIFF_STORE_OK);
+}
+
+static void rig(void)
+{
+    rig_geo(1024, 8);
 }
 
 static void remount(void)
@@ -124,7 +129,7 @@ static void test_bind_account_list(void **state)
     assert_int_equal(fresh, 0x4);
     assert_int_equal(biff_sync_bind(&st, ids, BIFF_SYNC_MAX_ACCOUNTS + 1, &fresh), BIFF_SYNC_E_ARG);
     /* A garbage fingerprint record: everyone fresh, nothing breaks. */
-    assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY_ACCOUNTS, "xyz", 3), BIFF_STORE_OK);
+    assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY_ACCOUNTS + 1, "xyz", 3), BIFF_STORE_OK);
     assert_int_equal(biff_sync_bind(&st, ids, 3, &fresh), BIFF_SYNC_FRESH);
     assert_int_equal(fresh, 0x7);
 }
@@ -255,7 +260,7 @@ static void test_sync_powerloss(void **state)
         assert_int_equal(biff_sync_folder_save(&st, 0, 0, &f), BIFF_SYNC_OK);
         assert_int_equal(biff_sync_pop3_save(&st, 1, &u), BIFF_SYNC_OK);
         uint32_t nops = fault.ops - ops0;
-        uint8_t golden[sizeof mem];
+        static uint8_t golden[sizeof mem];
         memcpy(golden, mem, sizeof mem);
         for (uint32_t r = 1; r <= nops; r++) {
             memcpy(mem, snap, sizeof mem);
@@ -296,6 +301,248 @@ static void test_sync_powerloss(void **state)
     printf("sync powerloss: %u cycles, %u cut points\n", CYCLES, cuts);
 }
 
+enum { MANY = 500 };
+
+static uint32_t many_id(unsigned slot, unsigned gen)
+{
+    char s[48];
+    snprintf(s, sizeof s, "imaps://user%u.%u@example.org", slot, gen);
+    return id(s);
+}
+
+static int has_key(uint16_t key)
+{
+    size_t len = 0;
+    return biff_store_read(&st, key, NULL, 0, &len) != BIFF_STORE_E_NOT_FOUND;
+}
+
+static void save_marker(unsigned slot, uint32_t account_id, uint32_t uidnext)
+{
+    biff_sync_folder r;
+    biff_sync_folder_load(&st, slot, 0, account_id, 0, &r);
+    r.uidnext_acked = uidnext;
+    assert_int_equal(biff_sync_folder_save(&st, slot, 0, &r), BIFF_SYNC_OK);
+}
+
+/* The record of slot saved by save_marker: present with its value, or gone. */
+static int marker(unsigned slot, uint32_t account_id, uint32_t uidnext)
+{
+    biff_sync_folder r;
+    biff_sync_status s = biff_sync_folder_load(&st, slot, 0, account_id, 0, &r);
+    if (s == BIFF_SYNC_OK) {
+        assert_int_equal(r.uidnext_acked, uidnext);
+        return 1;
+    }
+    assert_int_equal(s, BIFF_SYNC_FRESH);
+    return 0;
+}
+
+static int bit(const uint32_t *fresh, unsigned i)
+{
+    return (int)(fresh[i / 32] >> (i % 32) & 1u);
+}
+
+/* 500 slots: fresh bitmap, changed slots, shrink and grow of the list, the key layout. */
+static void test_bind_many(void **state)
+{
+    (void)state;
+    static uint32_t ids[MANY];
+    uint32_t fresh[BIFF_SYNC_FRESH_WORDS(MANY) + 1];
+    rig_geo(4096, 16);
+    for (unsigned i = 0; i < MANY; i++)
+        ids[i] = many_id(i, 0);
+    fresh[BIFF_SYNC_FRESH_WORDS(MANY)] = 0xA5A5A5A5u; /* past the bitmap: must stay */
+    assert_int_equal(biff_sync_bind(&st, ids, MANY, fresh), BIFF_SYNC_FRESH);
+    for (unsigned w = 0; w < MANY / 32; w++)
+        assert_int_equal(fresh[w], 0xFFFFFFFFu);
+    assert_int_equal(fresh[MANY / 32], (1u << (MANY % 32)) - 1u);
+    assert_int_equal(fresh[BIFF_SYNC_FRESH_WORDS(MANY)], 0xA5A5A5A5u);
+    for (unsigned i = 0; i < MANY; i++)
+        save_marker(i, ids[i], 1000 + i);
+    /* Chunks 0..7 hold 500 ids; nothing else in the list range or the APP range. */
+    for (unsigned c = 0; c < 8; c++)
+        assert_true(has_key((uint16_t)(BIFF_SYNC_KEY_ACCOUNTS + 1 + c)));
+    assert_false(has_key(BIFF_SYNC_KEY_ACCOUNTS + 9));
+    assert_false(has_key(BIFF_SYNC_KEY_ACCOUNTS));
+    assert_true(BIFF_SYNC_KEY(BIFF_SYNC_MAX_ACCOUNTS - 1, 15) < BIFF_SYNC_KEY_APP(0));
+
+    remount();
+    memset(fresh, 0xFF, 4 * BIFF_SYNC_FRESH_WORDS(MANY));
+    assert_int_equal(biff_sync_bind(&st, ids, MANY, fresh), BIFF_SYNC_OK);
+    for (unsigned w = 0; w < BIFF_SYNC_FRESH_WORDS(MANY); w++)
+        assert_int_equal(fresh[w], 0);
+    for (unsigned i = 0; i < MANY; i++)
+        assert_true(marker(i, ids[i], 1000 + i));
+
+    /* Three accounts replaced, in the first, a middle and the last chunk. */
+    static const unsigned changed[] = {17, 200, 499};
+    for (unsigned k = 0; k < 3; k++)
+        ids[changed[k]] = many_id(changed[k], 1);
+    assert_int_equal(biff_sync_bind(&st, ids, MANY, fresh), BIFF_SYNC_FRESH);
+    for (unsigned i = 0, k = 0; i < MANY; i++) {
+        int ch = k < 3 && changed[k] == i;
+        assert_int_equal(bit(fresh, i), ch);
+        assert_int_equal(marker(i, ids[i], 1000 + i), !ch);
+        assert_int_equal(has_key(BIFF_SYNC_KEY(i, 0)), !ch);
+        k += (unsigned)ch;
+    }
+    save_marker(200, ids[200], 1200);
+
+    /* Shrink to 100: the records and list chunks of the rest go. */
+    assert_int_equal(biff_sync_bind(&st, ids, 100, fresh), BIFF_SYNC_OK);
+    assert_int_equal(fresh[0] | fresh[1] | fresh[2] | fresh[3], 0);
+    for (unsigned i = 100; i < MANY; i++)
+        assert_false(has_key(BIFF_SYNC_KEY(i, 0)));
+    assert_true(has_key(BIFF_SYNC_KEY_ACCOUNTS + 2));
+    for (unsigned c = 2; c < 9; c++)
+        assert_false(has_key((uint16_t)(BIFF_SYNC_KEY_ACCOUNTS + 1 + c)));
+    for (unsigned i = 0; i < 100; i++)
+        assert_int_equal(marker(i, ids[i], 1000 + i), i != 17);
+
+    /* Grow to 300 again with the old accounts: they come back fresh (their state was dropped). */
+    remount();
+    assert_int_equal(biff_sync_bind(&st, ids, 300, fresh), BIFF_SYNC_FRESH);
+    for (unsigned i = 0; i < 300; i++)
+        assert_int_equal(bit(fresh, i), i >= 100);
+    for (unsigned i = 0; i < 100; i++)
+        assert_int_equal(marker(i, ids[i], 1000 + i), i != 17);
+    assert_int_equal(biff_sync_bind(&st, ids, 300, fresh), BIFF_SYNC_OK);
+
+    /* Range checks: the last slot works, one more does not. */
+    biff_sync_folder r = {.account_id = 1};
+    assert_int_equal(biff_sync_folder_save(&st, BIFF_SYNC_MAX_ACCOUNTS - 1, 0, &r), BIFF_SYNC_OK);
+    assert_int_equal(biff_sync_folder_save(&st, BIFF_SYNC_MAX_ACCOUNTS, 0, &r), BIFF_SYNC_E_ARG);
+    /* The APP range is never touched by a bind. */
+    assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY_APP(0), "app", 3), BIFF_STORE_OK);
+    assert_int_equal(biff_sync_bind(&st, NULL, 0, fresh), BIFF_SYNC_OK);
+    assert_true(has_key(BIFF_SYNC_KEY_APP(0)));
+    assert_false(has_key(BIFF_SYNC_KEY_ACCOUNTS + 1));
+    assert_false(has_key(BIFF_SYNC_KEY(0, 0)));
+}
+
+/* A format 1 state (one bare record of <= 16 ids at 0x0F00) is read as it was and converted. */
+static void test_bind_format1(void **state)
+{
+    (void)state;
+    rig_geo(1024, 8);
+    uint32_t ids[5], fresh = 0;
+    uint8_t raw[12];
+    for (unsigned i = 0; i < 5; i++)
+        ids[i] = many_id(i, 0);
+    for (unsigned i = 0; i < 3; i++) {
+        for (unsigned b = 0; b < 4; b++)
+            raw[4 * i + b] = (uint8_t)(ids[i] >> (8 * b));
+        save_marker(i, ids[i], 50 + i);
+    }
+    assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY_ACCOUNTS, raw, sizeof raw), BIFF_STORE_OK);
+    ids[1] = many_id(1, 1);
+    assert_int_equal(biff_sync_bind(&st, ids, 5, &fresh), BIFF_SYNC_FRESH);
+    assert_int_equal(fresh, 0x2 | 0x8 | 0x10); /* slot 1 changed, 3 and 4 are new */
+    assert_true(marker(0, ids[0], 50));
+    assert_false(has_key(BIFF_SYNC_KEY(1, 0)));
+    assert_true(marker(2, ids[2], 52));
+    assert_false(has_key(BIFF_SYNC_KEY_ACCOUNTS));
+    assert_true(has_key(BIFF_SYNC_KEY_ACCOUNTS + 1));
+    remount();
+    assert_int_equal(biff_sync_bind(&st, ids, 5, &fresh), BIFF_SYNC_OK);
+    assert_int_equal(fresh, 0);
+    /* A damaged format 1 record (not whole ids): everyone fresh. */
+    rig_geo(1024, 8);
+    save_marker(0, ids[0], 50);
+    assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY_ACCOUNTS, raw, 7), BIFF_STORE_OK);
+    assert_int_equal(biff_sync_bind(&st, ids, 2, &fresh), BIFF_SYNC_FRESH);
+    assert_int_equal(fresh, 0x3);
+}
+
+/* biff_sync_copy carries the list and every listed slot's records into a bigger store. */
+static void test_copy(void **state)
+{
+    (void)state;
+    static uint8_t big[32 * 2048];
+    biff_flash_ram ram2;
+    biff_store to;
+    static uint32_t ids[70];
+    uint32_t fresh[3];
+    rig_geo(1024, 8);
+    for (unsigned i = 0; i < 70; i++)
+        ids[i] = many_id(i, 0);
+    assert_int_equal(biff_sync_bind(&st, ids, 70, fresh), BIFF_SYNC_FRESH);
+    for (unsigned i = 0; i < 70; i += 3)
+        save_marker(i, ids[i], 7 + i);
+    biff_sync_uidset u = {.account_id = ids[69], .count = 2, .valid = 1, .digest = {5, 6}}, lu;
+    assert_int_equal(biff_sync_pop3_save(&st, 69, &u), BIFF_SYNC_OK);
+    assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY_APP(1), "app", 3), BIFF_STORE_OK);
+    memset(big, 0xFF, sizeof big);
+    assert_int_equal(biff_flash_ram_init(&ram2, big, 2048, 32, 8, NULL), 0);
+    memset(&to, 0, sizeof to);
+    assert_int_equal(biff_store_mount(&to, &ram2.flash), BIFF_STORE_OK);
+    assert_int_equal(biff_sync_copy(&to, &st), BIFF_SYNC_OK);
+    st = to;
+    assert_int_equal(biff_sync_bind(&st, ids, 70, fresh), BIFF_SYNC_OK);
+    for (unsigned i = 0; i < 70; i++)
+        assert_int_equal(marker(i, ids[i], 7 + i), i % 3 == 0);
+    assert_int_equal(biff_sync_pop3_load(&st, 69, ids[69], &lu), BIFF_SYNC_OK);
+    assert_int_equal(lu.count, 2);
+    assert_int_equal(lu.digest[1], 6);
+    assert_false(has_key(BIFF_SYNC_KEY_APP(1)));
+}
+
+/* Power cut at every flash op of a bind that shrinks a 200-account list and changes some of
+ * it: after the cut and a complete bind, unchanged accounts keep their records and are not
+ * fresh, changed and removed ones have no records, and the list is the new one. */
+static void test_bind_powerloss(void **state)
+{
+    (void)state;
+    enum { PL_N = 200 }; /* 4 list chunks, shrunk to 3 */
+    static uint32_t before[PL_N], after[PL_N];
+    static uint8_t snap[sizeof mem];
+    uint32_t fresh[BIFF_SYNC_FRESH_WORDS(PL_N)];
+    unsigned n_after = 130, cuts = 0;
+    rig_geo(4096, 16);
+    for (unsigned i = 0; i < PL_N; i++) {
+        before[i] = after[i] = many_id(i, 0);
+        if (i % 41 == 5)
+            after[i] = many_id(i, 1);
+    }
+    assert_int_equal(biff_sync_bind(&st, before, PL_N, fresh), BIFF_SYNC_FRESH);
+    for (unsigned i = 0; i < PL_N; i++)
+        save_marker(i, before[i], 3 * i + 1);
+    memcpy(snap, mem, sizeof mem);
+    uint32_t ops0 = fault.ops;
+    remount();
+    assert_int_equal(biff_sync_bind(&st, after, n_after, fresh), BIFF_SYNC_FRESH);
+    uint32_t nops = fault.ops - ops0;
+    assert_true(nops > 50);
+    for (uint32_t r = 1; r <= nops; r++) {
+        memcpy(mem, snap, sizeof mem);
+        biff_flash_fault_init(&fault, &ram.flash, scratch, r);
+        fault.cut_at = r;
+        fault.cut_mode = BIFF_FAULT_ANY;
+        memset(&st, 0, sizeof st);
+        if (biff_store_mount(&st, &fault.flash) == BIFF_STORE_OK)
+            biff_sync_bind(&st, after, n_after, fresh);
+        assert_true(fault.dead);
+        biff_flash_fault_power_on(&fault);
+        remount();
+        biff_sync_status s = biff_sync_bind(&st, after, n_after, fresh);
+        assert_true(s == BIFF_SYNC_OK || s == BIFF_SYNC_FRESH);
+        for (unsigned i = 0; i < PL_N; i++) {
+            int keep = i < n_after && after[i] == before[i];
+            if (keep)
+                assert_true(marker(i, before[i], 3 * i + 1));
+            else
+                assert_false(has_key(BIFF_SYNC_KEY(i, 0)));
+            /* A bind cut short may already have switched a slot's id: it is not reported
+             * again, but its records are gone, so loading it says FRESH all the same. */
+            if (keep)
+                assert_false(bit(fresh, i));
+        }
+        assert_int_equal(biff_sync_bind(&st, after, n_after, fresh), BIFF_SYNC_OK);
+        cuts++;
+    }
+    printf("bind powerloss: %u cut points\n", cuts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +553,10 @@ int main(void)
         cmocka_unit_test(test_pop3_new),
         cmocka_unit_test(test_pop3_window),
         cmocka_unit_test(test_sync_powerloss),
+        cmocka_unit_test(test_bind_many),
+        cmocka_unit_test(test_bind_format1),
+        cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_bind_powerloss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,17 @@
 /* Per-account sync state in the store: what was already reported, so that a reboot neither
  * re-announces old mail nor misses mail that arrived while the device was off.
  *
- * Keys (16-bit store keys): BIFF_SYNC_KEY_ACCOUNTS holds the account list fingerprint (one
- * 32-bit id per account slot); BIFF_SYNC_KEY(slot, folder) holds an IMAP folder record (folder
- * 0..14, the index in the account's watched folder list; POP3 uses folder 0 for its counters)
- * and BIFF_SYNC_KEY(slot, 15) a POP3 account's recorded UIDL digests.
+ * Keys (16-bit store keys):
+ *   0x0F00                    format 1 account list (<= 16 ids, no header): read once, then
+ *                             replaced by the chunks below (bind converts it, nothing starts fresh)
+ *   0x0F01 + c                account list chunk c (c < 16): ids of slots 63c .. 63c+62
+ *   BIFF_SYNC_KEY(slot, f)    0x1000 + slot*16 + f, slot < BIFF_SYNC_MAX_ACCOUNTS (up to 0x4EFF):
+ *                             IMAP folder record (f 0..14, the index in the account's watched
+ *                             folder list; POP3 uses f 0 for its counters), f 15: a POP3
+ *                             account's recorded UIDL digests
+ *   BIFF_SYNC_KEY_APP(n)      0xF000 + n, n < 0xFFF: reserved for the firmware's own records
+ *                             (never touched by this module; not carried over by biff_sync_copy)
+ *   All other keys are unused; new users take them from the APP range.
  * Every record carries a record version, its account id and (folders) its folder id, so a
  * record written for another account, folder or format is never taken for this one: it reads
  * as BIFF_SYNC_FRESH and is overwritten by the next save.
@@ -21,13 +28,17 @@
 #include "biff/result.h"
 #include "biff/store.h"
 
-#define BIFF_SYNC_MAX_ACCOUNTS 16u
+#define BIFF_SYNC_MAX_ACCOUNTS 1008u /* 16 list chunks of 63 ids */
 #define BIFF_SYNC_MAX_FOLDERS 15u
 #ifndef BIFF_SYNC_POP3_MAX
 #define BIFF_SYNC_POP3_MAX 48u /* recorded UIDL digests per POP3 account (at most 62) */
 #endif
-#define BIFF_SYNC_KEY_ACCOUNTS 0x0F00u
+#define BIFF_SYNC_KEY_ACCOUNTS 0x0F00u /* format 1 list; chunks follow it */
+#define BIFF_SYNC_LIST_IDS 63u         /* account ids per list chunk (4-byte header + 63 * 4) */
 #define BIFF_SYNC_KEY(slot, folder) ((uint16_t)(0x1000u + (slot) * 16u + (folder)))
+#define BIFF_SYNC_KEY_APP(n) ((uint16_t)(0xF000u + (n)))
+/* Words of the fresh bitmap biff_sync_bind fills for n accounts. */
+#define BIFF_SYNC_FRESH_WORDS(n) (((n) + 31u) / 32u)
 
 typedef enum {
     BIFF_SYNC_OK = 0,
@@ -75,10 +86,19 @@ typedef struct {
 uint32_t biff_sync_id(const void *s, size_t len);
 
 /** Bind the state to the configured account list (ids[i] = biff_sync_id of account slot i,
- *  n <= BIFF_SYNC_MAX_ACCOUNTS). Slots whose id differs from the one stored (or that are new)
- *  get bit i in *fresh and start fresh; records of slots that changed or went away are
- *  deleted; the new list is saved. Returns BIFF_SYNC_FRESH if *fresh is non-zero. */
+ *  n <= BIFF_SYNC_MAX_ACCOUNTS). fresh is the caller's bitmap of BIFF_SYNC_FRESH_WORDS(n) words
+ *  (one uint32_t up to 32 accounts): bit i % 32 of fresh[i / 32] is set for slot i if its id
+ *  differs from the stored one (or the slot is new); such a slot starts fresh. Records of slots
+ *  that changed or went away are deleted, then the new list is saved (chunk by chunk: a cut
+ *  in between is safe, the next bind finishes the job; a slot the cut bind had already
+ *  switched is not reported fresh again, but its records are gone, so its loads say FRESH).
+ *  A format 1 list (single record) is read as it was and converted. Returns BIFF_SYNC_FRESH
+ *  if any bit is set. */
 biff_sync_status biff_sync_bind(biff_store *st, const uint32_t *ids, unsigned n, uint32_t *fresh);
+
+/** Copy every sync record (account list and the records of each listed slot) from one store
+ *  into another, e.g. into a bigger image. Keys of the APP range are not copied. */
+biff_sync_status biff_sync_copy(biff_store *to, biff_store *from);
 
 /** Load slot/folder's record. BIFF_SYNC_FRESH (and *rec zeroed but for the ids) if there is no
  *  usable record for exactly this account and folder id. */
