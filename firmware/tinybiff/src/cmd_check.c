@@ -439,17 +439,19 @@ int cmd_check(int argc, char **argv)
         return 2;
     }
     if (o.state) {
-        uint32_t ids[BIFF_SYNC_MAX_ACCOUNTS] = { 0 };
+        static uint32_t ids[BIFF_SYNC_MAX_ACCOUNTS];
         unsigned n = (unsigned)(argc - optind);
+        size_t need = 0;
         for (unsigned i = 0; i < n && i < BIFF_SYNC_MAX_ACCOUNTS; i++) {
             biff_url u;
             if (biff_url_parse(argv[optind + (int)i], &u) == BIFF_URL_OK) {
                 ids[i] = state_account_id(u.proto == BIFF_URL_IMAP, u.user, u.host, u.port);
+                need += state_bytes(u.proto == BIFF_URL_IMAP, 1u + (unsigned)o.n_extra_folders);
             }
         }
-        if (state_open(&state, o.state, ids, n) == 0 && state.fresh) {
+        if (state_open(&state, o.state, ids, n, need) == 0) {
             for (unsigned i = 0; i < n; i++) {
-                if (state.fresh & (1u << i)) {
+                if (state_fresh(&state, i)) {
                     fprintf(stderr, "tinybiff: state: no record yet for %s; this check sets its baseline\n",
                             argv[optind + (int)i]);
                 }

@@ -34,6 +34,7 @@
 #include "state.h"
 
 #define MAX_ACCOUNTS 512
+_Static_assert(MAX_ACCOUNTS <= BIFF_SYNC_MAX_ACCOUNTS, "every account keeps its sync state");
 #define MAX_SESSIONS 64
 #define MAX_LEDS 16
 #define CONNECT_TIMEOUT_MS 10000
@@ -158,7 +159,8 @@ static int load_config(void)
 
 static void setup_accounts(void)
 {
-    uint32_t ids[BIFF_SYNC_MAX_ACCOUNTS] = { 0 };
+    static uint32_t ids[MAX_ACCOUNTS];
+    size_t need = 0;
     memset(rt, 0, sizeof rt);
     memset(model, 0, sizeof model);
     for (size_t i = 0; i < cfg.n_accounts; i++) {
@@ -173,7 +175,8 @@ static void setup_accounts(void)
                      a->url.proto == BIFF_URL_IMAP ? a->folders[f] : "INBOX");
         }
         r->account_id = state_account_id(a->url.proto == BIFF_URL_IMAP, a->url.user, a->url.host, a->url.port);
-        if (i < BIFF_SYNC_MAX_ACCOUNTS) ids[i] = r->account_id;
+        ids[i] = r->account_id;
+        need += state_bytes(a->url.proto == BIFF_URL_IMAP, a->n_folders);
         const char *env = a->secret_env[0] ? getenv(a->secret_env) : NULL;
         if (env && *env) {
             snprintf(r->secret, sizeof r->secret, "%s", env);
@@ -200,17 +203,18 @@ static void setup_accounts(void)
         }
     }
     if (cfg.globals.state[0] && !store.open) {
-        unsigned n = cfg.n_accounts < BIFF_SYNC_MAX_ACCOUNTS ? cfg.n_accounts : BIFF_SYNC_MAX_ACCOUNTS;
-        if (state_open(&store, cfg.globals.state, ids, n) == 0 && store.fresh) {
-            log_msg(LOG_LVL_INFO, "state %s: accounts without a record start fresh (mask 0x%x)", cfg.globals.state,
-                    (unsigned)store.fresh);
-        }
-        if (cfg.n_accounts > BIFF_SYNC_MAX_ACCOUNTS) {
-            log_msg(LOG_LVL_WARN, "state is kept for the first %u accounts; the others start fresh at each start",
-                    BIFF_SYNC_MAX_ACCOUNTS);
+        if (state_open(&store, cfg.globals.state, ids, (unsigned)cfg.n_accounts, need) == 0) {
+            unsigned n_fresh = 0;
+            for (size_t i = 0; i < cfg.n_accounts; i++) {
+                if (state_fresh(&store, (unsigned)i) && ++n_fresh <= 8) {
+                    log_msg(LOG_LVL_INFO, "state: account %s has no record yet; its first check sets the baseline",
+                            accts[i].name);
+                }
+            }
+            if (n_fresh > 8) log_msg(LOG_LVL_INFO, "state: %u accounts in all start fresh", n_fresh);
         }
     }
-    for (size_t i = 0; i < cfg.n_accounts && store.open && i < BIFF_SYNC_MAX_ACCOUNTS; i++) {
+    for (size_t i = 0; i < cfg.n_accounts && store.open; i++) {
         biff_account *a = &accts[i];
         if (a->url.proto == BIFF_URL_IMAP) {
             for (unsigned f = 0; f < a->n_folders; f++) {
@@ -241,7 +245,7 @@ static uint32_t wall_now(void)
 
 static void save_folder(size_t i, unsigned f)
 {
-    if (store.open && i < BIFF_SYNC_MAX_ACCOUNTS &&
+    if (store.open &&
         biff_sync_folder_save(&store.st, (unsigned)i, f, &rt[i].rec[f]) != BIFF_SYNC_OK) {
         log_msg(LOG_LVL_ERROR, "state: cannot write (flash full or failing); keeping the old state");
     }
@@ -292,7 +296,7 @@ static void record_pop3(size_t i, session *s)
     r->pop3_last = s->scan.next;
     if (!r->pop3_seen.valid) { /* the first listing is the baseline */
         r->pop3_seen = r->pop3_last;
-        if (store.open && i < BIFF_SYNC_MAX_ACCOUNTS) biff_sync_pop3_save(&store.st, (unsigned)i, &r->pop3_seen);
+        if (store.open) biff_sync_pop3_save(&store.st, (unsigned)i, &r->pop3_seen);
         fresh = 0;
     }
     const biff_pop3_result *res = biff_check_pop3(&s->check);
@@ -315,7 +319,7 @@ static void acknowledge_all(void)
             }
         } else if (m->folder[0].fresh) {
             rt[i].pop3_seen = rt[i].pop3_last;
-            if (store.open && i < BIFF_SYNC_MAX_ACCOUNTS) biff_sync_pop3_save(&store.st, (unsigned)i, &rt[i].pop3_seen);
+            if (store.open) biff_sync_pop3_save(&store.st, (unsigned)i, &rt[i].pop3_seen);
             m->folder[0].fresh = 0;
         }
     }
