@@ -79,8 +79,9 @@ static char csrf[33];
 
 /* Announcements ("NEW" on the UART: what a buzzer or a push message would do) happen once per
  * message, also across reboots: the count of new mail already announced is kept in flash,
- * bound to the account, under a firmware key next to the sync records. */
-#define ANNOUNCED_KEY(slot) ((uint16_t)(0x2000u + (slot)))
+ * bound to the account, under a firmware key of the range sync.h reserves for that (it was
+ * 0x2000 + slot before the sync records grew past 256 accounts). */
+#define ANNOUNCED_KEY(slot) BIFF_SYNC_KEY_APP(slot)
 
 static uint32_t announced_load(size_t i)
 {
