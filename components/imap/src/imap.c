@@ -751,7 +751,7 @@ static biff_imap_status on_untagged(biff_imap *e, cur *c)
         w = (uint8_t)kw(s, n, "EXISTS\0EXPUNGE\0FETCH\0");
         if (w > 1 || (w == 1 && (!(e->folder[0].have & BIFF_IMAP_HAVE_MESSAGES) ||
                                  num != e->folder[0].messages))) {
-            if (!(e->flags & F_SELECTED))
+            if (!(e->flags & F_SELECTED) && !(e->inflight & (1u << K_EXAMINE)))
                 return BIFF_IMAP_OK;
             if ((e->flags & F_IDLING) && !(e->flags & (F_REQ_CHECK | F_REQ_LOGOUT)) &&
                 e->tx == TX_NONE)
