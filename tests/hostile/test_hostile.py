@@ -488,6 +488,36 @@ def idle_hostile(push_exists):
     return play
 
 
+def idle_race():
+    """A correct IMAP server where mail arrives between the daemon's STATUS and its EXAMINE: the
+    EXAMINE reply shows 4 EXISTS and UIDNEXT 5 where STATUS said 3 and 4. The daemon must
+    notice (and recheck) instead of idling on a stale count until the next change."""
+    caps = b"IMAP4rev1 AUTH=PLAIN SASL-IR IDLE"
+    box = {"n": 3}
+
+    def status(peer, tag, line):
+        n = box["n"]
+        peer.send(sts(body=R.imap_status(messages=n, unseen=n - 2, uidnext=n + 1)) + tag + b" OK done\r\n")
+        return True
+
+    def examine(peer, tag, line):
+        box["n"] = 4  # delivered just now
+        peer.send(b"* 4 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 5] n\r\n"
+                  + tag + b" OK [READ-ONLY] done\r\n")
+        return True
+
+    def idle(peer, tag, line):
+        peer.send(b"+ idling\r\n")
+        peer.recv_until(b"DONE", timeout=3600)
+        peer.send(tag + b" OK idle done\r\n")
+        return True
+
+    def play(peer):
+        peer.send(b"* OK [CAPABILITY " + caps + b"] race test server\r\n")
+        R.imap_serve(peer, caps=caps, on={b"STATUS": status, b"EXAMINE": examine, b"IDLE": idle})
+    return play
+
+
 def daemon_idle_scenarios(env, results, u1, u2):
     """Two scenarios in one daemon run (users u1, u2 of the fixture for the good accounts);
     appends (name, ok, msg, secs) to results."""
@@ -497,19 +527,23 @@ def daemon_idle_scenarios(env, results, u1, u2):
     renew = 60  # the smallest idle_renew the config accepts
     srv_renew = HostileServer(idle_hostile(False))
     srv_push = HostileServer(idle_hostile(True))
-    names = ["daemon_idle_done_ignored_at_renewal", "daemon_idle_done_ignored_after_exists"]
+    srv_race = HostileServer(idle_race())
+    names = ["daemon_idle_done_ignored_at_renewal", "daemon_idle_done_ignored_after_exists",
+             "daemon_idle_mail_between_status_and_examine"]
     d = None
     try:
-        with srv_renew, srv_push:
+        with srv_renew, srv_push, srv_race:
             accounts = [
                 ("good_idle", f"imaps://{u1}@localhost:{fx.ports['imaps']}/INBOX", {"idle": "1"}),
                 ("good_poll", f"imaps://{u2}@localhost:{fx.ports['imaps']}/INBOX", {"idle": "0", "interval": "2"}),
                 ("good_pop", f"pop3s://{u2}@localhost:{fx.ports['pop3s']}", {"interval": "2"}),
                 ("hostile_renew", f"imap://victim@localhost:{srv_renew.port}/INBOX", {"idle": "1", "security": "none"}),
                 ("hostile_push", f"imap://victim@localhost:{srv_push.port}/INBOX", {"idle": "1", "security": "none"}),
+                ("race", f"imap://victim@localhost:{srv_race.port}/INBOX", {"idle": "1", "security": "none"}),
             ]
             secrets = {"good_idle": fx.users[u1], "good_poll": fx.users[u2], "good_pop": fx.users[u2],
-                       "hostile_renew": "hostile-secret-1", "hostile_push": "hostile-secret-2"}
+                       "hostile_renew": "hostile-secret-1", "hostile_push": "hostile-secret-2",
+                       "race": "hostile-secret-3"}
             d = Daemon(os.path.join(fx.dir, "hostile-daemon"), fx, accounts, secrets=secrets,
                        extra_main=f"\toption idle_renew '{renew}'")
             d.start()
@@ -519,8 +553,9 @@ def daemon_idle_scenarios(env, results, u1, u2):
             d.wait_for(lambda st: all(acct(st, n)["last_check"] for n in ("good_idle", "good_poll", "good_pop",
                                                                           "hostile_renew", "hostile_push")),
                        15, "first checks")
-            d.wait_for(lambda st: d.read_log().count("idling on INBOX") >= 3, 10, "three IDLE sessions")
+            d.wait_for(lambda st: d.read_log().count("idling on INBOX") >= 4, 10, "four IDLE sessions")
             t_idle = time.monotonic()
+            race_new = None
             fails = {}
             deliveries = 0
             polls = set()
@@ -530,6 +565,8 @@ def daemon_idle_scenarios(env, results, u1, u2):
             while time.monotonic() < deadline and len(fails) < 2:
                 st = d.status()
                 polls.add(acct(st, "good_poll")["last_check"])
+                if race_new is None and acct(st, "race")["new"] == 1:
+                    race_new = time.monotonic() - t_idle
                 for n in ("hostile_renew", "hostile_push"):
                     a = acct(st, n)
                     if n not in fails and a["state"] == "error":
@@ -549,6 +586,11 @@ def daemon_idle_scenarios(env, results, u1, u2):
             rc = d.stop()
             need(rc == 0, f"daemon exit status {rc} (sanitizer?)")
             need(not SANITIZER.search(d.read_log()), "sanitizer report in the daemon log")
+            a = acct(st, "race")
+            results.append((names[2], race_new is not None and race_new < 5,
+                            f"new 1 after {race_new:.1f} s" if race_new is not None else
+                            f"new {a['new']} (want 1) {time.monotonic() - t_idle:.0f} s after IDLE began: the mail "
+                            f"that arrived between STATUS and EXAMINE was not noticed", time.monotonic() - t0))
             for n, name, limit in (("hostile_renew", names[0], renew + 30 + 10), ("hostile_push", names[1], 30 + 10)):
                 if n not in fails:
                     a = acct(st, n)

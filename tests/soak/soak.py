@@ -254,6 +254,7 @@ class Soak:
         self.dups = 0
         self.problems = []
         self.acks = self.acks_cut = 0
+        self.deck = []
 
     def run(self):
         a = self.a
@@ -336,11 +337,13 @@ class Soak:
                 next_ack = time.monotonic() + self.rng.uniform(15, 25)
             elif now >= next_fault:
                 self.fault(late=(end_chaos - now) < 0.4 * chaos_len)
-                next_fault = time.monotonic() + self.rng.uniform(1.5, 4)
+                next_fault = time.monotonic() + self.rng.uniform(1, 3)
             else:
                 self.deliver()
                 time.sleep(self.rng.uniform(0.2, 1.0))
 
+        for _ in range(self.a.break_uncounted):  # self-test: the soak must then report duplicates
+            self.fx.deliver(self.user_of[self.good[0]], subject="uncounted")
         # Quiet period: no faults, no mail; every good account must settle.
         log("chaos over: quiet period")
         for p in proxies.values():
@@ -415,8 +418,13 @@ class Soak:
         self.deliveries += 1
 
     def fault(self, late):
-        kinds = ["reset"] * 4 + ["stall"] * 2 + ["slow"] * 2 + ["restart"] + ([] if late else ["powercut"])
-        k = self.rng.choice(kinds)
+        # Drawn from a shuffled deck, so every kind comes up in every ~11 faults.
+        if not self.deck:
+            self.deck = ["reset"] * 4 + ["stall"] * 2 + ["slow"] * 2 + ["restart"] * 2 + ["powercut"]
+            self.rng.shuffle(self.deck)
+        k = self.deck.pop()
+        if k == "powercut" and late:
+            k = "reset"
         p = self.proxies[self.rng.choice(sorted(self.proxies))]
         if k == "reset":
             if not p.reset(self.rng, self.rng.randint(1, 3)):
@@ -444,7 +452,7 @@ class Soak:
                             f"{st[n]['next_check'] - int(time.time())} s" for n in self.good
                             if st[n]["new"] != self.pending[n] or st[n]["state"] != "ok"))
             return
-        cut = not late and self.rng.random() < 0.4
+        cut = not late and (self.acks == 0 or self.rng.random() < 0.4)
         self.d.ack()
         self.acks += 1
         if not cut:
@@ -500,6 +508,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=2.0, help="total run time, roughly (default 2)")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("SOAK_SEED", "8")))
+    ap.add_argument("--break-uncounted", type=int, default=0, metavar="N",
+                    help="self-test: deliver N messages the soak does not count (it must fail)")
     a = ap.parse_args()
     log(f"soak with {BIN}, {a.minutes} min, seed {a.seed}")
     return Soak(a).run()
