@@ -40,7 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixture"))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, HERE)
-from mailfix import MailFixture  # noqa: E402
+from mailfix import MailFixture, _pdeathsig_preexec  # noqa: E402
 from hostile import HostileServer  # noqa: E402
 import responders as R  # noqa: E402
 
@@ -522,6 +522,26 @@ def daemon_idle_scenarios(env, results, u1, u2):
     """Two scenarios in one daemon run (users u1, u2 of the fixture for the good accounts);
     appends (name, ok, msg, secs) to results."""
     from daemonfix import Daemon
+
+    class HDaemon(Daemon):
+        def start(self, env=None):
+            """As Daemon.start, but the daemon dies with the thread that started it (a killed
+            test leaves nothing running); this thread stops it itself before it ends."""
+            import subprocess as sp
+            import signal as sg
+            self.logf = open(self.log, "a")
+            self.proc = sp.Popen([BIN, "run", "-c", self.config], stdout=self.logf, stderr=sp.STDOUT,
+                                 preexec_fn=_pdeathsig_preexec(os.getpid(), sg.SIGKILL))
+            end = time.monotonic() + 10
+            while time.monotonic() < end:
+                try:
+                    self.status()
+                    return self
+                except OSError:
+                    if self.proc.poll() is not None:
+                        raise RuntimeError("daemon exited: " + self.read_log())
+                    time.sleep(0.05)
+            raise RuntimeError("status page never came up")
     fx = env.fx
     t0 = time.monotonic()
     renew = 60  # the smallest idle_renew the config accepts
@@ -544,7 +564,7 @@ def daemon_idle_scenarios(env, results, u1, u2):
             secrets = {"good_idle": fx.users[u1], "good_poll": fx.users[u2], "good_pop": fx.users[u2],
                        "hostile_renew": "hostile-secret-1", "hostile_push": "hostile-secret-2",
                        "race": "hostile-secret-3"}
-            d = Daemon(os.path.join(fx.dir, "hostile-daemon"), fx, accounts, secrets=secrets,
+            d = HDaemon(os.path.join(fx.dir, "hostile-daemon"), fx, accounts, secrets=secrets,
                        extra_main=f"\toption idle_renew '{renew}'")
             d.start()
 

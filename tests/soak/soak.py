@@ -57,7 +57,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixture"))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, os.path.join(HERE, "..", "hostile"))
-from mailfix import MailFixture  # noqa: E402
+from mailfix import MailFixture, _pdeathsig_preexec  # noqa: E402
 from daemonfix import Daemon, BIN  # noqa: E402
 from hostile import HostileServer  # noqa: E402
 import responders as R  # noqa: E402
@@ -200,8 +200,10 @@ class SoakDaemon(Daemon):
         """As Daemon.start, with -v (the "checking" debug lines are counted)."""
         self.proc = None
         self.logf = open(self.log, "a")
+        # Dies with the soak even when the soak itself is killed (ctest timeout).
         self.proc = subprocess.Popen([BIN, "run", "-v", "-c", self.config], stdout=self.logf,
-                                     stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
+                                     stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})),
+                                     preexec_fn=_pdeathsig_preexec(os.getpid(), signal.SIGKILL))
         end = time.monotonic() + 15
         while time.monotonic() < end:
             try:
