@@ -207,6 +207,18 @@ biff_check_status biff_check_recheck(biff_check *c)
     return biff_imap_recheck(&c->e.imap) == BIFF_IMAP_OK ? BIFF_CHECK_OK : engine_failed(c);
 }
 
+int biff_check_idling(const biff_check *c)
+{
+    return c->acct && c->acct->proto == BIFF_CHECK_IMAP && biff_imap_idling(&c->e.imap);
+}
+
+const char *biff_check_folder_detail(const biff_check *c)
+{
+    const char *d = "";
+    if (c->acct && c->acct->proto == BIFF_CHECK_IMAP) (void)biff_imap_error(&c->e.imap, &d);
+    return d;
+}
+
 biff_check_status biff_check_logout(biff_check *c)
 {
     if (c->state != ST_RUN || c->acct->proto != BIFF_CHECK_IMAP) return BIFF_CHECK_E_ARG;

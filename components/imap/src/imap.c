@@ -298,17 +298,45 @@ static void detail_add(biff_imap *e, const char *s, size_t n)
     e->detail[d] = 0;
 }
 
+/* Does d hold the secret, or a cut-off start of it of 3 bytes or more? */
+static int holds_secret(const char *sec, size_t sl, const char *d, size_t dl)
+{
+    for (size_t i = 0; i < dl; i++) {
+        size_t m = dl - i < sl ? dl - i : sl;
+        if (m >= 3 && !memcmp(d + i, sec, m))
+            return 1;
+    }
+    return 0;
+}
+
+static int is_b64(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/' || c == '=';
+}
+
+/* A server that echoes what it got may echo the password, raw or inside the base64 of a SASL
+ * response. Then none of its text is kept: masking would still show the length. */
 static void detail_scrub(biff_imap *e)
 {
     const char *sec = e->cfg->secret;
-    size_t sl = strlen(sec), dl = strlen(e->detail), i, k, m;
-    if (sl < 3)
-        return;
-    for (i = 0; i < dl; i++) {
-        m = dl - i < sl ? dl - i : sl;
-        if (m >= 3 && !memcmp(e->detail + i, sec, m))
-            for (k = 0; k < m; k++)
-                e->detail[i + k] = '*';
+    size_t sl = strlen(sec), dl = strlen(e->detail), i = 0, r;
+    int leak = sl >= 3 && holds_secret(sec, sl, e->detail, dl);
+    while (!leak && sl >= 3 && i < dl) {
+        for (r = i; r < dl && is_b64(e->detail[r]); r++) {
+        }
+        if (r - i >= 8) {
+            char plain[BIFF_IMAP_DETAIL_MAX];
+            size_t pn = 0;
+            if (biff_sasl_b64_decode(e->detail + i, (r - i) & ~(size_t)3, plain, sizeof plain, &pn) ==
+                BIFF_SASL_OK)
+                leak = holds_secret(sec, sl, plain, pn);
+        }
+        i = r + 1;
+    }
+    if (leak) {
+        static const char withheld[] = "(server text withheld: it echoed the credentials)";
+        memcpy(e->detail, withheld, sizeof withheld);
     }
 }
 
@@ -830,7 +858,7 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
         if (idx >= sent || !(e->flags & F_CHECKING) ||
             (f = &e->folder[idx])->state != BIFF_IMAP_FOLDER_PENDING)
             return proto_err(e, "unexpected reply");
-        f->state = (w == R_OK && f->have) ? BIFF_IMAP_FOLDER_OK : BIFF_IMAP_FOLDER_ERROR;
+        f->state = w != R_OK ? BIFF_IMAP_FOLDER_ERROR : f->have ? BIFF_IMAP_FOLDER_OK : BIFF_IMAP_FOLDER_NO_DATA;
         if (w != R_OK && !e->detail[0])
             set_detail(e, "STATUS: ", t, tn);
         if (++e->n_done < e->cfg->n_folders)

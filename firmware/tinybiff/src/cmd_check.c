@@ -302,9 +302,12 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
             json_str(&j, "protocol", proto);
             json_str(&j, "folder", folders[i]);
             if (!f || f->state != BIFF_IMAP_FOLDER_OK) {
+                int no_data = f && f->state == BIFF_IMAP_FOLDER_NO_DATA;
+                const char *why = biff_check_folder_detail(&check);
                 json_bool(&j, "ok", 0);
-                json_str(&j, "error", "server_error");
-                json_str(&j, "detail", "STATUS refused (no such folder?)");
+                json_str(&j, "error", no_data ? "protocol" : "server_error");
+                json_str(&j, "detail", no_data ? "STATUS answered OK without the folder's counts"
+                                       : *why ? why : "STATUS refused (no such folder?)");
                 rc = -1;
             } else {
                 json_u64(&j, "messages", f->messages);

@@ -251,13 +251,23 @@ static void save_folder(size_t i, unsigned f)
     }
 }
 
-static void record_imap(size_t i, session *s)
+/* Returns the error class of the first folder whose STATUS failed (BIFF_ERR_NONE if none). */
+static biff_error_class record_imap(size_t i, session *s)
 {
     biff_account *a = &accts[i];
     biff_status_account *m = &model[i];
+    biff_error_class folder_err = BIFF_ERR_NONE;
     for (unsigned f = 0; f < a->n_folders; f++) {
         const biff_imap_folder_result *r = biff_check_folder(&s->check, f);
-        if (!r || r->state != BIFF_IMAP_FOLDER_OK) continue;
+        if (!r || r->state != BIFF_IMAP_FOLDER_OK) {
+            if (folder_err == BIFF_ERR_NONE) {
+                folder_err = r && r->state == BIFF_IMAP_FOLDER_NO_DATA ? BIFF_ERR_PROTOCOL : BIFF_ERR_SERVER_ERROR;
+                snprintf(m->detail, sizeof m->detail, "folder %.40s: %.70s", a->folders[f],
+                         folder_err == BIFF_ERR_PROTOCOL ? "STATUS answered without counts"
+                                                         : biff_check_folder_detail(&s->check));
+            }
+            continue;
+        }
         biff_sync_folder *rec = &rt[i].rec[f];
         biff_sync_folder before = *rec;
         if (rec->uidnext_acked == 0 || rec->uidvalidity != r->uidvalidity) {
@@ -276,6 +286,7 @@ static void record_imap(size_t i, session *s)
             save_folder(i, f);
         }
     }
+    return folder_err;
 }
 
 static void on_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
@@ -481,19 +492,25 @@ static void session_run(session *s)
         case BIFF_CHECK_WANT_READ:
         case BIFF_CHECK_WANT_WRITE:
             s->want_write = st == BIFF_CHECK_WANT_WRITE;
+            /* An idle session that left IDLE (news pushed, renewal) waits for answers again:
+             * a server that ignores DONE must not keep the account "ok" forever. */
+            if (s->idling && s->deadline == INT64_MAX && !biff_check_idling(&s->check)) {
+                s->deadline = mono_ms() + CHECK_TIMEOUT_MS;
+            }
             return;
         case BIFF_CHECK_NEED_TLS:
             continue;
-        case BIFF_CHECK_RESULT:
+        case BIFF_CHECK_RESULT: {
             pthread_mutex_lock(&web.lock);
-            record_imap(i, s);
-            model[i].last_check = wall_now();
-            model[i].state = BIFF_STATE_OK;
-            model[i].err = BIFF_ERR_NONE;
             model[i].detail[0] = 0;
+            biff_error_class ferr = record_imap(i, s);
+            model[i].last_check = wall_now();
+            model[i].state = ferr == BIFF_ERR_NONE ? BIFF_STATE_OK : BIFF_STATE_ERROR;
+            model[i].err = (uint8_t)ferr;
             pthread_mutex_unlock(&web.lock);
             if (!s->idling) s->deadline = mono_ms() + IDLE_CONFIRM_MS;
             continue;
+        }
         case BIFF_CHECK_IDLING:
             if (!s->idling || s->renewing) {
                 log_msg(LOG_LVL_INFO, "account %s: idling on %s", accts[i].name, s->folders[0]);
@@ -506,7 +523,9 @@ static void session_run(session *s)
             s->renewing = 0;
             s->deadline = INT64_MAX; /* silence is normal now; keepalive and renewal watch it */
             continue;
-        case BIFF_CHECK_DONE:
+        case BIFF_CHECK_DONE: {
+            biff_error_class ferr = BIFF_ERR_NONE;
+            char fdetail[BIFF_STATUS_DETAIL_MAX] = "";
             pthread_mutex_lock(&web.lock);
             if (s->ca.proto == BIFF_CHECK_IMAP) {
                 if (!s->check.checked) { /* closed before answering: treat as failure */
@@ -514,13 +533,15 @@ static void session_run(session *s)
                     session_end(s, BIFF_ERR_PROTOCOL, "server closed the session before answering", 0);
                     return;
                 }
-                if (!s->ca.idle) record_imap(i, s);
+                if (!s->ca.idle) ferr = record_imap(i, s);
+                memcpy(fdetail, model[i].detail, sizeof fdetail);
             } else {
                 record_pop3(i, s);
             }
             pthread_mutex_unlock(&web.lock);
-            session_end(s, BIFF_ERR_NONE, NULL, 0);
+            session_end(s, ferr, ferr == BIFF_ERR_NONE ? NULL : fdetail, 0);
             return;
+        }
         default: {
             const char *d = "";
             biff_error_class err = biff_check_error(&s->check, &d);

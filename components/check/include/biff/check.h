@@ -99,6 +99,12 @@ biff_check_status biff_check_tls_started(biff_check *c, biff_transport *tls);
 /** Idle session: check every folder again now (renewal before the server's 30-minute limit). */
 biff_check_status biff_check_recheck(biff_check *c);
 
+/** Idle session: non-zero while the server has confirmed IDLE and nothing is in flight. */
+int biff_check_idling(const biff_check *c);
+
+/** IMAP: the server's text for a folder STATUS that failed (may be empty). */
+const char *biff_check_folder_detail(const biff_check *c);
+
 /** Idle session: end it politely (DONE, LOGOUT); DONE follows. */
 biff_check_status biff_check_logout(biff_check *c);
 

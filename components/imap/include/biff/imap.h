@@ -83,6 +83,7 @@ typedef enum {
     BIFF_IMAP_FOLDER_PENDING = 0,
     BIFF_IMAP_FOLDER_OK,
     BIFF_IMAP_FOLDER_ERROR, /* STATUS got NO/BAD (e.g. no such mailbox) */
+    BIFF_IMAP_FOLDER_NO_DATA, /* STATUS got OK but no usable STATUS data: a broken reply */
 } biff_imap_folder_state;
 
 typedef struct {
