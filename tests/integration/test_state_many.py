@@ -58,7 +58,11 @@ class ManyAccounts(unittest.TestCase):
                 if os.path.exists(os.path.join(ddir, f)):
                     os.unlink(os.path.join(ddir, f))
             accounts = self.accounts(fx)
-            d = Daemon(ddir, fx, accounts, extra_main="\toption max_parallel '8'")
+            # One check at a time: when an IMAP and a POP3 session of the same Dovecot user run
+            # together right after a Maildir delivery, STATUS can answer from the index with the
+            # old UIDNEXT until the next check (seen under ASan load). This test is about what
+            # survives a SIGKILL, not about that race, so it takes the race out.
+            d = Daemon(ddir, fx, accounts, extra_main="\toption max_parallel '1'")
             big = None
             names = [a[0] for a in accounts]
             try:
@@ -96,7 +100,7 @@ class ManyAccounts(unittest.TestCase):
                 # The list grows to 80 accounts: the image grows and keeps the 40 accounts' state.
                 fx.deliver("user20")
                 fx.deliver("user3")
-                big = Daemon(ddir, fx, self.accounts(fx, copies=2), extra_main="\toption max_parallel '8'")
+                big = Daemon(ddir, fx, self.accounts(fx, copies=2), extra_main="\toption max_parallel '1'")
                 log = self.start_checked(big, 80)
                 self.assertIn("grown to 128 KB", log)
                 self.assertEqual(os.path.getsize(big.state), 128 * 1024)
