@@ -52,6 +52,7 @@ class Daemon:
             lines += section("led", name, opts)
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
+        open(self.log, "w").close()  # this object's runs only: tests wait for lines in it
         with open(self.secrets, "w") as f:
             f.write("\n".join(sec) + "\n")
         os.chmod(self.secrets, 0o600)

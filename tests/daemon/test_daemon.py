@@ -82,13 +82,17 @@ class DaemonAgainstDovecot(unittest.TestCase):
                 # SIGHUP with a broken config keeps the running one.
                 with open(d.config) as f:
                     good = f.read()
-                with open(d.config, "a") as f:
-                    f.write("config tinybiff 'main'\n\toption nonsense '1'\n")
+
+                def replace_config(text):  # as UCI does it: a new file renamed over the old one
+                    with open(d.config + ".new", "w") as f:
+                        f.write(text)
+                    os.replace(d.config + ".new", d.config)
+                replace_config(good + "config tinybiff 'main'\n\toption nonsense '1'\n")
+                before = len(d.read_log())
                 d.signal(signal.SIGHUP)
-                d.wait_for(lambda s: "reload refused" in d.read_log(), 5, "reload refused")
+                d.wait_for(lambda s: "reload refused" in d.read_log()[before:], 5, "reload refused")
                 self.assertEqual(len(d.status()["accounts"]), 4)
-                with open(d.config, "w") as f:
-                    f.write(good)
+                replace_config(good)
             self.assertEqual(d.proc.returncode, 0, d.read_log())
             self.assertIn("stopping", d.read_log())
             with open(os.path.join(sysfs, "mail", "brightness")) as f:
