@@ -27,6 +27,23 @@ static biff_check_status engine_failed(biff_check *c)
     return fail(c, err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err, d);
 }
 
+int biff_check_auth_from_name(const char *name, uint8_t *auth)
+{
+    static const struct { const char *name; uint8_t auth; } map[] = {
+        { "", BIFF_CHECK_AUTH_AUTO },          { "PLAIN", BIFF_CHECK_AUTH_PLAIN },
+        { "LOGIN", BIFF_CHECK_AUTH_LOGIN },    { "+USER", BIFF_CHECK_AUTH_LOGIN },
+        { "USER", BIFF_CHECK_AUTH_LOGIN },     { "+APOP", BIFF_CHECK_AUTH_APOP },
+        { "XOAUTH2", BIFF_CHECK_AUTH_XOAUTH2 }, { "OAUTHBEARER", BIFF_CHECK_AUTH_OAUTHBEARER },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (strcmp(name, map[i].name) == 0) {
+            *auth = map[i].auth;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 biff_check_status biff_check_start(biff_check *c, const biff_check_account *a, biff_transport *link)
 {
     if (!c || !a || !link || !a->host || !a->user || !a->secret) return BIFF_CHECK_E_ARG;

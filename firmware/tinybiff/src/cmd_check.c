@@ -142,22 +142,6 @@ static int read_secret_file(const char *path, char *out, size_t cap)
     return 0;
 }
 
-static int auth_from_url(const biff_url *u, uint8_t *auth)
-{
-    static const struct { const char *name; uint8_t auth; } map[] = {
-        { "", BIFF_CHECK_AUTH_AUTO }, { "PLAIN", BIFF_CHECK_AUTH_PLAIN }, { "LOGIN", BIFF_CHECK_AUTH_LOGIN },
-        { "+USER", BIFF_CHECK_AUTH_LOGIN }, { "USER", BIFF_CHECK_AUTH_LOGIN }, { "+APOP", BIFF_CHECK_AUTH_APOP },
-        { "XOAUTH2", BIFF_CHECK_AUTH_XOAUTH2 }, { "OAUTHBEARER", BIFF_CHECK_AUTH_OAUTHBEARER },
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        if (strcmp(u->auth, map[i].name) == 0) {
-            *auth = map[i].auth;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 static void print_failure(const char *account, const char *proto, biff_error_class err, const char *detail)
 {
     json_line j;
@@ -227,7 +211,7 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
         acct.uid_ctx = &uid_count;
         state_pop3_begin(&state, slot, account_id);
     }
-    if (auth_from_url(&u, &acct.auth) != 0) {
+    if (biff_check_auth_from_name(u.auth, &acct.auth) != 0) {
         print_failure(text, proto, BIFF_ERR_CONFIG, "unknown ;AUTH= mechanism");
         return -1;
     }

@@ -435,17 +435,14 @@ static void session_start(size_t i)
         .host = a->url.host, .port = a->url.port, .user = a->url.user, .secret = rt[i].secret,
         .folders = s->folders,
     };
-    static const struct { const char *name; uint8_t auth; } mech[] = {
-        { "PLAIN", BIFF_CHECK_AUTH_PLAIN }, { "LOGIN", BIFF_CHECK_AUTH_LOGIN }, { "+APOP", BIFF_CHECK_AUTH_APOP },
-        { "XOAUTH2", BIFF_CHECK_AUTH_XOAUTH2 }, { "OAUTHBEARER", BIFF_CHECK_AUTH_OAUTHBEARER },
-    };
-    for (size_t k = 0; k < sizeof mech / sizeof mech[0]; k++) {
-        if (strcmp(a->url.auth, mech[k].name) == 0) s->ca.auth = mech[k].auth;
+    if (biff_check_auth_from_name(a->url.auth, &s->ca.auth) != 0) {
+        session_end(s, BIFF_ERR_CONFIG, "unknown ;AUTH= mechanism in the URL", 0);
+        return;
     }
     if (s->ca.proto == BIFF_CHECK_POP3) {
         s->ca.on_uid = on_uid;
         s->ca.uid_ctx = s;
-        /* One POP3 listing at a time is compared (the scan lives in the store helper). */
+        /* The listing is compared with the recorded UIDs as it streams in. */
         biff_sync_pop3_begin(&s->scan, &rt[i].pop3_seen);
     }
     if (a->security == BIFF_SECURITY_TLS) {

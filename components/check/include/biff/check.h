@@ -87,6 +87,12 @@ typedef struct {
     uint8_t work[BIFF_CHECK_LINE_MAX + BIFF_CHECK_OUT_MAX];
 } biff_check;
 
+/**
+ * The mechanism an account URL's ";AUTH=" names ("" = AUTO, PLAIN, LOGIN, +USER, +APOP,
+ * XOAUTH2, OAUTHBEARER; upper case). Returns 0, or -1 for a name this client does not know.
+ */
+int biff_check_auth_from_name(const char *name, uint8_t *auth);
+
 /** Begin a check of acct over link (TLS already up for BIFF_CHECK_SEC_TLS). */
 biff_check_status biff_check_start(biff_check *c, const biff_check_account *acct, biff_transport *link);
 
