@@ -309,12 +309,6 @@ static int holds_secret(const char *sec, size_t sl, const char *d, size_t dl)
     return 0;
 }
 
-static int is_b64(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/' || c == '=';
-}
-
 /* A server that echoes what it got may echo the password, raw or inside the base64 of a SASL
  * response. Then none of its text is kept: masking would still show the length. */
 static void detail_scrub(biff_imap *e)
@@ -323,7 +317,7 @@ static void detail_scrub(biff_imap *e)
     size_t sl = strlen(sec), dl = strlen(e->detail), i = 0, r;
     int leak = sl >= 3 && holds_secret(sec, sl, e->detail, dl);
     while (!leak && sl >= 3 && i < dl) {
-        for (r = i; r < dl && is_b64(e->detail[r]); r++) {
+        for (r = i; r < dl && e->detail[r] != ' '; r++) { /* a word: decodes only if base64 */
         }
         if (r - i >= 8) {
             char plain[BIFF_IMAP_DETAIL_MAX];
@@ -335,7 +329,7 @@ static void detail_scrub(biff_imap *e)
         i = r + 1;
     }
     if (leak) {
-        static const char withheld[] = "(server text withheld: it echoed the credentials)";
+        static const char withheld[] = "(withheld: server echoed the password)";
         memcpy(e->detail, withheld, sizeof withheld);
     }
 }
