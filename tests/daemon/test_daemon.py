@@ -128,6 +128,40 @@ class DaemonAgainstDovecot(unittest.TestCase):
                 d.wait_for(lambda s: all(a["state"] == "ok" for a in s["accounts"]), 10, "checks")
                 self.assertEqual([a["new"] for a in d.status()["accounts"]], [0, 0])
 
+    def test_unanswered_connect_does_not_hold_up_others(self):
+        import socket
+        with MailFixture(dir=os.path.join(WORK, "daemon-blackhole"), users=1, messages=2, unseen=1) as fx:
+            # A listener whose accept queue is full: the kernel drops further SYNs, so a connect
+            # to it hangs like one to a dead host (without leaving loopback).
+            hole = socket.socket()
+            hole.bind(("127.0.0.1", 0))
+            hole.listen(0)
+            fillers = []
+            for _ in range(2):
+                c = socket.socket()
+                c.setblocking(False)
+                c.connect_ex(hole.getsockname())
+                fillers.append(c)
+            time.sleep(0.2)
+            port = hole.getsockname()[1]
+            accounts = [("dead", f"imaps://user1@127.0.0.1:{port}/INBOX", {"idle": "0"}),
+                        ("idle", f"imaps://user1@localhost:{fx.ports['imaps']}/INBOX", {"idle": "1"})]
+            d = Daemon(os.path.join(fx.dir, "daemon"), fx, accounts)
+            try:
+                with d:
+                    d.wait_for(lambda s: by_name(s)["dead"]["state"] == "checking"
+                               and "idling on INBOX" in d.read_log(), 5, "IDLE while a connect hangs")
+                    fx.deliver("user1")
+                    d.wait_for(lambda s: by_name(s)["idle"]["new"] == 1, 2.0, "delivery while a connect hangs")
+                    d.wait_for(lambda s: by_name(s)["dead"]["state"] == "error", 15, "connect timeout")
+                    dead = by_name(d.status())["dead"]
+                    self.assertEqual(dead["error"], "network")
+                    self.assertIn("timed out", dead["detail"])
+            finally:
+                for c in fillers:
+                    c.close()
+                hole.close()
+
     def test_csrf_and_methods(self):
         import urllib.error
         import urllib.request

@@ -54,6 +54,7 @@ typedef struct {
     int want_write;
     int idling;
     int renewing;          /* a recheck of an idle session is in flight */
+    int connecting;        /* TCP connect under way */
     uint32_t uid_count;
     biff_sync_pop3_scan scan; /* POP3: the listing compared with the recorded UIDs */
     biff_check_status last;
@@ -395,6 +396,22 @@ static biff_tls_status tls_begin(session *s)
                           accts[i].has_pin ? accts[i].pin : NULL, rt[i].has_session ? &rt[i].tls_session : NULL);
 }
 
+/* TCP is up: TLS first for implicit TLS, else the check starts on the plain link. */
+static void session_connected(session *s)
+{
+    s->connecting = 0;
+    s->deadline = mono_ms() + CHECK_TIMEOUT_MS;
+    if (accts[s->acct].security == BIFF_SECURITY_TLS) {
+        if (tls_begin(s) != BIFF_TLS_OK) {
+            session_end(s, BIFF_ERR_TLS, biff_tls_detail(&s->tls), 0);
+            return;
+        }
+        s->last = BIFF_CHECK_NEED_TLS; /* handshake first, then the check */
+        return;
+    }
+    s->last = biff_check_start(&s->check, &s->ca, &s->l.transport);
+}
+
 static void session_start(size_t i)
 {
     session *s = NULL;
@@ -421,11 +438,6 @@ static void session_start(size_t i)
         session_end(s, BIFF_ERR_TLS, tls_ctx.detail, 0);
         return;
     }
-    s->deadline = mono_ms() + CHECK_TIMEOUT_MS;
-    if (link_open(&s->l, LINK_POSIX, a->url.host, a->url.port, CONNECT_TIMEOUT_MS) != BIFF_NET_OK) {
-        session_end(s, BIFF_ERR_NETWORK, s->l.detail, 0);
-        return;
-    }
     for (unsigned f = 0; f < a->n_folders; f++) s->folders[f] = a->folders[f];
     s->ca = (biff_check_account){
         .proto = a->url.proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
@@ -445,21 +457,40 @@ static void session_start(size_t i)
         /* The listing is compared with the recorded UIDs as it streams in. */
         biff_sync_pop3_begin(&s->scan, &rt[i].pop3_seen);
     }
-    if (a->security == BIFF_SECURITY_TLS) {
-        if (tls_begin(s) != BIFF_TLS_OK) {
-            session_end(s, BIFF_ERR_TLS, biff_tls_detail(&s->tls), 0);
-            return;
-        }
-        s->last = BIFF_CHECK_NEED_TLS; /* handshake first, then the check */
+    /* Connect without blocking the loop: a dead host must not hold up the other accounts. */
+    s->l.sock.fd = -1;
+    biff_net_status ns = biff_net_posix_connect_start(&s->l.sock, a->url.host, a->url.port, &s->l.transport);
+    if (ns == BIFF_NET_PENDING) {
+        s->connecting = 1;
+        s->want_write = 1;
+        s->deadline = mono_ms() + CONNECT_TIMEOUT_MS;
         return;
     }
-    s->last = biff_check_start(&s->check, &s->ca, &s->l.transport);
+    if (ns != BIFF_NET_OK) {
+        session_end(s, BIFF_ERR_NETWORK, s->l.sock.detail, 0);
+        return;
+    }
+    session_connected(s);
 }
 
 /* Advance one session as far as it goes without blocking. */
 static void session_run(session *s)
 {
     size_t i = s->acct;
+    if (s->connecting) {
+        int fd = s->l.sock.fd;
+        biff_net_status ns = biff_net_posix_connect_step(&s->l.sock, &s->l.transport);
+        if (ns == BIFF_NET_PENDING) {
+            if (s->l.sock.fd != fd) s->deadline = mono_ms() + CONNECT_TIMEOUT_MS; /* next address */
+            return;
+        }
+        if (ns != BIFF_NET_OK) {
+            session_end(s, BIFF_ERR_NETWORK, s->l.sock.detail, 0);
+            return;
+        }
+        session_connected(s);
+        if (!s->used) return;
+    }
     for (;;) {
         if (s->last == BIFF_CHECK_NEED_TLS) {
             if (!s->tls_used && tls_begin(s) != BIFF_TLS_OK) {
@@ -551,6 +582,18 @@ static void session_run(session *s)
 
 static void session_timeout(session *s)
 {
+    if (s->connecting) {
+        biff_net_status ns = biff_net_posix_connect_next(&s->l.sock, &s->l.transport);
+        if (ns == BIFF_NET_PENDING) {
+            s->deadline = mono_ms() + CONNECT_TIMEOUT_MS;
+        } else if (ns == BIFF_NET_OK) {
+            session_connected(s);
+            if (s->used) session_run(s);
+        } else {
+            session_end(s, BIFF_ERR_NETWORK, s->l.sock.detail, 0);
+        }
+        return;
+    }
     if (s->check.acct && s->ca.idle && !s->idling && s->check.checked) {
         /* Results came, but IDLE was not confirmed: this server cannot be watched. Poll it. */
         rt[s->acct].no_idle = 1;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 typedef enum {
+    BIFF_NET_PENDING = 1,     /* a connect is under way: wait until writable, then step it */
     BIFF_NET_OK = 0,
     BIFF_NET_E_CLOSED = -1,   /* peer closed the connection */
     BIFF_NET_E_IO = -2,       /* reset or other socket error */
