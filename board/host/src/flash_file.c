@@ -106,17 +106,9 @@ biff_flash_status biff_flash_file_open(biff_flash_file *ff, const char *path, ui
         return BIFF_FLASH_E_RANGE;
     memset(ff, 0, sizeof *ff);
     ff->fd = -1;
-    if (!path || sector_size == 0 || sector_count == 0 || program_unit == 0 ||
-        (program_unit & (program_unit - 1u)) || sector_size % program_unit ||
-        sector_count > UINT32_MAX / sector_size)
+    if (!path || biff_flash_init(&ff->flash, file_read, file_program, file_erase, sector_size, sector_count,
+                                 program_unit, ff) != BIFF_FLASH_OK)
         return BIFF_FLASH_E_RANGE;
-    ff->flash.read = file_read;
-    ff->flash.program = file_program;
-    ff->flash.erase = file_erase;
-    ff->flash.sector_size = sector_size;
-    ff->flash.sector_count = sector_count;
-    ff->flash.program_unit = program_unit;
-    ff->flash.ctx = ff;
     ff->flags = flags;
     ff->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (ff->fd < 0)

@@ -61,15 +61,8 @@ biff_flash_status biff_flash_sh_init(biff_flash_sh *f, const char *path, uint32_
                                      uint32_t sector_count, uint32_t program_unit)
 {
     memset(f, 0, sizeof *f);
-    f->flash.read = sh_read;
-    f->flash.program = sh_program;
-    f->flash.erase = sh_erase;
-    f->flash.sector_size = sector_size;
-    f->flash.sector_count = sector_count;
-    f->flash.program_unit = program_unit;
-    f->flash.ctx = f;
-    if (sector_size == 0 || sector_count == 0 || program_unit == 0 ||
-        (program_unit & (program_unit - 1)) != 0) {
+    if (biff_flash_init(&f->flash, sh_read, sh_program, sh_erase, sector_size, sector_count, program_unit, f) !=
+        BIFF_FLASH_OK) {
         return BIFF_FLASH_E_RANGE;
     }
     f->fd = biff_board_sh_open(path, 3 /* r+b: keep what is there */);

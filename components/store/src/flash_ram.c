@@ -13,6 +13,26 @@ biff_flash_status biff_flash_check(const biff_flash *f, uint32_t addr, uint32_t 
     return BIFF_FLASH_OK;
 }
 
+biff_flash_status biff_flash_init(biff_flash *f,
+                                  biff_flash_status (*read)(void *, uint32_t, void *, uint32_t),
+                                  biff_flash_status (*program)(void *, uint32_t, const void *, uint32_t),
+                                  biff_flash_status (*erase)(void *, uint32_t), uint32_t sector_size,
+                                  uint32_t sector_count, uint32_t program_unit, void *ctx)
+{
+    f->read = read;
+    f->program = program;
+    f->erase = erase;
+    f->sector_size = sector_size;
+    f->sector_count = sector_count;
+    f->program_unit = program_unit;
+    f->ctx = ctx;
+    if (sector_size == 0 || sector_count == 0 || program_unit == 0 ||
+        (program_unit & (program_unit - 1u)) != 0 || sector_size % program_unit != 0 ||
+        sector_count > UINT32_MAX / sector_size)
+        return BIFF_FLASH_E_RANGE;
+    return BIFF_FLASH_OK;
+}
+
 static biff_flash_status ram_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
 {
     biff_flash_ram *r = ctx;
@@ -53,18 +73,10 @@ biff_flash_status biff_flash_ram_init(biff_flash_ram *r, void *mem, uint32_t sec
                                       uint32_t sector_count, uint32_t program_unit,
                                       uint32_t *erase_counts)
 {
-    if (!r || !mem || sector_size == 0 || sector_count == 0 || program_unit == 0 ||
-        (program_unit & (program_unit - 1u)) != 0 || sector_size % program_unit != 0 ||
-        sector_count > UINT32_MAX / sector_size)
+    if (!r || !mem)
         return BIFF_FLASH_E_RANGE;
-    r->flash.read = ram_read;
-    r->flash.program = ram_program;
-    r->flash.erase = ram_erase;
-    r->flash.sector_size = sector_size;
-    r->flash.sector_count = sector_count;
-    r->flash.program_unit = program_unit;
-    r->flash.ctx = r;
     r->mem = mem;
     r->erase_counts = erase_counts;
-    return BIFF_FLASH_OK;
+    return biff_flash_init(&r->flash, ram_read, ram_program, ram_erase, sector_size, sector_count,
+                           program_unit, r);
 }

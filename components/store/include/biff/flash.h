@@ -38,6 +38,15 @@ typedef struct biff_flash {
  *  if aligned is non-zero, addr and len are multiples of program_unit. */
 biff_flash_status biff_flash_check(const biff_flash *f, uint32_t addr, uint32_t len, int aligned);
 
+/** Fill f with a backend's functions, geometry and context. BIFF_FLASH_E_RANGE for a geometry no
+ *  part has: a zero size, a program unit that is not a power of two or does not divide the
+ *  sector, or more than 4 GiB in all. Every backend starts with this. */
+biff_flash_status biff_flash_init(biff_flash *f,
+                                  biff_flash_status (*read)(void *, uint32_t, void *, uint32_t),
+                                  biff_flash_status (*program)(void *, uint32_t, const void *, uint32_t),
+                                  biff_flash_status (*erase)(void *, uint32_t), uint32_t sector_size,
+                                  uint32_t sector_count, uint32_t program_unit, void *ctx);
+
 /* ---- RAM-backed flash (tests, fuzzing, the QEMU board) ---- */
 
 typedef struct {
