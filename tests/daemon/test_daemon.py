@@ -60,6 +60,21 @@ class DaemonAgainstDovecot(unittest.TestCase):
                 with open(os.path.join(sysfs, "mail", "brightness")) as f:
                     self.assertEqual(f.read(), "1")      # steady: unread mail
 
+                # The JSON file for router widgets says the same, rewritten when something changes.
+                import json
+                path = os.path.join(d.dir, "status.json")
+                d.wait_for(lambda s: os.path.exists(path), 3, "status JSON file")
+                with open(path) as f:
+                    self.assertEqual([a["name"] for a in json.load(f)["accounts"]], ["idle", "poll", "pop", "badpw"])
+                # Once the accounts settle it stays put (it used to be rewritten every second).
+                for _ in range(5):
+                    mtime = os.stat(path).st_mtime_ns
+                    time.sleep(2.5)
+                    if os.stat(path).st_mtime_ns == mtime:
+                        break
+                else:
+                    self.fail("status JSON file rewritten although nothing changed")
+
                 # IDLE: a delivered message reaches /status.json within 2 s.
                 d.wait_for(lambda s: "idling on INBOX" in d.read_log(), 5, "IDLE")
                 fx.deliver("user1", subject="idle test")

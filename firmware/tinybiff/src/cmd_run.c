@@ -617,6 +617,12 @@ static void write_status_json(void)
     biff_status_status st = biff_status_json(buf, sizeof buf, &len, model, cfg.n_accounts, wall_now());
     pthread_mutex_unlock(&web.lock);
     if (st != BIFF_STATUS_OK) return;
+    /* Written only when something besides "now" changed: a router's flash wears. */
+    static uint32_t last_crc;
+    static int written;
+    const char *body = memchr(buf, ',', len);
+    uint32_t crc = body ? biff_store_crc32(0, body, len - (size_t)(body - buf)) : 0;
+    if (written && crc == last_crc) return;
     char tmp[BIFF_CONFIG_PATH_MAX + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", cfg.globals.status_json);
     FILE *f = fopen(tmp, "w");
@@ -624,10 +630,15 @@ static void write_status_json(void)
         log_msg(LOG_LVL_WARN, "status_json: cannot write %s", tmp);
         return;
     }
+    /* rename() makes the update atomic for readers; no fsync: the file is rebuilt after a reboot. */
     int ok = fwrite(buf, 1, len, f) == len;
-    ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, cfg.globals.status_json) != 0) log_msg(LOG_LVL_WARN, "status_json: cannot write %s", tmp);
+    if (!ok || rename(tmp, cfg.globals.status_json) != 0) {
+        log_msg(LOG_LVL_WARN, "status_json: cannot write %s", tmp);
+        return;
+    }
+    last_crc = crc;
+    written = 1;
 }
 
 static void close_all(void)
