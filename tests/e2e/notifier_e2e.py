@@ -2,22 +2,27 @@
 """End-to-end: the Cortex-M3 notifier image in QEMU mps2-an385 checks a real Dovecot.
 
 1. Prints the image's size report.
-2. Starts the Dovecot fixture (tests/fixture/mailfix.py) on 127.0.0.1.
-3. Writes the provisioning file: the fixture CA, an IMAPS and a POP3S account, and the host
+2. Starts the Dovecot fixture (tests/fixture/mailfix.py) and an NTP server (chronyd, unpacked
+   by scripts/bootstrap, serving its clock without touching the system's) on 127.0.0.1.
+3. Writes the provisioning file: the fixture CA, an IMAPS and a POP3S account, the host
    table entry "localhost 10.0.2.2" (QEMU's user network forwards 10.0.2.2 to the host's
-   loopback; the fixture certificate is for "localhost", so the name stays what TLS checks).
-4. Boots QEMU with a fresh flash file: the UART must show both checks with the fixture's
-   counts, LED0 steady (unread) in QEMU's FPGAIO trace, and /status.json through hostfwd.
+   loopback; the fixture certificate is for "localhost", so the name stays what TLS checks)
+   and the NTP server at 10.0.2.2. No time is provisioned: the clock must come from SNTP.
+4. Boots QEMU with a fresh flash file: the clock is set by SNTP (within 3 s of the host's),
+   the UART shows both checks with the fixture's counts, LED0 steady (unread) in QEMU's
+   FPGAIO trace, and /status.json through hostfwd.
 5. Delivers a message: both accounts announce it once ("NEW"), LED0 blinks slowly (new).
 6. Stops QEMU, delivers one more message while it is off, boots again on the same flash file:
    both unacknowledged messages count as new, but only the one that arrived while it was off
    is announced; nothing is announced twice.
-7. Acknowledges through the page (POST /ack with the page's CSRF token; a wrong token is
-   refused): LED0 steady; a third boot on the same flash keeps it acknowledged.
+7. The page (gzip'd, with a CSP) in headless Chromium shows /status.json's numbers; a POST
+   /ack with a wrong token is refused; the page's Acknowledge button acknowledges: LED0
+   steady; a third boot on the same flash keeps it acknowledged.
 
-QEMU and the fixture are always stopped (finally blocks, SIGTERM handler, deadlines).
+QEMU, chronyd and the fixture are always stopped (finally blocks, SIGTERM handler, deadlines).
 usage: notifier_e2e.py ELF WORKDIR
 """
+import gzip
 import json
 import os
 import re
@@ -33,6 +38,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 MAILFIX = os.path.join(ROOT, "tests", "fixture", "mailfix.py")
+CHRONYD = os.path.join(ROOT, ".deps", "tools", "chrony", "usr", "sbin", "chronyd")
 USER = "user1"
 
 
@@ -50,6 +56,63 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Chronyd:
+    """A real NTP server on 127.0.0.1: chronyd serving its local clock (-x: it never sets it)."""
+
+    def __init__(self, work):
+        if not os.access(CHRONYD, os.X_OK):
+            raise Fail(f"{CHRONYD} missing: run scripts/bootstrap")
+        self.port = free_udp_port()
+        conf = os.path.join(work, "chrony.conf")
+        with open(conf, "w") as f:
+            f.write(f"port {self.port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 8\n"
+                    f"cmdport 0\npidfile {work}/chronyd.pid\n")
+        self.log = open(os.path.join(work, "chronyd.log"), "w")
+        # As root it would switch to the package's user, which an unpacked chrony does not have.
+        who = ["-u", "root"] if os.getuid() == 0 else ["-U"]
+        self.p = subprocess.Popen([CHRONYD, "-x", "-d", *who, "-f", conf], stdin=subprocess.DEVNULL, stdout=self.log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        self._wait_ready()
+        log(f"chronyd serving NTP on 127.0.0.1:{self.port}")
+
+    def _wait_ready(self):
+        import struct
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.p.poll() is not None:
+                raise Fail(f"chronyd exited ({self.p.returncode}); see chronyd.log")
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(0.5)
+            try:
+                s.sendto(b"\x23" + b"\0" * 47, ("127.0.0.1", self.port))
+                d, _ = s.recvfrom(100)
+                if len(d) >= 48 and d[0] & 7 == 4 and struct.unpack(">I", d[40:44])[0]:
+                    return
+            except OSError:
+                time.sleep(0.2)
+            finally:
+                s.close()
+        raise Fail("chronyd does not answer NTP requests")
+
+    def stop(self):
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, signal.SIGTERM)
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.p.pid, signal.SIGKILL)
+                self.p.wait()
+        self.log.close()
 
 
 def mailfix(*args):
@@ -244,15 +307,68 @@ def check_status_json(port, fx_counts, want_new):
 
 
 def http(port, method, path, body=None):
+    """(status, headers, body bytes) of one request through hostfwd."""
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
                                  data=body.encode() if body is not None else None)
     if body is not None:
         req.add_header("Content-Type", "application/x-www-form-urlencoded")
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
+            return r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+        return e.code, e.headers, e.read()
+
+
+def check_page(port):
+    """The page as served: gzip'd HTML with a CSP that allows only its own script and style."""
+    code, hdrs, raw = http(port, "GET", "/")
+    expect(code == 200 and hdrs.get("Content-Encoding") == "gzip", "GET / serves the page, gzip'd")
+    page = gzip.decompress(raw).decode()
+    csp = hdrs.get("Content-Security-Policy", "")
+    expect(page.startswith("<!DOCTYPE html>") and "/status.json" in page and "Acknowledge" in page,
+           f"the page ({len(raw)} bytes on the wire, {len(page)} unpacked) loads /status.json")
+    expect("default-src 'none'" in csp and "script-src 'sha256-" in csp and "unsafe" not in csp,
+           "the page's CSP allows only its own hashed script and style")
+    code, hdrs, _ = http(port, "GET", "/nothing-here")
+    expect(code == 404, "an unknown path is 404")
+
+
+def acknowledge_in_browser(port, qemu, work, fx_counts):
+    """Headless Chromium: the page shows /status.json's numbers; its button acknowledges."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+              "--window-size=412,915", "--no-first-run", "--disable-extensions"):
+        opts.add_argument(a)
+    drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    try:
+        drv.get(f"http://127.0.0.1:{port}/")
+        wait = WebDriverWait(drv, 15)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "section[data-account]")) == 2)
+        st = fetch_json(port)
+        for a in st["accounts"]:
+            row = drv.find_element(By.CSS_SELECTOR, f'section[data-account="{a["name"]}"]')
+            unseen = row.find_element(By.CSS_SELECTOR, "td.unseen").text
+            new = row.find_element(By.CSS_SELECTOR, "td.new").text
+            expect(unseen == str(a["unseen"]) and new == str(a["new"]),
+                   f"page shows {a['name']} unread {unseen} new {new}, as /status.json")
+        expect(drv.find_element(By.ID, "unseen").text == str(st["unseen"]), "page total unread as /status.json")
+        errors = [e for e in drv.get_log("browser") if e.get("level") == "SEVERE"]
+        expect(not errors, f"no errors in the browser console (CSP, script): {errors}")
+        drv.save_screenshot(os.path.join(work, "notifier_page.png"))
+        mark = qemu.mark()
+        drv.find_element(By.ID, "ack").click()
+        qemu.wait_for(r"^ack: new mail acknowledged", mark, 10)
+        wait.until(lambda d: d.find_element(By.ID, "new").text == "0")
+        expect(True, "the page's Acknowledge button acknowledged; the page shows 0 new")
+    finally:
+        drv.quit()
 
 
 def led_steady(q, secs=1.5):
@@ -275,13 +391,13 @@ def run(elf, work):
         if os.path.exists(f):
             os.remove(f)
     facts = json.loads(mailfix("start", "--dir", fxdir, "--users", "1", "--messages", "5", "--unseen", "2"))
-    qemu = None
+    qemu = ntp = None
     try:
+        ntp = Chronyd(work)
         pw = facts["users"][0]["password"]
         with open(cfg, "w") as f:
             f.write("# written by tests/e2e/notifier_e2e.py\n")
-            # The provisioner's clock: QEMU's user network has no NTP server (README "Time").
-            f.write(f"time {int(time.time())}\n")
+            f.write(f"ntp 10.0.2.2 {ntp.port}\n")
             f.write("host localhost 10.0.2.2\n")
             f.write("interval 5\n")
             f.write(f"ca {facts['ca']}\n")
@@ -296,6 +412,9 @@ def run(elf, work):
         http_port = free_port()
         qemu = Qemu(elf, cfg, flash, os.path.join(work, "trace1.log"), http_port)
         qemu.wait_for(r"^net: address 10\.0\.2\.\d+", 0, 60)
+        _, m = qemu.wait_for(r"^time: (\d+) from SNTP", 0, 20)
+        skew = int(m.group(1)) - time.time()
+        expect(abs(skew) < 3, f"clock set by SNTP from chronyd ({skew:+.1f} s from the host)")
         c0 = counts()
         checks = wait_checks(qemu, 0)
         check_counts(checks, c0)
@@ -307,6 +426,8 @@ def run(elf, work):
         ok, vals = led_steady(qemu)
         expect(ok, f"FPGAIO LED0 steadily on (unread), LED1 on (network): samples {sorted(set(vals))}")
         check_status_json(http_port, c0, 0)
+        skew = fetch_json(http_port)["now"] - time.time()
+        expect(abs(skew) < 3, f"/status.json now is the SNTP time ({skew:+.1f} s)")
         expect(not qemu.grep(r"^NEW "), "no NEW announcement before a delivery")
 
         # ---- a delivery while running: announced once, LED0 blinks
@@ -344,14 +465,18 @@ def run(elf, work):
         check_status_json(http_port, c2, 2)
 
         # ---- acknowledge through the page
-        code, page = http(http_port, "GET", "/")
-        m = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
-        expect(code == 200 and m is not None, "status page (HTML) served with an Acknowledge form")
-        code, _ = http(http_port, "POST", "/ack", "csrf=0000")
-        expect(code == 403, "POST /ack with a wrong token is refused")
+        check_page(http_port)
+        code, hdrs, _ = http(http_port, "GET", "/status.json")
+        token = hdrs.get("X-CSRF-Token", "")
+        expect(code == 200 and re.fullmatch(r"[0-9a-f]{32}", token) is not None,
+               "/status.json carries the acknowledge token")
+        for bad in ("csrf=0000", "", f"csrf={token[:-1]}", f"csrf={token}x"):
+            code, _, _ = http(http_port, "POST", "/ack", bad)
+            expect(code == 403, f"POST /ack with a wrong token ({bad!r}) is refused")
+        expect(not qemu.grep(r"^ack: "), "nothing was acknowledged by the refused requests")
+        expect(led_blinks(qemu), "FPGAIO LED0 still blinks after the refused requests")
         mark = qemu.mark()
-        code, _ = http(http_port, "POST", "/ack", f"csrf={m.group(1)}")
-        expect(code == 200, f"POST /ack with the page's token is accepted (HTTP {code})")
+        acknowledge_in_browser(http_port, qemu, work, c2)
         qemu.wait_for(r"^led steady", mark, 10)
         expect(led_steady(qemu)[0], "FPGAIO LED0 steady again after the acknowledge")
         later = wait_checks(qemu, qemu.mark())
@@ -376,6 +501,8 @@ def run(elf, work):
     finally:
         if qemu:
             qemu.stop()
+        if ntp:
+            ntp.stop()
         subprocess.run([sys.executable, MAILFIX, "stop", "--dir", fxdir], timeout=60)
 
 

@@ -46,9 +46,31 @@
 #define TCP_QUEUE_OOSEQ           0 /* one connection, in-order LAN/NAT path: no reorder buffer */
 #define MEMP_NUM_SYS_TIMEOUT      (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 2)
 
+/* SNTP (lwIP's app): one server, by name or address, on a port the firmware sets (the e2e
+ * test's server is not on 123). The request carries a random transmit time and an answer must
+ * echo it (SNTP_CHECK_RESPONSE 2), so an off-path sender cannot set the clock. The firmware
+ * decides whether to take the time (notifier_sntp_time: never before the build time). */
 #define SNTP_SERVER_DNS           1
-#define SNTP_SET_SYSTEM_TIME(sec) biff_board_set_time(sec)
-void biff_board_set_time(unsigned long sec);
+#define SNTP_MAX_SERVERS          1
+#define SNTP_STARTUP_DELAY        0
+#define SNTP_CHECK_RESPONSE       2
+#define SNTP_PORT                 notifier_sntp_port
+#define SNTP_SET_SYSTEM_TIME(sec) notifier_sntp_time(sec)
+#define SNTP_GET_SYSTEM_TIME(sec, us) do { (sec) = (u32_t)biff_board_time(); (us) = biff_board_rand() % 1000000u; } while (0)
+extern unsigned short notifier_sntp_port;
+void notifier_sntp_time(unsigned long sec);
+unsigned long biff_board_time(void);
+unsigned biff_board_rand(void);
+
+/* Status page: lwIP's httpd. Every file is the firmware's (custom files with their headers, see
+ * firmware/notifier/src/web.c), so there is no file system image. Data is copied into the send
+ * buffer, because the JSON buffer is reused by the next request. */
+#define LWIP_HTTPD_CUSTOM_FILES   1
+#define LWIP_HTTPD_SUPPORT_POST   1
+#define LWIP_HTTPD_DYNAMIC_HEADERS 0
+#define LWIP_HTTPD_SUPPORT_V09    0
+#define HTTPD_FSDATA_FILE         "fsdata_none.h"
+#define HTTP_IS_DATA_VOLATILE(hs) TCP_WRITE_FLAG_COPY
 
 #define LWIP_STATS                0
 #define LWIP_NOASSERT             1

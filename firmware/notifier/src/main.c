@@ -24,6 +24,7 @@
 #include "flash_semihost.h"
 #include "lan9118.h"
 #include "lwip/dhcp.h"
+#include "lwip/apps/sntp.h"
 #include "lwip/dns.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
@@ -31,7 +32,7 @@
 #include "mbedtls/memory_buffer_alloc.h"
 #include "netif/ethernet.h"
 #include "provision.h"
-#include "status_http.h"
+#include "web.h"
 
 #ifndef NOTIFIER_TLS_POOL
 #define NOTIFIER_TLS_POOL (20 * 1024) /* measured peak 15.5 KB (TLS 1.3, ECDSA P-256 chain) */
@@ -40,6 +41,7 @@
 #define BIFF_BUILD_TIME 0
 #endif
 #define CHECK_TIMEOUT_MS 30000u
+#define SNTP_WAIT_MS 15000u /* first checks wait this long for the time (certificate dates) */
 #define FLASH_SECTOR 4096u
 #define FLASH_SECTORS 4u
 
@@ -182,13 +184,33 @@ static void acknowledge(void)
 
 /* ---------------------------------------------------------------- status page */
 
-static size_t render_status(char *buf, size_t cap, int html)
+static size_t render_status(char *buf, size_t cap)
 {
     size_t len = 0;
-    uint32_t now = (uint32_t)biff_board_time();
-    biff_status_status st = html ? biff_status_html(buf, cap, &len, model, cfg.n_acct, now, 10, csrf)
-                                 : biff_status_json(buf, cap, &len, model, cfg.n_acct, now);
-    return st == BIFF_STATUS_OK ? len : 0;
+    return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time()) == BIFF_STATUS_OK
+               ? len : 0;
+}
+
+/* ---------------------------------------------------------------- time */
+
+unsigned short notifier_sntp_port = 123;
+static uint8_t sntp_synced;
+
+/* Called by lwIP's SNTP client with a validated answer. SNTP is not authenticated: the build
+ * time stays the floor, so a forged answer can at worst make certificates look expired (checks
+ * fail and say so), never make an expired one look valid again before the build. */
+void notifier_sntp_time(unsigned long sec)
+{
+    if (sec < BIFF_BUILD_TIME) {
+        say("time: SNTP answer %lu is before the build time, ignored\n", sec);
+        return;
+    }
+    unsigned long was = biff_board_time();
+    biff_board_set_time(sec);
+    if (!sntp_synced || (sec > was ? sec - was : was - sec) > 2) {
+        say("time: %lu from SNTP (clock was %lu)\n", sec, was);
+    }
+    sntp_synced = 1;
 }
 
 /* ---------------------------------------------------------------- one check */
@@ -556,8 +578,8 @@ int main(void)
     }
     for (int k = 0; k < 16; k++) snprintf(csrf + 2 * k, 3, "%02x", biff_board_rand() & 0xFFu);
 
-    int net_up = 0;
-    uint32_t rounds = 0, next_report = 0;
+    int net_up = 0, checking = 0;
+    uint32_t rounds = 0, next_report = 0, net_up_at = 0;
     for (;;) {
         uint32_t now = biff_board_millis();
         biff_lan9118_poll(&netif);
@@ -568,11 +590,26 @@ int main(void)
             say("net: address %s", ip4addr_ntoa(netif_ip4_addr(&netif)));
             say(" gateway %s", ip4addr_ntoa(netif_ip4_gw(&netif)));
             say(" dns %s\n", ipaddr_ntoa(dns));
-            biff_poller_init(&poller, pacct, pslot, cfg.n_acct, 1, biff_board_rand(), now);
-            if (status_http_start(80, render_status, acknowledge, csrf) != 0) say("http: cannot listen on port 80\n");
-            else say("http: status page on port 80\n");
+            net_up_at = now;
+            web_start(render_status, acknowledge, csrf);
+            say("http: status page on port 80\n");
+            if (cfg.ntp_host) {
+                notifier_sntp_port = cfg.ntp_port;
+                sntp_setoperatingmode(SNTP_OPMODE_POLL);
+                sntp_setservername(0, cfg.ntp_host);
+                sntp_init();
+                say("time: asking SNTP server %s port %u\n", cfg.ntp_host, (unsigned)cfg.ntp_port);
+            }
         }
-        if (net_up) {
+        if (net_up && !checking && (sntp_synced || !cfg.ntp_host || now - net_up_at >= SNTP_WAIT_MS)) {
+            if (!sntp_synced && cfg.ntp_host) {
+                say("time: no SNTP answer within %u s, checking with the clock at %lu\n",
+                    SNTP_WAIT_MS / 1000u, biff_board_time());
+            }
+            biff_poller_init(&poller, pacct, pslot, cfg.n_acct, 1, biff_board_rand(), now);
+            checking = 1;
+        }
+        if (checking) {
             size_t idx;
             if (run.state == RUN_IDLE && biff_poller_next(&poller, now, &idx)) {
                 start_check(idx, now);

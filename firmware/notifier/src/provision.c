@@ -126,6 +126,14 @@ int prov_load(prov *p, const char *path, const char **why)
             }
             if (!strcmp(key, "time")) {
                 p->time = strtoul(a1, NULL, 10);
+            } else if (!strcmp(key, "ntp")) {
+                unsigned long port = a2 ? strtoul(a2, NULL, 10) : 123;
+                if (port == 0 || port > 65535) {
+                    *why = "bad ntp port";
+                    return -1;
+                }
+                p->ntp_host = a1;
+                p->ntp_port = (uint16_t)port;
             } else if (!strcmp(key, "interval")) {
                 p->interval_s = (uint32_t)strtoul(a1, NULL, 10);
                 if (p->interval_s < 5) p->interval_s = 5;

@@ -4,6 +4,7 @@
  * would read the same text from a provisioning area of its flash. Text, one directive a line:
  *
  *   time 1718000000                  provisioner's clock (Unix seconds); see README "Time"
+ *   ntp pool.ntp.org [123]           SNTP server (name or address) and port
  *   host localhost 10.0.2.2          static host table entry, asked before DNS
  *   interval 20                      seconds between checks of an account (default 300)
  *   ca /path/to/ca.pem               trust anchor (PEM or DER), read at start
@@ -40,6 +41,8 @@ typedef struct {
     unsigned n_hosts;
     const char *ca_path;
     unsigned long time;       /* 0: not given */
+    const char *ntp_host;     /* NULL: no SNTP */
+    uint16_t ntp_port;
     uint32_t interval_s;
 } prov;
 
