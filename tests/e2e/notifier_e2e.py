@@ -331,6 +331,25 @@ def check_page(port):
            "the page's CSP allows only its own hashed script and style")
     code, hdrs, _ = http(port, "GET", "/nothing-here")
     expect(code == 404, "an unknown path is 404")
+    # Several browsers at once: each gets the page or JSON, or 503 while the one JSON buffer is
+    # in use; nothing hangs or breaks the device.
+    codes, lock = [], threading.Lock()
+
+    def one(path):
+        try:
+            c = http(port, "GET", path)[0]
+        except Exception as e:  # a refused or reset connection is a failure too
+            c = repr(e)
+        with lock:
+            codes.append(c)
+    ts = [threading.Thread(target=one, args=(p,)) for p in ["/", "/status.json"] * 4]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    expect(len(codes) == 8 and all(c in (200, 503) for c in codes) and codes.count(200) >= 4,
+           f"8 parallel requests answered 200 or 503: {codes}")
+    expect(fetch_json(port)["accounts"], "/status.json still answers after them")
 
 
 def acknowledge_in_browser(port, qemu, work, fx_counts):

@@ -140,6 +140,22 @@ static const char *acct_label(size_t i)
     return buf;
 }
 
+static void paint_stack(void)
+{
+    extern uint32_t __stack_limit;
+    volatile uint32_t *p = &__stack_limit;
+    uint32_t here;
+    while ((uintptr_t)p < (uintptr_t)&here - 64u) *p++ = 0xDEADBEEFu;
+}
+
+static unsigned stack_used(void)
+{
+    extern uint32_t __stack_limit, __stack_top;
+    const uint32_t *p = &__stack_limit;
+    while (p < &__stack_top && *p == 0xDEADBEEFu) p++;
+    return (unsigned)((uintptr_t)&__stack_top - (uintptr_t)p);
+}
+
 /* ---------------------------------------------------------------- LEDs */
 
 /* LED0: the mail LED, the daemon's patterns (biff/status.h): off / steady = unread /
@@ -363,6 +379,13 @@ static void finish_check(biff_check_status st, uint32_t now)
     if (run.tls_up) biff_tls_close(&tls);
     biff_net_lwip_close(&conn);
     a->acct.on_uid = NULL;
+    /* The figures the budget is about, whenever a check set a new pool peak. */
+    static size_t reported_peak;
+    if (peak > reported_peak) {
+        reported_peak = peak;
+        say("mem: tls pool peak %u of %u bytes, stack peak %u of %u bytes, eth drops %lu\n", (unsigned)peak,
+            (unsigned)sizeof tls_pool, stack_used(), 8192u, (unsigned long)biff_lan9118_drops());
+    }
     mbedtls_memory_buffer_alloc_cur_get(&cur, &blocks);
     if (cur > pool_base) {
         say("tls heap: %u bytes more in use than before the check (%u blocks)\n",
@@ -498,22 +521,6 @@ static void fail_stop(const char *what, const char *why)
     }
 }
 
-static void paint_stack(void)
-{
-    extern uint32_t __stack_limit;
-    volatile uint32_t *p = &__stack_limit;
-    uint32_t here;
-    while ((uintptr_t)p < (uintptr_t)&here - 64u) *p++ = 0xDEADBEEFu;
-}
-
-static unsigned stack_used(void)
-{
-    extern uint32_t __stack_limit, __stack_top;
-    const uint32_t *p = &__stack_limit;
-    while (p < &__stack_top && *p == 0xDEADBEEFu) p++;
-    return (unsigned)((uintptr_t)&__stack_top - (uintptr_t)p);
-}
-
 int main(void)
 {
     paint_stack();
@@ -579,7 +586,7 @@ int main(void)
     for (int k = 0; k < 16; k++) snprintf(csrf + 2 * k, 3, "%02x", biff_board_rand() & 0xFFu);
 
     int net_up = 0, checking = 0;
-    uint32_t rounds = 0, next_report = 0, net_up_at = 0;
+    uint32_t net_up_at = 0;
     for (;;) {
         uint32_t now = biff_board_millis();
         biff_lan9118_poll(&netif);
@@ -613,19 +620,10 @@ int main(void)
             size_t idx;
             if (run.state == RUN_IDLE && biff_poller_next(&poller, now, &idx)) {
                 start_check(idx, now);
-                rounds++;
             }
             if (run.state != RUN_IDLE) step_check(now);
         }
         leds_update(now, net_up);
-        if ((int32_t)(now - next_report) >= 0 && rounds) {
-            size_t peak = 0, blocks = 0;
-            mbedtls_memory_buffer_alloc_max_get(&peak, &blocks);
-            say("mem: tls pool peak %u of %u bytes, stack peak %u of %u bytes, eth drops %lu\n",
-                (unsigned)peak, (unsigned)sizeof tls_pool, stack_used(), 8192u,
-                (unsigned long)biff_lan9118_drops());
-            next_report = now + 60000u;
-        }
         if (run.state == RUN_IDLE) __asm__ volatile("wfi"); /* SysTick wakes us within 1 ms */
     }
 }
