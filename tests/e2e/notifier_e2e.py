@@ -19,6 +19,10 @@
    /ack with a wrong token is refused; the page's Acknowledge button acknowledges: LED0
    steady; a third boot on the same flash keeps it acknowledged.
 
+8. A fourth boot asks a hostile NTP server (hand-written: answers no real server sends): a reply
+   that does not echo the request is dropped, one from 2001 is refused (before the build time);
+   after 15 s the checks go ahead on the build-time clock, which /status.json shows.
+
 QEMU, chronyd and the fixture are always stopped (finally blocks, SIGTERM handler, deadlines).
 usage: notifier_e2e.py ELF WORKDIR
 """
@@ -113,6 +117,51 @@ class Chronyd:
                 os.killpg(self.p.pid, signal.SIGKILL)
                 self.p.wait()
         self.log.close()
+
+
+class ForgedNtp:
+    """For each request two answers: one that does not echo the request's transmit time (with
+    the right time), then one that echoes it but says 2001-01-01."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.3)
+        self.port = self.sock.getsockname()[1]
+        self.requests = 0
+        self.done = False
+        self.t = threading.Thread(target=self._serve, daemon=True)
+        self.t.start()
+
+    @staticmethod
+    def _answer(orig, unix):
+        import struct
+        ntp = int(unix) + 2208988800
+        p = bytearray(48)
+        p[0] = (4 << 3) | 4  # version 4, mode server
+        p[1] = 2
+        p[24:32] = orig
+        p[32:48] = struct.pack(">IIII", ntp, 0, ntp, 0)
+        return bytes(p)
+
+    def _serve(self):
+        while not self.done:
+            try:
+                d, addr = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(d) < 48:
+                continue
+            self.requests += 1
+            self.sock.sendto(self._answer(os.urandom(8), time.time()), addr)
+            self.sock.sendto(self._answer(d[40:48], 978307200), addr)
+
+    def stop(self):
+        self.done = True
+        self.t.join(5)
+        self.sock.close()
 
 
 def mailfix(*args):
@@ -385,7 +434,8 @@ def acknowledge_in_browser(port, qemu, work, fx_counts):
         drv.find_element(By.ID, "ack").click()
         qemu.wait_for(r"^ack: new mail acknowledged", mark, 10)
         wait.until(lambda d: d.find_element(By.ID, "new").text == "0")
-        expect(True, "the page's Acknowledge button acknowledged; the page shows 0 new")
+        cells = [e.text for e in drv.find_elements(By.CSS_SELECTOR, "td.new")]
+        expect(cells == ["0", "0"], f"after Acknowledge the page shows 0 new for both accounts ({cells})")
     finally:
         drv.quit()
 
@@ -515,6 +565,28 @@ def run(elf, work):
         expect(again["imap-0"]["new"] == "0" and again["pop3-1"]["new"] == "0" and not qemu.grep(r"^NEW "),
                "third boot: acknowledged mail is neither new nor announced")
         qemu.wait_for(r"^led steady", 0, 10)
+        qemu.stop()
+        qemu = None
+
+        # ---- fourth boot: a hostile NTP server cannot set the clock
+        forged = ForgedNtp()
+        try:
+            cfg4 = os.path.join(work, "notifier-forged-ntp.cfg")
+            with open(cfg) as f, open(cfg4, "w") as g:
+                g.write(re.sub(r"(?m)^ntp .*$", f"ntp 10.0.2.2 {forged.port}", f.read()))
+            os.chmod(cfg4, 0o600)
+            qemu = Qemu(elf, cfg4, flash, os.path.join(work, "trace4.log"), http_port)
+            qemu.wait_for(r"^time: SNTP answer 978307200 is before the build time, ignored", 0, 30)
+            expect(forged.requests >= 1, "the notifier asked the hostile NTP server")
+            _, m = qemu.wait_for(r"^time: no SNTP answer within 15 s, checking with the clock at (\d+)", 0, 30)
+            expect(not qemu.grep(r"from SNTP"), "neither the forged nor the 2001 answer set the clock")
+            expect(int(m.group(1)) < time.time() - 10, "the clock stayed at the build-time floor")
+            late = wait_checks(qemu, 0)
+            expect(late["imap-0"]["tls"] == "TLSv1.3" and late["pop3-1"]["tls"] == "TLSv1.3",
+                   "the checks go ahead on the floor clock (the fixture certificate is valid then)")
+            expect(fetch_json(http_port)["now"] < time.time() - 10, "/status.json shows the floor clock, not 2001")
+        finally:
+            forged.stop()
         log("PASS")
         return 0
     finally:
