@@ -1,8 +1,9 @@
 /*
  * tinybiff notifier: the microcontroller product. One superloop, no RTOS, no malloc:
  *
- *   LAN9118 poll -> lwIP timers -> DHCP -> poller picks an account -> lwIP TCP -> TLS -> check
- *   -> sync state in flash -> UART log + LEDs
+ *   LAN9118 poll -> lwIP timers -> DHCP -> SNTP (checks wait for it, up to 15 s)
+ *   -> poller picks an account -> lwIP TCP -> TLS -> check -> sync state in flash
+ *   -> UART log + LEDs + the status page (lwIP httpd, web.c)
  *
  * One check runs at a time. Every I/O step is non-blocking, so the loop never stalls on the
  * network; a check that makes no progress is cut off at its deadline.

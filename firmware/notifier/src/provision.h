@@ -3,7 +3,7 @@
  * On QEMU it comes from a host file through semihosting (the e2e test writes it); a product
  * would read the same text from a provisioning area of its flash. Text, one directive a line:
  *
- *   time 1718000000                  provisioner's clock (Unix seconds); see README "Time"
+ *   time 1718000000                  provisioner's clock (Unix seconds), see board README "Time"
  *   ntp pool.ntp.org [123]           SNTP server (name or address) and port
  *   host localhost 10.0.2.2          static host table entry, asked before DNS
  *   interval 20                      seconds between checks of an account (default 300)
