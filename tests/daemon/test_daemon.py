@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The daemon against real Dovecot: three accounts (IMAP with IDLE, IMAP polling, POP3), a wrong
 password, a Dovecot restart, LEDs in a mimic sysfs tree, SIGHUP reload and clean SIGTERM."""
+import json
 import os
 import signal
 import sys
@@ -142,6 +143,34 @@ class DaemonAgainstDovecot(unittest.TestCase):
             with d.start():  # acknowledged mail is never announced again after a restart
                 d.wait_for(lambda s: all(a["state"] == "ok" for a in s["accounts"]), 10, "checks")
                 self.assertEqual([a["new"] for a in d.status()["accounts"]], [0, 0])
+
+    def test_unusable_state_file_is_on_the_page(self):
+        with MailFixture(dir=os.path.join(WORK, "daemon-nostate"), users=1, messages=2, unseen=1) as fx:
+            accounts = [("imap", f"imaps://user1@localhost:{fx.ports['imaps']}/INBOX", {"idle": "0"})]
+            d = Daemon(os.path.join(fx.dir, "daemon"), fx, accounts)
+            if os.path.isfile(d.state):  # left by an earlier run of this test
+                os.remove(d.state)
+            os.makedirs(d.state, exist_ok=True)  # a directory where the state file should be: unusable
+            with d:
+                d.wait_for(lambda s: s["accounts"][0]["state"] == "ok", 10, "the check, without sync state")
+                st = d.status()
+                self.assertIn("sync state file unusable", st["problem"] or "")
+                import urllib.request
+                page = urllib.request.urlopen(d.url("/")).read().decode()
+                self.assertIn('<p class="err" id="problem">sync state file unusable', page)
+                problem, end = None, time.monotonic() + 5  # the file follows the model within a loop turn
+                while not problem and time.monotonic() < end:
+                    try:
+                        with open(os.path.join(d.dir, "status.json")) as f:
+                            problem = json.load(f)["problem"]
+                    except (OSError, ValueError):
+                        pass
+                    time.sleep(0.1)
+                self.assertIn("sync state file unusable", problem or "")
+            os.rmdir(d.state)
+            with d.start():
+                d.wait_for(lambda s: s["accounts"][0]["state"] == "ok", 10, "the check, with sync state")
+                self.assertIsNone(d.status()["problem"])
 
     def test_unanswered_connect_does_not_hold_up_others(self):
         import socket

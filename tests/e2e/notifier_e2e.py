@@ -19,9 +19,12 @@
    /ack with a wrong token is refused; the page's Acknowledge button acknowledges: LED0
    steady; a third boot on the same flash keeps it acknowledged.
 
-8. A fourth boot asks a hostile NTP server (hand-written: answers no real server sends): a reply
-   that does not echo the request is dropped, one from 2001 is refused (before the build time);
-   after 15 s the checks go ahead on the build-time clock, which /status.json shows.
+8. A fourth boot asks a hostile NTP server (hand-written: answers no real server sends): a
+   reply that does not echo the request is dropped, one from 2001 is refused (before the build
+   time); after 15 s the checks go ahead on the build-time clock: they succeed if the fixture's
+   certificates are older than the build, else they fail with class tls, "certificate is not
+   valid yet". Its flash file cannot be opened, so it runs without sync state; /status.json's
+   "problem" says both.
 
 QEMU, chronyd and the fixture are always stopped (finally blocks, SIGTERM handler, deadlines).
 usage: notifier_e2e.py ELF WORKDIR
@@ -162,6 +165,18 @@ class ForgedNtp:
         self.done = True
         self.t.join(5)
         self.sock.close()
+
+
+def not_before(*pem_files):
+    """The latest notBefore (unix seconds) of these certificates."""
+    import calendar
+    latest = 0
+    for path in pem_files:
+        r = subprocess.run(["openssl", "x509", "-noout", "-startdate", "-in", path],
+                           capture_output=True, text=True, check=True)
+        t = time.strptime(r.stdout.strip().split("=", 1)[1], "%b %d %H:%M:%S %Y %Z")
+        latest = max(latest, calendar.timegm(t))
+    return latest
 
 
 def mailfix(*args):
@@ -353,6 +368,7 @@ def check_status_json(port, fx_counts, want_new):
            f"/status.json new is {want_new} for both accounts")
     expect(accts["imap-0"]["state"] == "ok" and accts["imap-0"]["tls"] == "TLSv1.3", "/status.json state ok, TLSv1.3")
     expect("pw-" not in json.dumps(st), "/status.json carries no password")
+    expect(st["problem"] is None, "/status.json reports no device problem (flash and clock fine)")
 
 
 def http(port, method, path, body=None):
@@ -575,16 +591,33 @@ def run(elf, work):
             with open(cfg) as f, open(cfg4, "w") as g:
                 g.write(re.sub(r"(?m)^ntp .*$", f"ntp 10.0.2.2 {forged.port}", f.read()))
             os.chmod(cfg4, 0o600)
-            qemu = Qemu(elf, cfg4, flash, os.path.join(work, "trace4.log"), http_port)
+            # ... and on a flash file that cannot be opened: the device runs without sync state.
+            qemu = Qemu(elf, cfg4, os.path.join(work, "no-such-dir", "flash.bin"),
+                        os.path.join(work, "trace4.log"), http_port)
+            qemu.wait_for(r"^store: cannot open flash file .*sync state is not kept", 0, 30)
             qemu.wait_for(r"^time: SNTP answer 978307200 is before the build time, ignored", 0, 30)
             expect(forged.requests >= 1, "the notifier asked the hostile NTP server")
             _, m = qemu.wait_for(r"^time: no SNTP answer within 15 s, checking with the clock at (\d+)", 0, 30)
+            floor = int(m.group(1))
             expect(not qemu.grep(r"from SNTP"), "neither the forged nor the 2001 answer set the clock")
-            expect(int(m.group(1)) < time.time() - 10, "the clock stayed at the build-time floor")
-            late = wait_checks(qemu, 0)
-            expect(late["imap-0"]["tls"] == "TLSv1.3" and late["pop3-1"]["tls"] == "TLSv1.3",
-                   "the checks go ahead on the floor clock (the fixture certificate is valid then)")
-            expect(fetch_json(http_port)["now"] < time.time() - 10, "/status.json shows the floor clock, not 2001")
+            expect(floor < time.time() - 10, "the clock stayed at the build-time floor")
+            # Whether the fixture's certificates look valid on that clock depends on whether they
+            # were made before this build (the fixture reuses them while they are valid).
+            valid = not_before(facts["ca"], facts["cert_file"]) <= floor
+            for label in ("imap-0", "pop3-1"):
+                i, _ = qemu.wait_for(rf"^check {label} (ok|failed)", 0, 60)
+                line = qemu.lines[i]
+                if valid:
+                    expect(line.startswith(f"check {label} ok "),
+                           f"{label} checks on the floor clock (certificates older than the build)")
+                else:
+                    expect(re.search(r"failed error=tls detail=certificate is not valid yet", line) is not None,
+                           f"{label}: certificates newer than the floor clock fail, and say why: {line}")
+            st = fetch_json(http_port)
+            expect(st["now"] < time.time() - 10, "/status.json shows the floor clock, not 2001")
+            expect(st["problem"] is not None and "flash unusable" in st["problem"]
+                   and "no answer from the NTP server" in st["problem"],
+                   f"/status.json says what is wrong with the device: {st['problem']!r}")
         finally:
             forged.stop()
         log("PASS")

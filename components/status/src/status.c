@@ -264,8 +264,12 @@ static void json_counts(out *o, uint32_t unseen, uint32_t fresh)
     put_u32(o, fresh);
 }
 
+/* Device problems are short sentences; longer ones are cut after this many bytes. */
+#define PROBLEM_MAX 160
+
 biff_status_status biff_status_json(char *buf, size_t cap, size_t *len,
-                                    const biff_status_account *accts, size_t n, uint32_t now)
+                                    const biff_status_account *accts, size_t n, uint32_t now,
+                                    const char *problem)
 {
     if ((!buf && cap) || (!accts && n)) return BIFF_STATUS_E_ARG;
     out o = { buf, cap, 0 };
@@ -275,6 +279,14 @@ biff_status_status biff_status_json(char *buf, size_t cap, size_t *len,
     put_u32(&o, now);
     put(&o, ",", 1);
     json_counts(&o, all.unseen, all.fresh);
+    puts_(&o, ",\"problem\":");
+    if (problem && *problem) {
+        put(&o, "\"", 1);
+        put_text(&o, problem, PROBLEM_MAX, ESC_JSON);
+        put(&o, "\"", 1);
+    } else {
+        puts_(&o, "null");
+    }
     puts_(&o, ",\"accounts\":[");
     for (size_t i = 0; i < n; i++) {
         const biff_status_account *a = &accts[i];
@@ -419,7 +431,7 @@ static void html_account(out *o, const biff_status_account *a, uint32_t now)
 
 biff_status_status biff_status_html(char *buf, size_t cap, size_t *len,
                                     const biff_status_account *accts, size_t n, uint32_t now,
-                                    unsigned refresh_s, const char *csrf_token)
+                                    const char *problem, unsigned refresh_s, const char *csrf_token)
 {
     if ((!buf && cap) || (!accts && n)) return BIFF_STATUS_E_ARG;
     out o = { buf, cap, 0 };
@@ -445,6 +457,11 @@ biff_status_status biff_status_html(char *buf, size_t cap, size_t *len,
     puts_(&o, "</span> <small>unread</small> <span id=\"new\" class=\"new\">");
     put_u32(&o, all.fresh);
     puts_(&o, "</span> <small>new</small></p>");
+    if (problem && *problem) {
+        puts_(&o, "<p class=\"err\" id=\"problem\">");
+        put_text(&o, problem, PROBLEM_MAX, ESC_HTML);
+        puts_(&o, "</p>");
+    }
     if (all.n_errors) {
         puts_(&o, "<p class=\"err\">");
         put_u32(&o, all.n_errors);

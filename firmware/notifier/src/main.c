@@ -61,6 +61,11 @@ static struct netif netif;
 static biff_flash_sh flash;
 static biff_store store;
 static int store_ok;
+/* What is wrong with the flash, for the page (NULL: nothing). A failed write is reported until
+ * a later one succeeds. */
+static const char *store_problem;
+static const char flash_unusable[] = "flash unusable: sync state not kept";
+static const char flash_write_failed[] = "cannot write the flash (full or failing)";
 static size_t pool_base; /* TLS pool bytes held between checks (trust anchor, config) */
 static biff_poller poller;
 static biff_poller_account pacct[PROV_MAX_ACCOUNTS];
@@ -86,6 +91,16 @@ static char csrf[33];
  * 0x2000 + slot before the sync records grew past 256 accounts). */
 #define ANNOUNCED_KEY(slot) BIFF_SYNC_KEY_APP(slot)
 
+static void stored(int ok)
+{
+    if (!ok) {
+        say("store: cannot write\n");
+        store_problem = flash_write_failed;
+    } else if (store_problem == flash_write_failed) {
+        store_problem = NULL;
+    }
+}
+
 static uint32_t announced_load(size_t i)
 {
     uint8_t b[8];
@@ -101,9 +116,7 @@ static void announced_save(size_t i, uint32_t n)
     uint32_t id = cfg.acct[i].id;
     uint8_t b[8] = { (uint8_t)id, (uint8_t)(id >> 8), (uint8_t)(id >> 16), (uint8_t)(id >> 24),
                      (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24) };
-    if (store_ok && biff_store_write(&store, ANNOUNCED_KEY(i), b, sizeof b) != BIFF_STORE_OK) {
-        say("store: cannot save what was announced\n");
-    }
+    if (store_ok) stored(biff_store_write(&store, ANNOUNCED_KEY(i), b, sizeof b) == BIFF_STORE_OK);
 }
 
 enum { RUN_IDLE, RUN_CONNECT, RUN_HANDSHAKE, RUN_CHECK };
@@ -189,9 +202,9 @@ static void acknowledge(void)
             }
             /* What the page showed is what is acknowledged: the last STATUS seen. */
             biff_sync_imap_ack(&rec, rt[i].uidvalidity, rt[i].uidnext, rt[i].modseq);
-            (void)biff_sync_folder_save(&store, (unsigned)i, 0, &rec);
+            stored(biff_sync_folder_save(&store, (unsigned)i, 0, &rec) == BIFF_SYNC_OK);
         } else if (a->acct.proto == BIFF_CHECK_POP3 && pop3_last[i].valid) {
-            if (store_ok) (void)biff_sync_pop3_save(&store, (unsigned)i, &pop3_last[i]);
+            if (store_ok) stored(biff_sync_pop3_save(&store, (unsigned)i, &pop3_last[i]) == BIFF_SYNC_OK);
         }
         m->folder[0].fresh = 0;
         announced_save(i, 0);
@@ -201,17 +214,25 @@ static void acknowledge(void)
 
 /* ---------------------------------------------------------------- status page */
 
+static uint8_t sntp_synced;
+
 static size_t render_status(char *buf, size_t cap)
 {
+    /* What is wrong with the device itself: the flash, or a clock no time source has set. */
+    const char *clock = sntp_synced || (!cfg.ntp_host && cfg.time) ? NULL
+                        : cfg.ntp_host                           ? "no answer from the NTP server"
+                                                                 : "no NTP server provisioned";
+    char problem[128];
+    snprintf(problem, sizeof problem, "%s%s%s%s", store_problem ? store_problem : "",
+             store_problem && clock ? "; " : "", clock ? clock : "", clock ? ": clock at the build time" : "");
     size_t len = 0;
-    return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time()) == BIFF_STATUS_OK
+    return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time(), problem) == BIFF_STATUS_OK
                ? len : 0;
 }
 
 /* ---------------------------------------------------------------- time */
 
 unsigned short notifier_sntp_port = 123;
-static uint8_t sntp_synced;
 
 /* Called by lwIP's SNTP client with a validated answer. SNTP is not authenticated: the build
  * time stays the floor, so a forged answer can at worst make certificates look expired (checks
@@ -304,9 +325,7 @@ static void record_imap(size_t i, const biff_imap_folder_result *f)
     /* last_success alone would rewrite flash every check: it is saved with real changes only. */
     if (memcmp(&rec, &before, sizeof rec) != 0) {
         rec.last_success = (uint32_t)biff_board_time();
-        if (store_ok && biff_sync_folder_save(&store, (unsigned)i, 0, &rec) != BIFF_SYNC_OK) {
-            say("store: cannot save the state of %s\n", acct_label(i));
-        }
+        if (store_ok) stored(biff_sync_folder_save(&store, (unsigned)i, 0, &rec) == BIFF_SYNC_OK);
     }
     rt[i].uidvalidity = f->uidvalidity;
     rt[i].uidnext = f->uidnext;
@@ -326,7 +345,7 @@ static void record_pop3(size_t i, const biff_pop3_result *r)
         fresh = biff_sync_pop3_end(&pop3_scan);
         pop3_last[i] = pop3_scan.next;
         if (!pop3_seen.valid) {
-            if (store_ok) (void)biff_sync_pop3_save(&store, (unsigned)i, &pop3_last[i]);
+            if (store_ok) stored(biff_sync_pop3_save(&store, (unsigned)i, &pop3_last[i]) == BIFF_SYNC_OK);
             fresh = 0;
         }
     }
@@ -489,6 +508,7 @@ static void open_store(const char *path)
 {
     if (biff_flash_sh_init(&flash, path, FLASH_SECTOR, FLASH_SECTORS, 4) != BIFF_FLASH_OK) {
         say("store: cannot open flash file %s: sync state is not kept\n", path);
+        store_problem = flash_unusable;
         return;
     }
     biff_store_status ss = biff_store_mount(&store, &flash.flash);
@@ -498,12 +518,14 @@ static void open_store(const char *path)
     }
     if (ss != BIFF_STORE_OK) {
         say("store: mount failed (%d): sync state is not kept\n", (int)ss);
+        store_problem = flash_unusable;
         return;
     }
     uint32_t ids[PROV_MAX_ACCOUNTS], fresh = 0;
     for (size_t i = 0; i < cfg.n_acct; i++) ids[i] = cfg.acct[i].id;
     if (biff_sync_bind(&store, ids, cfg.n_acct, &fresh) == BIFF_SYNC_E_STORE) {
         say("store: cannot bind the account list\n");
+        store_problem = flash_unusable;
         return;
     }
     biff_store_stats s;

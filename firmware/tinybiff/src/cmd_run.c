@@ -158,6 +158,39 @@ static int load_config(void)
     return 0;
 }
 
+/* What is wrong with the daemon itself, for the page: the sync state could not be opened (until
+ * a reload opens it) or the last write to it failed (until one succeeds). Like every model
+ * change it is made with web.lock held. */
+enum { PROBLEM_NONE, PROBLEM_STATE_OPEN, PROBLEM_STATE_WRITE };
+static int problem_kind;
+
+static void set_problem(int kind, const char *text)
+{
+    problem_kind = kind;
+    snprintf(web.problem, sizeof web.problem, "%s", text);
+}
+
+static void saved(int ok)
+{
+    if (!ok) {
+        log_msg(LOG_LVL_ERROR, "state: cannot write (flash full or failing); keeping the old state");
+        set_problem(PROBLEM_STATE_WRITE, "cannot write the sync state (flash full or failing): mail "
+                                         "acknowledged since may show as new again after a restart");
+    } else if (problem_kind == PROBLEM_STATE_WRITE) {
+        set_problem(PROBLEM_NONE, "");
+    }
+}
+
+static void save_folder(size_t i, unsigned f)
+{
+    if (store.open) saved(biff_sync_folder_save(&store.st, (unsigned)i, f, &rt[i].rec[f]) == BIFF_SYNC_OK);
+}
+
+static void save_pop3(size_t i)
+{
+    if (store.open) saved(biff_sync_pop3_save(&store.st, (unsigned)i, &rt[i].pop3_seen) == BIFF_SYNC_OK);
+}
+
 static void setup_accounts(void)
 {
     static uint32_t ids[MAX_ACCOUNTS];
@@ -204,7 +237,11 @@ static void setup_accounts(void)
         }
     }
     if (cfg.globals.state[0] && !store.open) {
-        if (state_open(&store, cfg.globals.state, ids, (unsigned)cfg.n_accounts, need) == 0) {
+        if (state_open(&store, cfg.globals.state, ids, (unsigned)cfg.n_accounts, need) != 0) {
+            set_problem(PROBLEM_STATE_OPEN, "sync state file unusable (see the log): new mail is not "
+                                            "remembered across restarts");
+        } else {
+            if (problem_kind == PROBLEM_STATE_OPEN) set_problem(PROBLEM_NONE, "");
             unsigned n_fresh = 0;
             for (size_t i = 0; i < cfg.n_accounts; i++) {
                 if (state_fresh(&store, (unsigned)i) && ++n_fresh <= 8) {
@@ -242,14 +279,6 @@ static void setup_accounts(void)
 static uint32_t wall_now(void)
 {
     return (uint32_t)time(NULL);
-}
-
-static void save_folder(size_t i, unsigned f)
-{
-    if (store.open &&
-        biff_sync_folder_save(&store.st, (unsigned)i, f, &rt[i].rec[f]) != BIFF_SYNC_OK) {
-        log_msg(LOG_LVL_ERROR, "state: cannot write (flash full or failing); keeping the old state");
-    }
 }
 
 /* Returns the error class of the first folder whose STATUS failed (BIFF_ERR_NONE if none). */
@@ -308,7 +337,7 @@ static void record_pop3(size_t i, session *s)
     r->pop3_last = s->scan.next;
     if (!r->pop3_seen.valid) { /* the first listing is the baseline */
         r->pop3_seen = r->pop3_last;
-        if (store.open) biff_sync_pop3_save(&store.st, (unsigned)i, &r->pop3_seen);
+        save_pop3(i);
         fresh = 0;
     }
     const biff_pop3_result *res = biff_check_pop3(&s->check);
@@ -331,7 +360,7 @@ static void acknowledge_all(void)
             }
         } else if (m->folder[0].fresh) {
             rt[i].pop3_seen = rt[i].pop3_last;
-            if (store.open) biff_sync_pop3_save(&store.st, (unsigned)i, &rt[i].pop3_seen);
+            save_pop3(i);
             m->folder[0].fresh = 0;
         }
     }
@@ -614,7 +643,7 @@ static void write_status_json(void)
     size_t len;
     if (!cfg.globals.status_json[0]) return;
     pthread_mutex_lock(&web.lock);
-    biff_status_status st = biff_status_json(buf, sizeof buf, &len, model, cfg.n_accounts, wall_now());
+    biff_status_status st = biff_status_json(buf, sizeof buf, &len, model, cfg.n_accounts, wall_now(), web.problem);
     pthread_mutex_unlock(&web.lock);
     if (st != BIFF_STATUS_OK) return;
     /* Written only when something besides "now" changed: a router's flash wears. */

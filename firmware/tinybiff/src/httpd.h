@@ -12,6 +12,7 @@ typedef struct {
     const biff_status_account *accts;
     size_t n;
     char csrf[33];                 /* per-run token for the acknowledge form */
+    char problem[160];             /* what is wrong with the daemon itself ("" if nothing) */
     volatile int ack_requested;    /* set by POST /ack; the main loop clears it */
     int wake_fd;                   /* written to wake the main loop */
 } httpd_shared;

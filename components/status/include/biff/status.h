@@ -112,20 +112,24 @@ biff_status_status biff_led_line(char *buf, size_t cap, size_t *len, const char 
                                  const biff_led_summary *s, int lit, int ascii);
 
 /**
- * /status.json: {"now":..,"unseen":..,"new":..,"accounts":[{"name","protocol","state",
- * "last_check","next_check","tls","error","detail","unseen","new","folders":[{"name",
+ * /status.json: {"now":..,"unseen":..,"new":..,"problem":..,"accounts":[{"name","protocol",
+ * "state","last_check","next_check","tls","error","detail","unseen","new","folders":[{"name",
  * "unseen","new"}]}]}. Times are unix seconds or null; "error" is the class name or null.
+ * problem is what is wrong with the device rather than an account (sync state not kept, clock
+ * not set); NULL or "" for none, which is "problem":null.
  */
 biff_status_status biff_status_json(char *buf, size_t cap, size_t *len,
-                                    const biff_status_account *accts, size_t n, uint32_t now);
+                                    const biff_status_account *accts, size_t n, uint32_t now,
+                                    const char *problem);
 
 /**
  * The status page: self-contained HTML (inline CSS, no scripts), refreshing itself every
- * refresh_s seconds (0: no refresh). csrf_token (NULL: no button) goes into a hidden field of
- * the "Acknowledge" form that POSTs to /ack.
+ * refresh_s seconds (0: no refresh). problem as for biff_status_json, shown under the totals.
+ * csrf_token (NULL: no button) goes into a hidden field of the "Acknowledge" form that POSTs
+ * to /ack.
  */
 biff_status_status biff_status_html(char *buf, size_t cap, size_t *len,
                                     const biff_status_account *accts, size_t n, uint32_t now,
-                                    unsigned refresh_s, const char *csrf_token);
+                                    const char *problem, unsigned refresh_s, const char *csrf_token);
 
 #endif
