@@ -236,7 +236,9 @@ static void setup_accounts(void)
             log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
         }
     }
-    if (cfg.globals.state[0] && !store.open) {
+    if (!cfg.globals.state[0]) {
+        set_problem(PROBLEM_NONE, ""); /* a reload may have taken the state file out */
+    } else if (!store.open) {
         if (state_open(&store, cfg.globals.state, ids, (unsigned)cfg.n_accounts, need) != 0) {
             set_problem(PROBLEM_STATE_OPEN, "sync state file unusable (see the log): new mail is not "
                                             "remembered across restarts");
