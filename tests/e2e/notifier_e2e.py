@@ -417,6 +417,26 @@ def check_page(port):
     expect(fetch_json(port)["accounts"], "/status.json still answers after them")
 
 
+def idle_clients_do_not_block_checks(port, qemu):
+    """Clients that connect to the page and send nothing hold lwIP's few TCP PCBs; a mail
+    check must still get one (lwIP takes the oldest lower-priority PCB: httpd's)."""
+    socks = []
+    try:
+        for _ in range(8):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            socks.append(s)
+        time.sleep(1.0)  # QEMU's user network connects each of them to the guest
+        mark = qemu.mark()
+        for label in ("imap-0", "pop3-1"):
+            i, _ = qemu.wait_for(rf"^check {label} (ok|failed)", mark, 60)
+            expect(qemu.lines[i].startswith(f"check {label} ok "),
+                   f"with 8 idle clients on the page, {label} is still checked: {qemu.lines[i]}")
+    finally:
+        for s in socks:
+            s.close()
+    expect(fetch_json(port)["accounts"], "the page answers again once they are gone")
+
+
 def acknowledge_in_browser(port, qemu, work, fx_counts):
     """Headless Chromium: the page shows /status.json's numbers; its button acknowledges."""
     from selenium import webdriver
@@ -551,6 +571,7 @@ def run(elf, work):
 
         # ---- acknowledge through the page
         check_page(http_port)
+        idle_clients_do_not_block_checks(http_port, qemu)
         code, hdrs, _ = http(http_port, "GET", "/status.json")
         token = hdrs.get("X-CSRF-Token", "")
         expect(code == 200 and re.fullmatch(r"[0-9a-f]{32}", token) is not None,
