@@ -89,7 +89,11 @@ class Chronyd:
         who = ["-u", "root"] if os.getuid() == 0 else ["-U"]
         self.p = subprocess.Popen([CHRONYD, "-x", "-d", *who, "-f", conf], stdin=subprocess.DEVNULL, stdout=self.log,
                                   stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()  # nothing is left running when it does not come up
+            raise
         log(f"chronyd serving NTP on 127.0.0.1:{self.port}")
 
     def _wait_ready(self):
