@@ -208,24 +208,31 @@ class LwipCheck(unittest.TestCase):
         cls.fx = MailFixture(dir=os.path.join(WORK, "lwip-check"), users=2, messages=6, unseen=3,
                              folders=["INBOX", "Archive"], folder_messages=3, folder_unseen=1)
         cls.fx.start()
-        cls.fwd = Forwarder([cls.fx.ports[k] for k in ("imap", "imaps", "pop3", "pop3s")])
+        # A second server that speaks TLS 1.2 at most: the lwIP path negotiates that too.
+        cls.fx12 = MailFixture(dir=os.path.join(WORK, "lwip-check-tls12"), users=1, messages=4, unseen=2,
+                               tls_max="TLSv1.2")
+        cls.fx12.start()
+        cls.fwd = Forwarder([cls.fx.ports[k] for k in ("imap", "imaps", "pop3", "pop3s")]
+                            + [cls.fx12.ports[k] for k in ("imaps", "pop3s")])
         cls.dns = DnsResponder()
 
     @classmethod
     def tearDownClass(cls):
         cls.fwd.close()
         cls.dns.close()
+        cls.fx12.stop()
         cls.fx.stop()
 
-    def tinybiff(self, *args, user="user1", expect_rc=0, timeout=20, hosts=True):
-        secret = self.fx.users[user]
+    def tinybiff(self, *args, user="user1", expect_rc=0, timeout=20, hosts=True, fx=None):
+        fx = fx or self.fx
+        secret = fx.users[user]
         env = dict(os.environ, TINYBIFF_PASSWORD=secret, TINYBIFF_TAP=TAP,
                    TINYBIFF_LWIP_ADDR=f"{LWIP_ADDR}/24", TINYBIFF_LWIP_DNS=KERNEL_ADDR,
                    TINYBIFF_LWIP_STATS="1")
         if hosts:
             env["TINYBIFF_LWIP_HOSTS"] = f"localhost={KERNEL_ADDR}"
         t0 = time.monotonic()
-        r = subprocess.run([BIN, "check", "--net", "lwip", "--ca", self.fx.ca, "--timeout", str(timeout), *args],
+        r = subprocess.run([BIN, "check", "--net", "lwip", "--ca", fx.ca, "--timeout", str(timeout), *args],
                            capture_output=True, text=True, env=env, timeout=timeout * 3 + 10)
         self.elapsed = time.monotonic() - t0
         self.stderr = r.stderr
@@ -267,6 +274,17 @@ class LwipCheck(unittest.TestCase):
         self.assertFalse(first.get("tls_resumed"), first)
         self.assertTrue(second.get("tls_resumed"), second)
         self.assert_imap(second, "user2", "INBOX")
+
+    def test_tls12_server(self):
+        fx = self.fx12
+        lines = self.tinybiff(f"imaps://user1@localhost:{fx.ports['imaps']}/INBOX",
+                              f"pop3s://user1@localhost:{fx.ports['pop3s']}", fx=fx)
+        want = fx.counts("user1", "INBOX")
+        imap, pop = lines
+        self.assertEqual((imap["tls"], pop["tls"]), ("TLSv1.2", "TLSv1.2"), lines)
+        for k in ("messages", "unseen", "uidnext", "uidvalidity"):
+            self.assertEqual(imap[k], want[k], f"{k}: {imap}")
+        self.assertEqual(pop["messages"], want["messages"], pop)
 
     def test_starttls_and_stls(self):
         lines = self.tinybiff(self.url("imap", "user2", path="/Archive"), self.url("pop3", "user2"), user="user2")
