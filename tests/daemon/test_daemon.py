@@ -21,6 +21,25 @@ def by_name(st):
     return {a["name"]: a for a in st["accounts"]}
 
 
+def read_until(read, done, timeout):
+    """read() again until done(value) or timeout; returns the last value. Files the daemon writes
+    follow its model within a loop turn, and a read can fall between truncation and write."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            value = read()
+        except (OSError, ValueError):
+            value = None
+        if done(value) or time.monotonic() >= end:
+            return value
+        time.sleep(0.05)
+
+
+def read_file(path):
+    with open(path) as f:
+        return f.read()
+
+
 class DaemonAgainstDovecot(unittest.TestCase):
     def test_three_accounts_idle_backoff_restart(self):
         with MailFixture(dir=os.path.join(WORK, "daemon-main"), users=3, messages=6, unseen=2) as fx:
@@ -81,13 +100,8 @@ class DaemonAgainstDovecot(unittest.TestCase):
                 fx.deliver("user1", subject="idle test")
                 took = d.wait_for(lambda s: by_name(s)["idle"]["new"] == 1, 2.0, "IDLE delivery")
                 print(f"IDLE delivery reached /status.json after {took:.2f} s")
-                # The LED files follow the model in the same loop turn; a read can fall between
-                # the file's truncation and its write, so it is read until it settles.
-                delay_on, end = None, time.monotonic() + 2
-                while delay_on != "512" and time.monotonic() < end:
-                    with open(os.path.join(sysfs, "mail", "delay_on")) as f:
-                        delay_on = f.read()
-                    time.sleep(0.05)
+                delay_on = read_until(lambda: read_file(os.path.join(sysfs, "mail", "delay_on")),
+                                      lambda v: v == "512", 2)
                 self.assertEqual(delay_on, "512")    # slow blink: new mail
 
                 # Dovecot restarts: the idle session dies, the daemon falls back and recovers.
@@ -164,14 +178,8 @@ class DaemonAgainstDovecot(unittest.TestCase):
                 import urllib.request
                 page = urllib.request.urlopen(d.url("/")).read().decode()
                 self.assertIn('<p class="err" id="problem">sync state file unusable', page)
-                problem, end = None, time.monotonic() + 5  # the file follows the model within a loop turn
-                while not problem and time.monotonic() < end:
-                    try:
-                        with open(os.path.join(d.dir, "status.json")) as f:
-                            problem = json.load(f)["problem"]
-                    except (OSError, ValueError):
-                        pass
-                    time.sleep(0.1)
+                problem = read_until(lambda: json.loads(read_file(os.path.join(d.dir, "status.json")))["problem"],
+                                     bool, 5)
                 self.assertIn("sync state file unusable", problem or "")
             os.rmdir(d.state)
             with d.start():

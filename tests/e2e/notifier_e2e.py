@@ -29,12 +29,14 @@
 QEMU, chronyd and the fixture are always stopped (finally blocks, SIGTERM handler, deadlines).
 usage: notifier_e2e.py ELF WORKDIR
 """
+import calendar
 import gzip
 import json
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -57,16 +59,8 @@ def log(msg):
     print(f"[e2e] {msg}", flush=True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
@@ -79,7 +73,7 @@ class Chronyd:
     def __init__(self, work):
         if not os.access(CHRONYD, os.X_OK):
             raise Fail(f"{CHRONYD} missing: run scripts/bootstrap")
-        self.port = free_udp_port()
+        self.port = free_port(socket.SOCK_DGRAM)
         conf = os.path.join(work, "chrony.conf")
         with open(conf, "w") as f:
             f.write(f"port {self.port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 8\n"
@@ -97,7 +91,6 @@ class Chronyd:
         log(f"chronyd serving NTP on 127.0.0.1:{self.port}")
 
     def _wait_ready(self):
-        import struct
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.p.poll() is not None:
@@ -142,7 +135,6 @@ class ForgedNtp:
 
     @staticmethod
     def _answer(orig, unix):
-        import struct
         ntp = int(unix) + 2208988800
         p = bytearray(48)
         p[0] = (4 << 3) | 4  # version 4, mode server
@@ -173,7 +165,6 @@ class ForgedNtp:
 
 def not_before(*pem_files):
     """The latest notBefore (unix seconds) of these certificates."""
-    import calendar
     latest = 0
     for path in pem_files:
         r = subprocess.run(["openssl", "x509", "-noout", "-startdate", "-in", path],
@@ -441,7 +432,7 @@ def idle_clients_do_not_block_checks(port, qemu):
     expect(fetch_json(port)["accounts"], "the page answers again once they are gone")
 
 
-def acknowledge_in_browser(port, qemu, work, fx_counts):
+def acknowledge_in_browser(port, qemu, work):
     """Headless Chromium: the page shows /status.json's numbers; its button acknowledges."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -586,7 +577,7 @@ def run(elf, work):
         expect(not qemu.grep(r"^ack: "), "nothing was acknowledged by the refused requests")
         expect(led_blinks(qemu), "FPGAIO LED0 still blinks after the refused requests")
         mark = qemu.mark()
-        acknowledge_in_browser(http_port, qemu, work, c2)
+        acknowledge_in_browser(http_port, qemu, work)
         qemu.wait_for(r"^led steady", mark, 10)
         expect(led_steady(qemu)[0], "FPGAIO LED0 steady again after the acknowledge")
         later = wait_checks(qemu, qemu.mark())

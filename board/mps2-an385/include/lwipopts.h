@@ -57,10 +57,9 @@
 #define SNTP_PORT                 notifier_sntp_port
 #define SNTP_SET_SYSTEM_TIME(sec) notifier_sntp_time(sec)
 #define SNTP_GET_SYSTEM_TIME(sec, us) do { (sec) = (u32_t)biff_board_time(); (us) = biff_board_rand() % 1000000u; } while (0)
+#include "board.h"
 extern unsigned short notifier_sntp_port;
 void notifier_sntp_time(unsigned long sec);
-unsigned long biff_board_time(void);
-unsigned biff_board_rand(void);
 
 /* Status page: lwIP's httpd. Every file is the firmware's (custom files with their headers, see
  * firmware/notifier/src/web.c), so there is no file system image. Data is copied into the send

@@ -267,6 +267,18 @@ static void json_counts(out *o, uint32_t unseen, uint32_t fresh)
 /* Device problems are short sentences; longer ones are cut after this many bytes. */
 #define PROBLEM_MAX 160
 
+/* A JSON string, or null when s is empty. */
+static void json_text_or_null(out *o, const char *s, size_t max)
+{
+    if (!*s) {
+        puts_(o, "null");
+        return;
+    }
+    put(o, "\"", 1);
+    put_text(o, s, max, ESC_JSON);
+    put(o, "\"", 1);
+}
+
 biff_status_status biff_status_json(char *buf, size_t cap, size_t *len,
                                     const biff_status_account *accts, size_t n, uint32_t now,
                                     const char *problem)
@@ -280,13 +292,7 @@ biff_status_status biff_status_json(char *buf, size_t cap, size_t *len,
     put(&o, ",", 1);
     json_counts(&o, all.unseen, all.fresh);
     puts_(&o, ",\"problem\":");
-    if (problem && *problem) {
-        put(&o, "\"", 1);
-        put_text(&o, problem, PROBLEM_MAX, ESC_JSON);
-        put(&o, "\"", 1);
-    } else {
-        puts_(&o, "null");
-    }
+    json_text_or_null(&o, problem ? problem : "", PROBLEM_MAX);
     puts_(&o, ",\"accounts\":[");
     for (size_t i = 0; i < n; i++) {
         const biff_status_account *a = &accts[i];
@@ -301,13 +307,7 @@ biff_status_status biff_status_json(char *buf, size_t cap, size_t *len,
         put(&o, ",", 1);
         json_time(&o, "next_check", a->next_check);
         puts_(&o, ",\"tls\":");
-        if (a->tls[0]) {
-            put(&o, "\"", 1);
-            FIELD(&o, a->tls, ESC_JSON);
-            put(&o, "\"", 1);
-        } else {
-            puts_(&o, "null");
-        }
+        json_text_or_null(&o, a->tls, sizeof a->tls);
         puts_(&o, ",\"error\":");
         if (a->err != BIFF_ERR_NONE) {
             put(&o, "\"", 1);
