@@ -20,11 +20,15 @@
    steady; a third boot on the same flash keeps it acknowledged.
 
 8. A fourth boot asks a hostile NTP server (hand-written: answers no real server sends): a
-   reply that does not echo the request is dropped, one from 2001 is refused (before the build
-   time); after 15 s the checks go ahead on the build-time clock: they succeed if the fixture's
-   certificates are older than the build, else they fail with class tls, "certificate is not
-   valid yet". Its flash file cannot be opened, so it runs without sync state; /status.json's
-   "problem" says both.
+   reply that does not echo the request is dropped, one from 2001 is refused (before the clock
+   floor, here the build time); after 15 s the checks go ahead on the build-time clock: they
+   succeed if the fixture's certificates are older than the build, else they fail with class
+   tls, "certificate is not valid yet". Its flash file cannot be opened, so it runs without
+   sync state; /status.json's "problem" says both.
+9. A fifth boot, again on the first boots' flash file and with the hostile NTP server now
+   answering an hour before the fixture's certificates were made: the clock starts at the
+   floor kept in flash (the newest notBefore of the chains verified before, as openssl reads
+   it), the forged answer is refused, and both checks succeed without any time source.
 
 QEMU, chronyd and the fixture are always stopped (finally blocks, SIGTERM handler, deadlines).
 usage: notifier_e2e.py ELF WORKDIR
@@ -121,9 +125,10 @@ class Chronyd:
 
 class ForgedNtp:
     """For each request two answers: one that does not echo the request's transmit time (with
-    the right time), then one that echoes it but says 2001-01-01."""
+    the right time), then one that echoes it but says `forged` (unix seconds; 2001-01-01)."""
 
-    def __init__(self):
+    def __init__(self, forged=978307200):
+        self.forged = forged
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.3)
@@ -155,7 +160,7 @@ class ForgedNtp:
                 continue
             self.requests += 1
             self.sock.sendto(self._answer(os.urandom(8), time.time()), addr)
-            self.sock.sendto(self._answer(d[40:48], 978307200), addr)
+            self.sock.sendto(self._answer(d[40:48], self.forged), addr)
 
     def stop(self):
         self.done = True
@@ -610,8 +615,10 @@ def run(elf, work):
             # ... and on a flash file that cannot be opened: the device runs without sync state.
             qemu = Qemu(elf, cfg4, os.path.join(work, "no-such-dir", "flash.bin"),
                         os.path.join(work, "trace4.log"), http_port)
+            _, m = qemu.wait_for(r"^provisioned: .* clock (\d+) \(build time floor\)", 0, 30)
+            build_time = int(m.group(1))
             qemu.wait_for(r"^store: cannot open flash file .*sync state is not kept", 0, 30)
-            qemu.wait_for(r"^time: SNTP answer 978307200 is before the build time, ignored", 0, 30)
+            qemu.wait_for(rf"^time: SNTP answer 978307200 is before the clock floor {build_time}, ignored", 0, 30)
             expect(forged.requests >= 1, "the notifier asked the hostile NTP server")
             _, m = qemu.wait_for(r"^time: no SNTP answer within 15 s, checking with the clock at (\d+)", 0, 30)
             floor = int(m.group(1))
@@ -634,6 +641,37 @@ def run(elf, work):
             expect(st["problem"] is not None and "flash unusable" in st["problem"]
                    and "no answer from the NTP server" in st["problem"],
                    f"/status.json says what is wrong with the device: {st['problem']!r}")
+        finally:
+            forged.stop()
+        qemu.stop()
+        qemu = None
+
+        # ---- fifth boot: after a power cut no time source answers; the clock starts at the floor
+        # that verified certificates left in flash, and a forged answer below it is refused.
+        want_floor = max(build_time, not_before(facts["ca"], facts["cert_file"]))
+        forged = ForgedNtp(forged=want_floor - 3600)
+        try:
+            with open(cfg) as f, open(cfg4, "w") as g:
+                g.write(re.sub(r"(?m)^ntp .*$", f"ntp 10.0.2.2 {forged.port}", f.read()))
+            qemu = Qemu(elf, cfg4, flash, os.path.join(work, "trace5.log"), http_port)
+            qemu.wait_for(r"^store: mounted", 0, 30)
+            if want_floor > build_time:
+                _, m = qemu.wait_for(r"^time: clock floor (\d+), the newest certificate verified before", 0, 10)
+                expect(int(m.group(1)) == want_floor,
+                       f"the clock floor kept in flash is the certificates' notBefore ({m.group(1)} == {want_floor})")
+            else:
+                log(f"the fixture's certificates predate the build: the floor stays the build time {build_time}")
+            qemu.wait_for(rf"^time: SNTP answer {want_floor - 3600} is before the clock floor {want_floor}, ignored", 0, 30)
+            _, m = qemu.wait_for(r"^time: no SNTP answer within 15 s, checking with the clock at (\d+)", 0, 30)
+            expect(want_floor <= int(m.group(1)) < want_floor + 60,
+                   f"the clock ran on from the floor ({int(m.group(1)) - want_floor} s past it)")
+            later = wait_checks(qemu, 0)
+            check_counts(later, c2)
+            expect(not qemu.grep(r"^check \S+ failed"), "both checks succeed on the floor clock, no time source needed")
+            st = fetch_json(http_port)
+            want = "clock from the newest verified certificate" if want_floor > build_time else "clock at the build time"
+            expect(st["problem"] == f"no answer from the NTP server: {want}",
+                   f"/status.json says where the clock comes from: {st['problem']!r}")
         finally:
             forged.stop()
         log("PASS")

@@ -123,11 +123,24 @@ static int bio_recv(void *p, unsigned char *buf, size_t len)
     return n == BIFF_NET_E_CLOSED ? 0 /* EOF */ : MBEDTLS_ERR_SSL_INTERNAL_ERROR;
 }
 
-/* Runs for every certificate of the chain; the pin is checked on the server's own (depth 0). */
-static int verify_pin(void *p, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+uint32_t biff_tls_x509_time_unix(const mbedtls_x509_time *t)
+{
+    /* Days since 1970 counted in years that start on 1 March, so the leap day ends a year. */
+    int32_t y = t->year - (t->mon <= 2), m = t->mon <= 2 ? t->mon + 9 : t->mon - 3;
+    int32_t days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + t->day - 1 - 719468;
+    if (days < 0) return 0;
+    uint64_t s = (uint64_t)days * 86400u + (uint32_t)(t->hour * 3600 + t->min * 60 + t->sec);
+    return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
+/* Runs for every certificate of the chain, trust anchor included: the pin is checked on the
+ * server's own (depth 0); the newest notBefore counts once the whole chain has verified. */
+static int on_cert(void *p, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
     biff_tls *t = p;
+    uint32_t since = biff_tls_x509_time_unix(&crt->valid_from);
     t->cert_seen = 1;
+    if (since > t->chain_since) t->chain_since = since;
     if (depth == 0 && t->has_pin) {
         uint8_t h[32];
         if (mbedtls_sha256(crt->pk_raw.p, crt->pk_raw.len, h, 0) != 0 || memcmp(h, t->pin, 32) != 0) {
@@ -185,7 +198,7 @@ biff_tls_status biff_tls_start(biff_tls *t, biff_tls_ctx *ctx, biff_transport *l
         memcpy(t->pin, pin_sha256, 32);
         t->has_pin = 1;
     }
-    mbedtls_ssl_set_verify(&t->ssl, verify_pin, t);
+    mbedtls_ssl_set_verify(&t->ssl, on_cert, t);
     mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
     t->upper.send = tls_send;
     t->upper.recv = tls_recv;
@@ -215,6 +228,7 @@ biff_tls_status biff_tls_handshake(biff_tls *t)
         /* mbedTLS 3.6 has no public "was resumed" query; a resumed handshake (TLS 1.2 ticket or
          * TLS 1.3 PSK) carries no certificate, so the verify callback never ran. */
         t->resumed = !t->cert_seen;
+        t->verified_since = t->chain_since;
         return BIFF_TLS_OK;
     }
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) return BIFF_TLS_WANT_READ;

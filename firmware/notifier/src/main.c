@@ -212,9 +212,56 @@ static void acknowledge(void)
     say("ack: new mail acknowledged\n");
 }
 
-/* ---------------------------------------------------------------- status page */
+/* ---------------------------------------------------------------- time */
 
+/* No time source may set the clock before its floor. The floor starts at the build time and
+ * rises to the newest notBefore of any certificate chain a check has verified: a CA attests
+ * that moment has passed, which an unauthenticated SNTP answer cannot forge. It is kept in
+ * flash, so after a power cut with no NTP answer the clock starts there, not at the build. */
+#define CLOCK_FLOOR_KEY BIFF_SYNC_KEY_APP(0x100)
+static uint32_t clock_floor = BIFF_BUILD_TIME;
+static uint8_t floor_from_cert;
 static uint8_t sntp_synced;
+
+static void floor_raise(uint32_t t, int save)
+{
+    if (t <= clock_floor) return;
+    clock_floor = t;
+    floor_from_cert = 1;
+    if (biff_board_time() < t) biff_board_set_time(t);
+    uint8_t b[4] = { (uint8_t)t, (uint8_t)(t >> 8), (uint8_t)(t >> 16), (uint8_t)(t >> 24) };
+    if (save && store_ok) stored(biff_store_write(&store, CLOCK_FLOOR_KEY, b, sizeof b) == BIFF_STORE_OK);
+}
+
+static void floor_load(void)
+{
+    uint8_t b[4];
+    size_t len = 0;
+    if (!store_ok || biff_store_read(&store, CLOCK_FLOOR_KEY, b, sizeof b, &len) != BIFF_STORE_OK || len != 4) return;
+    floor_raise((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24, 0);
+    if (floor_from_cert) say("time: clock floor %lu, the newest certificate verified before\n", (unsigned long)clock_floor);
+}
+
+unsigned short notifier_sntp_port = 123;
+
+/* Called by lwIP's SNTP client with an answer that echoed the request. SNTP is not
+ * authenticated: a forged answer can at worst make certificates look expired (checks fail and
+ * say so), never take the clock back before the floor to make an expired one look valid. */
+void notifier_sntp_time(unsigned long sec)
+{
+    if (sec < clock_floor) {
+        say("time: SNTP answer %lu is before the clock floor %lu, ignored\n", sec, (unsigned long)clock_floor);
+        return;
+    }
+    unsigned long was = biff_board_time();
+    biff_board_set_time(sec);
+    if (!sntp_synced || (sec > was ? sec - was : was - sec) > 2) {
+        say("time: %lu from SNTP (clock was %lu)\n", sec, was);
+    }
+    sntp_synced = 1;
+}
+
+/* ---------------------------------------------------------------- status page */
 
 static size_t render_status(char *buf, size_t cap)
 {
@@ -224,31 +271,11 @@ static size_t render_status(char *buf, size_t cap)
                                                                  : "no NTP server provisioned";
     char problem[128];
     snprintf(problem, sizeof problem, "%s%s%s%s", store_problem ? store_problem : "",
-             store_problem && clock ? "; " : "", clock ? clock : "", clock ? ": clock at the build time" : "");
+             store_problem && clock ? "; " : "", clock ? clock : "",
+             !clock ? "" : floor_from_cert ? ": clock from the newest verified certificate" : ": clock at the build time");
     size_t len = 0;
     return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time(), problem) == BIFF_STATUS_OK
                ? len : 0;
-}
-
-/* ---------------------------------------------------------------- time */
-
-unsigned short notifier_sntp_port = 123;
-
-/* Called by lwIP's SNTP client with a validated answer. SNTP is not authenticated: the build
- * time stays the floor, so a forged answer can at worst make certificates look expired (checks
- * fail and say so), never make an expired one look valid again before the build. */
-void notifier_sntp_time(unsigned long sec)
-{
-    if (sec < BIFF_BUILD_TIME) {
-        say("time: SNTP answer %lu is before the build time, ignored\n", sec);
-        return;
-    }
-    unsigned long was = biff_board_time();
-    biff_board_set_time(sec);
-    if (!sntp_synced || (sec > was ? sec - was : was - sec) > 2) {
-        say("time: %lu from SNTP (clock was %lu)\n", sec, was);
-    }
-    sntp_synced = 1;
 }
 
 /* ---------------------------------------------------------------- one check */
@@ -458,6 +485,7 @@ static void step_check(uint32_t now)
             st = BIFF_CHECK_FAILED;
             break;
         }
+        floor_raise(biff_tls_verified_since(&tls), 1);
         run.state = RUN_CHECK;
         st = run.starttls ? biff_check_tls_started(&check, biff_tls_transport(&tls))
                           : biff_check_start(&check, &cfg.acct[run.idx].acct, biff_tls_transport(&tls));
@@ -580,6 +608,7 @@ int main(void)
     say("tls: trust anchor loaded, %u bytes of the pool in use\n", (unsigned)pool_base);
 
     open_store(argv[2]);
+    floor_load();
 
     lwip_init();
     if (!netif_add(&netif, NULL, NULL, NULL, (void *)mac_addr, biff_lan9118_init, ethernet_input)) {

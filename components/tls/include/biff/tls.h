@@ -50,6 +50,8 @@ typedef struct {
     uint8_t pin_failed;
     uint8_t cert_seen;     /* the verify callback ran: a full handshake */
     uint8_t resumed;       /* handshake resumed an earlier session */
+    uint32_t chain_since;  /* newest notBefore seen in the chain so far (unix seconds) */
+    uint32_t verified_since;
     char detail[128];
 } biff_tls;
 
@@ -83,6 +85,17 @@ biff_transport *biff_tls_transport(biff_tls *t);
 
 /** Non-zero when the handshake resumed the session passed to biff_tls_start(). */
 static inline int biff_tls_resumed(const biff_tls *t) { return t->resumed; }
+
+/**
+ * After a full handshake: the newest notBefore (unix seconds) of the chain that was verified,
+ * leaf to trust anchor. A CA attests that this moment has passed, so it is a lower bound for
+ * the time that no network answer can forge (a clock without an RTC can start from it).
+ * 0 before the handshake is done and for a resumed session (no certificate was sent).
+ */
+static inline uint32_t biff_tls_verified_since(const biff_tls *t) { return t->verified_since; }
+
+/** An X.509 time as unix seconds (UTC); 0 before 1970, UINT32_MAX past 2106. */
+uint32_t biff_tls_x509_time_unix(const mbedtls_x509_time *t);
 
 /** Negotiated version text ("TLSv1.3"); empty before the handshake. */
 const char *biff_tls_version(const biff_tls *t);
