@@ -15,9 +15,10 @@
 6. Stops QEMU, delivers one more message while it is off, boots again on the same flash file:
    both unacknowledged messages count as new, but only the one that arrived while it was off
    is announced; nothing is announced twice.
-7. The page (gzip'd, with a CSP) in headless Chromium shows /status.json's numbers; a POST
-   /ack with a wrong token is refused; the page's Acknowledge button acknowledges: LED0
-   steady; a third boot on the same flash keeps it acknowledged.
+7. The page (gzip'd, with a CSP) in headless Chromium shows /status.json's numbers (with
+   JavaScript off it links /status.json and shows no button); a POST /ack with a wrong token
+   is refused; the page's Acknowledge button acknowledges: LED0 steady; a third boot on the
+   same flash keeps it acknowledged.
 
 8. A fourth boot asks a hostile NTP server (hand-written: answers no real server sends): a
    reply that does not echo the request is dropped, one from 2001 is refused (before the clock
@@ -437,20 +438,43 @@ def idle_clients_do_not_block_checks(port, qemu):
     expect(fetch_json(port)["accounts"], "the page answers again once they are gone")
 
 
-def acknowledge_in_browser(port, qemu, work):
-    """Headless Chromium: the page shows /status.json's numbers; its button acknowledges."""
+def chromium(javascript=True):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if not javascript:
+        opts.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
               "--window-size=412,915", "--no-first-run", "--disable-extensions"):
         opts.add_argument(a)
-    drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def page_without_javascript(port):
+    """With JavaScript off the page says where the numbers are and shows no dead button."""
+    from selenium.webdriver.common.by import By
+
+    drv = chromium(javascript=False)
+    try:
+        drv.get(f"http://127.0.0.1:{port}/")
+        link = drv.find_element(By.CSS_SELECTOR, "noscript a")
+        expect(link.is_displayed() and link.get_attribute("href").endswith("/status.json"),
+               "without JavaScript the page links /status.json")
+        expect(not drv.find_element(By.ID, "ack").is_displayed(),
+               "without JavaScript there is no Acknowledge button that cannot work")
+    finally:
+        drv.quit()
+
+
+def acknowledge_in_browser(port, qemu, work):
+    """Headless Chromium: the page shows /status.json's numbers; its button acknowledges."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    drv = chromium()
     try:
         drv.get(f"http://127.0.0.1:{port}/")
         wait = WebDriverWait(drv, 15)
@@ -581,6 +605,7 @@ def run(elf, work):
             expect(code == 403, f"POST /ack with a wrong token ({bad!r}) is refused")
         expect(not qemu.grep(r"^ack: "), "nothing was acknowledged by the refused requests")
         expect(led_blinks(qemu), "FPGAIO LED0 still blinks after the refused requests")
+        page_without_javascript(http_port)
         mark = qemu.mark()
         acknowledge_in_browser(http_port, qemu, work)
         qemu.wait_for(r"^led steady", mark, 10)
