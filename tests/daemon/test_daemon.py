@@ -40,6 +40,17 @@ def read_file(path):
         return f.read()
 
 
+def acknowledge(d):
+    """POST /ack the way the page's button does: its token, the daemon's own Origin."""
+    import re
+    import urllib.request
+    page = urllib.request.urlopen(d.url("/")).read().decode()
+    token = re.search(r'name="csrf" value="([0-9a-f]{32})"', page).group(1)
+    req = urllib.request.Request(d.url("/ack"), data=f"csrf={token}".encode(), method="POST",
+                                 headers={"Origin": f"http://127.0.0.1:{d.port}"})
+    urllib.request.urlopen(req)
+
+
 class DaemonAgainstDovecot(unittest.TestCase):
     def test_three_accounts_idle_backoff_restart(self):
         with MailFixture(dir=os.path.join(WORK, "daemon-main"), users=3, messages=6, unseen=2) as fx:
@@ -152,17 +163,68 @@ class DaemonAgainstDovecot(unittest.TestCase):
                 d.wait_for(lambda s: all(a["state"] == "ok" for a in s["accounts"]), 10, "checks")
                 st = by_name(d.status())
                 self.assertEqual((st["imap"]["new"], st["pop"]["new"]), (1, 1))
-                import re
-                import urllib.request
-                page = urllib.request.urlopen(d.url("/")).read().decode()
-                token = re.search(r'name="csrf" value="([0-9a-f]{32})"', page).group(1)
-                req = urllib.request.Request(d.url("/ack"), data=f"csrf={token}".encode(), method="POST",
-                                             headers={"Origin": f"http://127.0.0.1:{d.port}"})
-                urllib.request.urlopen(req)
+                acknowledge(d)
                 d.wait_for(lambda s: all(a["new"] == 0 for a in s["accounts"]), 2, "acknowledge")
             with d.start():  # acknowledged mail is never announced again after a restart
                 d.wait_for(lambda s: all(a["state"] == "ok" for a in s["accounts"]), 10, "checks")
                 self.assertEqual([a["new"] for a in d.status()["accounts"]], [0, 0])
+
+    def test_acknowledge_during_a_pop3_listing(self):
+        """An acknowledge that lands while a POP3 check is half-way through its listing: the check
+        must not bring the acknowledged mail back as new, and mail listed after it stays new."""
+        import threading
+        sys.path.insert(0, os.path.join(HERE, "..", "hostile"))
+        from hostile import HostileServer
+        import responders as R
+        uids = [b"a", b"b"]
+        hold, paused, release, greet = (threading.Event() for _ in range(4))
+        greet.set()
+
+        def uidl(peer, tag, line):
+            body = R.uidl_body(uids)
+            if not hold.is_set():
+                peer.send(b"+OK\r\n" + body + b".\r\n")
+                return True
+            hold.clear()
+            peer.send(b"+OK\r\n" + body)  # the listing without its end, until the test says
+            paused.set()
+            release.wait(30)
+            peer.send(b".\r\n")
+            return True
+
+        def session(peer):
+            greet.wait(30)  # cleared: the next check connects and waits here
+            R.pop3_session(peer, uids=uids, on={b"UIDL": uidl})
+
+        with MailFixture(dir=os.path.join(WORK, "daemon-ackrace"), users=1) as fx, \
+                HostileServer(session,
+                              tls_cert=fx.pki.cert("good"), tls_key=fx.pki.key("good"), implicit_tls=True) as srv:
+            d = Daemon(os.path.join(fx.dir, "daemon"), fx,
+                       [("pop", f"pop3s://victim@localhost:{srv.port}", {"interval": "1"})])
+            if os.path.exists(d.state):  # left by an earlier run: this one starts from a baseline
+                os.remove(d.state)
+            with d:
+                d.wait_for(lambda s: s["accounts"][0]["state"] == "ok", 10, "the baseline check")
+                uids += [b"c", b"d"]
+                d.wait_for(lambda s: s["accounts"][0]["new"] == 2, 10, "two new messages")
+                hold.set()
+                self.assertTrue(paused.wait(10), "a check stopped half-way through its listing")
+                acknowledge(d)
+                d.wait_for(lambda s: s["accounts"][0]["new"] == 0, 5, "the acknowledge")
+                started = srv.connections
+                greet.clear()
+                release.set()
+                # The next check has connected (and waits for its greeting): the held one is over
+                # and its result is on the page, not yet overwritten by a later check.
+                end = time.monotonic() + 10
+                while srv.connections < started + 1 and time.monotonic() < end:
+                    time.sleep(0.05)
+                self.assertGreater(srv.connections, started, "the account is checked again after the held check")
+                self.assertEqual(d.status()["accounts"][0]["new"], 0, "acknowledged mail came back as new")
+                greet.set()
+                uids.append(b"e")
+                d.wait_for(lambda s: s["accounts"][0]["new"] == 1, 10, "mail after the acknowledge is new")
+            self.assertEqual(srv.errors, [])
 
     def test_unusable_state_file_is_on_the_page(self):
         with MailFixture(dir=os.path.join(WORK, "daemon-nostate"), users=1, messages=2, unseen=1) as fx:

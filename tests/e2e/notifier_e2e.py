@@ -126,7 +126,7 @@ class Chronyd:
 
 class ForgedNtp:
     """For each request two answers: one that does not echo the request's transmit time (with
-    the right time), then one that echoes it but says `forged` (unix seconds; 2001-01-01)."""
+    the right time), then one that echoes it but says `forged` (unix seconds; default 2001-01-01)."""
 
     def __init__(self, forged=978307200):
         self.forged = forged
@@ -178,6 +178,21 @@ def not_before(*pem_files):
         t = time.strptime(r.stdout.strip().split("=", 1)[1], "%b %d %H:%M:%S %Y %Z")
         latest = max(latest, calendar.timegm(t))
     return latest
+
+
+def private_file(path):
+    """Open for writing, readable by the owner only from the start (it holds a password)."""
+    if os.path.exists(path):
+        os.remove(path)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w")
+
+
+def ntp_at(cfg, port):
+    """A copy of the provisioning file that asks the NTP server on the host's port."""
+    out = os.path.splitext(cfg)[0] + "-other-ntp.cfg"
+    with open(cfg) as f, private_file(out) as g:
+        g.write(re.sub(r"(?m)^ntp .*$", f"ntp 10.0.2.2 {port}", f.read()))
+    return out
 
 
 def mailfix(*args):
@@ -524,7 +539,7 @@ def run(elf, work):
     try:
         ntp = Chronyd(work)
         pw = facts["users"][0]["password"]
-        with open(cfg, "w") as f:
+        with private_file(cfg) as f:
             f.write("# written by tests/e2e/notifier_e2e.py\n")
             f.write(f"ntp 10.0.2.2 {ntp.port}\n")
             f.write("host localhost 10.0.2.2\n")
@@ -532,7 +547,6 @@ def run(elf, work):
             f.write(f"ca {facts['ca']}\n")
             f.write(f"account imaps://{USER}@localhost:{facts['ports']['imaps']}/INBOX {pw}\n")
             f.write(f"account pop3s://{USER}@localhost:{facts['ports']['pop3s']} {pw}\n")
-        os.chmod(cfg, 0o600)
 
         def counts():
             return json.loads(mailfix("counts", "--dir", fxdir, "--user", USER))
@@ -633,10 +647,7 @@ def run(elf, work):
         # ---- fourth boot: a hostile NTP server cannot set the clock
         forged = ForgedNtp()
         try:
-            cfg4 = os.path.join(work, "notifier-forged-ntp.cfg")
-            with open(cfg) as f, open(cfg4, "w") as g:
-                g.write(re.sub(r"(?m)^ntp .*$", f"ntp 10.0.2.2 {forged.port}", f.read()))
-            os.chmod(cfg4, 0o600)
+            cfg4 = ntp_at(cfg, forged.port)
             # ... and on a flash file that cannot be opened: the device runs without sync state.
             qemu = Qemu(elf, cfg4, os.path.join(work, "no-such-dir", "flash.bin"),
                         os.path.join(work, "trace4.log"), http_port)
@@ -676,9 +687,7 @@ def run(elf, work):
         want_floor = max(build_time, not_before(facts["ca"], facts["cert_file"]))
         forged = ForgedNtp(forged=want_floor - 3600)
         try:
-            with open(cfg) as f, open(cfg4, "w") as g:
-                g.write(re.sub(r"(?m)^ntp .*$", f"ntp 10.0.2.2 {forged.port}", f.read()))
-            qemu = Qemu(elf, cfg4, flash, os.path.join(work, "trace5.log"), http_port)
+            qemu = Qemu(elf, ntp_at(cfg, forged.port), flash, os.path.join(work, "trace5.log"), http_port)
             qemu.wait_for(r"^store: mounted", 0, 30)
             if want_floor > build_time:
                 _, m = qemu.wait_for(r"^time: clock floor (\d+), the newest certificate verified before", 0, 10)

@@ -258,18 +258,16 @@ void biff_sync_pop3_begin(biff_sync_pop3_scan *sc, const biff_sync_uidset *seen)
     sc->next.valid = 1;
 }
 
-int biff_sync_pop3_add(biff_sync_pop3_scan *sc, uint32_t digest)
+static int recorded(const biff_sync_pop3_scan *sc, uint32_t digest)
 {
-    int known = 0;
-    biff_sync_uidset *n = &sc->next;
     for (uint32_t i = 0; sc->seen && i < sc->seen->count; i++)
-        known |= sc->seen->digest[i] == digest;
-    if (n->count == BIFF_SYNC_POP3_MAX) /* keep the newest: drop the oldest */
-        memmove(n->digest, n->digest + 1, sizeof n->digest - sizeof n->digest[0]);
-    else
-        n->count++;
-    n->digest[n->count - 1u] = digest;
-    sc->listed++;
+        if (sc->seen->digest[i] == digest)
+            return 1;
+    return 0;
+}
+
+static void tally(biff_sync_pop3_scan *sc, int known)
+{
     if (known) {
         sc->any_known = 1;
         sc->run = 0;
@@ -277,7 +275,30 @@ int biff_sync_pop3_add(biff_sync_pop3_scan *sc, uint32_t digest)
         sc->unknown++;
         sc->run++;
     }
+}
+
+int biff_sync_pop3_add(biff_sync_pop3_scan *sc, uint32_t digest)
+{
+    int known = recorded(sc, digest);
+    biff_sync_uidset *n = &sc->next;
+    if (n->count == BIFF_SYNC_POP3_MAX) /* keep the newest: drop the oldest */
+        memmove(n->digest, n->digest + 1, sizeof n->digest - sizeof n->digest[0]);
+    else
+        n->count++;
+    n->digest[n->count - 1u] = digest;
+    sc->listed++;
+    tally(sc, known);
     return !known;
+}
+
+void biff_sync_pop3_rebase(biff_sync_pop3_scan *sc, const biff_sync_uidset *seen)
+{
+    /* Listed uids that fell out of the window are older mail: taken as known. */
+    sc->seen = seen && seen->valid ? seen : NULL;
+    sc->any_known = sc->listed > sc->next.count;
+    sc->unknown = sc->run = 0;
+    for (uint32_t i = 0; i < sc->next.count; i++)
+        tally(sc, recorded(sc, sc->next.digest[i]));
 }
 
 uint32_t biff_sync_pop3_end(biff_sync_pop3_scan *sc)

@@ -227,6 +227,76 @@ static void test_pop3_window(void **state)
     assert_int_equal(pop3_check(&seen, uids + 50, 153, &next), 3);
 }
 
+static void set_of(biff_sync_uidset *set, const char *const *uids, unsigned n)
+{
+    memset(set, 0, sizeof *set);
+    set->valid = 1;
+    for (unsigned i = 0; i < n; i++)
+        set->digest[set->count++] = id(uids[i]);
+}
+
+/* An acknowledge while a listing streams in: what was listed and what follows is compared
+ * with the acknowledged set, not with the one the check started from. */
+static void test_pop3_rebase(void **state)
+{
+    (void)state;
+    static const char *const l[] = {"a1", "a2", "a3", "a4", "a5", "a6"};
+    biff_sync_uidset before, acked, none;
+    biff_sync_pop3_scan sc;
+    set_of(&before, l, 3); /* a1..a3 acknowledged; the page then showed a4, a5 as new */
+    set_of(&acked, l, 5);  /* ... and they were acknowledged during the next check */
+
+    biff_sync_pop3_begin(&sc, &before);
+    for (unsigned i = 0; i < 5; i++)
+        biff_sync_pop3_add(&sc, id(l[i]));
+    assert_int_equal(biff_sync_pop3_end(&sc), 2); /* no acknowledge: a4, a5 stay new */
+
+    biff_sync_pop3_begin(&sc, &before); /* acknowledged half-way through the listing */
+    for (unsigned i = 0; i < 3; i++)
+        biff_sync_pop3_add(&sc, id(l[i]));
+    biff_sync_pop3_rebase(&sc, &acked);
+    for (unsigned i = 3; i < 5; i++)
+        assert_int_equal(biff_sync_pop3_add(&sc, id(l[i])), 0);
+    assert_int_equal(biff_sync_pop3_end(&sc), 0);
+
+    biff_sync_pop3_begin(&sc, &before); /* acknowledged after the listing; a6 came after the page */
+    for (unsigned i = 0; i < 6; i++)
+        biff_sync_pop3_add(&sc, id(l[i]));
+    biff_sync_pop3_rebase(&sc, &acked);
+    assert_int_equal(biff_sync_pop3_end(&sc), 1);
+    assert_int_equal(sc.unknown, 1);
+    assert_int_equal(sc.next.count, 6); /* the set to save is still the listing */
+
+    memset(&none, 0, sizeof none); /* no baseline: the listing becomes it */
+    biff_sync_pop3_rebase(&sc, &none);
+    assert_int_equal(biff_sync_pop3_end(&sc), 0);
+}
+
+/* Rebased with more listed than the window: uids older than the window count as known. */
+static void test_pop3_rebase_window(void **state)
+{
+    (void)state;
+    char names[200][8];
+    const char *uids[200];
+    biff_sync_uidset empty, acked;
+    biff_sync_pop3_scan sc;
+    for (unsigned i = 0; i < 200; i++) {
+        snprintf(names[i], sizeof names[i], "m%03u", i);
+        uids[i] = names[i];
+    }
+    set_of(&empty, uids, 0);
+    set_of(&acked, uids + 150, BIFF_SYNC_POP3_MAX); /* m150..m197 */
+    biff_sync_pop3_begin(&sc, &empty);
+    for (unsigned i = 0; i < 200; i++)
+        biff_sync_pop3_add(&sc, id(uids[i]));
+    assert_int_equal(biff_sync_pop3_end(&sc), 200);
+    biff_sync_pop3_rebase(&sc, &acked);
+    assert_int_equal(biff_sync_pop3_end(&sc), 2); /* m198, m199 */
+    set_of(&acked, uids, 1);                      /* nothing of the window recorded */
+    biff_sync_pop3_rebase(&sc, &acked);
+    assert_int_equal(biff_sync_pop3_end(&sc), BIFF_SYNC_POP3_MAX);
+}
+
 /* Power cut at every flash op while a poller-like loop saves check results: after each cut
  * every record loads as its previous or its new content, never FRESH once written. */
 static void test_sync_powerloss(void **state)
@@ -552,6 +622,8 @@ int main(void)
         cmocka_unit_test(test_imap_new),
         cmocka_unit_test(test_pop3_new),
         cmocka_unit_test(test_pop3_window),
+        cmocka_unit_test(test_pop3_rebase),
+        cmocka_unit_test(test_pop3_rebase_window),
         cmocka_unit_test(test_sync_powerloss),
         cmocka_unit_test(test_bind_many),
         cmocka_unit_test(test_bind_format1),

@@ -205,6 +205,12 @@ static void acknowledge(void)
             stored(biff_sync_folder_save(&store, (unsigned)i, 0, &rec) == BIFF_SYNC_OK);
         } else if (a->acct.proto == BIFF_CHECK_POP3 && pop3_last[i].valid) {
             if (store_ok) stored(biff_sync_pop3_save(&store, (unsigned)i, &pop3_last[i]) == BIFF_SYNC_OK);
+            if (run.state != RUN_IDLE && run.idx == i) {
+                /* Its check is under way, comparing against the set from before: what it has
+                 * listed, and lists from now on, counts against what was just acknowledged. */
+                pop3_seen = pop3_last[i];
+                biff_sync_pop3_rebase(&pop3_scan, &pop3_seen);
+            }
         }
         m->folder[0].fresh = 0;
         announced_save(i, 0);

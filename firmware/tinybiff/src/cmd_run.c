@@ -364,6 +364,11 @@ static void acknowledge_all(void)
             rt[i].pop3_seen = rt[i].pop3_last;
             save_pop3(i);
             m->folder[0].fresh = 0;
+            /* A check under way compared its listing with the set from before: it counts
+             * against what was just acknowledged, or it would bring the new mail back. */
+            for (size_t k = 0; k < MAX_SESSIONS; k++) {
+                if (sessions[k].used && sessions[k].acct == i) biff_sync_pop3_rebase(&sessions[k].scan, &rt[i].pop3_seen);
+            }
         }
     }
     log_msg(LOG_LVL_INFO, "new mail acknowledged");

@@ -138,6 +138,11 @@ void biff_sync_pop3_begin(biff_sync_pop3_scan *sc, const biff_sync_uidset *seen)
 /** Feed the digest of the next listed uid. Returns 1 if it is not in the recorded set. */
 int biff_sync_pop3_add(biff_sync_pop3_scan *sc, uint32_t digest);
 
+/** The recorded set changed while the listing streamed in (an acknowledge during the check):
+ *  compare what was listed so far, and what follows, against seen instead. Listed uids older
+ *  than the window sc->next keeps count as known. */
+void biff_sync_pop3_rebase(biff_sync_pop3_scan *sc, const biff_sync_uidset *seen);
+
 /** Finish: the number of new messages; sc->next holds the newest BIFF_SYNC_POP3_MAX listed
  *  digests (so the recorded set is pruned to what the server still lists). With a bounded set
  *  the rule is: new = unknown uids listed after the last recorded one (maildrops append new
