@@ -30,6 +30,9 @@
    answering an hour before the fixture's certificates were made: the clock starts at the
    floor kept in flash (the newest notBefore of the chains verified before, as openssl reads
    it), the forged answer is refused, and both checks succeed without any time source.
+10. A sixth boot checks a hand-written POP3S server (tests/hostile) that holds one UIDL
+   listing open until the test has acknowledged through /ack: the check that finishes after
+   the acknowledge reports 0 new and announces nothing; mail listed later is new again.
 
 QEMU, chronyd and the fixture are always stopped (finally blocks, SIGTERM handler, deadlines).
 usage: notifier_e2e.py ELF WORKDIR
@@ -708,6 +711,10 @@ def run(elf, work):
                    f"/status.json says where the clock comes from: {st['problem']!r}")
         finally:
             forged.stop()
+        qemu.stop()
+        qemu = None
+
+        qemu = acknowledge_during_a_pop3_listing(elf, work, facts, http_port)
         log("PASS")
         return 0
     finally:
@@ -716,6 +723,66 @@ def run(elf, work):
         if ntp:
             ntp.stop()
         subprocess.run([sys.executable, MAILFIX, "stop", "--dir", fxdir], timeout=60)
+
+
+def acknowledge_during_a_pop3_listing(elf, work, facts, http_port):
+    """An acknowledge while a POP3 check is half-way through its listing must not bring the
+    acknowledged mail back (before the fix the check ended with new=2 and announced it again)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "hostile"))
+    from hostile import HostileServer
+    import responders as R
+
+    uids = [b"a", b"b"]
+    hold, paused, release = threading.Event(), threading.Event(), threading.Event()
+
+    def uidl(peer, tag, line):
+        body = R.uidl_body(uids)
+        if not hold.is_set():
+            peer.send(b"+OK\r\n" + body + b".\r\n")
+            return True
+        hold.clear()
+        peer.send(b"+OK\r\n" + body)  # the listing without its end, until the test says
+        paused.set()
+        release.wait(30)
+        peer.send(b".\r\n")
+        return True
+
+    pki = os.path.dirname(facts["cert_file"])
+    srv = HostileServer(lambda p: R.pop3_session(p, uids=uids, on={b"UIDL": uidl}),
+                        tls_cert=facts["cert_file"], tls_key=os.path.join(pki, "server.key"), implicit_tls=True)
+    cfg = os.path.join(work, "notifier-held-pop3.cfg")
+    flash = os.path.join(work, "flash-held-pop3.bin")
+    if os.path.exists(flash):
+        os.remove(flash)
+    with private_file(cfg) as f:
+        f.write(f"time {int(time.time())}\nhost localhost 10.0.2.2\ninterval 2\nca {facts['ca']}\n"
+                f"account pop3s://victim@localhost:{srv.port} not-checked-by-this-server\n")
+    qemu = None
+    with srv:
+        try:
+            qemu = Qemu(elf, cfg, flash, os.path.join(work, "trace6.log"), http_port)
+            qemu.wait_for(r"^check pop3-0 ok .* new=0 ", 0, 60)
+            uids += [b"c", b"d"]
+            qemu.wait_for(r"^NEW pop3-0 2$", 0, 30)
+            hold.set()
+            expect(paused.wait(30), "a check of the notifier stops half-way through its listing")
+            code, hdrs, _ = http(http_port, "GET", "/status.json")
+            code, _, _ = http(http_port, "POST", "/ack", f"csrf={hdrs.get('X-CSRF-Token', '')}")
+            expect(code == 200, "acknowledged through POST /ack while the listing is held")
+            mark, _ = qemu.wait_for(r"^ack: new mail acknowledged", 0, 10)
+            release.set()
+            i, m = qemu.wait_for(r"^check pop3-0 ok .* new=(\d+) ", mark, 30)
+            expect(m.group(1) == "0" and not qemu.grep(r"^NEW ", mark),
+                   f"the check that ends after the acknowledge finds nothing new: {qemu.lines[i]}")
+            uids.append(b"e")
+            qemu.wait_for(r"^NEW pop3-0 1$", mark, 30)
+            log("ok: mail listed after the acknowledge is new and announced once")
+            expect(not srv.errors, f"the POP3 server script ran without errors: {srv.errors}")
+        except BaseException:
+            if qemu:
+                qemu.stop()
+            raise
+    return qemu
 
 
 def main():
