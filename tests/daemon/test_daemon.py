@@ -177,20 +177,9 @@ class DaemonAgainstDovecot(unittest.TestCase):
         from hostile import HostileServer
         import responders as R
         uids = [b"a", b"b"]
-        hold, paused, release, greet = (threading.Event() for _ in range(4))
+        uidl = R.HeldUidl(uids)
+        greet = threading.Event()
         greet.set()
-
-        def uidl(peer, tag, line):
-            body = R.uidl_body(uids)
-            if not hold.is_set():
-                peer.send(b"+OK\r\n" + body + b".\r\n")
-                return True
-            hold.clear()
-            peer.send(b"+OK\r\n" + body)  # the listing without its end, until the test says
-            paused.set()
-            release.wait(30)
-            peer.send(b".\r\n")
-            return True
 
         def session(peer):
             greet.wait(30)  # cleared: the next check connects and waits here
@@ -207,13 +196,13 @@ class DaemonAgainstDovecot(unittest.TestCase):
                 d.wait_for(lambda s: s["accounts"][0]["state"] == "ok", 10, "the baseline check")
                 uids += [b"c", b"d"]
                 d.wait_for(lambda s: s["accounts"][0]["new"] == 2, 10, "two new messages")
-                hold.set()
-                self.assertTrue(paused.wait(10), "a check stopped half-way through its listing")
+                uidl.hold.set()
+                self.assertTrue(uidl.paused.wait(10), "a check stopped half-way through its listing")
                 acknowledge(d)
                 d.wait_for(lambda s: s["accounts"][0]["new"] == 0, 5, "the acknowledge")
                 started = srv.connections
                 greet.clear()
-                release.set()
+                uidl.release.set()
                 # The next check has connected (and waits for its greeting): the held one is over
                 # and its result is on the page, not yet overwritten by a later check.
                 end = time.monotonic() + 10

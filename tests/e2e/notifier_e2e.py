@@ -733,19 +733,7 @@ def acknowledge_during_a_pop3_listing(elf, work, facts, http_port):
     import responders as R
 
     uids = [b"a", b"b"]
-    hold, paused, release = threading.Event(), threading.Event(), threading.Event()
-
-    def uidl(peer, tag, line):
-        body = R.uidl_body(uids)
-        if not hold.is_set():
-            peer.send(b"+OK\r\n" + body + b".\r\n")
-            return True
-        hold.clear()
-        peer.send(b"+OK\r\n" + body)  # the listing without its end, until the test says
-        paused.set()
-        release.wait(30)
-        peer.send(b".\r\n")
-        return True
+    uidl = R.HeldUidl(uids)
 
     pki = os.path.dirname(facts["cert_file"])
     srv = HostileServer(lambda p: R.pop3_session(p, uids=uids, on={b"UIDL": uidl}),
@@ -755,7 +743,7 @@ def acknowledge_during_a_pop3_listing(elf, work, facts, http_port):
     if os.path.exists(flash):
         os.remove(flash)
     with private_file(cfg) as f:
-        f.write(f"time {int(time.time())}\nhost localhost 10.0.2.2\ninterval 2\nca {facts['ca']}\n"
+        f.write(f"time {int(time.time())}\nhost localhost 10.0.2.2\ninterval 5\nca {facts['ca']}\n"
                 f"account pop3s://victim@localhost:{srv.port} not-checked-by-this-server\n")
     qemu = None
     with srv:
@@ -764,13 +752,13 @@ def acknowledge_during_a_pop3_listing(elf, work, facts, http_port):
             qemu.wait_for(r"^check pop3-0 ok .* new=0 ", 0, 60)
             uids += [b"c", b"d"]
             qemu.wait_for(r"^NEW pop3-0 2$", 0, 30)
-            hold.set()
-            expect(paused.wait(30), "a check of the notifier stops half-way through its listing")
+            uidl.hold.set()
+            expect(uidl.paused.wait(30), "a check of the notifier stops half-way through its listing")
             code, hdrs, _ = http(http_port, "GET", "/status.json")
             code, _, _ = http(http_port, "POST", "/ack", f"csrf={hdrs.get('X-CSRF-Token', '')}")
             expect(code == 200, "acknowledged through POST /ack while the listing is held")
             mark, _ = qemu.wait_for(r"^ack: new mail acknowledged", 0, 10)
-            release.set()
+            uidl.release.set()
             i, m = qemu.wait_for(r"^check pop3-0 ok .* new=(\d+) ", mark, 30)
             expect(m.group(1) == "0" and not qemu.grep(r"^NEW ", mark),
                    f"the check that ends after the acknowledge finds nothing new: {qemu.lines[i]}")

@@ -79,6 +79,29 @@ def uidl_body(uids):
     return b"".join(b"%d %s\r\n" % (i + 1, u) for i, u in enumerate(uids))
 
 
+class HeldUidl:
+    """A UIDL hook for pop3_serve (on={b"UIDL": hook}) that lists `uids` (a list the test may
+    change) and, once `hold` is set, keeps one listing open without its final dot (`paused` is
+    set then) until the test sets `release`: a check caught half-way through its listing."""
+
+    def __init__(self, uids):
+        import threading
+        self.uids = uids
+        self.hold, self.paused, self.release = threading.Event(), threading.Event(), threading.Event()
+
+    def __call__(self, peer, tag, line):
+        body = uidl_body(self.uids)
+        if not self.hold.is_set():
+            peer.send(b"+OK\r\n" + body + b".\r\n")
+            return True
+        self.hold.clear()
+        peer.send(b"+OK\r\n" + body)
+        self.paused.set()
+        self.release.wait(30)
+        peer.send(b".\r\n")
+        return True
+
+
 def pop3_session(peer, greeting=POP3_GREETING, **kw):
     """Greeting, then pop3_serve."""
     peer.send(greeting)
