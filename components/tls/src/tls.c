@@ -228,7 +228,6 @@ biff_tls_status biff_tls_handshake(biff_tls *t)
         /* mbedTLS 3.6 has no public "was resumed" query; a resumed handshake (TLS 1.2 ticket or
          * TLS 1.3 PSK) carries no certificate, so the verify callback never ran. */
         t->resumed = !t->cert_seen;
-        t->verified_since = t->chain_since;
         return BIFF_TLS_OK;
     }
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) return BIFF_TLS_WANT_READ;
@@ -258,6 +257,11 @@ biff_tls_status biff_tls_handshake(biff_tls *t)
 biff_transport *biff_tls_transport(biff_tls *t)
 {
     return &t->upper;
+}
+
+uint32_t biff_tls_verified_since(const biff_tls *t)
+{
+    return mbedtls_ssl_is_handshake_over((mbedtls_ssl_context *)&t->ssl) ? t->chain_since : 0;
 }
 
 const char *biff_tls_version(const biff_tls *t)

@@ -101,22 +101,35 @@ static void stored(int ok)
     }
 }
 
-static uint32_t announced_load(size_t i)
+/* The firmware's own flash records: n <= 2 words, little-endian. */
+static int record_load(uint16_t key, uint32_t *w, size_t n)
 {
     uint8_t b[8];
     size_t len = 0;
-    if (!store_ok || biff_store_read(&store, ANNOUNCED_KEY(i), b, sizeof b, &len) != BIFF_STORE_OK || len != 8) return 0;
-    uint32_t id = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    if (id != cfg.acct[i].id) return 0;
-    return (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 | (uint32_t)b[7] << 24;
+    if (!store_ok || biff_store_read(&store, key, b, sizeof b, &len) != BIFF_STORE_OK || len != 4 * n) return 0;
+    for (size_t k = 0; k < n; k++)
+        w[k] = (uint32_t)b[4 * k] | (uint32_t)b[4 * k + 1] << 8 | (uint32_t)b[4 * k + 2] << 16 | (uint32_t)b[4 * k + 3] << 24;
+    return 1;
+}
+
+static void record_save(uint16_t key, const uint32_t *w, size_t n)
+{
+    uint8_t b[8];
+    for (size_t k = 0; k < n; k++)
+        for (unsigned j = 0; j < 4; j++) b[4 * k + j] = (uint8_t)(w[k] >> (8 * j));
+    if (store_ok) stored(biff_store_write(&store, key, b, 4 * n) == BIFF_STORE_OK);
+}
+
+static uint32_t announced_load(size_t i)
+{
+    uint32_t w[2]; /* account id, count */
+    return record_load(ANNOUNCED_KEY(i), w, 2) && w[0] == cfg.acct[i].id ? w[1] : 0;
 }
 
 static void announced_save(size_t i, uint32_t n)
 {
-    uint32_t id = cfg.acct[i].id;
-    uint8_t b[8] = { (uint8_t)id, (uint8_t)(id >> 8), (uint8_t)(id >> 16), (uint8_t)(id >> 24),
-                     (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24) };
-    if (store_ok) stored(biff_store_write(&store, ANNOUNCED_KEY(i), b, sizeof b) == BIFF_STORE_OK);
+    const uint32_t w[2] = { cfg.acct[i].id, n };
+    record_save(ANNOUNCED_KEY(i), w, 2);
 }
 
 enum { RUN_IDLE, RUN_CONNECT, RUN_HANDSHAKE, RUN_CHECK };
@@ -235,16 +248,14 @@ static void floor_raise(uint32_t t, int save)
     clock_floor = t;
     floor_from_cert = 1;
     if (biff_board_time() < t) biff_board_set_time(t);
-    uint8_t b[4] = { (uint8_t)t, (uint8_t)(t >> 8), (uint8_t)(t >> 16), (uint8_t)(t >> 24) };
-    if (save && store_ok) stored(biff_store_write(&store, CLOCK_FLOOR_KEY, b, sizeof b) == BIFF_STORE_OK);
+    if (save) record_save(CLOCK_FLOOR_KEY, &t, 1);
 }
 
 static void floor_load(void)
 {
-    uint8_t b[4];
-    size_t len = 0;
-    if (!store_ok || biff_store_read(&store, CLOCK_FLOOR_KEY, b, sizeof b, &len) != BIFF_STORE_OK || len != 4) return;
-    floor_raise((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24, 0);
+    uint32_t t;
+    if (!record_load(CLOCK_FLOOR_KEY, &t, 1)) return;
+    floor_raise(t, 0);
     if (floor_from_cert) say("time: clock floor %lu, the newest certificate verified before\n", (unsigned long)clock_floor);
 }
 

@@ -50,8 +50,7 @@ typedef struct {
     uint8_t pin_failed;
     uint8_t cert_seen;     /* the verify callback ran: a full handshake */
     uint8_t resumed;       /* handshake resumed an earlier session */
-    uint32_t chain_since;  /* newest notBefore seen in the chain so far (unix seconds) */
-    uint32_t verified_since;
+    uint32_t chain_since;  /* newest notBefore seen in the chain (unix seconds) */
     char detail[128];
 } biff_tls;
 
@@ -92,7 +91,7 @@ static inline int biff_tls_resumed(const biff_tls *t) { return t->resumed; }
  * the time that no network answer can forge (a clock without an RTC can start from it).
  * 0 before the handshake is done and for a resumed session (no certificate was sent).
  */
-static inline uint32_t biff_tls_verified_since(const biff_tls *t) { return t->verified_since; }
+uint32_t biff_tls_verified_since(const biff_tls *t);
 
 /** An X.509 time as unix seconds (UTC); 0 before 1970, UINT32_MAX past 2106. */
 uint32_t biff_tls_x509_time_unix(const mbedtls_x509_time *t);
