@@ -180,9 +180,9 @@ static void check(unsigned i)
         biff_agent_imap_folder(&ag, i, 0, &res);
     } else {
         biff_agent_pop3_begin(&ag, i, &scan);
-        unsigned ack_at = !calm && rnd(6) == 0 ? rnd(a->n + 1) : UINT32_MAX;
+        unsigned ack_at = !calm && rnd(3) == 0 ? rnd(a->n + 1) : UINT32_MAX;
         for (unsigned k = 0; k < a->n; k++) {
-            if (k == ack_at) {
+            if (k == ack_at && model[i].folder[0].fresh) { /* it has new mail to acknowledge */
                 day.mid_listing_acks++;
                 ack_all();
             }
