@@ -213,6 +213,12 @@ uint32_t biff_agent_floor_load(biff_agent *ag, uint32_t build_time);
  */
 int biff_agent_floor_raise(biff_agent *ag, uint32_t t);
 
+/** The clock floor now (unix seconds). */
+static inline uint32_t biff_agent_floor(const biff_agent *ag) { return ag->clock_floor; }
+
+/** Did the floor come from a verified certificate (rather than the build time)? */
+static inline int biff_agent_floor_from_cert(const biff_agent *ag) { return ag->floor_from_cert; }
+
 /** Is t a time a time source may set (not before the floor)? */
 static inline int biff_agent_time_ok(const biff_agent *ag, uint32_t t) { return t >= ag->clock_floor; }
 
