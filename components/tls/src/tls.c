@@ -285,3 +285,8 @@ void biff_tls_close(biff_tls *t)
     mbedtls_ssl_free(&t->ssl);
     t->lower = NULL;
 }
+
+biff_error_class biff_tls_error_class(biff_tls_status st)
+{
+    return st == BIFF_TLS_OK ? BIFF_ERR_NONE : st == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS;
+}

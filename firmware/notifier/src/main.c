@@ -2,11 +2,11 @@
  * tinybiff notifier: the microcontroller product. One superloop, no RTOS, no malloc:
  *
  *   LAN9118 poll -> lwIP timers -> DHCP -> SNTP (checks wait for it, up to 15 s)
- *   -> poller picks an account -> lwIP TCP -> TLS -> check -> the agent (sync state in flash)
- *   -> UART log + LEDs + the status page (lwIP httpd, web.c)
+ *   -> the agent (components/agent): schedule, lwIP TCP through this file's port, TLS, check,
+ *      IMAP IDLE, sync state in flash -> UART log + LEDs + the status page (lwIP httpd, web.c)
  *
- * One check runs at a time. Every I/O step is non-blocking, so the loop never stalls on the
- * network; a check that makes no progress is cut off at its deadline.
+ * This file is the agent's host: the port (lwIP links, clock, TLS trust), provisioning, page,
+ * LEDs and log. One check runs at a time; nothing blocks.
  *
  * Start-up arguments (QEMU semihosting command line): PROVISIONING_FILE FLASH_FILE.
  */
@@ -15,9 +15,7 @@
 #include <string.h>
 
 #include "biff/agent.h"
-#include "biff/check.h"
 #include "biff/net_lwip.h"
-#include "biff/poller.h"
 #include "biff/status.h"
 #include "biff/store.h"
 #include "biff/tls.h"
@@ -41,7 +39,6 @@
 #ifndef BIFF_BUILD_TIME
 #define BIFF_BUILD_TIME 0
 #endif
-#define CHECK_TIMEOUT_MS 30000u
 #define SNTP_WAIT_MS 15000u /* first checks wait this long for the time (certificate dates) */
 #define FLASH_SECTOR 4096u
 #define FLASH_SECTORS 4u
@@ -53,8 +50,6 @@ static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static unsigned char tls_pool[NOTIFIER_TLS_POOL];
 static prov cfg;
 static biff_tls_ctx tls_ctx;
-static biff_check check; /* also the scratch buffer for the CA file before the first check */
-static biff_tls tls;
 static biff_net_lwip conn;
 static biff_transport plain;
 static struct netif netif;
@@ -65,10 +60,10 @@ static int store_ok;
 static const char *store_problem;
 static const char flash_unusable[] = "flash unusable: sync state not kept";
 static size_t pool_base; /* TLS pool bytes held between checks (trust anchor, config) */
-static biff_poller poller;
-static biff_poller_account pacct[PROV_MAX_ACCOUNTS];
-static biff_poller_slot pslot[PROV_MAX_ACCOUNTS];
-static biff_sync_pop3_scan pop3_scan;
+static biff_agent_account_cfg acfg[PROV_MAX_ACCOUNTS];
+static biff_poller_account sched[PROV_MAX_ACCOUNTS];
+static biff_poller_slot slots[PROV_MAX_ACCOUNTS];
+static biff_agent_session session; /* also the scratch buffer for the CA file at start */
 
 /* The agent records results, decides unseen/new, acknowledges, announces and keeps the clock
  * floor; the status model it fills is what the LEDs and the page show. */
@@ -76,16 +71,6 @@ static biff_agent agent;
 static biff_agent_mailbox mailboxes[PROV_MAX_ACCOUNTS];
 static biff_status_account model[PROV_MAX_ACCOUNTS];
 static char csrf[33];
-
-enum { RUN_IDLE, RUN_CONNECT, RUN_HANDSHAKE, RUN_CHECK };
-static struct {
-    uint8_t state;
-    uint8_t tls_up;   /* tls holds a live mbedTLS context */
-    uint8_t starttls; /* handshake was asked for by the engine */
-    size_t idx;
-    uint32_t deadline;
-    uint32_t started;
-} run;
 
 static const uint8_t mac_addr[6] = { 0x02, 0x00, 0xB1, 0xFF, 0x00, 0x01 }; /* locally administered */
 
@@ -153,6 +138,62 @@ static uint32_t port_wall(void *ctx)
     return (uint32_t)biff_board_time();
 }
 
+/* The board's millisecond counter wraps after 49 days; the agent's clock must not. */
+static uint64_t port_now(void *ctx)
+{
+    static uint64_t hi;
+    static uint32_t last;
+    uint32_t t = biff_board_millis();
+    (void)ctx;
+    if (t < last) hi += 1ull << 32;
+    last = t;
+    return hi | t;
+}
+
+static uint32_t port_random(void *ctx)
+{
+    (void)ctx;
+    return biff_board_rand();
+}
+
+static biff_tls_ctx *port_tls(void *ctx, size_t i)
+{
+    (void)ctx, (void)i;
+    return &tls_ctx;
+}
+
+static void port_close(void *ctx, unsigned s)
+{
+    (void)ctx, (void)s;
+    biff_net_lwip_close(&conn);
+}
+
+/* One lwIP connection (the agent runs one session). lwIP's connect has no per-address retry:
+ * a time-out ends it. */
+static biff_net_status port_open(void *ctx, unsigned s, biff_agent_open_op op, const char *host, unsigned port,
+                                 biff_transport **t, char *detail, size_t cap)
+{
+    (void)ctx, (void)s;
+    biff_net_status ns = BIFF_NET_PENDING;
+    if (op == BIFF_AGENT_OPEN_START) {
+        ns = biff_net_lwip_connect(&conn, host, (uint16_t)port, &plain);
+        if (ns == BIFF_NET_OK) ns = BIFF_NET_PENDING;
+    } else if (op == BIFF_AGENT_OPEN_TIMEOUT) {
+        snprintf(detail, cap, "no connection within %u s", BIFF_AGENT_CONNECT_TIMEOUT_MS / 1000u);
+        return BIFF_NET_E_TIMEOUT;
+    }
+    unsigned f = ns == BIFF_NET_PENDING ? biff_net_lwip_poll(&conn) : BIFF_NET_LWIP_FAILED;
+    if (f & BIFF_NET_LWIP_FAILED) {
+        snprintf(detail, cap, "%s", biff_net_lwip_detail(&conn));
+        return BIFF_NET_E_CONNECT;
+    }
+    if (!(f & BIFF_NET_LWIP_CONNECTED)) return BIFF_NET_PENDING;
+    *t = &plain;
+    return BIFF_NET_OK;
+}
+
+static void checked(const biff_agent_event *ev);
+
 /* What the agent reports goes to the UART ("NEW": what a buzzer or a push message would do). */
 static void on_agent_event(void *ctx, const biff_agent_event *ev)
 {
@@ -160,9 +201,13 @@ static void on_agent_event(void *ctx, const biff_agent_event *ev)
     if (ev->kind == BIFF_AGENT_EV_NEW_MAIL) say("NEW %s %lu\n", acct_label(ev->account), (unsigned long)ev->count);
     else if (ev->kind == BIFF_AGENT_EV_PROBLEM && ev->text[0]) say("store: cannot write\n");
     else if (ev->kind == BIFF_AGENT_EV_ACKNOWLEDGED) say("ack: new mail acknowledged\n");
+    else if (ev->kind == BIFF_AGENT_EV_CHECKED) checked(ev);
 }
 
-static const biff_agent_port agent_port = { .wall_time = port_wall, .event = on_agent_event };
+static const biff_agent_port agent_port = {
+    .wall_time = port_wall, .event = on_agent_event, .now_ms = port_now, .open = port_open,
+    .close = port_close, .tls = port_tls, .random = port_random,
+};
 
 /* The page's POST /ack: lwIP's httpd runs in this same superloop, so it acknowledges at once. */
 static void acknowledge(void)
@@ -175,11 +220,6 @@ static void acknowledge(void)
 /* No time source may set the clock before its floor (the agent's: the build time raised to the
  * newest notBefore of a verified certificate chain, kept in flash). */
 static uint8_t sntp_synced;
-
-static void floor_raise(uint32_t t)
-{
-    if (biff_agent_floor_raise(&agent, t) && biff_board_time() < t) biff_board_set_time(t);
-}
 
 unsigned short notifier_sntp_port = 123;
 
@@ -220,178 +260,59 @@ static size_t render_status(char *buf, size_t cap)
 
 /* ---------------------------------------------------------------- one check */
 
-static void on_pop3_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
+/* A check ended: its line on the UART, and the memory figures the budget is about. */
+static void checked(const biff_agent_event *ev)
 {
-    (void)ctx;
-    (void)msgno;
-    biff_agent_pop3_uid(&agent, run.idx, uid, len);
-}
-
-static void start_check(size_t idx, uint32_t now)
-{
-    prov_account *a = &cfg.acct[idx];
-    memset(&run, 0, sizeof run);
-    memset(&check, 0, sizeof check); /* no error or result of the previous check survives */
-    run.idx = idx;
-    run.started = now;
-    run.deadline = now + CHECK_TIMEOUT_MS;
-    if (a->acct.proto == BIFF_CHECK_POP3) {
-        biff_agent_pop3_begin(&agent, idx, &pop3_scan);
-        a->acct.on_uid = on_pop3_uid;
-    }
-    biff_net_status ns = biff_net_lwip_connect(&conn, a->acct.host, (uint16_t)a->acct.port, &plain);
-    run.state = RUN_CONNECT;
-    model[idx].state = BIFF_STATE_CHECKING;
-    if (ns != BIFF_NET_OK) {
-        biff_check_abort(&check, BIFF_ERR_NETWORK, biff_net_lwip_detail(&conn));
-    }
-}
-
-static biff_check_status begin_tls(void)
-{
-    const prov_account *a = &cfg.acct[run.idx];
-    run.tls_up = 1;
-    if (biff_tls_start(&tls, &tls_ctx, &plain, a->acct.host, NULL, NULL) != BIFF_TLS_OK) {
-        biff_check_abort(&check, BIFF_ERR_TLS, biff_tls_detail(&tls));
-        return BIFF_CHECK_FAILED;
-    }
-    run.state = RUN_HANDSHAKE;
-    return BIFF_CHECK_OK;
-}
-
-static void finish_check(biff_check_status st, uint32_t now)
-{
-    size_t i = run.idx;
-    prov_account *a = &cfg.acct[i];
-    biff_status_account *m = &model[i];
-    const char *detail = "";
-    biff_error_class err = biff_check_error(&check, &detail);
-    if (st != BIFF_CHECK_DONE && err == BIFF_ERR_NONE) err = BIFF_ERR_PROTOCOL;
-    size_t cur = 0, blocks = 0, peak = 0, pblocks = 0;
+    size_t i = ev->account, cur = 0, blocks = 0, peak = 0, pblocks = 0;
+    const char *tv = ev->tls ? biff_tls_version(ev->tls) : "";
     mbedtls_memory_buffer_alloc_max_get(&peak, &pblocks);
-    const char *tv = run.tls_up ? biff_tls_version(&tls) : "";
-
-    if (err == BIFF_ERR_NONE && a->acct.proto == BIFF_CHECK_IMAP) {
-        const biff_imap_folder_result *f = biff_check_folder(&check, 0);
-        if (!f || f->state != BIFF_IMAP_FOLDER_OK) {
-            err = BIFF_ERR_SERVER_ERROR;
-            detail = "STATUS refused (no such folder?)";
-        } else {
-            biff_agent_imap_folder(&agent, i, 0, f);
-            say("check %s ok messages=%lu unseen=%lu uidnext=%lu uidvalidity=%lu new=%lu tls=%s "
-                "heap_peak=%u ms=%lu\n",
-                acct_label(i), (unsigned long)f->messages, (unsigned long)f->unseen,
-                (unsigned long)f->uidnext, (unsigned long)f->uidvalidity,
-                (unsigned long)m->folder[0].fresh, tv, (unsigned)peak, (unsigned long)(now - run.started));
-        }
-    } else if (err == BIFF_ERR_NONE) {
-        const biff_pop3_result *r = biff_check_pop3(&check);
-        biff_agent_pop3_end(&agent, i, r->messages, r->uidl);
-        say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u ms=%lu\n", acct_label(i),
-            (unsigned long)r->messages, (unsigned long)r->uids, (unsigned long)m->folder[0].fresh, tv,
-            (unsigned)peak, (unsigned long)(now - run.started));
+    if (ev->count != BIFF_ERR_NONE) {
+        say("check %s failed error=%s detail=%s\n", acct_label(i), biff_error_class_name((biff_error_class)ev->count), ev->text);
+    } else if (cfg.acct[i].acct.proto == BIFF_CHECK_IMAP) {
+        const biff_imap_folder_result *f = biff_check_folder(ev->check, 0);
+        say("check %s ok messages=%lu unseen=%lu uidnext=%lu uidvalidity=%lu new=%lu tls=%s heap_peak=%u\n",
+            acct_label(i), (unsigned long)f->messages, (unsigned long)f->unseen, (unsigned long)f->uidnext,
+            (unsigned long)f->uidvalidity, (unsigned long)model[i].folder[0].fresh, tv, (unsigned)peak);
+    } else {
+        const biff_pop3_result *r = biff_check_pop3(ev->check);
+        say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u\n", acct_label(i),
+            (unsigned long)r->messages, (unsigned long)r->uids, (unsigned long)model[i].folder[0].fresh, tv,
+            (unsigned)peak);
     }
-    biff_agent_check_done(&agent, i, err, detail);
-    snprintf(m->tls, sizeof m->tls, "%s", tv);
-    if (err != BIFF_ERR_NONE) {
-        say("check %s failed error=%s detail=%s\n", acct_label(i), biff_error_class_name(err), detail);
-    }
-
-    biff_check_clear(&check);
-    if (run.tls_up) biff_tls_close(&tls);
-    biff_net_lwip_close(&conn);
-    a->acct.on_uid = NULL;
-    /* The figures the budget is about, whenever a check set a new pool peak. */
+    snprintf(model[i].tls, sizeof model[i].tls, "%s", tv);
     static size_t reported_peak;
     if (peak > reported_peak) {
         reported_peak = peak;
         say("mem: tls pool peak %u of %u bytes, stack peak %u of %u bytes, eth drops %lu\n", (unsigned)peak,
             (unsigned)sizeof tls_pool, stack_used(), 8192u, (unsigned long)biff_lan9118_drops());
     }
-    mbedtls_memory_buffer_alloc_cur_get(&cur, &blocks);
-    if (cur > pool_base) {
-        say("tls heap: %u bytes more in use than before the check (%u blocks)\n",
-            (unsigned)(cur - pool_base), (unsigned)blocks);
-    }
-    biff_poller_done(&poller, i, now, err, 0);
-    uint64_t due = pslot[i].next_due_ms;
-    m->next_check = due == UINT64_MAX ? 0 : m->last_check + (uint32_t)((due - now) / 1000u);
-    run.state = RUN_IDLE;
+    (void)cur, (void)blocks;
 }
 
-static void step_check(uint32_t now)
+/* Between checks the TLS pool must be back where it was: a leak shows here. */
+static void check_pool(void)
 {
-    biff_check_status st = BIFF_CHECK_OK;
-    if ((int32_t)(now - run.deadline) > 0) {
-        biff_check_abort(&check, BIFF_ERR_NETWORK,
-                         run.state == RUN_CONNECT ? "no connection within 30 s"
-                                                  : "no answer from the server within 30 s");
-        finish_check(BIFF_CHECK_FAILED, now);
-        return;
+    size_t cur = 0, blocks = 0;
+    mbedtls_memory_buffer_alloc_cur_get(&cur, &blocks);
+    if (cur > pool_base) {
+        say("tls heap: %u bytes more in use than before the check (%u blocks)\n", (unsigned)(cur - pool_base),
+            (unsigned)blocks);
     }
-    switch (run.state) {
-    case RUN_CONNECT: {
-        if (biff_check_error(&check, NULL) != BIFF_ERR_NONE) {
-            finish_check(BIFF_CHECK_FAILED, now);
-            return;
-        }
-        unsigned f = biff_net_lwip_poll(&conn);
-        if (f & BIFF_NET_LWIP_FAILED) {
-            biff_check_abort(&check, BIFF_ERR_NETWORK, biff_net_lwip_detail(&conn));
-            finish_check(BIFF_CHECK_FAILED, now);
-            return;
-        }
-        if (!(f & BIFF_NET_LWIP_CONNECTED)) return;
-        const prov_account *a = &cfg.acct[run.idx];
-        if (a->acct.security == BIFF_CHECK_SEC_TLS) {
-            st = begin_tls();
-        } else {
-            st = biff_check_start(&check, &a->acct, &plain);
-            run.state = RUN_CHECK;
-        }
-        break;
-    }
-    case RUN_HANDSHAKE: {
-        biff_tls_status ts = biff_tls_handshake(&tls);
-        if (ts == BIFF_TLS_WANT_READ || ts == BIFF_TLS_WANT_WRITE) return;
-        if (ts != BIFF_TLS_OK) {
-            biff_check_abort(&check, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS,
-                             biff_tls_detail(&tls));
-            st = BIFF_CHECK_FAILED;
-            break;
-        }
-        floor_raise(biff_tls_verified_since(&tls));
-        run.state = RUN_CHECK;
-        st = run.starttls ? biff_check_tls_started(&check, biff_tls_transport(&tls))
-                          : biff_check_start(&check, &cfg.acct[run.idx].acct, biff_tls_transport(&tls));
-        break;
-    }
-    case RUN_CHECK:
-        st = biff_check_step(&check);
-        if (st == BIFF_CHECK_NEED_TLS) {
-            run.starttls = 1;
-            st = begin_tls();
-        }
-        break;
-    default:
-        return;
-    }
-    if (st == BIFF_CHECK_DONE || st == BIFF_CHECK_FAILED || st == BIFF_CHECK_E_ARG) finish_check(st, now);
 }
 
 /* ---------------------------------------------------------------- start-up */
 
 static int load_ca(const char **why)
 {
-    /* The CA file is read into the check's buffers: they are unused until the first check. */
-    uint8_t *buf = (uint8_t *)&check;
+    /* The CA file is read into the session's buffers: they are unused until the first check. */
+    uint8_t *buf = (uint8_t *)&session;
     int fd = biff_board_sh_open(cfg.ca_path, 1);
     if (fd < 0) {
         *why = "cannot open the CA file";
         return -1;
     }
     long len = biff_board_sh_flen(fd);
-    int n = len > 0 && (size_t)len < sizeof check ? biff_board_sh_read(fd, buf, (uint32_t)len) : -1;
+    int n = len > 0 && (size_t)len < sizeof session ? biff_board_sh_read(fd, buf, (uint32_t)len) : -1;
     biff_board_sh_close(fd);
     if (n != len) {
         *why = "cannot read the CA file (or larger than the scratch buffer)";
@@ -399,7 +320,7 @@ static int load_ca(const char **why)
     }
     buf[n] = 0; /* PEM wants its NUL counted */
     biff_tls_status ts = biff_tls_ctx_init_ca_buffer(&tls_ctx, buf, (size_t)n + 1);
-    memset(&check, 0, sizeof check);
+    memset(&session, 0, sizeof session);
     if (ts != BIFF_TLS_OK) {
         *why = tls_ctx.detail;
         return -1;
@@ -508,12 +429,13 @@ int main(void)
         mac_addr[2], mac_addr[3], mac_addr[4], mac_addr[5]);
 
     for (size_t i = 0; i < cfg.n_acct; i++) {
-        pacct[i].interval_ms = cfg.interval_s * 1000u;
-        pacct[i].enabled = 1;
+        acfg[i].check = cfg.acct[i].acct;
+        acfg[i].interval_ms = cfg.interval_s * 1000u;
+        acfg[i].enabled = 1;
     }
     for (int k = 0; k < 16; k++) snprintf(csrf + 2 * k, 3, "%02x", biff_board_rand() & 0xFFu);
 
-    int net_up = 0, checking = 0;
+    int net_up = 0, checking = 0, was_busy = 0;
     uint32_t net_up_at = 0;
     for (;;) {
         uint32_t now = biff_board_millis();
@@ -541,17 +463,17 @@ int main(void)
                 say("time: no SNTP answer within %u s, checking with the clock at %lu\n",
                     SNTP_WAIT_MS / 1000u, biff_board_time());
             }
-            biff_poller_init(&poller, pacct, pslot, cfg.n_acct, 1, biff_board_rand(), now);
+            biff_agent_drive(&agent, acfg, sched, slots, &session, 1);
             checking = 1;
         }
+        int busy = 0;
         if (checking) {
-            size_t idx;
-            if (run.state == RUN_IDLE && biff_poller_next(&poller, now, &idx)) {
-                start_check(idx, now);
-            }
-            if (run.state != RUN_IDLE) step_check(now);
+            biff_agent_step(&agent);
+            busy = biff_agent_busy(&agent);
+            if (!busy && was_busy) check_pool();
+            was_busy = busy;
         }
         leds_update(now, net_up);
-        if (run.state == RUN_IDLE) __asm__ volatile("wfi"); /* SysTick wakes us within 1 ms */
+        if (!busy) __asm__ volatile("wfi"); /* SysTick wakes us within 1 ms */
     }
 }

@@ -39,11 +39,14 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "biff/check.h"
 #include "biff/imap.h"
+#include "biff/poller.h"
 #include "biff/result.h"
 #include "biff/status.h"
 #include "biff/store.h"
 #include "biff/sync.h"
+#include "biff/tls.h"
 
 /* Watched folders per IMAP account: as many as the status model shows (one on a small part). */
 #ifndef BIFF_AGENT_MAX_FOLDERS
@@ -71,22 +74,38 @@ typedef enum {
     BIFF_AGENT_EV_ACCOUNT_ERROR,/* a check failed; text is its detail (never a secret) */
     BIFF_AGENT_EV_PROBLEM,      /* the device's problem changed; text is it ("" = solved) */
     BIFF_AGENT_EV_ACKNOWLEDGED, /* new mail was acknowledged */
+    BIFF_AGENT_EV_CHECKED,      /* the step function finished a check (also each one in IDLE):
+                                   count is its biff_error_class, text its detail, check and tls
+                                   its results while the event runs */
 } biff_agent_event_kind;
+
+
 
 typedef struct {
     uint8_t kind;               /* biff_agent_event_kind */
     uint16_t account;           /* index; 0 for device-wide events */
     uint32_t count;             /* NEW_MAIL: messages; COUNTS: new of the account */
     const char *text;
+    const biff_check *check;    /* CHECKED: the check (biff_check_folder, biff_check_pop3) */
+    const biff_tls *tls;        /* CHECKED: its TLS connection, NULL without TLS */
 } biff_agent_event;
 
 /* Requests other threads or interrupts may make (biff_agent_request). */
 #define BIFF_AGENT_REQ_ACK 0x1u    /* acknowledge all new mail */
 #define BIFF_AGENT_REQ_RELOAD 0x2u /* the host re-reads its configuration (returned to it) */
 
+/* For the port's open(): what the agent asks for. */
+typedef enum {
+    BIFF_AGENT_OPEN_START = 0,  /* begin connecting session s to host:port */
+    BIFF_AGENT_OPEN_STEP,       /* the link of session s became ready (or the host polls it) */
+    BIFF_AGENT_OPEN_TIMEOUT,    /* the current address took BIFF_AGENT_CONNECT_TIMEOUT_MS */
+} biff_agent_open_op;
+
 /*
- * The host's side. Only what the recording needs today; transports, TLS configuration, the
- * monotonic clock and entropy join it when the agent drives the checks itself.
+ * The host's side, in the style of coreMQTT's transport interface: a few functions and a
+ * context. Every function is called from the agent's loop, never from another thread. Only
+ * wall_time and event are needed to record results (biff_agent_imap_folder & co.); the rest
+ * is for the step function (biff_agent_step), which then connects and checks by itself.
  */
 typedef struct {
     void *ctx;                                        /* passed back to every function */
@@ -94,6 +113,22 @@ typedef struct {
     uint32_t (*wall_time)(void *ctx);
     /** Something the host may want to show or send on (may be NULL). Called from the loop. */
     void (*event)(void *ctx, const biff_agent_event *ev);
+    /** A monotonic millisecond clock (the schedule, time-outs). */
+    uint64_t (*now_ms)(void *ctx);
+    /**
+     * Open the plain link of session s (s < n_sessions) without blocking. op says what to do;
+     * host and port are given with BIFF_AGENT_OPEN_START. Returns BIFF_NET_OK with *t set
+     * when connected, BIFF_NET_PENDING while under way, or a failure (<0) with a reason in
+     * detail[cap] (never a secret). A host with a blocking connect may simply connect at START.
+     */
+    biff_net_status (*open)(void *ctx, unsigned s, biff_agent_open_op op, const char *host, unsigned port,
+                            biff_transport **t, char *detail, size_t cap);
+    /** Close the link of session s (idempotent). */
+    void (*close)(void *ctx, unsigned s);
+    /** The TLS configuration (trust anchors) for account i; NULL: TLS is not available. */
+    biff_tls_ctx *(*tls)(void *ctx, size_t i);
+    /** Random bits (the schedule's jitter). NULL: a fixed seed. */
+    uint32_t (*random)(void *ctx);
 } biff_agent_port;
 
 /* One account's RAM state. Caller-allocated, one per account; fields are private. */
@@ -103,6 +138,7 @@ typedef struct {
     uint8_t n_folders;
     uint8_t seen;             /* bit f: folder f has a result an acknowledge can take */
     uint8_t listing;          /* POP3: a listing is under way (scan valid) */
+    uint8_t no_idle;          /* the server confirmed no IDLE: poll it */
     uint32_t announced;       /* new messages already announced */
     uint32_t announced_sig;   /* the baseline that count is from */
     biff_sync_pop3_scan *scan;/* POP3: the listing under way (caller's, one per running check) */
@@ -132,6 +168,11 @@ typedef struct {
     uint8_t write_failed;        /* the last flash write failed */
     uint8_t floor_from_cert;
     uint32_t clock_floor;
+    /* The step function's (biff_agent_drive); NULL/0 when the host drives the checks. */
+    const struct biff_agent_account_cfg_s *cfg;
+    biff_poller poller;
+    struct biff_agent_session_s *session;
+    unsigned n_sessions;
 } biff_agent;
 
 /**
@@ -221,5 +262,79 @@ static inline int biff_agent_floor_from_cert(const biff_agent *ag) { return ag->
 
 /** Is t a time a time source may set (not before the floor)? */
 static inline int biff_agent_time_ok(const biff_agent *ag, uint32_t t) { return t >= ag->clock_floor; }
+
+/* ---------------------------------------------------------------- the step function */
+
+#ifndef BIFF_AGENT_CONNECT_TIMEOUT_MS
+#define BIFF_AGENT_CONNECT_TIMEOUT_MS 10000u /* per address; then the next one */
+#endif
+#ifndef BIFF_AGENT_CHECK_TIMEOUT_MS
+#define BIFF_AGENT_CHECK_TIMEOUT_MS 30000u   /* a check (or an answer in IDLE) may take this */
+#endif
+#ifndef BIFF_AGENT_IDLE_CONFIRM_MS
+#define BIFF_AGENT_IDLE_CONFIRM_MS 5000u     /* after the results, IDLE must be confirmed */
+#endif
+
+/* What to check and how, per account (the host's; it must outlive the agent's use of it). */
+typedef struct biff_agent_account_cfg_s {
+    biff_check_account check;     /* protocol, security, auth, host, port, user, secret, folders,
+                                     idle (IMAP: stay in IDLE where the server offers it) */
+    const uint8_t *pin;           /* SHA-256 of the server's key (32 bytes), or NULL */
+    mbedtls_ssl_session *resume;  /* a session kept for resumption (host-owned), or NULL */
+    uint32_t interval_ms;         /* between checks; failures back off (biff/poller.h) */
+    uint8_t enabled;
+    uint8_t has_resume;           /* *resume holds a session (the agent keeps this up to date) */
+} biff_agent_account_cfg;
+
+/* One connection at a time per session; caller-allocated (about 5 KB + mbedTLS's share). */
+typedef struct biff_agent_session_s {
+    uint8_t state;                /* private */
+    uint8_t tls_up, starttls, want_write, idling, renewing;
+    size_t acct;
+    void *agent;                  /* the biff_agent it belongs to */
+    uint64_t deadline;
+    biff_transport *plain;
+    biff_check_account ca;        /* the account as this check runs it (IDLE may be dropped) */
+    biff_tls tls;
+    biff_check check;
+    biff_sync_pop3_scan scan;
+    biff_check_status last;
+} biff_agent_session;
+
+/* What a session waits for (biff_agent_session_want). */
+#define BIFF_AGENT_WANT_NONE 0u
+#define BIFF_AGENT_WANT_READ 1u
+#define BIFF_AGENT_WANT_WRITE 2u
+
+/**
+ * Let the agent run the checks: cfg[n] (the n of biff_agent_init, each account described with
+ * biff_agent_account first), sched[n] and slot[n] for the schedule, sessions[n_sessions]
+ * (at most that many checks at once; 1 on a small part). Every enabled account is due within
+ * the first second. All arrays are the caller's and must stay.
+ */
+biff_agent_status biff_agent_drive(biff_agent *ag, const biff_agent_account_cfg *cfg,
+                                   biff_poller_account *sched, biff_poller_slot *slot,
+                                   biff_agent_session *sessions, unsigned n_sessions);
+
+/**
+ * The step function: take requests (biff_agent_service), start the checks that are due, move
+ * every session as far as it goes without blocking, give up on what took too long. Returns
+ * the time (port now_ms) by which it wants to be called again; call it sooner when a link is
+ * ready (biff_agent_session_want says for what).
+ */
+uint64_t biff_agent_step(biff_agent *ag);
+
+/** What session s waits for: BIFF_AGENT_WANT_NONE (free or not waiting on its link), READ or WRITE. */
+unsigned biff_agent_session_want(const biff_agent *ag, unsigned s);
+
+/** Non-zero while a check is under way (a session that only waits in IDLE is not busy): a host
+ *  may sleep until its next tick when this is 0. */
+int biff_agent_busy(const biff_agent *ag);
+
+/** Check account i as soon as a session is free (a "check now" button). */
+void biff_agent_check_now(biff_agent *ag, size_t i);
+
+/** End every session (links closed, buffers wiped); the schedule stays. */
+void biff_agent_stop(biff_agent *ag);
 
 #endif

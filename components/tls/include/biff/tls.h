@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "biff/net.h"
+#include "biff/result.h"
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/entropy.h"
 #include "mbedtls/ssl.h"
@@ -101,6 +102,10 @@ const char *biff_tls_version(const biff_tls *t);
 
 /** Copy the session for resumption by the next connection (call after the check's exchange). */
 int biff_tls_save_session(biff_tls *t, mbedtls_ssl_session *out);
+
+/** The error class users see for a failed TLS call: the link under it failing is a network
+ *  error, anything else (certificate, pin, handshake, setup) a TLS one. */
+biff_error_class biff_tls_error_class(biff_tls_status st);
 
 /** Why the last call failed: one line for a person, never secret. */
 const char *biff_tls_detail(const biff_tls *t);

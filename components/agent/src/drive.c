@@ -1,0 +1,365 @@
+/*
+ * The agent's step function: the poller picks an account, a free session connects through the
+ * port, runs TLS (implicit, or STARTTLS when the engine asks), then the check, then IDLE where
+ * the account wants it; results go into the recording (agent.c). Nothing here blocks: every
+ * call moves what it can and the host is told what each session waits for.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "biff/agent.h"
+
+enum { S_FREE = 0, S_CONNECT, S_HANDSHAKE, S_CHECK };
+
+static uint64_t now(const biff_agent *ag)
+{
+    return ag->port->now_ms(ag->port->ctx);
+}
+
+static unsigned index_of(const biff_agent *ag, const biff_agent_session *s)
+{
+    return (unsigned)(s - ag->session);
+}
+
+biff_agent_status biff_agent_drive(biff_agent *ag, const biff_agent_account_cfg *cfg, biff_poller_account *sched,
+                                   biff_poller_slot *slot, biff_agent_session *sessions, unsigned n_sessions)
+{
+    if (!ag || !ag->port || !ag->port->now_ms || !ag->port->open || !ag->port->close || (ag->n && (!cfg || !sched || !slot)) ||
+        !sessions || n_sessions == 0 || n_sessions > UINT16_MAX)
+        return BIFF_AGENT_E_ARG;
+    for (size_t i = 0; i < ag->n; i++) {
+        sched[i].interval_ms = cfg[i].interval_ms;
+        sched[i].idle = cfg[i].check.proto == BIFF_CHECK_IMAP && cfg[i].check.idle;
+        sched[i].enabled = cfg[i].enabled;
+    }
+    memset(sessions, 0, n_sessions * sizeof *sessions);
+    ag->cfg = cfg;
+    ag->session = sessions;
+    ag->n_sessions = n_sessions;
+    uint32_t seed = ag->port->random ? ag->port->random(ag->port->ctx) : 0x5eed1u;
+    return biff_poller_init(&ag->poller, sched, slot, ag->n, (uint16_t)n_sessions, seed, now(ag)) == BIFF_POLLER_OK
+               ? BIFF_AGENT_OK : BIFF_AGENT_E_ARG;
+}
+
+/* The model's next check, in wall time. */
+static void set_next_check(biff_agent *ag, size_t i)
+{
+    uint64_t due = ag->poller.slot[i].next_due_ms, t = now(ag);
+    uint32_t wall = ag->port->wall_time ? ag->port->wall_time(ag->port->ctx) : 0;
+    ag->model[i].next_check = due == UINT64_MAX ? 0 : wall + (uint32_t)((due > t ? due - t : 0) / 1000u);
+}
+
+static void checked(biff_agent *ag, biff_agent_session *s, biff_error_class err, const char *detail)
+{
+    if (!ag->port->event) return;
+    biff_agent_event ev = { .kind = BIFF_AGENT_EV_CHECKED, .account = (uint16_t)s->acct, .count = err,
+                            .text = detail ? detail : "", .check = &s->check, .tls = s->tls_up ? &s->tls : NULL };
+    ag->port->event(ag->port->ctx, &ev);
+}
+
+/* The session ends (or, idling, only its check): record, schedule, release. */
+static void end(biff_agent *ag, biff_agent_session *s, biff_error_class err, const char *detail, int idling)
+{
+    size_t i = s->acct;
+    uint64_t t = now(ag);
+    biff_agent_check_done(ag, i, err, detail);
+    checked(ag, s, err, detail);
+    if (ag->poller.slot[i].state == BIFF_ACCT_IDLING) {
+        /* The idle session died: checked again shortly; if the server is gone, that backs off. */
+        biff_poller_idle_lost(&ag->poller, i, t);
+    } else {
+        biff_poller_done(&ag->poller, i, t, err, idling);
+    }
+    set_next_check(ag, i);
+    if (idling) return;
+    biff_check_clear(&s->check);
+    if (s->tls_up) {
+        const biff_agent_account_cfg *c = &ag->cfg[i];
+        if (err == BIFF_ERR_NONE && c->resume) {
+            /* TLS 1.3 tickets arrive after the handshake; the check has read past them by now. */
+            if (c->has_resume) mbedtls_ssl_session_free(c->resume);
+            mbedtls_ssl_session_init(c->resume);
+            ((biff_agent_account_cfg *)c)->has_resume = biff_tls_save_session(&s->tls, c->resume) == 0;
+        }
+        biff_tls_close(&s->tls);
+    }
+    ag->port->close(ag->port->ctx, index_of(ag, s));
+    memset(s, 0, sizeof *s);
+}
+
+static void fail(biff_agent *ag, biff_agent_session *s, biff_error_class err, const char *detail)
+{
+    end(ag, s, err, detail, 0);
+}
+
+static int tls_begin(biff_agent *ag, biff_agent_session *s)
+{
+    const biff_agent_account_cfg *c = &ag->cfg[s->acct];
+    biff_tls_ctx *ctx = ag->port->tls ? ag->port->tls(ag->port->ctx, s->acct) : NULL;
+    if (!ctx) {
+        fail(ag, s, BIFF_ERR_TLS, "TLS is not available (no trust anchors)");
+        return -1;
+    }
+    s->tls_up = 1;
+    if (biff_tls_start(&s->tls, ctx, s->plain, c->check.host, c->pin, c->has_resume ? c->resume : NULL) != BIFF_TLS_OK) {
+        fail(ag, s, BIFF_ERR_TLS, biff_tls_detail(&s->tls));
+        return -1;
+    }
+    s->state = S_HANDSHAKE;
+    return 0;
+}
+
+static void connected(biff_agent *ag, biff_agent_session *s)
+{
+    s->deadline = now(ag) + BIFF_AGENT_CHECK_TIMEOUT_MS;
+    if (s->ca.security == BIFF_CHECK_SEC_TLS) {
+        tls_begin(ag, s);
+        return;
+    }
+    s->state = S_CHECK;
+    s->last = biff_check_start(&s->check, &s->ca, s->plain);
+}
+
+static void on_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
+{
+    biff_agent_session *s = ctx;
+    (void)msgno;
+    biff_agent_pop3_uid(s->agent, s->acct, uid, len);
+}
+
+/* A session's check: results into the recording. Returns 0 when the session ended. */
+static int results(biff_agent *ag, biff_agent_session *s, int final)
+{
+    size_t i = s->acct;
+    biff_error_class err = BIFF_ERR_NONE;
+    const char *detail = NULL;
+    if (s->ca.proto == BIFF_CHECK_POP3) {
+        const biff_pop3_result *r = biff_check_pop3(&s->check);
+        biff_agent_pop3_end(ag, i, r ? r->messages : 0, r && r->uidl);
+    } else {
+        for (unsigned f = 0; f < s->ca.n_folders; f++) {
+            const biff_imap_folder_result *r = biff_check_folder(&s->check, f);
+            if (r && r->state == BIFF_IMAP_FOLDER_OK) {
+                biff_agent_imap_folder(ag, i, f, r);
+            } else if (err == BIFF_ERR_NONE) {
+                err = r && r->state == BIFF_IMAP_FOLDER_NO_DATA ? BIFF_ERR_PROTOCOL : BIFF_ERR_SERVER_ERROR;
+                detail = err == BIFF_ERR_PROTOCOL ? "STATUS answered without counts" : biff_check_folder_detail(&s->check);
+                if (!*detail) detail = "STATUS refused (no such folder?)";
+            }
+        }
+    }
+    if (final) {
+        end(ag, s, err, detail, 0);
+        return 0;
+    }
+    biff_agent_check_done(ag, i, err, detail);
+    checked(ag, s, err, detail);
+    return 1;
+}
+
+static void start(biff_agent *ag, size_t i)
+{
+    biff_agent_session *s = NULL;
+    for (unsigned k = 0; k < ag->n_sessions && !s; k++)
+        if (ag->session[k].state == S_FREE) s = &ag->session[k];
+    if (!s) { /* cannot happen: the poller runs at most n_sessions; never drop an account */
+        biff_poller_done(&ag->poller, i, now(ag), BIFF_ERR_NETWORK, 0);
+        return;
+    }
+    memset(s, 0, sizeof *s);
+    s->acct = i;
+    s->agent = ag;
+    s->state = S_CONNECT;
+    s->ca = ag->cfg[i].check;
+    s->ca.idle = s->ca.idle && !ag->mb[i].no_idle;
+    if (s->ca.proto == BIFF_CHECK_POP3) {
+        s->ca.on_uid = on_uid;
+        s->ca.uid_ctx = s;
+        biff_agent_pop3_begin(ag, i, &s->scan);
+    }
+    ag->model[i].state = BIFF_STATE_CHECKING;
+    s->deadline = now(ag) + BIFF_AGENT_CONNECT_TIMEOUT_MS;
+    char detail[96] = "";
+    biff_net_status ns = ag->port->open(ag->port->ctx, index_of(ag, s), BIFF_AGENT_OPEN_START, s->ca.host, s->ca.port,
+                                        &s->plain, detail, sizeof detail);
+    if (ns == BIFF_NET_OK) connected(ag, s);
+    else if (ns != BIFF_NET_PENDING) fail(ag, s, BIFF_ERR_NETWORK, detail[0] ? detail : biff_net_strerror(ns));
+}
+
+/* Move one session as far as it goes without blocking. */
+static void run(biff_agent *ag, biff_agent_session *s)
+{
+    size_t i = s->acct;
+    if (s->state == S_CONNECT) {
+        char detail[96] = "";
+        biff_net_status ns = ag->port->open(ag->port->ctx, index_of(ag, s), BIFF_AGENT_OPEN_STEP, NULL, 0, &s->plain,
+                                            detail, sizeof detail);
+        if (ns == BIFF_NET_PENDING) return;
+        if (ns != BIFF_NET_OK) {
+            fail(ag, s, BIFF_ERR_NETWORK, detail[0] ? detail : biff_net_strerror(ns));
+            return;
+        }
+        connected(ag, s);
+    }
+    while (s->state == S_HANDSHAKE || s->state == S_CHECK) {
+        if (s->state == S_HANDSHAKE) {
+            biff_tls_status ts = biff_tls_handshake(&s->tls);
+            if (ts == BIFF_TLS_WANT_READ || ts == BIFF_TLS_WANT_WRITE) {
+                s->want_write = ts == BIFF_TLS_WANT_WRITE;
+                return;
+            }
+            if (ts != BIFF_TLS_OK) {
+                fail(ag, s, biff_tls_error_class(ts), biff_tls_detail(&s->tls));
+                return;
+            }
+            snprintf(ag->model[i].tls, sizeof ag->model[i].tls, "%s", biff_tls_version(&s->tls));
+            biff_agent_floor_raise(ag, biff_tls_verified_since(&s->tls));
+            s->state = S_CHECK;
+            s->last = s->starttls ? biff_check_tls_started(&s->check, biff_tls_transport(&s->tls))
+                                  : biff_check_start(&s->check, &s->ca, biff_tls_transport(&s->tls));
+            continue;
+        }
+        biff_check_status st = s->last == BIFF_CHECK_OK ? biff_check_step(&s->check) : s->last;
+        s->last = BIFF_CHECK_OK;
+        switch (st) {
+        case BIFF_CHECK_OK:
+            break;
+        case BIFF_CHECK_WANT_READ:
+        case BIFF_CHECK_WANT_WRITE:
+            s->want_write = st == BIFF_CHECK_WANT_WRITE;
+            /* An idle session that left IDLE (news, renewal) waits for answers again: a server
+             * that ignores DONE must not keep the account "ok" forever. */
+            if (s->idling && s->deadline == UINT64_MAX && !biff_check_idling(&s->check)) {
+                s->deadline = now(ag) + BIFF_AGENT_CHECK_TIMEOUT_MS;
+            }
+            return;
+        case BIFF_CHECK_NEED_TLS:
+            s->starttls = 1;
+            if (tls_begin(ag, s) != 0) return;
+            break;
+        case BIFF_CHECK_RESULT:
+            results(ag, s, 0);
+            if (!s->idling) s->deadline = now(ag) + BIFF_AGENT_IDLE_CONFIRM_MS;
+            break;
+        case BIFF_CHECK_IDLING:
+            if (!s->idling || s->renewing) {
+                biff_poller_done(&ag->poller, i, now(ag), BIFF_ERR_NONE, 1);
+                set_next_check(ag, i);
+            }
+            s->idling = 1;
+            s->renewing = 0;
+            s->deadline = UINT64_MAX; /* silence is normal now; renewal and keepalive watch it */
+            break;
+        case BIFF_CHECK_DONE:
+            if (s->ca.proto == BIFF_CHECK_IMAP && !s->check.checked) {
+                fail(ag, s, BIFF_ERR_PROTOCOL, "server closed the session before answering");
+            } else if (s->ca.proto == BIFF_CHECK_IMAP && s->ca.idle) {
+                /* the results came with RESULT; the session ends politely */
+                char d[BIFF_STATUS_DETAIL_MAX];
+                snprintf(d, sizeof d, "%s", ag->model[i].detail);
+                end(ag, s, (biff_error_class)ag->model[i].err, d, 0);
+            } else {
+                results(ag, s, 1);
+            }
+            return;
+        default: {
+            const char *d = "";
+            biff_error_class err = biff_check_error(&s->check, &d);
+            fail(ag, s, err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err, d);
+            return;
+        }
+        }
+    }
+}
+
+static void timed_out(biff_agent *ag, biff_agent_session *s)
+{
+    if (s->state == S_CONNECT) {
+        char detail[96] = "";
+        biff_net_status ns = ag->port->open(ag->port->ctx, index_of(ag, s), BIFF_AGENT_OPEN_TIMEOUT, NULL, 0, &s->plain,
+                                            detail, sizeof detail);
+        if (ns == BIFF_NET_PENDING) {
+            s->deadline = now(ag) + BIFF_AGENT_CONNECT_TIMEOUT_MS; /* the next address */
+        } else if (ns == BIFF_NET_OK) {
+            connected(ag, s);
+            run(ag, s);
+        } else {
+            fail(ag, s, BIFF_ERR_NETWORK, detail[0] ? detail : "no connection in time");
+        }
+        return;
+    }
+    if (s->state == S_CHECK && s->ca.idle && !s->idling && s->check.checked) {
+        /* Results came, but IDLE was not confirmed: this server cannot be watched. Poll it. */
+        ag->mb[s->acct].no_idle = 1;
+        s->ca.idle = 0;
+        s->deadline = now(ag) + BIFF_AGENT_CHECK_TIMEOUT_MS;
+        s->last = biff_check_logout(&s->check);
+        run(ag, s);
+        return;
+    }
+    biff_check_abort(&s->check, BIFF_ERR_NETWORK, "no answer from the server in time");
+    fail(ag, s, BIFF_ERR_NETWORK, "no answer from the server in time");
+}
+
+uint64_t biff_agent_step(biff_agent *ag)
+{
+    if (!ag || !ag->session) return UINT64_MAX;
+    biff_agent_service(ag);
+    uint64_t t = now(ag);
+    size_t i;
+    while (biff_poller_next(&ag->poller, t, &i)) {
+        biff_agent_session *open = NULL;
+        for (unsigned k = 0; k < ag->n_sessions; k++)
+            if (ag->session[k].state != S_FREE && ag->session[k].acct == i && ag->session[k].idling) open = &ag->session[k];
+        if (open) { /* renewal of an idle session: check again on it */
+            open->renewing = 1;
+            open->last = biff_check_recheck(&open->check);
+            open->deadline = t + BIFF_AGENT_CHECK_TIMEOUT_MS;
+            run(ag, open);
+        } else {
+            start(ag, i);
+        }
+    }
+    uint64_t wake = biff_poller_next_deadline(&ag->poller);
+    for (unsigned k = 0; k < ag->n_sessions; k++) {
+        biff_agent_session *s = &ag->session[k];
+        if (s->state == S_FREE) continue;
+        run(ag, s);
+        if (s->state != S_FREE && now(ag) >= s->deadline) timed_out(ag, s);
+        if (s->state != S_FREE && s->deadline < wake) wake = s->deadline;
+    }
+    return wake;
+}
+
+unsigned biff_agent_session_want(const biff_agent *ag, unsigned k)
+{
+    if (!ag || k >= ag->n_sessions || ag->session[k].state == S_FREE) return BIFF_AGENT_WANT_NONE;
+    return ag->session[k].want_write ? BIFF_AGENT_WANT_WRITE : BIFF_AGENT_WANT_READ;
+}
+
+int biff_agent_busy(const biff_agent *ag)
+{
+    for (unsigned k = 0; ag && k < ag->n_sessions; k++) {
+        const biff_agent_session *s = &ag->session[k];
+        if (s->state != S_FREE && !(s->idling && biff_check_idling(&s->check))) return 1;
+    }
+    return 0;
+}
+
+void biff_agent_check_now(biff_agent *ag, size_t i)
+{
+    if (ag && ag->session && i < ag->n) biff_poller_trigger(&ag->poller, i, now(ag));
+}
+
+void biff_agent_stop(biff_agent *ag)
+{
+    for (unsigned k = 0; ag && k < ag->n_sessions; k++) {
+        biff_agent_session *s = &ag->session[k];
+        if (s->state == S_FREE) continue;
+        biff_check_clear(&s->check);
+        if (s->tls_up) biff_tls_close(&s->tls);
+        ag->port->close(ag->port->ctx, k);
+        ag->mb[s->acct].listing = 0;
+        memset(s, 0, sizeof *s);
+    }
+}

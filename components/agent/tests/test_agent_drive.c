@@ -1,0 +1,298 @@
+/*
+ * The step function on a fake port: a fake clock, and transports that replay the recorded
+ * Dovecot dialogues (components/imap/tests/data, components/pop3/tests/data) one byte per
+ * recv(), checking byte for byte that the engine sends what the recording says. A server line
+ * is only delivered once every client line before it in the recording was sent.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "biff/agent.h"
+
+#define MAXB 16384
+
+typedef struct {
+    uint8_t srv[MAXB];       /* server bytes in order */
+    size_t srv_len, srv_off;
+    size_t gate[256];        /* srv offset where server line block k starts ... */
+    size_t gate_need[256];   /* ... and the client bytes that must have been sent before it */
+    unsigned n_gates;
+    uint8_t cli[MAXB];       /* client bytes the engine must send */
+    size_t cli_len, cli_off;
+    int reset_at;            /* recv fails with E_IO once srv_off reaches it (-1: never) */
+    int mismatch;
+    char user[64], secret[64], folders[256];
+} script;
+
+static script sc;
+static biff_transport link_t;
+static uint64_t clock_ms = 1000;
+static int open_calls, closes;
+static unsigned n_new, new_total;
+
+static size_t unescape(const char *in, uint8_t *out)
+{
+    size_t n = 0;
+    for (const char *p = in; *p; p++) {
+        if (p[0] == '\\' && p[1] == '\\') {
+            out[n++] = '\\';
+            p++;
+        } else if (p[0] == '\\' && p[1] == 'x' && p[2] && p[3]) {
+            char hex[3] = { p[2], p[3], 0 };
+            out[n++] = (uint8_t)strtoul(hex, NULL, 16);
+            p += 3;
+        } else {
+            out[n++] = (uint8_t)*p;
+        }
+    }
+    return n;
+}
+
+static void param(const char *line, const char *key, char *out, size_t cap)
+{
+    const char *p = strstr(line, key);
+    if (!p) return;
+    p += strlen(key);
+    size_t n = strcspn(p, " \n");
+    snprintf(out, cap, "%.*s", (int)n, p);
+}
+
+static void load(const char *path, int reset_at)
+{
+    memset(&sc, 0, sizeof sc);
+    sc.reset_at = reset_at;
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[4096];
+    int last_s = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0] == '@') { /* IMAP: "@ user=.. secret=.."; POP3: "@user U" */
+            param(line, "user=", sc.user, sizeof sc.user);
+            param(line, "secret=", sc.secret, sizeof sc.secret);
+            param(line, "folders=", sc.folders, sizeof sc.folders);
+            param(line, "@user ", sc.user, sizeof sc.user);
+            param(line, "@secret ", sc.secret, sizeof sc.secret);
+        } else if (!strncmp(line, "S: ", 3)) {
+            if (!last_s) {
+                sc.gate[sc.n_gates] = sc.srv_len;
+                sc.gate_need[sc.n_gates++] = sc.cli_len;
+            }
+            sc.srv_len += unescape(line + 3, sc.srv + sc.srv_len);
+            sc.srv[sc.srv_len++] = '\r';
+            sc.srv[sc.srv_len++] = '\n';
+            last_s = 1;
+        } else if (!strncmp(line, "C: ", 3)) {
+            sc.cli_len += unescape(line + 3, sc.cli + sc.cli_len);
+            sc.cli[sc.cli_len++] = '\r';
+            sc.cli[sc.cli_len++] = '\n';
+            last_s = 0;
+        }
+    }
+    fclose(f);
+}
+
+/* How far the server may have sent: up to the first gate whose client bytes are not all in. */
+static size_t srv_limit(void)
+{
+    for (unsigned k = 0; k < sc.n_gates; k++)
+        if (sc.gate_need[k] > sc.cli_off) return sc.gate[k];
+    return sc.srv_len;
+}
+
+static int32_t fake_send(void *ctx, const uint8_t *buf, size_t len)
+{
+    (void)ctx;
+    if (sc.cli_off + len > sc.cli_len || memcmp(sc.cli + sc.cli_off, buf, len) != 0) {
+        fprintf(stderr, "engine sent unexpected bytes at client offset %zu: %.*s\n", sc.cli_off, (int)len, (const char *)buf);
+        sc.mismatch = 1;
+        return BIFF_NET_E_IO;
+    }
+    sc.cli_off += len;
+    return (int32_t)len;
+}
+
+static int32_t fake_recv(void *ctx, uint8_t *buf, size_t len)
+{
+    (void)ctx;
+    if (sc.reset_at >= 0 && sc.srv_off >= (size_t)sc.reset_at) return BIFF_NET_E_IO;
+    if (len == 0 || sc.srv_off >= srv_limit()) return 0;
+    buf[0] = sc.srv[sc.srv_off++]; /* one byte at a time */
+    return 1;
+}
+
+static uint64_t fake_now(void *ctx)
+{
+    (void)ctx;
+    return clock_ms;
+}
+
+static uint32_t fake_wall(void *ctx)
+{
+    (void)ctx;
+    return 1700000000u + (uint32_t)(clock_ms / 1000u);
+}
+
+static biff_net_status fake_open(void *ctx, unsigned s, biff_agent_open_op op, const char *host, unsigned port,
+                                 biff_transport **t, char *detail, size_t cap)
+{
+    (void)ctx, (void)s, (void)host, (void)port, (void)detail, (void)cap;
+    if (op != BIFF_AGENT_OPEN_START) return BIFF_NET_E_CONNECT;
+    open_calls++;
+    sc.srv_off = sc.cli_off = 0;
+    link_t = (biff_transport){ .send = fake_send, .recv = fake_recv };
+    *t = &link_t;
+    return BIFF_NET_OK;
+}
+
+static void fake_close(void *ctx, unsigned s)
+{
+    (void)ctx, (void)s;
+    closes++;
+}
+
+static void on_event(void *ctx, const biff_agent_event *ev)
+{
+    (void)ctx;
+    if (ev->kind == BIFF_AGENT_EV_NEW_MAIL) {
+        n_new++;
+        new_total += ev->count;
+    }
+}
+
+static const biff_agent_port port = {
+    .wall_time = fake_wall, .event = on_event, .now_ms = fake_now, .open = fake_open, .close = fake_close,
+};
+
+static biff_agent ag;
+static biff_agent_mailbox mb[1];
+static biff_status_account model[1];
+static biff_agent_account_cfg cfg[1];
+static biff_poller_account sched[1];
+static biff_poller_slot slot[1];
+static biff_agent_session sessions[1];
+static const char *folders[4];
+static char folder_buf[256];
+
+static void setup_account(int imap, int idle)
+{
+    unsigned n = 0;
+    snprintf(folder_buf, sizeof folder_buf, "%s", sc.folders[0] ? sc.folders : "INBOX");
+    for (char *p = strtok(folder_buf, ","); p && n < 4; p = strtok(NULL, ",")) folders[n++] = p;
+    memset(cfg, 0, sizeof cfg);
+    cfg[0].check = (biff_check_account){
+        .proto = imap ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3, .security = BIFF_CHECK_SEC_NONE,
+        .auth = imap ? BIFF_CHECK_AUTH_AUTO : BIFF_CHECK_AUTH_PLAIN, .n_folders = (uint8_t)n, .idle = (uint8_t)idle,
+        .host = "mail.example", .port = imap ? 143 : 110, .user = sc.user, .secret = sc.secret, .folders = folders,
+    };
+    cfg[0].interval_ms = 60000;
+    cfg[0].enabled = 1;
+    n_new = new_total = 0;
+    open_calls = closes = 0;
+    assert_int_equal(biff_agent_init(&ag, &port, NULL, mb, model, 1, 1), BIFF_AGENT_OK);
+    biff_agent_account(&ag, 0, cfg[0].check.proto, 1, "acct", folders, n);
+    assert_int_equal(biff_agent_drive(&ag, cfg, sched, slot, sessions, 1), BIFF_AGENT_OK);
+}
+
+/* Step with the clock moving on by ms each time. */
+static void run_for(uint64_t ms, uint64_t step)
+{
+    for (uint64_t t = 0; t < ms; t += step) {
+        biff_agent_step(&ag);
+        clock_ms += step;
+    }
+}
+
+static void test_imap_check(void **state)
+{
+    (void)state;
+    load(DATA_IMAP "/imaps_plain_ir.txt", -1);
+    setup_account(1, 0);
+    run_for(1500, 100);
+    assert_false(sc.mismatch);
+    assert_int_equal(sc.cli_off, sc.cli_len); /* every command, LOGOUT included */
+    assert_int_equal(model[0].state, BIFF_STATE_OK);
+    assert_int_equal(model[0].folder[0].unseen, 2);
+    assert_int_equal(model[0].folder[1].unseen, 1);
+    assert_int_equal(model[0].folder[0].fresh, 0); /* the baseline */
+    assert_int_equal(open_calls, 1);
+    assert_int_equal(closes, 1);
+    assert_int_equal(biff_agent_session_want(&ag, 0), BIFF_AGENT_WANT_NONE);
+    assert_true(model[0].next_check > model[0].last_check);
+}
+
+/* IDLE: the results, IDLE confirmed, then the server pushes EXISTS: the agent checks again on
+ * the open session and the delivery shows as new, without a new connection. */
+static void test_imap_idle_delivery(void **state)
+{
+    (void)state;
+    load(DATA_IMAP "/idle.txt", -1);
+    setup_account(1, 1);
+    run_for(1500, 100);
+    assert_false(sc.mismatch);
+    assert_int_equal(open_calls, 1);
+    assert_int_equal(closes, 0);                   /* still in IDLE */
+    assert_int_equal(slot[0].state, BIFF_ACCT_IDLING);
+    assert_int_equal(model[0].folder[0].unseen, 3);
+    assert_int_equal(model[0].folder[0].fresh, 1); /* message 6 arrived during IDLE */
+    assert_int_equal(n_new, 1);
+    assert_int_equal(new_total, 1);
+    assert_int_equal(biff_agent_session_want(&ag, 0), BIFF_AGENT_WANT_READ);
+    biff_agent_stop(&ag);
+    assert_int_equal(closes, 1);
+}
+
+static void test_pop3_check_and_reset(void **state)
+{
+    (void)state;
+    /* The link is reset in the middle of the UIDL listing: a network error, backoff. */
+    load(DATA_POP3 "/dovecot_plain.txt", -1);
+    size_t listing = (size_t)(strstr((const char *)sc.srv, "2 0000") - (const char *)sc.srv);
+    load(DATA_POP3 "/dovecot_plain.txt", (int)listing);
+    setup_account(0, 0);
+    run_for(1500, 100);
+    assert_int_equal(model[0].state, BIFF_STATE_ERROR);
+    assert_int_equal(model[0].err, BIFF_ERR_NETWORK);
+    assert_false(mb[0].listing);
+    assert_true(slot[0].backoff_ms >= 15000u);
+    /* The next try, after the backoff, gets through. */
+    sc.reset_at = -1;
+    run_for(20000, 500);
+    assert_false(sc.mismatch);
+    assert_int_equal(model[0].state, BIFF_STATE_OK);
+    assert_int_equal(model[0].folder[0].unseen, 3); /* STAT */
+    assert_int_equal(model[0].folder[0].fresh, 0);
+    assert_int_equal(open_calls, 2);
+}
+
+static void test_silent_server_times_out(void **state)
+{
+    (void)state;
+    load(DATA_POP3 "/dovecot_plain.txt", 0); /* not even the greeting... */
+    sc.reset_at = -1;
+    sc.gate_need[0] = SIZE_MAX;                /* ...ever arrives */
+    setup_account(0, 0);
+    run_for(BIFF_AGENT_CHECK_TIMEOUT_MS - 2000, 1000);
+    assert_int_equal(model[0].state, BIFF_STATE_CHECKING);
+    run_for(4000, 1000);
+    assert_int_equal(model[0].state, BIFF_STATE_ERROR);
+    assert_string_equal(model[0].detail, "no answer from the server in time");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_imap_check),
+        cmocka_unit_test(test_imap_idle_delivery),
+        cmocka_unit_test(test_pop3_check_and_reset),
+        cmocka_unit_test(test_silent_server_times_out),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
