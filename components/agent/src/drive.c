@@ -16,6 +16,18 @@ static uint64_t now(const biff_agent *ag)
     return ag->port->now_ms(ag->port->ctx);
 }
 
+static void lock(const biff_agent *ag, int on)
+{
+    if (ag->port->lock) ag->port->lock(ag->port->ctx, on);
+}
+
+static void idle_event(biff_agent *ag, size_t i, uint32_t what, const char *text)
+{
+    if (!ag->port->event) return;
+    biff_agent_event ev = { .kind = BIFF_AGENT_EV_IDLE, .account = (uint16_t)i, .count = what, .text = text };
+    ag->port->event(ag->port->ctx, &ev);
+}
+
 static unsigned index_of(const biff_agent *ag, const biff_agent_session *s)
 {
     return (unsigned)(s - ag->session);
@@ -36,6 +48,8 @@ biff_agent_status biff_agent_drive(biff_agent *ag, const biff_agent_account_cfg 
     ag->cfg = cfg;
     ag->session = sessions;
     ag->n_sessions = n_sessions;
+    ag->connect_timeout_ms = BIFF_AGENT_CONNECT_TIMEOUT_MS;
+    ag->check_timeout_ms = BIFF_AGENT_CHECK_TIMEOUT_MS;
     uint32_t seed = ag->port->random ? ag->port->random(ag->port->ctx) : 0x5eed1u;
     return biff_poller_init(&ag->poller, sched, slot, ag->n, (uint16_t)n_sessions, seed, now(ag)) == BIFF_POLLER_OK
                ? BIFF_AGENT_OK : BIFF_AGENT_E_ARG;
@@ -62,24 +76,29 @@ static void end(biff_agent *ag, biff_agent_session *s, biff_error_class err, con
 {
     size_t i = s->acct;
     uint64_t t = now(ag);
+    lock(ag, 1);
     biff_agent_check_done(ag, i, err, detail);
     checked(ag, s, err, detail);
     if (ag->poller.slot[i].state == BIFF_ACCT_IDLING) {
         /* The idle session died: checked again shortly; if the server is gone, that backs off. */
         biff_poller_idle_lost(&ag->poller, i, t);
+        idle_event(ag, i, 0, NULL);
     } else {
         biff_poller_done(&ag->poller, i, t, err, idling);
+        if (!ag->cfg[i].enabled && !idling) ag->poller.slot[i].state = BIFF_ACCT_DISABLED; /* once */
     }
     set_next_check(ag, i);
+    lock(ag, 0);
     if (idling) return;
     biff_check_clear(&s->check);
     if (s->tls_up) {
-        const biff_agent_account_cfg *c = &ag->cfg[i];
-        if (err == BIFF_ERR_NONE && c->resume) {
+        biff_agent_resume *keep = ag->cfg[i].resume;
+        if (err == BIFF_ERR_NONE && keep) {
             /* TLS 1.3 tickets arrive after the handshake; the check has read past them by now. */
-            if (c->has_resume) mbedtls_ssl_session_free(c->resume);
-            mbedtls_ssl_session_init(c->resume);
-            ((biff_agent_account_cfg *)c)->has_resume = biff_tls_save_session(&s->tls, c->resume) == 0;
+            if (keep->valid) mbedtls_ssl_session_free(&keep->session);
+            mbedtls_ssl_session_init(&keep->session);
+            keep->valid = biff_tls_save_session(&s->tls, &keep->session) == 0;
+            if (!keep->valid) mbedtls_ssl_session_free(&keep->session);
         }
         biff_tls_close(&s->tls);
     }
@@ -101,7 +120,8 @@ static int tls_begin(biff_agent *ag, biff_agent_session *s)
         return -1;
     }
     s->tls_up = 1;
-    if (biff_tls_start(&s->tls, ctx, s->plain, c->check.host, c->pin, c->has_resume ? c->resume : NULL) != BIFF_TLS_OK) {
+    const mbedtls_ssl_session *resume = c->resume && c->resume->valid ? &c->resume->session : NULL;
+    if (biff_tls_start(&s->tls, ctx, s->plain, c->check.host, c->pin, resume) != BIFF_TLS_OK) {
         fail(ag, s, BIFF_ERR_TLS, biff_tls_detail(&s->tls));
         return -1;
     }
@@ -111,7 +131,7 @@ static int tls_begin(biff_agent *ag, biff_agent_session *s)
 
 static void connected(biff_agent *ag, biff_agent_session *s)
 {
-    s->deadline = now(ag) + BIFF_AGENT_CHECK_TIMEOUT_MS;
+    s->deadline = now(ag) + ag->check_timeout_ms;
     if (s->ca.security == BIFF_CHECK_SEC_TLS) {
         tls_begin(ag, s);
         return;
@@ -133,6 +153,7 @@ static int results(biff_agent *ag, biff_agent_session *s, int final)
     size_t i = s->acct;
     biff_error_class err = BIFF_ERR_NONE;
     const char *detail = NULL;
+    lock(ag, 1);
     if (s->ca.proto == BIFF_CHECK_POP3) {
         const biff_pop3_result *r = biff_check_pop3(&s->check);
         biff_agent_pop3_end(ag, i, r ? r->messages : 0, r && r->uidl);
@@ -149,11 +170,13 @@ static int results(biff_agent *ag, biff_agent_session *s, int final)
         }
     }
     if (final) {
+        lock(ag, 0);
         end(ag, s, err, detail, 0);
         return 0;
     }
     biff_agent_check_done(ag, i, err, detail);
     checked(ag, s, err, detail);
+    lock(ag, 0);
     return 1;
 }
 
@@ -177,8 +200,10 @@ static void start(biff_agent *ag, size_t i)
         s->ca.uid_ctx = s;
         biff_agent_pop3_begin(ag, i, &s->scan);
     }
+    lock(ag, 1);
     ag->model[i].state = BIFF_STATE_CHECKING;
-    s->deadline = now(ag) + BIFF_AGENT_CONNECT_TIMEOUT_MS;
+    lock(ag, 0);
+    s->deadline = now(ag) + ag->connect_timeout_ms;
     char detail[96] = "";
     biff_net_status ns = ag->port->open(ag->port->ctx, index_of(ag, s), BIFF_AGENT_OPEN_START, s->ca.host, s->ca.port,
                                         &s->plain, detail, sizeof detail);
@@ -212,7 +237,9 @@ static void run(biff_agent *ag, biff_agent_session *s)
                 fail(ag, s, biff_tls_error_class(ts), biff_tls_detail(&s->tls));
                 return;
             }
+            lock(ag, 1);
             snprintf(ag->model[i].tls, sizeof ag->model[i].tls, "%s", biff_tls_version(&s->tls));
+            lock(ag, 0);
             biff_agent_floor_raise(ag, biff_tls_verified_since(&s->tls));
             s->state = S_CHECK;
             s->last = s->starttls ? biff_check_tls_started(&s->check, biff_tls_transport(&s->tls))
@@ -230,7 +257,7 @@ static void run(biff_agent *ag, biff_agent_session *s)
             /* An idle session that left IDLE (news, renewal) waits for answers again: a server
              * that ignores DONE must not keep the account "ok" forever. */
             if (s->idling && s->deadline == UINT64_MAX && !biff_check_idling(&s->check)) {
-                s->deadline = now(ag) + BIFF_AGENT_CHECK_TIMEOUT_MS;
+                s->deadline = now(ag) + ag->check_timeout_ms;
             }
             return;
         case BIFF_CHECK_NEED_TLS:
@@ -243,8 +270,11 @@ static void run(biff_agent *ag, biff_agent_session *s)
             break;
         case BIFF_CHECK_IDLING:
             if (!s->idling || s->renewing) {
+                lock(ag, 1);
                 biff_poller_done(&ag->poller, i, now(ag), BIFF_ERR_NONE, 1);
                 set_next_check(ag, i);
+                idle_event(ag, i, 1, s->ca.folders[0]);
+                lock(ag, 0);
             }
             s->idling = 1;
             s->renewing = 0;
@@ -256,8 +286,11 @@ static void run(biff_agent *ag, biff_agent_session *s)
             } else if (s->ca.proto == BIFF_CHECK_IMAP && s->ca.idle) {
                 /* the results came with RESULT; the session ends politely */
                 char d[BIFF_STATUS_DETAIL_MAX];
+                lock(ag, 1);
                 snprintf(d, sizeof d, "%s", ag->model[i].detail);
-                end(ag, s, (biff_error_class)ag->model[i].err, d, 0);
+                biff_error_class err = (biff_error_class)ag->model[i].err;
+                lock(ag, 0);
+                end(ag, s, err, d, 0);
             } else {
                 results(ag, s, 1);
             }
@@ -279,7 +312,7 @@ static void timed_out(biff_agent *ag, biff_agent_session *s)
         biff_net_status ns = ag->port->open(ag->port->ctx, index_of(ag, s), BIFF_AGENT_OPEN_TIMEOUT, NULL, 0, &s->plain,
                                             detail, sizeof detail);
         if (ns == BIFF_NET_PENDING) {
-            s->deadline = now(ag) + BIFF_AGENT_CONNECT_TIMEOUT_MS; /* the next address */
+            s->deadline = now(ag) + ag->connect_timeout_ms; /* the next address */
         } else if (ns == BIFF_NET_OK) {
             connected(ag, s);
             run(ag, s);
@@ -292,7 +325,10 @@ static void timed_out(biff_agent *ag, biff_agent_session *s)
         /* Results came, but IDLE was not confirmed: this server cannot be watched. Poll it. */
         ag->mb[s->acct].no_idle = 1;
         s->ca.idle = 0;
-        s->deadline = now(ag) + BIFF_AGENT_CHECK_TIMEOUT_MS;
+        lock(ag, 1);
+        idle_event(ag, s->acct, 2, NULL);
+        lock(ag, 0);
+        s->deadline = now(ag) + ag->check_timeout_ms;
         s->last = biff_check_logout(&s->check);
         run(ag, s);
         return;
@@ -304,7 +340,9 @@ static void timed_out(biff_agent *ag, biff_agent_session *s)
 uint64_t biff_agent_step(biff_agent *ag)
 {
     if (!ag || !ag->session) return UINT64_MAX;
+    lock(ag, 1);
     biff_agent_service(ag);
+    lock(ag, 0);
     uint64_t t = now(ag);
     size_t i;
     while (biff_poller_next(&ag->poller, t, &i)) {
@@ -314,7 +352,7 @@ uint64_t biff_agent_step(biff_agent *ag)
         if (open) { /* renewal of an idle session: check again on it */
             open->renewing = 1;
             open->last = biff_check_recheck(&open->check);
-            open->deadline = t + BIFF_AGENT_CHECK_TIMEOUT_MS;
+            open->deadline = t + ag->check_timeout_ms;
             run(ag, open);
         } else {
             start(ag, i);
@@ -346,9 +384,24 @@ int biff_agent_busy(const biff_agent *ag)
     return 0;
 }
 
+void biff_agent_timeouts(biff_agent *ag, uint32_t connect_ms, uint32_t check_ms)
+{
+    if (!ag) return;
+    if (connect_ms) ag->connect_timeout_ms = connect_ms;
+    if (check_ms) ag->check_timeout_ms = check_ms;
+}
+
+void biff_agent_idle_renew(biff_agent *ag, uint32_t ms)
+{
+    if (ag && ms) ag->poller.idle_renew_ms = ms;
+}
+
 void biff_agent_check_now(biff_agent *ag, size_t i)
 {
-    if (ag && ag->session && i < ag->n) biff_poller_trigger(&ag->poller, i, now(ag));
+    if (!ag || !ag->session || i >= ag->n) return;
+    biff_poller_slot *sl = &ag->poller.slot[i];
+    if (sl->state == BIFF_ACCT_DISABLED) sl->state = BIFF_ACCT_WAITING; /* then on its interval */
+    biff_poller_trigger(&ag->poller, i, now(ag));
 }
 
 void biff_agent_stop(biff_agent *ag)

@@ -41,59 +41,57 @@ typedef struct {
     int n_extra_folders;
 } check_opts;
 
-static biff_check check; /* ~5 KB: static rather than on the stack */
 static cli_state state;
-/* The agent decides unseen/new and keeps the sync state, as in the daemon and the notifier. */
+/* The agent runs each check and decides unseen/new, as in the daemon and the notifier. */
 static biff_agent agent;
 static biff_agent_mailbox mailboxes[BIFF_SYNC_MAX_ACCOUNTS];
 static biff_status_account model[BIFF_SYNC_MAX_ACCOUNTS];
-static biff_sync_pop3_scan scan;
+static biff_agent_account_cfg acfg[BIFF_SYNC_MAX_ACCOUNTS];
+static biff_poller_account sched[BIFF_SYNC_MAX_ACCOUNTS];
+static biff_poller_slot slots[BIFF_SYNC_MAX_ACCOUNTS];
+static biff_agent_session session;
+static biff_tls_ctx tls_ctx;
+static int tls_ok;
+static tb_link l;
 
-static uint32_t wall_time(void *ctx)
-{
-    (void)ctx;
-    return (uint32_t)time(NULL);
-}
-
-static void on_event(void *ctx, const biff_agent_event *ev)
-{
-    (void)ctx;
-    if (ev->kind == BIFF_AGENT_EV_PROBLEM && ev->text[0]) fprintf(stderr, "tinybiff: %s\n", ev->text);
-}
-
-static const biff_agent_port port = { .wall_time = wall_time, .event = on_event };
+/* The account being checked: its URL (the check's strings point into it) and how it went. */
+static struct {
+    const check_opts *o;
+    const char *text, *proto;
+    biff_url url;
+    const char *folders[BIFF_IMAP_MAX_FOLDERS];
+    int64_t deadline;
+    int done, rc;
+} cur;
 
 /* TLS sessions kept for resumption by a later check of the same server and user in this run
  * (the daemon keeps them across rounds). Small and fixed: the oldest slot is reused. */
 typedef struct {
     char key[400];
-    mbedtls_ssl_session session;
-    int valid;
+    biff_agent_resume resume;
 } session_slot;
 static session_slot sessions[8];
 static unsigned next_slot;
 
-static session_slot *session_lookup(const biff_url *u, int create)
+static session_slot *session_lookup(const biff_url *u)
 {
     char key[sizeof sessions[0].key];
     snprintf(key, sizeof key, "%s\n%u\n%s", u->host, u->port, u->user);
     for (size_t i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
-        if (sessions[i].valid && strcmp(sessions[i].key, key) == 0) return &sessions[i];
+        if (sessions[i].key[0] && strcmp(sessions[i].key, key) == 0) return &sessions[i];
     }
-    if (!create) return NULL;
     session_slot *s = &sessions[next_slot++ % (sizeof sessions / sizeof sessions[0])];
-    if (s->valid) mbedtls_ssl_session_free(&s->session);
-    mbedtls_ssl_session_init(&s->session);
+    if (s->resume.valid) mbedtls_ssl_session_free(&s->resume.session);
+    s->resume.valid = 0;
     memcpy(s->key, key, sizeof key);
-    s->valid = 0;
     return s;
 }
 
 static void sessions_free(void)
 {
     for (size_t i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
-        if (sessions[i].valid) mbedtls_ssl_session_free(&sessions[i].session);
-        sessions[i].valid = 0;
+        if (sessions[i].resume.valid) mbedtls_ssl_session_free(&sessions[i].resume.session);
+        sessions[i].resume.valid = 0;
     }
 }
 
@@ -174,25 +172,6 @@ static void print_failure(const char *account, const char *proto, biff_error_cla
     json_end(&j);
 }
 
-static biff_tls_status handshake(biff_tls *tls, tb_link *l, int64_t deadline)
-{
-    for (;;) {
-        biff_tls_status st = biff_tls_handshake(tls);
-        if (st != BIFF_TLS_WANT_READ && st != BIFF_TLS_WANT_WRITE) return st;
-        if (link_wait(l, st == BIFF_TLS_WANT_WRITE, remaining(deadline)) != 0) {
-            snprintf(tls->detail, sizeof tls->detail, "TLS handshake timed out");
-            return BIFF_TLS_E_NET;
-        }
-    }
-}
-
-/* Each UIDL entry as it streams in: compared with the recorded set. */
-static void on_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
-{
-    (void)msgno;
-    biff_agent_pop3_uid(&agent, *(const unsigned *)ctx, uid, len);
-}
-
 static void print_tls(json_line *j, const biff_tls *tls, const check_opts *o)
 {
     json_str(j, "tls", biff_tls_version(tls));
@@ -200,161 +179,161 @@ static void print_tls(json_line *j, const biff_tls *tls, const check_opts *o)
     if (o->stats) json_u64(j, "tls_heap_peak", heapstat_peak());
 }
 
-static int check_one(const check_opts *o, unsigned slot, const char *text, const char *secret,
-                     biff_tls_ctx *tls_ctx, int tls_ctx_ok)
+static void print_imap(size_t slot, const biff_check *check, const biff_tls *tls)
 {
-    biff_url u;
-    biff_url_status us = biff_url_parse(text, &u);
+    for (unsigned i = 0; i < acfg[slot].check.n_folders; i++) {
+        const biff_imap_folder_result *f = biff_check_folder(check, i);
+        json_line j;
+        json_begin(&j, stdout);
+        json_str(&j, "account", cur.text);
+        json_str(&j, "protocol", cur.proto);
+        json_str(&j, "folder", cur.folders[i]);
+        if (!f || f->state != BIFF_IMAP_FOLDER_OK) {
+            int no_data = f && f->state == BIFF_IMAP_FOLDER_NO_DATA;
+            const char *why = biff_check_folder_detail(check);
+            json_bool(&j, "ok", 0);
+            json_str(&j, "error", no_data ? "protocol" : "server_error");
+            json_str(&j, "detail", no_data ? "STATUS answered OK without the folder's counts"
+                                   : *why ? why : "STATUS refused (no such folder?)");
+            cur.rc = -1;
+        } else {
+            json_u64(&j, "messages", f->messages);
+            json_u64(&j, "unseen", f->unseen);
+            json_u64(&j, "uidnext", f->uidnext);
+            json_u64(&j, "uidvalidity", f->uidvalidity);
+            if (state.open) json_u64(&j, "new", model[slot].folder[i].fresh);
+            if (f->have & BIFF_IMAP_HAVE_HIGHESTMODSEQ) json_u64(&j, "highestmodseq", f->highestmodseq);
+            if (tls) print_tls(&j, tls, cur.o);
+            json_bool(&j, "ok", 1);
+        }
+        json_end(&j);
+    }
+}
+
+static void print_pop3(size_t slot, const biff_check *check, const biff_tls *tls)
+{
+    const biff_pop3_result *r = biff_check_pop3(check);
+    json_line j;
+    json_begin(&j, stdout);
+    json_str(&j, "account", cur.text);
+    json_str(&j, "protocol", cur.proto);
+    json_str(&j, "folder", "INBOX");
+    json_u64(&j, "messages", r->messages);
+    json_u64(&j, "unseen", model[slot].folder[0].unseen);
+    if (state.open && r->uidl) json_u64(&j, "new", model[slot].folder[0].fresh);
+    if (r->uidl) json_u64(&j, "uids", r->uids);
+    if (tls) print_tls(&j, tls, cur.o);
+    json_bool(&j, "ok", 1);
+    json_end(&j);
+}
+
+/* ---- the agent's port: a one-shot command may connect blocking */
+
+static uint32_t port_wall(void *ctx)
+{
+    (void)ctx;
+    return (uint32_t)time(NULL);
+}
+
+static uint64_t port_now(void *ctx)
+{
+    (void)ctx;
+    return (uint64_t)now_ms();
+}
+
+static biff_net_status port_open(void *ctx, unsigned s, biff_agent_open_op op, const char *host, unsigned port,
+                                 biff_transport **t, char *detail, size_t cap)
+{
+    (void)ctx, (void)s;
+    if (op != BIFF_AGENT_OPEN_START) return BIFF_NET_E_TIMEOUT; /* never left pending */
+    if (link_open(&l, cur.o->net, host, port, remaining(cur.deadline)) != BIFF_NET_OK) {
+        snprintf(detail, cap, "%s", l.detail);
+        return BIFF_NET_E_CONNECT;
+    }
+    *t = &l.transport;
+    return BIFF_NET_OK;
+}
+
+static void port_close(void *ctx, unsigned s)
+{
+    (void)ctx, (void)s;
+    link_close(&l);
+}
+
+static biff_tls_ctx *port_tls(void *ctx, size_t i)
+{
+    (void)ctx, (void)i;
+    return &tls_ctx;
+}
+
+static void on_event(void *ctx, const biff_agent_event *ev)
+{
+    (void)ctx;
+    if (ev->kind == BIFF_AGENT_EV_PROBLEM && ev->text[0]) fprintf(stderr, "tinybiff: %s\n", ev->text);
+    if (ev->kind != BIFF_AGENT_EV_CHECKED) return;
+    cur.done = 1;
+    /* The check itself went through: IMAP shows each folder, also one whose STATUS failed. */
+    if (biff_check_error(ev->check, NULL) == BIFF_ERR_NONE && ev->count != BIFF_ERR_NETWORK &&
+        ev->count != BIFF_ERR_TLS && (acfg[ev->account].check.proto == BIFF_CHECK_IMAP ? biff_check_folder(ev->check, 0) &&
+                                      biff_check_folder(ev->check, 0)->state != BIFF_IMAP_FOLDER_PENDING
+                                                                                 : ev->count == BIFF_ERR_NONE)) {
+        if (acfg[ev->account].check.proto == BIFF_CHECK_IMAP) print_imap(ev->account, ev->check, ev->tls);
+        else print_pop3(ev->account, ev->check, ev->tls);
+    } else {
+        print_failure(cur.text, cur.proto, (biff_error_class)ev->count, ev->text);
+        cur.rc = -1;
+    }
+}
+
+static const biff_agent_port port = {
+    .wall_time = port_wall, .event = on_event, .now_ms = port_now, .open = port_open, .close = port_close,
+    .tls = port_tls,
+};
+
+/* Check the account at slot once; 0 when every folder was checked. */
+static int check_one(const check_opts *o, unsigned slot, const char *text, const char *secret)
+{
+    biff_url_status us = biff_url_parse(text, &cur.url);
     if (us != BIFF_URL_OK) {
         print_failure(text, NULL, BIFF_ERR_CONFIG, biff_url_strerror(us));
         return -1;
     }
-    const char *proto = u.proto == BIFF_URL_IMAP ? "imap" : "pop3";
-    const char *folders[BIFF_IMAP_MAX_FOLDERS];
+    const biff_url *u = &cur.url;
+    cur.o = o;
+    cur.text = text;
+    cur.proto = u->proto == BIFF_URL_IMAP ? "imap" : "pop3";
+    cur.done = cur.rc = 0;
     uint8_t n_folders = 0;
-    folders[n_folders++] = u.mailbox;
-    for (int i = 0; i < o->n_extra_folders && n_folders < BIFF_IMAP_MAX_FOLDERS; i++) {
-        folders[n_folders++] = o->folders[i];
-    }
-    biff_check_account acct = {
-        .proto = u.proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
-        .security = u.implicit_tls ? BIFF_CHECK_SEC_TLS
-                  : o->security_none ? BIFF_CHECK_SEC_NONE : BIFF_CHECK_SEC_STARTTLS,
-        .host = u.host, .port = u.port, .user = u.user, .secret = secret,
-        .folders = folders, .n_folders = n_folders,
+    cur.folders[n_folders++] = u->mailbox;
+    for (int i = 0; i < o->n_extra_folders && n_folders < BIFF_IMAP_MAX_FOLDERS; i++) cur.folders[n_folders++] = o->folders[i];
+    biff_agent_account_cfg *c = &acfg[slot];
+    *c = (biff_agent_account_cfg){
+        .check = { .proto = u->proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
+                   .security = u->implicit_tls ? BIFF_CHECK_SEC_TLS : o->security_none ? BIFF_CHECK_SEC_NONE : BIFF_CHECK_SEC_STARTTLS,
+                   .host = u->host, .port = u->port, .user = u->user, .secret = secret, .folders = cur.folders,
+                   .n_folders = u->proto == BIFF_URL_IMAP ? n_folders : 0 },
+        .pin = o->has_pin ? o->pin : NULL, .resume = &session_lookup(u)->resume,
     };
-    uint32_t account_id = biff_agent_account_id(acct.proto == BIFF_CHECK_IMAP, u.user, u.host, u.port);
-    biff_agent_account(&agent, slot, acct.proto, account_id, text, folders, n_folders);
-    if (acct.proto == BIFF_CHECK_POP3) {
-        acct.on_uid = on_uid;
-        acct.uid_ctx = &slot;
-        biff_agent_pop3_begin(&agent, slot, &scan);
-    }
-    if (biff_check_auth_from_name(u.auth, &acct.auth) != 0) {
-        print_failure(text, proto, BIFF_ERR_CONFIG, "unknown ;AUTH= mechanism");
+    uint32_t account_id = biff_agent_account_id(u->proto == BIFF_URL_IMAP, u->user, u->host, u->port);
+    biff_agent_account(&agent, slot, c->check.proto, account_id, text, cur.folders, n_folders);
+    if (biff_check_auth_from_name(u->auth, &c->check.auth) != 0) {
+        print_failure(text, cur.proto, BIFF_ERR_CONFIG, "unknown ;AUTH= mechanism");
         return -1;
     }
-    if (acct.security != BIFF_CHECK_SEC_NONE && !tls_ctx_ok) {
-        print_failure(text, proto, BIFF_ERR_TLS, tls_ctx->detail);
+    if (c->check.security != BIFF_CHECK_SEC_NONE && !tls_ok) {
+        print_failure(text, cur.proto, BIFF_ERR_TLS, tls_ctx.detail);
         return -1;
     }
-
-    int64_t deadline = now_ms() + o->timeout_ms;
-    static tb_link l;
-    biff_tls tls;
-    int tls_used = 0;
-    if (link_open(&l, o->net, u.host, u.port, remaining(deadline)) != BIFF_NET_OK) {
-        print_failure(text, proto, BIFF_ERR_NETWORK, l.detail);
-        link_close(&l);
-        return -1;
-    }
-    biff_transport *plain = &l.transport, *conn = plain;
-    const uint8_t *pin = o->has_pin ? o->pin : NULL;
-    session_slot *cached = session_lookup(&u, 0);
-    const mbedtls_ssl_session *resume = cached ? &cached->session : NULL;
+    cur.deadline = now_ms() + o->timeout_ms;
     heapstat_reset_peak();
-    biff_check_status st = BIFF_CHECK_OK;
-    if (acct.security == BIFF_CHECK_SEC_TLS) {
-        tls_used = 1;
-        biff_tls_status ts = biff_tls_start(&tls, tls_ctx, plain, u.host, pin, resume);
-        if (ts == BIFF_TLS_OK) ts = handshake(&tls, &l, deadline);
-        if (ts != BIFF_TLS_OK) {
-            print_failure(text, proto, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS, biff_tls_detail(&tls));
-            biff_tls_close(&tls);
-            link_close(&l);
-            return -1;
-        }
-        conn = biff_tls_transport(&tls);
+    biff_agent_check_now(&agent, slot);
+    while (!cur.done) {
+        biff_agent_step(&agent);
+        unsigned want = biff_agent_session_want(&agent, 0);
+        if (!cur.done && want != BIFF_AGENT_WANT_NONE) (void)link_wait(&l, want == BIFF_AGENT_WANT_WRITE, 200);
     }
-    st = biff_check_start(&check, &acct, conn);
-    while (st != BIFF_CHECK_DONE && st != BIFF_CHECK_FAILED && st != BIFF_CHECK_E_ARG) {
-        st = biff_check_step(&check);
-        if (st == BIFF_CHECK_WANT_READ || st == BIFF_CHECK_WANT_WRITE) {
-            if (link_wait(&l, st == BIFF_CHECK_WANT_WRITE, remaining(deadline)) != 0) {
-                char d[96];
-                snprintf(d, sizeof d, "no answer from the server within %d s", o->timeout_ms / 1000);
-                biff_check_abort(&check, BIFF_ERR_NETWORK, d);
-                st = BIFF_CHECK_FAILED;
-            }
-        } else if (st == BIFF_CHECK_NEED_TLS) {
-            tls_used = 1;
-            biff_tls_status ts = biff_tls_start(&tls, tls_ctx, plain, u.host, pin, resume);
-            if (ts == BIFF_TLS_OK) ts = handshake(&tls, &l, deadline);
-            if (ts != BIFF_TLS_OK) {
-                biff_check_abort(&check, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS, biff_tls_detail(&tls));
-                st = BIFF_CHECK_FAILED;
-            } else {
-                st = biff_check_tls_started(&check, biff_tls_transport(&tls));
-            }
-        }
-    }
-    int rc = 0;
-    const char *detail = "";
-    biff_error_class err = biff_check_error(&check, &detail);
-    if (st != BIFF_CHECK_DONE) {
-        err = err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err;
-        print_failure(text, proto, err, detail);
-        biff_agent_check_done(&agent, slot, err, detail);
-        rc = -1;
-    } else if (acct.proto == BIFF_CHECK_IMAP) {
-        for (size_t i = 0; i < n_folders; i++) {
-            const biff_imap_folder_result *f = biff_check_folder(&check, i);
-            json_line j;
-            json_begin(&j, stdout);
-            json_str(&j, "account", text);
-            json_str(&j, "protocol", proto);
-            json_str(&j, "folder", folders[i]);
-            if (!f || f->state != BIFF_IMAP_FOLDER_OK) {
-                int no_data = f && f->state == BIFF_IMAP_FOLDER_NO_DATA;
-                const char *why = biff_check_folder_detail(&check);
-                json_bool(&j, "ok", 0);
-                json_str(&j, "error", no_data ? "protocol" : "server_error");
-                json_str(&j, "detail", no_data ? "STATUS answered OK without the folder's counts"
-                                       : *why ? why : "STATUS refused (no such folder?)");
-                rc = -1;
-            } else {
-                json_u64(&j, "messages", f->messages);
-                json_u64(&j, "unseen", f->unseen);
-                json_u64(&j, "uidnext", f->uidnext);
-                json_u64(&j, "uidvalidity", f->uidvalidity);
-                uint32_t fresh = biff_agent_imap_folder(&agent, slot, (unsigned)i, f);
-                if (state.open) json_u64(&j, "new", fresh);
-                if (f->have & BIFF_IMAP_HAVE_HIGHESTMODSEQ) json_u64(&j, "highestmodseq", f->highestmodseq);
-                if (tls_used) print_tls(&j, &tls, o);
-                json_bool(&j, "ok", 1);
-            }
-            json_end(&j);
-        }
-    } else {
-        const biff_pop3_result *r = biff_check_pop3(&check);
-        json_line j;
-        json_begin(&j, stdout);
-        json_str(&j, "account", text);
-        json_str(&j, "protocol", proto);
-        json_str(&j, "folder", "INBOX");
-        json_u64(&j, "messages", r->messages);
-        uint32_t fresh = biff_agent_pop3_end(&agent, slot, r->messages, r->uidl);
-        json_u64(&j, "unseen", agent.model[slot].folder[0].unseen);
-        if (state.open && r->uidl) json_u64(&j, "new", fresh);
-        if (r->uidl) json_u64(&j, "uids", r->uids);
-        if (tls_used) print_tls(&j, &tls, o);
-        json_bool(&j, "ok", 1);
-        json_end(&j);
-    }
-    if (st == BIFF_CHECK_DONE) {
-        biff_agent_check_done(&agent, slot, BIFF_ERR_NONE, NULL);
-        if (o->ack) biff_agent_acknowledge(&agent, slot);
-    }
-    biff_check_clear(&check);
-    if (tls_used && rc == 0) {
-        /* TLS 1.3 tickets arrive after the handshake; the check has read past them by now. */
-        session_slot *saved = session_lookup(&u, 1);
-        saved->valid = biff_tls_save_session(&tls, &saved->session) == 0;
-        if (!saved->valid) mbedtls_ssl_session_free(&saved->session);
-    }
-    if (tls_used) biff_tls_close(&tls);
-    link_close(&l);
-    return rc;
+    if (cur.rc == 0 && o->ack) biff_agent_acknowledge(&agent, slot);
+    return cur.rc;
 }
 
 int cmd_check(int argc, char **argv)
@@ -436,8 +415,7 @@ int cmd_check(int argc, char **argv)
         snprintf(secret, sizeof secret, "%s", env);
     }
     heapstat_install();
-    static biff_tls_ctx tls_ctx;
-    int tls_ok = biff_tls_ctx_init(&tls_ctx, o.ca) == BIFF_TLS_OK;
+    tls_ok = biff_tls_ctx_init(&tls_ctx, o.ca) == BIFF_TLS_OK;
     if (o.ack && !o.state) {
         fprintf(stderr, "tinybiff: --ack needs --state FILE\n");
         return 2;
@@ -468,9 +446,11 @@ int cmd_check(int argc, char **argv)
         return 2;
     }
     biff_agent_init(&agent, &port, state.open ? &state.st : NULL, mailboxes, model, n_accts, 0);
+    biff_agent_drive(&agent, acfg, sched, slots, &session, 1);
+    biff_agent_timeouts(&agent, (uint32_t)o.timeout_ms, (uint32_t)o.timeout_ms);
     int failures = 0;
     for (int i = optind; i < argc; i++) {
-        if (check_one(&o, (unsigned)(i - optind), argv[i], secret, &tls_ctx, tls_ok) != 0) failures++;
+        if (check_one(&o, (unsigned)(i - optind), argv[i], secret) != 0) failures++;
     }
     state_close(&state);
     sessions_free();

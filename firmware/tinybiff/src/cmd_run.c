@@ -38,36 +38,13 @@
 _Static_assert(MAX_ACCOUNTS <= BIFF_SYNC_MAX_ACCOUNTS, "every account keeps its sync state");
 #define MAX_SESSIONS 64
 #define MAX_LEDS 16
-#define CONNECT_TIMEOUT_MS 10000
-#define CHECK_TIMEOUT_MS 30000
-#define IDLE_CONFIRM_MS 5000   /* after the results, IDLE must be confirmed within this */
 
-typedef struct {
-    int used;
-    size_t acct;
-    tb_link l;
-    biff_tls tls;
-    int tls_used;
-    biff_check check;
-    biff_check_account ca;
-    const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
-    int64_t deadline;      /* the current step must finish by then */
-    int want_write;
-    int idling;
-    int renewing;          /* a recheck of an idle session is in flight */
-    int connecting;        /* TCP connect under way */
-    uint32_t uid_count;
-    biff_sync_pop3_scan scan; /* POP3: the listing compared with the recorded UIDs */
-    biff_check_status last;
-} session;
-
-/* Per account, beyond the config: what the daemon has learned. */
+/* Per account, beyond the config: its secret, folder names and TLS session for resumption. */
 typedef struct {
     char secret[1024];
     int has_secret;
-    int no_idle;                          /* the server has no IDLE: poll it */
-    mbedtls_ssl_session tls_session;
-    int has_session;
+    const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
+    biff_agent_resume tls_session;
 } account_rt;
 
 static biff_account accts[MAX_ACCOUNTS];
@@ -79,10 +56,12 @@ static biff_status_account model[MAX_ACCOUNTS];
 /* The agent keeps the sync state and decides unseen/new; the model is what it shows. */
 static biff_agent agent;
 static biff_agent_mailbox mailboxes[MAX_ACCOUNTS];
-static biff_poller_account pacct[MAX_ACCOUNTS];
-static biff_poller_slot pslot[MAX_ACCOUNTS];
-static biff_poller poller;
-static session sessions[MAX_SESSIONS];
+static biff_agent_account_cfg acfg[MAX_ACCOUNTS];
+static biff_poller_account sched[MAX_ACCOUNTS];
+static biff_poller_slot slots[MAX_ACCOUNTS];
+static biff_agent_session sessions[MAX_SESSIONS];
+static biff_net_posix socks[MAX_SESSIONS]; /* the plain link of each session */
+static biff_transport links[MAX_SESSIONS];
 static biff_tls_ctx tls_ctx;
 static int tls_ok;
 static cli_state store;
@@ -178,23 +157,88 @@ static uint32_t port_wall(void *ctx)
     return wall_now();
 }
 
-/* Called from the loop with web.lock held (every agent call is). */
+static uint64_t port_now(void *ctx)
+{
+    (void)ctx;
+    return (uint64_t)mono_ms();
+}
+
+static uint32_t port_random(void *ctx)
+{
+    uint32_t seed;
+    (void)ctx;
+    return getrandom(&seed, sizeof seed, 0) == (ssize_t)sizeof seed ? seed : (uint32_t)time(NULL);
+}
+
+static void port_lock(void *ctx, int on)
+{
+    (void)ctx;
+    if (on) pthread_mutex_lock(&web.lock);
+    else pthread_mutex_unlock(&web.lock);
+}
+
+static biff_tls_ctx *port_tls(void *ctx, size_t i)
+{
+    (void)ctx, (void)i;
+    return tls_ok ? &tls_ctx : NULL;
+}
+
+/* Connect without blocking the loop: a dead host must not hold up the other accounts. */
+static biff_net_status port_open(void *ctx, unsigned k, biff_agent_open_op op, const char *host, unsigned port,
+                                 biff_transport **t, char *detail, size_t cap)
+{
+    (void)ctx;
+    biff_net_status ns;
+    if (op == BIFF_AGENT_OPEN_START) {
+        socks[k].fd = -1;
+        ns = biff_net_posix_connect_start(&socks[k], host, port, &links[k]);
+    } else if (op == BIFF_AGENT_OPEN_STEP) {
+        ns = biff_net_posix_connect_step(&socks[k], &links[k]);
+    } else {
+        ns = biff_net_posix_connect_next(&socks[k], &links[k]);
+    }
+    if (ns == BIFF_NET_OK) *t = &links[k];
+    else if (ns != BIFF_NET_PENDING) snprintf(detail, cap, "%s", socks[k].detail);
+    return ns;
+}
+
+static void port_close(void *ctx, unsigned k)
+{
+    (void)ctx;
+    biff_net_posix_close(&socks[k]);
+}
+
+/* Called with web.lock held. */
 static void on_agent_event(void *ctx, const biff_agent_event *ev)
 {
     (void)ctx;
-    if (ev->kind == BIFF_AGENT_EV_PROBLEM) {
+    const char *name = ev->account < cfg.n_accounts ? accts[ev->account].name : "";
+    switch (ev->kind) {
+    case BIFF_AGENT_EV_PROBLEM:
         if (ev->text[0]) {
             log_msg(LOG_LVL_ERROR, "state: cannot write (flash full or failing); keeping the old state");
             set_problem(PROBLEM_STATE_WRITE, ev->text);
         } else if (problem_kind == PROBLEM_STATE_WRITE) {
             set_problem(PROBLEM_NONE, "");
         }
-    } else if (ev->kind == BIFF_AGENT_EV_ACKNOWLEDGED) {
-        log_msg(LOG_LVL_INFO, "new mail acknowledged");
+        break;
+    case BIFF_AGENT_EV_ACKNOWLEDGED: log_msg(LOG_LVL_INFO, "new mail acknowledged"); break;
+    case BIFF_AGENT_EV_ACCOUNT_ERROR:
+        log_msg(LOG_LVL_WARN, "account %s: %s: %s", name, biff_error_class_name((biff_error_class)ev->count), ev->text);
+        break;
+    case BIFF_AGENT_EV_IDLE:
+        if (ev->count == 1) log_msg(LOG_LVL_INFO, "account %s: idling on %s", name, ev->text);
+        else if (ev->count == 0) log_msg(LOG_LVL_INFO, "account %s: idle session lost; polling until IDLE works again", name);
+        else log_msg(LOG_LVL_INFO, "account %s: server does not offer IDLE; polling", name);
+        break;
+    default: break;
     }
 }
 
-static const biff_agent_port agent_port = { .wall_time = port_wall, .event = on_agent_event };
+static const biff_agent_port agent_port = {
+    .wall_time = port_wall, .event = on_agent_event, .now_ms = port_now, .open = port_open, .close = port_close,
+    .tls = port_tls, .random = port_random, .lock = port_lock,
+};
 
 static void open_state(const uint32_t *ids, size_t need)
 {
@@ -235,9 +279,16 @@ static void setup_accounts(void)
         } else if (biff_uci_secret(secrets_text, secrets_len, a->name, r->secret, sizeof r->secret) == BIFF_UCI_OK) {
             r->has_secret = 1;
         }
-        pacct[i].interval_ms = (a->interval_s ? a->interval_s : cfg.globals.interval_s) * 1000u;
-        pacct[i].idle = a->url.proto == BIFF_URL_IMAP && a->idle;
-        pacct[i].enabled = a->enabled && r->has_secret;
+        for (unsigned f = 0; f < a->n_folders; f++) r->folders[f] = a->folders[f];
+        acfg[i] = (biff_agent_account_cfg){
+            .check = { .proto = a->url.proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
+                       .security = a->security, .n_folders = a->url.proto == BIFF_URL_IMAP ? a->n_folders : 0,
+                       .idle = a->url.proto == BIFF_URL_IMAP && a->idle, .host = a->url.host, .port = a->url.port,
+                       .user = a->url.user, .secret = r->secret, .folders = r->folders },
+            .pin = a->has_pin ? a->pin : NULL, .resume = &r->tls_session,
+            .interval_ms = (a->interval_s ? a->interval_s : cfg.globals.interval_s) * 1000u,
+            .enabled = a->enabled && r->has_secret,
+        };
     }
     open_state(ids, need);
     biff_agent_init(&agent, &agent_port, store.open ? &store.st : NULL, mailboxes, model, cfg.n_accounts, 0);
@@ -248,7 +299,13 @@ static void setup_accounts(void)
         for (unsigned f = 0; f < a->n_folders; f++) folders[f] = a->folders[f];
         biff_agent_account(&agent, i, a->url.proto == BIFF_URL_IMAP ? BIFF_AGENT_IMAP : BIFF_AGENT_POP3, ids[i], a->name,
                            folders, a->n_folders);
-        if (a->bad) {
+        int bad_auth = biff_check_auth_from_name(a->url.auth, &acfg[i].check.auth) != 0;
+        if (bad_auth || a->bad) acfg[i].enabled = 0;
+        if (bad_auth && !a->bad) {
+            m->state = BIFF_STATE_ERROR;
+            m->err = BIFF_ERR_CONFIG;
+            snprintf(m->detail, sizeof m->detail, "unknown ;AUTH= mechanism in the URL");
+        } else if (a->bad) {
             m->state = BIFF_STATE_ERROR;
             m->err = BIFF_ERR_CONFIG;
             snprintf(m->detail, sizeof m->detail, "account section has errors (see the log)");
@@ -268,306 +325,8 @@ static void setup_accounts(void)
                 (unsigned)cfg.globals.max_parallel, (unsigned)MAX_SESSIONS);
         cfg.globals.max_parallel = MAX_SESSIONS;
     }
-    uint32_t seed;
-    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) seed = (uint32_t)time(NULL);
-    biff_poller_init(&poller, pacct, pslot, cfg.n_accounts, cfg.globals.max_parallel, seed, (uint64_t)mono_ms());
-    poller.idle_renew_ms = cfg.globals.idle_renew_s * 1000u;
-}
-
-/* ---- results into the agent ---- */
-
-/* Returns the error class of the first folder whose STATUS failed (BIFF_ERR_NONE if none), its
- * text in detail. */
-static biff_error_class record_imap(size_t i, session *s, char *detail, size_t cap)
-{
-    biff_account *a = &accts[i];
-    biff_error_class folder_err = BIFF_ERR_NONE;
-    for (unsigned f = 0; f < a->n_folders; f++) {
-        const biff_imap_folder_result *r = biff_check_folder(&s->check, f);
-        if (r && r->state == BIFF_IMAP_FOLDER_OK) {
-            biff_agent_imap_folder(&agent, i, f, r);
-        } else if (folder_err == BIFF_ERR_NONE) {
-            folder_err = r && r->state == BIFF_IMAP_FOLDER_NO_DATA ? BIFF_ERR_PROTOCOL : BIFF_ERR_SERVER_ERROR;
-            snprintf(detail, cap, "folder %.40s: %.70s", a->folders[f],
-                     folder_err == BIFF_ERR_PROTOCOL ? "STATUS answered without counts"
-                                                     : biff_check_folder_detail(&s->check));
-        }
-    }
-    return folder_err;
-}
-
-static void on_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
-{
-    session *s = ctx;
-    (void)msgno;
-    s->uid_count++;
-    biff_agent_pop3_uid(&agent, s->acct, uid, len);
-}
-
-static void record_pop3(size_t i, session *s)
-{
-    const biff_pop3_result *res = biff_check_pop3(&s->check);
-    biff_agent_pop3_end(&agent, i, res ? res->messages : 0, res && res->uidl);
-}
-
-/* ---- sessions ---- */
-
-static void set_next_check(size_t i)
-{
-    uint64_t due = pslot[i].next_due_ms;
-    int64_t now = mono_ms();
-    model[i].next_check = due == UINT64_MAX ? 0 : wall_now() + (uint32_t)(((int64_t)due - now) / 1000);
-}
-
-static void session_end(session *s, biff_error_class err, const char *detail, int idling)
-{
-    size_t i = s->acct;
-    biff_status_account *m = &model[i];
-    int64_t now = mono_ms();
-    pthread_mutex_lock(&web.lock);
-    biff_agent_check_done(&agent, i, err, detail);
-    if (err != BIFF_ERR_NONE) {
-        log_msg(LOG_LVL_WARN, "account %s: %s: %s", accts[i].name, biff_error_class_name(err), m->detail);
-    }
-    if (pslot[i].state == BIFF_ACCT_IDLING) {
-        /* The idle session died: checked again shortly; if the server is gone, that backs off. */
-        biff_poller_idle_lost(&poller, i, (uint64_t)now);
-        log_msg(LOG_LVL_INFO, "account %s: idle session lost; polling until IDLE works again", accts[i].name);
-    } else {
-        biff_poller_done(&poller, i, (uint64_t)now, err, idling);
-    }
-    set_next_check(i);
-    pthread_mutex_unlock(&web.lock);
-    if (!idling) {
-        biff_check_clear(&s->check);
-        if (s->tls_used) {
-            if (err == BIFF_ERR_NONE) {
-                if (rt[i].has_session) mbedtls_ssl_session_free(&rt[i].tls_session);
-                mbedtls_ssl_session_init(&rt[i].tls_session);
-                rt[i].has_session = biff_tls_save_session(&s->tls, &rt[i].tls_session) == 0;
-            }
-            biff_tls_close(&s->tls);
-        }
-        link_close(&s->l);
-        s->used = 0;
-    }
-}
-
-static biff_tls_status tls_begin(session *s)
-{
-    size_t i = s->acct;
-    s->tls_used = 1;
-    return biff_tls_start(&s->tls, &tls_ctx, &s->l.transport, accts[i].url.host,
-                          accts[i].has_pin ? accts[i].pin : NULL, rt[i].has_session ? &rt[i].tls_session : NULL);
-}
-
-/* TCP is up: TLS first for implicit TLS, else the check starts on the plain link. */
-static void session_connected(session *s)
-{
-    s->connecting = 0;
-    s->deadline = mono_ms() + CHECK_TIMEOUT_MS;
-    if (accts[s->acct].security == BIFF_SECURITY_TLS) {
-        if (tls_begin(s) != BIFF_TLS_OK) {
-            session_end(s, BIFF_ERR_TLS, biff_tls_detail(&s->tls), 0);
-            return;
-        }
-        s->last = BIFF_CHECK_NEED_TLS; /* handshake first, then the check */
-        return;
-    }
-    s->last = biff_check_start(&s->check, &s->ca, &s->l.transport);
-}
-
-static void session_start(size_t i)
-{
-    session *s = NULL;
-    for (size_t k = 0; k < MAX_SESSIONS; k++) {
-        if (!sessions[k].used) {
-            s = &sessions[k];
-            break;
-        }
-    }
-    if (!s) { /* cannot happen while max_parallel <= MAX_SESSIONS; never drop an account silently */
-        log_msg(LOG_LVL_ERROR, "account %s: no free session slot; retrying later", accts[i].name);
-        biff_poller_done(&poller, i, (uint64_t)mono_ms(), BIFF_ERR_NETWORK, 0);
-        return;
-    }
-    memset(s, 0, sizeof *s);
-    s->used = 1;
-    s->acct = i;
-    biff_account *a = &accts[i];
-    pthread_mutex_lock(&web.lock);
-    model[i].state = BIFF_STATE_CHECKING;
-    pthread_mutex_unlock(&web.lock);
-    log_msg(LOG_LVL_DEBUG, "account %s: checking", a->name);
-    if (a->security != BIFF_SECURITY_NONE && !tls_ok) {
-        session_end(s, BIFF_ERR_TLS, tls_ctx.detail, 0);
-        return;
-    }
-    for (unsigned f = 0; f < a->n_folders; f++) s->folders[f] = a->folders[f];
-    s->ca = (biff_check_account){
-        .proto = a->url.proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
-        .security = a->security, .auth = BIFF_CHECK_AUTH_AUTO,
-        .n_folders = a->url.proto == BIFF_URL_IMAP ? a->n_folders : 0,
-        .idle = pacct[i].idle && !rt[i].no_idle,
-        .host = a->url.host, .port = a->url.port, .user = a->url.user, .secret = rt[i].secret,
-        .folders = s->folders,
-    };
-    if (biff_check_auth_from_name(a->url.auth, &s->ca.auth) != 0) {
-        session_end(s, BIFF_ERR_CONFIG, "unknown ;AUTH= mechanism in the URL", 0);
-        return;
-    }
-    if (s->ca.proto == BIFF_CHECK_POP3) {
-        s->ca.on_uid = on_uid;
-        s->ca.uid_ctx = s;
-        /* The listing is compared with the recorded UIDs as it streams in. */
-        biff_agent_pop3_begin(&agent, i, &s->scan);
-    }
-    /* Connect without blocking the loop: a dead host must not hold up the other accounts. */
-    s->l.sock.fd = -1;
-    biff_net_status ns = biff_net_posix_connect_start(&s->l.sock, a->url.host, a->url.port, &s->l.transport);
-    if (ns == BIFF_NET_PENDING) {
-        s->connecting = 1;
-        s->want_write = 1;
-        s->deadline = mono_ms() + CONNECT_TIMEOUT_MS;
-        return;
-    }
-    if (ns != BIFF_NET_OK) {
-        session_end(s, BIFF_ERR_NETWORK, s->l.sock.detail, 0);
-        return;
-    }
-    session_connected(s);
-}
-
-/* Advance one session as far as it goes without blocking. */
-static void session_run(session *s)
-{
-    size_t i = s->acct;
-    if (s->connecting) {
-        int fd = s->l.sock.fd;
-        biff_net_status ns = biff_net_posix_connect_step(&s->l.sock, &s->l.transport);
-        if (ns == BIFF_NET_PENDING) {
-            if (s->l.sock.fd != fd) s->deadline = mono_ms() + CONNECT_TIMEOUT_MS; /* next address */
-            return;
-        }
-        if (ns != BIFF_NET_OK) {
-            session_end(s, BIFF_ERR_NETWORK, s->l.sock.detail, 0);
-            return;
-        }
-        session_connected(s);
-        if (!s->used) return;
-    }
-    for (;;) {
-        if (s->last == BIFF_CHECK_NEED_TLS) {
-            if (!s->tls_used && tls_begin(s) != BIFF_TLS_OK) {
-                session_end(s, BIFF_ERR_TLS, biff_tls_detail(&s->tls), 0);
-                return;
-            }
-            biff_tls_status ts = biff_tls_handshake(&s->tls);
-            if (ts == BIFF_TLS_WANT_READ || ts == BIFF_TLS_WANT_WRITE) {
-                s->want_write = ts == BIFF_TLS_WANT_WRITE;
-                return;
-            }
-            if (ts != BIFF_TLS_OK) {
-                session_end(s, ts == BIFF_TLS_E_NET ? BIFF_ERR_NETWORK : BIFF_ERR_TLS, biff_tls_detail(&s->tls), 0);
-                return;
-            }
-            snprintf(model[i].tls, sizeof model[i].tls, "%s", biff_tls_version(&s->tls));
-            if (accts[i].security == BIFF_SECURITY_TLS && s->check.acct == NULL) {
-                s->last = biff_check_start(&s->check, &s->ca, biff_tls_transport(&s->tls));
-            } else {
-                s->last = biff_check_tls_started(&s->check, biff_tls_transport(&s->tls));
-            }
-            continue;
-        }
-        biff_check_status st = biff_check_step(&s->check);
-        s->last = st;
-        switch (st) {
-        case BIFF_CHECK_WANT_READ:
-        case BIFF_CHECK_WANT_WRITE:
-            s->want_write = st == BIFF_CHECK_WANT_WRITE;
-            /* An idle session that left IDLE (news pushed, renewal) waits for answers again:
-             * a server that ignores DONE must not keep the account "ok" forever. */
-            if (s->idling && s->deadline == INT64_MAX && !biff_check_idling(&s->check)) {
-                s->deadline = mono_ms() + CHECK_TIMEOUT_MS;
-            }
-            return;
-        case BIFF_CHECK_NEED_TLS:
-            continue;
-        case BIFF_CHECK_RESULT: {
-            char fdetail[BIFF_STATUS_DETAIL_MAX] = "";
-            pthread_mutex_lock(&web.lock);
-            biff_agent_check_done(&agent, i, record_imap(i, s, fdetail, sizeof fdetail), fdetail);
-            pthread_mutex_unlock(&web.lock);
-            if (!s->idling) s->deadline = mono_ms() + IDLE_CONFIRM_MS;
-            continue;
-        }
-        case BIFF_CHECK_IDLING:
-            if (!s->idling || s->renewing) {
-                log_msg(LOG_LVL_INFO, "account %s: idling on %s", accts[i].name, s->folders[0]);
-                pthread_mutex_lock(&web.lock);
-                biff_poller_done(&poller, i, (uint64_t)mono_ms(), BIFF_ERR_NONE, 1);
-                set_next_check(i);
-                pthread_mutex_unlock(&web.lock);
-            }
-            s->idling = 1;
-            s->renewing = 0;
-            s->deadline = INT64_MAX; /* silence is normal now; keepalive and renewal watch it */
-            continue;
-        case BIFF_CHECK_DONE: {
-            biff_error_class ferr = BIFF_ERR_NONE;
-            char fdetail[BIFF_STATUS_DETAIL_MAX] = "";
-            pthread_mutex_lock(&web.lock);
-            if (s->ca.proto == BIFF_CHECK_IMAP) {
-                if (!s->check.checked) { /* closed before answering: treat as failure */
-                    pthread_mutex_unlock(&web.lock);
-                    session_end(s, BIFF_ERR_PROTOCOL, "server closed the session before answering", 0);
-                    return;
-                }
-                if (!s->ca.idle) ferr = record_imap(i, s, fdetail, sizeof fdetail);
-                else memcpy(fdetail, model[i].detail, sizeof fdetail);
-            } else {
-                record_pop3(i, s);
-            }
-            pthread_mutex_unlock(&web.lock);
-            session_end(s, ferr, ferr == BIFF_ERR_NONE ? NULL : fdetail, 0);
-            return;
-        }
-        default: {
-            const char *d = "";
-            biff_error_class err = biff_check_error(&s->check, &d);
-            session_end(s, err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err, d, 0);
-            return;
-        }
-        }
-    }
-}
-
-static void session_timeout(session *s)
-{
-    if (s->connecting) {
-        biff_net_status ns = biff_net_posix_connect_next(&s->l.sock, &s->l.transport);
-        if (ns == BIFF_NET_PENDING) {
-            s->deadline = mono_ms() + CONNECT_TIMEOUT_MS;
-        } else if (ns == BIFF_NET_OK) {
-            session_connected(s);
-            if (s->used) session_run(s);
-        } else {
-            session_end(s, BIFF_ERR_NETWORK, s->l.sock.detail, 0);
-        }
-        return;
-    }
-    if (s->check.acct && s->ca.idle && !s->idling && s->check.checked) {
-        /* Results came, but IDLE was not confirmed: this server cannot be watched. Poll it. */
-        rt[s->acct].no_idle = 1;
-        log_msg(LOG_LVL_INFO, "account %s: server does not offer IDLE; polling", accts[s->acct].name);
-        s->ca.idle = 0;
-        s->deadline = mono_ms() + CHECK_TIMEOUT_MS;
-        s->last = biff_check_logout(&s->check);
-        session_run(s);
-        return;
-    }
-    biff_check_abort(&s->check, BIFF_ERR_NETWORK, "no answer from the server in time");
-    session_end(s, BIFF_ERR_NETWORK, "no answer from the server in time", 0);
+    biff_agent_drive(&agent, acfg, sched, slots, sessions, cfg.globals.max_parallel ? cfg.globals.max_parallel : 1);
+    biff_agent_idle_renew(&agent, cfg.globals.idle_renew_s * 1000u);
 }
 
 static void write_status_json(void)
@@ -605,17 +364,10 @@ static void write_status_json(void)
 
 static void close_all(void)
 {
-    for (size_t k = 0; k < MAX_SESSIONS; k++) {
-        session *s = &sessions[k];
-        if (!s->used) continue;
-        biff_check_clear(&s->check);
-        if (s->tls_used) biff_tls_close(&s->tls);
-        link_close(&s->l);
-        s->used = 0;
-    }
+    biff_agent_stop(&agent);
     for (size_t i = 0; i < MAX_ACCOUNTS; i++) {
-        if (rt[i].has_session) mbedtls_ssl_session_free(&rt[i].tls_session);
-        rt[i].has_session = 0;
+        if (rt[i].tls_session.valid) mbedtls_ssl_session_free(&rt[i].tls_session.session);
+        rt[i].tls_session.valid = 0;
         memset(rt[i].secret, 0, sizeof rt[i].secret);
     }
 }
@@ -713,27 +465,7 @@ int cmd_run(int argc, char **argv)
                 pthread_mutex_unlock(&web.lock);
             }
         }
-        pthread_mutex_lock(&web.lock);
-        biff_agent_service(&agent); /* an acknowledge the status page asked for */
-        pthread_mutex_unlock(&web.lock);
-        size_t idx;
-        while (biff_poller_next(&poller, (uint64_t)now, &idx)) {
-            session *open = NULL;
-            for (size_t k = 0; k < MAX_SESSIONS; k++) {
-                if (sessions[k].used && sessions[k].acct == idx && sessions[k].idling) open = &sessions[k];
-            }
-            if (open) { /* renewal of an idle session: recheck on it */
-                open->renewing = 1;
-                open->last = biff_check_recheck(&open->check);
-                open->deadline = now + CHECK_TIMEOUT_MS;
-                session_run(open);
-            } else {
-                session_start(idx);
-                for (size_t k = 0; k < MAX_SESSIONS; k++) {
-                    if (sessions[k].used && sessions[k].acct == idx && !sessions[k].idling) session_run(&sessions[k]);
-                }
-            }
-        }
+        uint64_t due = biff_agent_step(&agent);
         leds_update(leds, cfg.n_leds, model, cfg.n_accounts);
         if (now - last_json >= 1000) {
             write_status_json();
@@ -741,34 +473,22 @@ int cmd_run(int argc, char **argv)
         }
 
         struct pollfd pfd[MAX_SESSIONS + 1];
-        session *who[MAX_SESSIONS + 1];
         nfds_t n = 0;
-        pfd[n] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
-        who[n++] = NULL;
-        int64_t wake = now + 1000; /* LEDs, status JSON */
-        uint64_t due = biff_poller_next_deadline(&poller);
-        if (due < (uint64_t)wake) wake = (int64_t)due;
-        for (size_t k = 0; k < MAX_SESSIONS; k++) {
-            session *s = &sessions[k];
-            if (!s->used) continue;
-            pfd[n] = (struct pollfd){ .fd = s->l.sock.fd, .events = (short)(s->want_write ? POLLOUT : POLLIN) };
-            who[n++] = s;
-            if (s->deadline < wake) wake = s->deadline;
+        pfd[n++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
+        for (unsigned k = 0; k < MAX_SESSIONS; k++) {
+            unsigned want = biff_agent_session_want(&agent, k);
+            if (want != BIFF_AGENT_WANT_NONE && socks[k].fd >= 0) {
+                pfd[n++] = (struct pollfd){ .fd = socks[k].fd, .events = (short)(want == BIFF_AGENT_WANT_WRITE ? POLLOUT : POLLIN) };
+            }
         }
-        int timeout = wake > now ? (int)(wake - now) : 0;
-        int r = poll(pfd, n, timeout);
-        if (r < 0 && errno != EINTR) break;
+        int64_t wake = now + 1000; /* LEDs, status JSON */
+        if (due < (uint64_t)wake) wake = (int64_t)due;
+        now = mono_ms();
+        if (poll(pfd, n, wake > now ? (int)(wake - now) : 0) < 0 && errno != EINTR) break;
         if (pfd[0].revents) {
             char drain[64];
             while (read(wake_pipe[0], drain, sizeof drain) > 0) {
             }
-        }
-        now = mono_ms();
-        for (nfds_t k = 1; k < n; k++) {
-            session *s = who[k];
-            if (!s->used) continue;
-            if (pfd[k].revents) session_run(s);
-            else if (now >= s->deadline) session_timeout(s);
         }
     }
     log_msg(LOG_LVL_INFO, "stopping");

@@ -74,6 +74,9 @@ typedef enum {
     BIFF_AGENT_EV_ACCOUNT_ERROR,/* a check failed; text is its detail (never a secret) */
     BIFF_AGENT_EV_PROBLEM,      /* the device's problem changed; text is it ("" = solved) */
     BIFF_AGENT_EV_ACKNOWLEDGED, /* new mail was acknowledged */
+    BIFF_AGENT_EV_IDLE,         /* IMAP IDLE: count 1 = the account idles (text: the folder),
+                                   0 = the session was lost (polling until IDLE works again),
+                                   2 = the server confirmed no IDLE (polled from now on) */
     BIFF_AGENT_EV_CHECKED,      /* the step function finished a check (also each one in IDLE):
                                    count is its biff_error_class, text its detail, check and tls
                                    its results while the event runs */
@@ -129,6 +132,12 @@ typedef struct {
     biff_tls_ctx *(*tls)(void *ctx, size_t i);
     /** Random bits (the schedule's jitter). NULL: a fixed seed. */
     uint32_t (*random)(void *ctx);
+    /**
+     * Where another thread reads the status model (the daemon's web server): the step function
+     * holds this lock (on = 1, released with on = 0) while it changes the model, and only then;
+     * events come with it held. NULL: single-threaded.
+     */
+    void (*lock)(void *ctx, int on);
 } biff_agent_port;
 
 /* One account's RAM state. Caller-allocated, one per account; fields are private. */
@@ -173,6 +182,7 @@ typedef struct {
     biff_poller poller;
     struct biff_agent_session_s *session;
     unsigned n_sessions;
+    uint32_t connect_timeout_ms, check_timeout_ms;
 } biff_agent;
 
 /**
@@ -275,15 +285,20 @@ static inline int biff_agent_time_ok(const biff_agent *ag, uint32_t t) { return 
 #define BIFF_AGENT_IDLE_CONFIRM_MS 5000u     /* after the results, IDLE must be confirmed */
 #endif
 
+/* A TLS session kept for resumption; accounts on the same server and user may share one. */
+typedef struct {
+    mbedtls_ssl_session session;
+    uint8_t valid;
+} biff_agent_resume;
+
 /* What to check and how, per account (the host's; it must outlive the agent's use of it). */
 typedef struct biff_agent_account_cfg_s {
     biff_check_account check;     /* protocol, security, auth, host, port, user, secret, folders,
                                      idle (IMAP: stay in IDLE where the server offers it) */
     const uint8_t *pin;           /* SHA-256 of the server's key (32 bytes), or NULL */
-    mbedtls_ssl_session *resume;  /* a session kept for resumption (host-owned), or NULL */
+    biff_agent_resume *resume;    /* where the TLS session is kept for resumption, or NULL */
     uint32_t interval_ms;         /* between checks; failures back off (biff/poller.h) */
-    uint8_t enabled;
-    uint8_t has_resume;           /* *resume holds a session (the agent keeps this up to date) */
+    uint8_t enabled;              /* 0: checked only when the host asks (biff_agent_check_now) */
 } biff_agent_account_cfg;
 
 /* One connection at a time per session; caller-allocated (about 5 KB + mbedTLS's share). */
@@ -331,7 +346,15 @@ unsigned biff_agent_session_want(const biff_agent *ag, unsigned s);
  *  may sleep until its next tick when this is 0. */
 int biff_agent_busy(const biff_agent *ag);
 
-/** Check account i as soon as a session is free (a "check now" button). */
+/** Time-outs other than the defaults: per address while connecting, and for a check (or an
+ *  answer in IDLE) once connected. 0 keeps a value. */
+void biff_agent_timeouts(biff_agent *ag, uint32_t connect_ms, uint32_t check_ms);
+
+/** Renew IDLE sessions this often (default 25 min: servers drop them after 30, NATs sooner). */
+void biff_agent_idle_renew(biff_agent *ag, uint32_t ms);
+
+/** Check account i as soon as a session is free (a "check now" button), also one that is not
+ *  enabled for the schedule (the CLI checks each account once that way). */
 void biff_agent_check_now(biff_agent *ag, size_t i);
 
 /** End every session (links closed, buffers wiped); the schedule stays. */
