@@ -1,7 +1,8 @@
 /*
- * `tinybiff run -c FILE`: the daemon. One thread runs the poller and every check (non-blocking
- * sockets + poll()); libmicrohttpd serves the status page from its own thread, reading the
- * status model under a lock. SIGTERM/SIGINT stop it cleanly (state flushed), SIGHUP reloads
+ * `tinybiff run -c FILE`: the daemon, a host of the agent (biff/agent.h). One thread runs the
+ * agent's step function and polls the sockets of its sessions (run_port.c); libmicrohttpd serves
+ * the status page from its own thread, reading the status model under a lock the agent takes
+ * while it changes the model, and asks for an acknowledge through biff_agent_request(). SIGTERM/SIGINT stop it cleanly (state flushed), SIGHUP reloads
  * the config (a broken new config is refused and the old one kept).
  */
 #define _DEFAULT_SOURCE
@@ -16,27 +17,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "biff/agent.h"
 #include "biff/check.h"
-#include "biff/poller.h"
 #include "biff/status.h"
-#include "biff/sync.h"
 #include "biff/tls.h"
 #include "biff/uci.h"
 #include "httpd.h"
 #include "leds.h"
-#include "link.h"
 #include "log.h"
 #include "psa/crypto.h"
+#include "run_config.h"
+#include "run_port.h"
 #include "state.h"
+#include "status_file.h"
 
 #define MAX_ACCOUNTS 512
 _Static_assert(MAX_ACCOUNTS <= BIFF_SYNC_MAX_ACCOUNTS, "every account keeps its sync state");
-#define MAX_SESSIONS 64
+#define MAX_SESSIONS RUN_PORT_SESSIONS
 #define MAX_LEDS 16
 
 /* Per account, beyond the config: its secret, folder names and TLS session for resumption. */
@@ -50,7 +50,6 @@ typedef struct {
 static biff_account accts[MAX_ACCOUNTS];
 static account_rt rt[MAX_ACCOUNTS];
 static biff_led_config leds[MAX_LEDS];
-static biff_uci_diag diags[64];
 static biff_uci_config cfg;
 static biff_status_account model[MAX_ACCOUNTS];
 /* The agent keeps the sync state and decides unseen/new; the model is what it shows. */
@@ -60,8 +59,6 @@ static biff_agent_account_cfg acfg[MAX_ACCOUNTS];
 static biff_poller_account sched[MAX_ACCOUNTS];
 static biff_poller_slot slots[MAX_ACCOUNTS];
 static biff_agent_session sessions[MAX_SESSIONS];
-static biff_net_posix socks[MAX_SESSIONS]; /* the plain link of each session */
-static biff_transport links[MAX_SESSIONS];
 static biff_tls_ctx tls_ctx;
 static int tls_ok;
 static cli_state store;
@@ -69,16 +66,8 @@ static httpd_shared web = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static volatile sig_atomic_t got_term, got_hup;
 static int wake_pipe[2] = { -1, -1 };
 static const char *config_path;
-static char config_text[256 * 1024];
 static char secrets_text[64 * 1024];
 static size_t secrets_len;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_signal(int sig)
 {
@@ -89,49 +78,10 @@ static void on_signal(int sig)
     errno = saved;
 }
 
-static int read_file(const char *path, char *buf, size_t cap, size_t *len)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    *len = fread(buf, 1, cap, f);
-    int too_big = *len == cap && fgetc(f) != EOF;
-    fclose(f);
-    return too_big ? -2 : 0;
-}
-
-/* ---- configuration ---- */
-
 static int load_config(void)
 {
-    size_t len;
-    int r = read_file(config_path, config_text, sizeof config_text, &len);
-    if (r != 0) {
-        log_msg(LOG_LVL_ERROR, "%s: %s", config_path, r == -2 ? "file too large" : strerror(errno));
-        return -1;
-    }
-    biff_uci_init(&cfg, accts, MAX_ACCOUNTS, leds, MAX_LEDS, diags, sizeof diags / sizeof diags[0]);
-    biff_uci_status st = biff_uci_parse(&cfg, config_path, config_text, len);
-    for (unsigned i = 0; i < cfg.n_diags; i++) log_msg(LOG_LVL_ERROR, "%s", diags[i].text);
-    if (cfg.n_errors > cfg.n_diags) log_msg(LOG_LVL_ERROR, "%s: %lu more errors", config_path,
-                                            (unsigned long)(cfg.n_errors - cfg.n_diags));
-    if (st == BIFF_UCI_E_INVALID) return -1;
-    if (cfg.n_accounts == 0) log_msg(LOG_LVL_WARN, "%s: no accounts configured", config_path);
-    secrets_len = 0;
-    const char *spath = cfg.globals.secrets;
-    struct stat sb;
-    if (stat(spath, &sb) == 0) {
-        if (sb.st_mode & 077) log_msg(LOG_LVL_WARN, "%s is readable by other users: chmod 600 it", spath);
-        if (read_file(spath, secrets_text, sizeof secrets_text, &secrets_len) != 0) {
-            log_msg(LOG_LVL_ERROR, "%s: cannot read the secrets file", spath);
-            secrets_len = 0;
-        } else {
-            biff_uci_diag sd[8];
-            size_t nd = 0;
-            biff_uci_secrets_check(secrets_text, secrets_len, spath, sd, 8, &nd);
-            for (size_t i = 0; i < nd && i < 8; i++) log_msg(LOG_LVL_ERROR, "%s", sd[i].text);
-        }
-    }
-    return 0;
+    return run_config_load(config_path, &cfg, accts, MAX_ACCOUNTS, leds, MAX_LEDS, secrets_text, sizeof secrets_text,
+                           &secrets_len);
 }
 
 /* What is wrong with the daemon itself, for the page: the sync state could not be opened (until
@@ -146,30 +96,6 @@ static void set_problem(int kind, const char *text)
     snprintf(web.problem, sizeof web.problem, "%s", text);
 }
 
-static uint32_t wall_now(void)
-{
-    return (uint32_t)time(NULL);
-}
-
-static uint32_t port_wall(void *ctx)
-{
-    (void)ctx;
-    return wall_now();
-}
-
-static uint64_t port_now(void *ctx)
-{
-    (void)ctx;
-    return (uint64_t)mono_ms();
-}
-
-static uint32_t port_random(void *ctx)
-{
-    uint32_t seed;
-    (void)ctx;
-    return getrandom(&seed, sizeof seed, 0) == (ssize_t)sizeof seed ? seed : (uint32_t)time(NULL);
-}
-
 static void port_lock(void *ctx, int on)
 {
     (void)ctx;
@@ -181,31 +107,6 @@ static biff_tls_ctx *port_tls(void *ctx, size_t i)
 {
     (void)ctx, (void)i;
     return tls_ok ? &tls_ctx : NULL;
-}
-
-/* Connect without blocking the loop: a dead host must not hold up the other accounts. */
-static biff_net_status port_open(void *ctx, unsigned k, biff_agent_open_op op, const char *host, unsigned port,
-                                 biff_transport **t, char *detail, size_t cap)
-{
-    (void)ctx;
-    biff_net_status ns;
-    if (op == BIFF_AGENT_OPEN_START) {
-        socks[k].fd = -1;
-        ns = biff_net_posix_connect_start(&socks[k], host, port, &links[k]);
-    } else if (op == BIFF_AGENT_OPEN_STEP) {
-        ns = biff_net_posix_connect_step(&socks[k], &links[k]);
-    } else {
-        ns = biff_net_posix_connect_next(&socks[k], &links[k]);
-    }
-    if (ns == BIFF_NET_OK) *t = &links[k];
-    else if (ns != BIFF_NET_PENDING) snprintf(detail, cap, "%s", socks[k].detail);
-    return ns;
-}
-
-static void port_close(void *ctx, unsigned k)
-{
-    (void)ctx;
-    biff_net_posix_close(&socks[k]);
 }
 
 /* Called with web.lock held. */
@@ -235,10 +136,7 @@ static void on_agent_event(void *ctx, const biff_agent_event *ev)
     }
 }
 
-static const biff_agent_port agent_port = {
-    .wall_time = port_wall, .event = on_agent_event, .now_ms = port_now, .open = port_open, .close = port_close,
-    .tls = port_tls, .random = port_random, .lock = port_lock,
-};
+static biff_agent_port agent_port = { .event = on_agent_event, .tls = port_tls, .lock = port_lock };
 
 static void open_state(const uint32_t *ids, size_t need)
 {
@@ -335,31 +233,9 @@ static void write_status_json(void)
     size_t len;
     if (!cfg.globals.status_json[0]) return;
     pthread_mutex_lock(&web.lock);
-    biff_status_status st = biff_status_json(buf, sizeof buf, &len, model, cfg.n_accounts, wall_now(), web.problem);
+    biff_status_status st = biff_status_json(buf, sizeof buf, &len, model, cfg.n_accounts, (uint32_t)time(NULL), web.problem);
     pthread_mutex_unlock(&web.lock);
-    if (st != BIFF_STATUS_OK) return;
-    /* Written only when something besides "now" changed: a router's flash wears. */
-    static uint32_t last_crc;
-    static int written;
-    const char *body = memchr(buf, ',', len);
-    uint32_t crc = body ? biff_store_crc32(0, body, len - (size_t)(body - buf)) : 0;
-    if (written && crc == last_crc) return;
-    char tmp[BIFF_CONFIG_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", cfg.globals.status_json);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        log_msg(LOG_LVL_WARN, "status_json: cannot write %s", tmp);
-        return;
-    }
-    /* rename() makes the update atomic for readers; no fsync: the file is rebuilt after a reboot. */
-    int ok = fwrite(buf, 1, len, f) == len;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, cfg.globals.status_json) != 0) {
-        log_msg(LOG_LVL_WARN, "status_json: cannot write %s", tmp);
-        return;
-    }
-    last_crc = crc;
-    written = 1;
+    if (st == BIFF_STATUS_OK) status_file_write(cfg.globals.status_json, buf, len);
 }
 
 static void close_all(void)
@@ -414,6 +290,7 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    run_port_init(&agent_port);
     tls_ok = biff_tls_ctx_init(&tls_ctx, cfg.globals.ca[0] ? cfg.globals.ca : NULL) == BIFF_TLS_OK;
     if (!tls_ok) log_msg(LOG_LVL_ERROR, "TLS: %s; TLS accounts will fail", tls_ctx.detail);
     setup_accounts();
@@ -440,7 +317,7 @@ int cmd_run(int argc, char **argv)
 
     int64_t last_json = 0;
     while (!got_term) {
-        int64_t now = mono_ms();
+        int64_t now = run_port_ms();
         if (got_hup) {
             got_hup = 0;
             log_msg(LOG_LVL_INFO, "SIGHUP: reloading %s", config_path);
@@ -475,15 +352,10 @@ int cmd_run(int argc, char **argv)
         struct pollfd pfd[MAX_SESSIONS + 1];
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
-        for (unsigned k = 0; k < MAX_SESSIONS; k++) {
-            unsigned want = biff_agent_session_want(&agent, k);
-            if (want != BIFF_AGENT_WANT_NONE && socks[k].fd >= 0) {
-                pfd[n++] = (struct pollfd){ .fd = socks[k].fd, .events = (short)(want == BIFF_AGENT_WANT_WRITE ? POLLOUT : POLLIN) };
-            }
-        }
+        run_port_pollfds(&agent, pfd, &n, MAX_SESSIONS + 1);
         int64_t wake = now + 1000; /* LEDs, status JSON */
         if (due < (uint64_t)wake) wake = (int64_t)due;
-        now = mono_ms();
+        now = run_port_ms();
         if (poll(pfd, n, wake > now ? (int)(wake - now) : 0) < 0 && errno != EINTR) break;
         if (pfd[0].revents) {
             char drain[64];

@@ -1,0 +1,25 @@
+/*
+ * `tinybiff run`: the agent's port on Linux. Connects never block the loop (a host that does
+ * not answer gets BIFF_AGENT_CONNECT_TIMEOUT_MS per address while the other accounts go on);
+ * each session has one socket, which the loop polls for what the session waits for.
+ */
+#ifndef TINYBIFF_RUN_PORT_H
+#define TINYBIFF_RUN_PORT_H
+
+#include <poll.h>
+#include <stdint.h>
+
+#include "biff/agent.h"
+
+#define RUN_PORT_SESSIONS 64
+
+/** Fill the port's clock, randomness and link functions (the host adds the rest). */
+void run_port_init(biff_agent_port *p);
+
+/** Milliseconds of CLOCK_MONOTONIC. */
+int64_t run_port_ms(void);
+
+/** Add the sockets of the sessions that wait for something to pfd[*n..cap). */
+void run_port_pollfds(const biff_agent *ag, struct pollfd *pfd, nfds_t *n, nfds_t cap);
+
+#endif
