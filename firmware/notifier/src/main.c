@@ -30,7 +30,6 @@
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/timeouts.h"
-#include "mbedtls/memory_buffer_alloc.h"
 #include "netif/ethernet.h"
 #include "provision.h"
 #include "web.h"
@@ -50,7 +49,7 @@ static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---------------------------------------------------------------- state */
 
-static unsigned char tls_pool[NOTIFIER_TLS_POOL];
+static _Alignas(8) unsigned char tls_pool[NOTIFIER_TLS_POOL];
 static prov cfg;
 static biff_tls_ctx tls_ctx;
 static biff_check check; /* also the scratch buffer for the CA file before the first check */
@@ -140,6 +139,7 @@ static struct {
     size_t idx;
     uint32_t deadline;
     uint32_t started;
+    uint32_t handshake_ms; /* TCP connect to the end of the (first) TLS handshake */
 } run;
 
 static const uint8_t mac_addr[6] = { 0x02, 0x00, 0xB1, 0xFF, 0x00, 0x01 }; /* locally administered */
@@ -311,6 +311,9 @@ static void start_check(size_t idx, uint32_t now)
     memset(&check, 0, sizeof check); /* no error or result of the previous check survives */
     run.idx = idx;
     run.started = now;
+    /* Peaks per check: the UART shows what each server's chain costs. */
+    biff_tls_heap_reset_peak();
+    paint_stack();
     run.deadline = now + CHECK_TIMEOUT_MS;
     if (a->acct.proto == BIFF_CHECK_POP3) {
         biff_sync_status ss = store_ok ? biff_sync_pop3_load(&store, (unsigned)idx, a->id, &pop3_seen)
@@ -406,8 +409,7 @@ static void finish_check(biff_check_status st, uint32_t now)
     const char *detail = "";
     biff_error_class err = biff_check_error(&check, &detail);
     if (st != BIFF_CHECK_DONE && err == BIFF_ERR_NONE) err = BIFF_ERR_PROTOCOL;
-    size_t cur = 0, blocks = 0, peak = 0, pblocks = 0;
-    mbedtls_memory_buffer_alloc_max_get(&peak, &pblocks);
+    size_t peak = biff_tls_heap_peak();
     const char *tv = run.tls_up ? biff_tls_version(&tls) : "";
 
     if (err == BIFF_ERR_NONE && a->acct.proto == BIFF_CHECK_IMAP) {
@@ -418,17 +420,19 @@ static void finish_check(biff_check_status st, uint32_t now)
         } else {
             record_imap(i, f);
             say("check %s ok messages=%lu unseen=%lu uidnext=%lu uidvalidity=%lu new=%lu tls=%s "
-                "heap_peak=%u ms=%lu\n",
+                "heap_peak=%u stack_peak=%u handshake_ms=%lu ms=%lu\n",
                 acct_label(i), (unsigned long)f->messages, (unsigned long)f->unseen,
                 (unsigned long)f->uidnext, (unsigned long)f->uidvalidity,
-                (unsigned long)m->folder[0].fresh, tv, (unsigned)peak, (unsigned long)(now - run.started));
+                (unsigned long)m->folder[0].fresh, tv, (unsigned)peak, stack_used(),
+                (unsigned long)run.handshake_ms, (unsigned long)(now - run.started));
         }
     } else if (err == BIFF_ERR_NONE) {
         const biff_pop3_result *r = biff_check_pop3(&check);
         record_pop3(i, r);
-        say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u ms=%lu\n", acct_label(i),
-            (unsigned long)r->messages, (unsigned long)r->uids, (unsigned long)m->folder[0].fresh, tv,
-            (unsigned)peak, (unsigned long)(now - run.started));
+        say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u stack_peak=%u handshake_ms=%lu "
+            "ms=%lu\n", acct_label(i), (unsigned long)r->messages, (unsigned long)r->uids,
+            (unsigned long)m->folder[0].fresh, tv, (unsigned)peak, stack_used(),
+            (unsigned long)run.handshake_ms, (unsigned long)(now - run.started));
     }
     m->err = (uint8_t)err;
     m->state = err == BIFF_ERR_NONE ? BIFF_STATE_OK : BIFF_STATE_ERROR;
@@ -445,16 +449,13 @@ static void finish_check(biff_check_status st, uint32_t now)
     a->acct.on_uid = NULL;
     /* The figures the budget is about, whenever a check set a new pool peak. */
     static size_t reported_peak;
-    if (peak > reported_peak) {
+    if (peak > reported_peak) { /* the largest of any check so far */
         reported_peak = peak;
         say("mem: tls pool peak %u of %u bytes, stack peak %u of %u bytes, eth drops %lu\n", (unsigned)peak,
             (unsigned)sizeof tls_pool, stack_used(), 8192u, (unsigned long)biff_lan9118_drops());
     }
-    mbedtls_memory_buffer_alloc_cur_get(&cur, &blocks);
-    if (cur > pool_base) {
-        say("tls heap: %u bytes more in use than before the check (%u blocks)\n",
-            (unsigned)(cur - pool_base), (unsigned)blocks);
-    }
+    size_t cur = biff_tls_heap_current();
+    if (cur > pool_base) say("tls heap: %u bytes more in use than before the check\n", (unsigned)(cur - pool_base));
     biff_poller_done(&poller, i, now, err, 0);
     uint64_t due = pslot[i].next_due_ms;
     m->next_check = due == UINT64_MAX ? 0 : m->last_check + (uint32_t)((due - now) / 1000u);
@@ -503,6 +504,7 @@ static void step_check(uint32_t now)
             break;
         }
         floor_raise(biff_tls_verified_since(&tls), 1);
+        run.handshake_ms = now - run.started;
         run.state = RUN_CHECK;
         st = run.starttls ? biff_check_tls_started(&check, biff_tls_transport(&tls))
                           : biff_check_start(&check, &cfg.acct[run.idx].acct, biff_tls_transport(&tls));
@@ -618,10 +620,9 @@ int main(void)
     say("provisioned: %u accounts, clock %lu (%s)\n", cfg.n_acct, biff_board_time(),
         cfg.time > BIFF_BUILD_TIME ? "provisioned" : "build time floor");
 
-    mbedtls_memory_buffer_alloc_init(tls_pool, sizeof tls_pool);
+    biff_tls_heap_use_pool(tls_pool, sizeof tls_pool);
     if (load_ca(&why) != 0) fail_stop("trust anchor", why);
-    size_t nb = 0;
-    mbedtls_memory_buffer_alloc_cur_get(&pool_base, &nb);
+    pool_base = biff_tls_heap_current();
     say("tls: trust anchor loaded, %u bytes of the pool in use\n", (unsigned)pool_base);
 
     open_store(argv[2]);
