@@ -141,6 +141,26 @@ class Chains(unittest.TestCase):
             self.assertIn("server Certificate", line["detail"])
             self.assertNotIn("CA", line["detail"])
 
+    def test_small_pool_ca_bundle_over_the_pool(self):
+        """A CA bundle that does not fit is a memory error too: anchors silently left out would
+        make their servers look untrusted later."""
+        with open(chains.roots_pem()) as f:
+            roots = f.read()
+        # x40: reading the file is over the pool; x6: the file is read, parsing the anchors is over it.
+        for copies in (40, 6):
+            with self.subTest(copies=copies):
+                big = os.path.join(self.dir, f"bundle-{copies}.pem")
+                with open(big, "w") as f:
+                    f.write(roots * copies)
+                pw = self.fx.users["user1"]
+                r = subprocess.run([os.path.join(BIN_DIR, "tinybiff-smallpool"), "check", "--ca", big,
+                                    self.urls("p256")[0]], capture_output=True, text=True,
+                                   env=dict(os.environ, TINYBIFF_PASSWORD=pw), timeout=60)
+                (line,) = [json.loads(x) for x in r.stdout.splitlines()]
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertEqual(line["error"], "tls", line)
+                self.assertEqual(line["detail"], "TLS memory exhausted (pool 40960 bytes) loading the CA bundle")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -53,6 +53,18 @@ static biff_tls_status ctx_common(biff_tls_ctx *ctx)
     return BIFF_TLS_OK;
 }
 
+/* Trust anchors that did not parse for want of memory are a memory problem, not a CA one. */
+static biff_tls_status ca_unusable(biff_tls_ctx *ctx, uint32_t failures_before, const char *where)
+{
+    if (biff_tls_heap_failures() != failures_before) {
+        snprintf(ctx->detail, sizeof ctx->detail, "TLS memory exhausted (pool %u bytes) loading the CA bundle",
+                 (unsigned)biff_tls_heap_capacity());
+        return BIFF_TLS_E_MEMORY;
+    }
+    snprintf(ctx->detail, sizeof ctx->detail, "no usable CA certificate in %.80s", where);
+    return BIFF_TLS_E_CA;
+}
+
 biff_tls_status biff_tls_ctx_init(biff_tls_ctx *ctx, const char *ca_path)
 {
     mbedtls_x509_crt_init(&ctx->ca);
@@ -60,6 +72,7 @@ biff_tls_status biff_tls_ctx_init(biff_tls_ctx *ctx, const char *ca_path)
     if (st != BIFF_TLS_OK) return st;
     const char *path = ca_path ? ca_path : SYSTEM_CA_BUNDLE;
 #if defined(MBEDTLS_FS_IO)
+    uint32_t failures = biff_tls_heap_failures();
     FILE *probe = fopen(path, "r");
     int is_file = 0;
     if (probe) {
@@ -73,10 +86,10 @@ biff_tls_status biff_tls_ctx_init(biff_tls_ctx *ctx, const char *ca_path)
     }
     int ret = is_file ? mbedtls_x509_crt_parse_file(&ctx->ca, path)
                       : mbedtls_x509_crt_parse_path(&ctx->ca, path);
-    /* A positive count means some certificates of a bundle did not parse: the rest are usable. */
-    if (ret < 0 || ctx->ca.version == 0) {
-        snprintf(ctx->detail, sizeof ctx->detail, "no usable CA certificate in %.80s", path);
-        return BIFF_TLS_E_CA;
+    /* A positive count means some certificates of a bundle did not parse: the rest are usable,
+     * unless memory ran out (the missing ones would make servers look untrusted). */
+    if (ret < 0 || ctx->ca.version == 0 || biff_tls_heap_failures() != failures) {
+        return ca_unusable(ctx, failures, path);
     }
     return BIFF_TLS_OK;
 #else
@@ -88,12 +101,13 @@ biff_tls_status biff_tls_ctx_init(biff_tls_ctx *ctx, const char *ca_path)
 
 biff_tls_status biff_tls_ctx_init_ca_buffer(biff_tls_ctx *ctx, const uint8_t *ca, size_t len)
 {
+    uint32_t failures = biff_tls_heap_failures();
     mbedtls_x509_crt_init(&ctx->ca);
     biff_tls_status st = ctx_common(ctx);
     if (st != BIFF_TLS_OK) return st;
-    if (mbedtls_x509_crt_parse(&ctx->ca, ca, len) < 0 || ctx->ca.version == 0) {
-        snprintf(ctx->detail, sizeof ctx->detail, "no usable CA certificate in the built-in bundle");
-        return BIFF_TLS_E_CA;
+    if (mbedtls_x509_crt_parse(&ctx->ca, ca, len) < 0 || ctx->ca.version == 0 ||
+        biff_tls_heap_failures() != failures) {
+        return ca_unusable(ctx, failures, "the built-in bundle");
     }
     return BIFF_TLS_OK;
 }
