@@ -67,7 +67,8 @@ static void checked(biff_agent *ag, biff_agent_session *s, biff_error_class err,
 {
     if (!ag->port->event) return;
     biff_agent_event ev = { .kind = BIFF_AGENT_EV_CHECKED, .account = (uint16_t)s->acct, .count = err,
-                            .text = detail ? detail : "", .check = &s->check, .tls = s->tls_up ? &s->tls : NULL };
+                            .text = detail ? detail : "", .check = &s->check, .tls = s->tls_up ? &s->tls : NULL,
+                            .ms = (uint32_t)(now(ag) - s->started_ms), .handshake_ms = s->handshake_ms };
     ag->port->event(ag->port->ctx, &ev);
 }
 
@@ -202,7 +203,12 @@ static void start(biff_agent *ag, size_t i)
     }
     lock(ag, 1);
     ag->model[i].state = BIFF_STATE_CHECKING;
+    if (ag->port->event) {
+        biff_agent_event ev = { .kind = BIFF_AGENT_EV_STARTED, .account = (uint16_t)i };
+        ag->port->event(ag->port->ctx, &ev);
+    }
     lock(ag, 0);
+    s->started_ms = now(ag);
     s->deadline = now(ag) + ag->connect_timeout_ms;
     char detail[96] = "";
     biff_net_status ns = ag->port->open(ag->port->ctx, index_of(ag, s), BIFF_AGENT_OPEN_START, s->ca.host, s->ca.port,
@@ -241,6 +247,7 @@ static void run(biff_agent *ag, biff_agent_session *s)
             snprintf(ag->model[i].tls, sizeof ag->model[i].tls, "%s", biff_tls_version(&s->tls));
             lock(ag, 0);
             biff_agent_floor_raise(ag, biff_tls_verified_since(&s->tls));
+            if (!s->handshake_ms) s->handshake_ms = (uint32_t)(now(ag) - s->started_ms);
             s->state = S_CHECK;
             s->last = s->starttls ? biff_check_tls_started(&s->check, biff_tls_transport(&s->tls))
                                   : biff_check_start(&s->check, &s->ca, biff_tls_transport(&s->tls));

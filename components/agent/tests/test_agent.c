@@ -72,11 +72,25 @@ static int setup(void **state)
     return 0;
 }
 
+static uint32_t uidvalidity = 7;
+
 static uint32_t imap(unsigned f, uint32_t messages, uint32_t unseen, uint32_t uidnext)
 {
     biff_imap_folder_result r = { .state = BIFF_IMAP_FOLDER_OK, .messages = messages, .unseen = unseen,
-                                  .uidnext = uidnext, .uidvalidity = 7 };
+                                  .uidnext = uidnext, .uidvalidity = uidvalidity };
     return biff_agent_imap_folder(&ag, 0, f, &r);
+}
+
+/* A folder recreated (new UIDVALIDITY): its old UIDs mean nothing, the check is a new baseline. */
+static void test_imap_new_uidvalidity(void **state)
+{
+    (void)state;
+    uidvalidity = 7;
+    assert_int_equal(imap(0, 5, 2, 6), 0);
+    uidvalidity = 8;
+    assert_int_equal(imap(0, 9, 2, 40), 0);
+    assert_int_equal(imap(0, 10, 2, 41), 1);
+    uidvalidity = 7;
 }
 
 /* A POP3 check listing uids "m<first>".."m<last>"; ack_after: acknowledge after that many. */
@@ -231,6 +245,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_imap_unseen_and_new, setup),
+        cmocka_unit_test_setup(test_imap_new_uidvalidity, setup),
         cmocka_unit_test_setup(test_pop3_unseen_is_stat_new_is_since_ack, setup),
         cmocka_unit_test_setup(test_pop3_ack_during_listing, setup),
         cmocka_unit_test_setup(test_ack_before_any_result_and_idempotent, setup),

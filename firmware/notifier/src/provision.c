@@ -150,7 +150,14 @@ int prov_load(prov *p, const char *path, const char **why)
                 p->host_name[p->n_hosts] = a1;
                 p->host_addr[p->n_hosts++] = a2;
             } else if (!strcmp(key, "account")) {
+                char *opt = next_token(&s);
+                if (opt && strcmp(opt, "idle") != 0) {
+                    *why = "account: the only word after the secret can be 'idle'";
+                    return -1;
+                }
                 if (add_account(p, a1, a2, &used, why) != 0) return -1;
+                /* IMAP IDLE where the server offers it: new mail shows at once */
+                p->acct[p->n_acct - 1].acct.idle = opt && p->acct[p->n_acct - 1].acct.proto == BIFF_CHECK_IMAP;
                 if (used > tail) {
                     *why = "provisioning text too long";
                     return -1;

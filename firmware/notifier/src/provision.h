@@ -8,7 +8,7 @@
  *   host localhost 10.0.2.2          static host table entry, asked before DNS
  *   interval 20                      seconds between checks of an account (5..86400, default 300)
  *   ca /path/to/ca.pem               trust anchor (PEM or DER), read at start
- *   account imaps://user@host:993/INBOX SECRET
+ *   account imaps://user@host:993/INBOX SECRET [idle]   idle: stay in IMAP IDLE (new mail at once)
  *   account pop3s://user@host:995 SECRET
  *
  * Secrets stay in the provisioning buffer and are only ever handed to the protocol engines.
@@ -21,9 +21,9 @@
 
 #include "biff/check.h"
 
-#define PROV_MAX_ACCOUNTS 4
+#define PROV_MAX_ACCOUNTS 6
 #define PROV_MAX_HOSTS 2
-#define PROV_TEXT_MAX 1024
+#define PROV_TEXT_MAX 1536
 
 typedef struct {
     biff_check_account acct;  /* points into prov.text */

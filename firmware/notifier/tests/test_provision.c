@@ -83,6 +83,19 @@ static void interval_is_bounded(void **state)
     }
 }
 
+static void idle_is_an_imap_option(void **state)
+{
+    (void)state;
+    const char *why;
+    assert_int_equal(load(BASE, &why), 0);
+    assert_false(P.acct[0].acct.idle);
+    assert_int_equal(load("ca /ca.pem\naccount imaps://u@h/INBOX pw idle\naccount pop3s://u@h pw idle\n", &why), 0);
+    assert_true(P.acct[0].acct.idle);
+    assert_false(P.acct[1].acct.idle); /* POP3 has no IDLE: polled */
+    assert_int_equal(load("ca /ca.pem\naccount imaps://u@h/INBOX pw idel\n", &why), -1);
+    assert_string_equal(why, "account: the only word after the secret can be 'idle'");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -100,6 +113,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(interval_is_bounded),
+        cmocka_unit_test(idle_is_an_imap_option),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,18 +7,18 @@
 #include "cmd_check.h"
 
 #include <stdio.h>
-#include <unistd.h> /* optind */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h> /* optind */
 
 #include "biff/agent.h"
 #include "biff/check.h"
 #include "biff/tls.h"
+#include "biff/tls_heap.h"
 #include "biff/url.h"
-#include "heapstat.h"
-#include "json.h"
 #include "check_opts.h"
+#include "json.h"
 #include "link.h"
 #include "state.h"
 #include "psa/crypto.h"
@@ -106,7 +106,7 @@ static void print_tls(json_line *j, const biff_tls *tls, const check_opts *o)
 {
     json_str(j, "tls", biff_tls_version(tls));
     json_bool(j, "tls_resumed", biff_tls_resumed(tls));
-    if (o->stats) json_u64(j, "tls_heap_peak", heapstat_peak());
+    if (o->stats) json_u64(j, "tls_heap_peak", biff_tls_heap_peak());
 }
 
 static void print_imap(size_t slot, const biff_check *check, const biff_tls *tls)
@@ -255,7 +255,7 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
         return -1;
     }
     cur.deadline = now_ms() + o->timeout_ms;
-    heapstat_reset_peak();
+    biff_tls_heap_reset_peak();
     biff_agent_check_now(&agent, slot);
     while (!cur.done) {
         biff_agent_step(&agent);
@@ -273,7 +273,6 @@ int cmd_check(int argc, char **argv)
     if (rc >= 0) return rc;
     static char secret[4096];
     if ((rc = check_opts_secret(&o, secret, sizeof secret)) != 0) return rc;
-    heapstat_install();
     tls_ok = biff_tls_ctx_init(&tls_ctx, o.ca) == BIFF_TLS_OK;
     if (o.ack && !o.state) {
         fprintf(stderr, "tinybiff: --ack needs --state FILE\n");
@@ -315,8 +314,8 @@ int cmd_check(int argc, char **argv)
     sessions_free();
     biff_tls_ctx_free(&tls_ctx);
     mbedtls_psa_crypto_free();
-    if (heapstat_current() != 0) {
-        fprintf(stderr, "tinybiff: mbedTLS still holds %zu bytes after all checks\n", heapstat_current());
+    if (biff_tls_heap_current() != 0) {
+        fprintf(stderr, "tinybiff: mbedTLS still holds %zu bytes after all checks\n", biff_tls_heap_current());
         return 3;
     }
     memset(secret, 0, sizeof secret);

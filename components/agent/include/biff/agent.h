@@ -77,6 +77,7 @@ typedef enum {
     BIFF_AGENT_EV_IDLE,         /* IMAP IDLE: count 1 = the account idles (text: the folder),
                                    0 = the session was lost (polling until IDLE works again),
                                    2 = the server confirmed no IDLE (polled from now on) */
+    BIFF_AGENT_EV_STARTED,      /* the step function starts a check of the account */
     BIFF_AGENT_EV_CHECKED,      /* the step function finished a check (also each one in IDLE):
                                    count is its biff_error_class, text its detail, check and tls
                                    its results while the event runs */
@@ -91,6 +92,8 @@ typedef struct {
     const char *text;
     const biff_check *check;    /* CHECKED: the check (biff_check_folder, biff_check_pop3) */
     const biff_tls *tls;        /* CHECKED: its TLS connection, NULL without TLS */
+    uint32_t ms;                /* CHECKED: how long it took (ms, from the connect) */
+    uint32_t handshake_ms;      /* CHECKED: connect to the end of the first TLS handshake */
 } biff_agent_event;
 
 /* Requests other threads or interrupts may make (biff_agent_request). */
@@ -308,6 +311,8 @@ typedef struct biff_agent_session_s {
     size_t acct;
     void *agent;                  /* the biff_agent it belongs to */
     uint64_t deadline;
+    uint64_t started_ms;
+    uint32_t handshake_ms;
     biff_transport *plain;
     biff_check_account ca;        /* the account as this check runs it (IDLE may be dropped) */
     biff_tls tls;
