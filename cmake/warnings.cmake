@@ -3,6 +3,11 @@ add_library(biff_warnings INTERFACE)
 target_compile_options(biff_warnings INTERFACE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
                        -Wmissing-prototypes -Wformat=2 -Wvla)
 
+# ThreadSanitizer (preset host-tsan): the daemon's web server thread against its main loop.
+if(BIFF_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
 if(BIFF_SANITIZE OR BIFF_FUZZ)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
