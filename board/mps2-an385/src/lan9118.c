@@ -5,7 +5,7 @@
  * frames are drained by reading them; MII and MAC CSR accesses complete at once, but the busy
  * bits are still honoured for real silicon).
  */
-#include "lan9118.h"
+#include "board_net.h"
 
 #include <string.h>
 
@@ -71,6 +71,8 @@
 #define BMSR_LINK  0x0004u
 
 #define SPIN_LIMIT 100000u
+
+const char biff_board_netif_name[] = "LAN9118";
 
 static uint32_t drops;
 static uint16_t tx_tag;
@@ -147,7 +149,7 @@ static err_t linkoutput(struct netif *netif, struct pbuf *p)
     return ERR_OK;
 }
 
-err_t biff_lan9118_init(struct netif *netif)
+err_t biff_board_netif_init(struct netif *netif)
 {
     const uint8_t *mac = netif->state;
     if (REG(BYTE_TEST) != 0x87654321u) return ERR_IF;
@@ -201,7 +203,7 @@ static void rx_read(struct pbuf *p, uint32_t words, uint32_t nbytes)
     }
 }
 
-unsigned biff_lan9118_poll(struct netif *netif)
+unsigned biff_board_netif_poll(struct netif *netif)
 {
     unsigned got = 0;
     static uint32_t next_link_check = 255u; /* first poll looks at the PHY at once */
@@ -234,7 +236,7 @@ unsigned biff_lan9118_poll(struct netif *netif)
     return got;
 }
 
-uint32_t biff_lan9118_drops(void)
+uint32_t biff_board_netif_drops(void)
 {
     return drops;
 }
