@@ -9,7 +9,6 @@
 
 #include <string.h>
 
-#include "lwip/etharp.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 
@@ -74,7 +73,6 @@
 
 const char biff_board_netif_name[] = "LAN9118";
 
-static uint32_t drops;
 static uint16_t tx_tag;
 
 static int wait_clear(uint32_t off, uint32_t mask)
@@ -174,14 +172,7 @@ err_t biff_board_netif_init(struct netif *netif)
     /* Broadcast on (ARP, DHCP), unicast to our address only, no promiscuous mode. */
     if (mac_write(MAC_CR, MAC_CR_TXEN | MAC_CR_RXEN | MAC_CR_FDPX)) return ERR_IF;
 
-    memcpy(netif->hwaddr, mac, 6);
-    netif->hwaddr_len = 6;
-    netif->mtu = 1500;
-    netif->name[0] = 'e';
-    netif->name[1] = 'n';
-    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
-    netif->output = etharp_output;
-    netif->linkoutput = linkoutput;
+    biff_netif_ethernet(netif, linkoutput);
     return ERR_OK;
 }
 
@@ -209,9 +200,7 @@ unsigned biff_board_netif_poll(struct netif *netif)
     static uint32_t next_link_check = 255u; /* first poll looks at the PHY at once */
     if (++next_link_check >= 256u) {
         next_link_check = 0;
-        int up = (phy_read(PHY_BMSR) & BMSR_LINK) != 0;
-        if (up && !netif_is_link_up(netif)) netif_set_link_up(netif);
-        else if (!up && netif_is_link_up(netif)) netif_set_link_down(netif);
+        biff_netif_link(netif, (phy_read(PHY_BMSR) & BMSR_LINK) != 0);
     }
     while (REG(RX_FIFO_INF) & 0x00FF0000u) {
         uint32_t st = REG(RX_STATUS_FIFO);
@@ -222,21 +211,7 @@ unsigned biff_board_netif_poll(struct netif *netif)
             p = pbuf_alloc(PBUF_RAW, (u16_t)(len - 4u), PBUF_POOL);
         }
         rx_read(p, words, p ? len - 4u : 0);
-        if (!p) {
-            drops++;
-            continue;
-        }
-        if (netif->input(p, netif) != ERR_OK) {
-            pbuf_free(p);
-            drops++;
-            continue;
-        }
-        got++;
+        got += biff_netif_deliver(netif, p);
     }
     return got;
-}
-
-uint32_t biff_board_netif_drops(void)
-{
-    return drops;
 }

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "board_net.h"
-#include "lwip/etharp.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 
@@ -104,7 +103,6 @@ static uint16_t rx_used_seen, tx_used_seen;
 static uint16_t tx_free[TX_N], tx_nfree; /* TX buffers (= descriptors) the driver holds */
 static uintptr_t base;
 static int has_status;
-static uint32_t drops;
 
 const char biff_board_netif_name[] = "virtio-net";
 
@@ -210,7 +208,6 @@ static uintptr_t find_device(void)
 
 err_t biff_board_netif_init(struct netif *netif)
 {
-    const uint8_t *mac = netif->state;
     base = find_device();
     if (!base || rd(R_VERSION) != 2) return ERR_IF; /* none, or legacy only (version 1) */
 
@@ -258,23 +255,14 @@ err_t biff_board_netif_init(struct netif *netif)
     wr(R_STATUS, ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
     wr(R_QUEUE_NOTIFY, RXQ);
 
-    memcpy(netif->hwaddr, mac, 6);
-    netif->hwaddr_len = 6;
-    netif->mtu = 1500;
-    netif->name[0] = 'e';
-    netif->name[1] = 'n';
-    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
-    netif->output = etharp_output;
-    netif->linkoutput = linkoutput;
+    biff_netif_ethernet(netif, linkoutput);
     return ERR_OK;
 }
 
 unsigned biff_board_netif_poll(struct netif *netif)
 {
     unsigned got = 0;
-    int up = link_up();
-    if (up && !netif_is_link_up(netif)) netif_set_link_up(netif);
-    else if (!up && netif_is_link_up(netif)) netif_set_link_down(netif);
+    biff_netif_link(netif, link_up());
     /* Polled: interrupts are never enabled, but the status bits are acknowledged so the device
      * does not keep a pending interrupt line up for nothing. */
     uint32_t isr = rd(R_INTERRUPT_STATUS);
@@ -292,22 +280,8 @@ unsigned biff_board_netif_poll(struct netif *netif)
             if (p) pbuf_take(p, rx_buf[id] + NET_HDR, (u16_t)(len - NET_HDR));
         }
         if (id < RX_N) rx_give((uint16_t)id);
-        if (!p) {
-            drops++;
-            continue;
-        }
-        if (netif->input(p, netif) != ERR_OK) {
-            pbuf_free(p);
-            drops++;
-            continue;
-        }
-        got++;
+        got += biff_netif_deliver(netif, p);
     }
     wr(R_QUEUE_NOTIFY, RXQ);
     return got;
-}
-
-uint32_t biff_board_netif_drops(void)
-{
-    return drops;
 }
