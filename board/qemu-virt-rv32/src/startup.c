@@ -1,5 +1,5 @@
 /* RV32 start-up on QEMU virt: hart 0 sets gp, sp and a trap vector, copies .data, clears .bss,
- * then main(). Other harts (none with the default -smp 1) park in wfi. */
+ * then main(). Other harts (none with the default -smp 1) spin where they are. */
 #include <stdint.h>
 #include <string.h>
 
