@@ -214,7 +214,8 @@ err_t biff_board_netif_init(struct netif *netif)
     /* 3.1.1: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK (and read it back), queues,
      * DRIVER_OK. */
     wr(R_STATUS, 0);
-    while (rd(R_STATUS) != 0) {
+    for (uint32_t spin = 0; rd(R_STATUS) != 0; spin++) {
+        if (spin == 1000000u) return ERR_IF; /* the reset never completes */
     }
     wr(R_STATUS, ST_ACKNOWLEDGE);
     wr(R_STATUS, ST_ACKNOWLEDGE | ST_DRIVER);
