@@ -2,7 +2,6 @@
  * wfi wake-up, the LED word, entropy, the semihosting trap, picolibc hooks. The wall clock and
  * the semihosting calls are board/common's; the netif is virtio_net.c. */
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/time.h>
 
 #include "board.h"
@@ -115,28 +114,9 @@ int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t 
     return 0;
 }
 
-/* ---- picolibc hooks. stdio streams are the application's: all three go to the console
- * (mbedTLS's pool debugging writes to stderr). exit() ends QEMU. time() (mbedTLS's clock for
- * certificate dates) reads gettimeofday. The heap is empty (the linker script's __heap_start =
- * __heap_end): malloc is not used, and a call that reaches it fails. */
-static int console_putc(char c, FILE *f)
-{
-    (void)f;
-    biff_board_console_write(&c, 1);
-    return (unsigned char)c;
-}
-
-static FILE console = FDEV_SETUP_STREAM(console_putc, NULL, NULL, _FDEV_SETUP_WRITE);
-FILE *const stdin = &console;
-FILE *const stdout = &console;
-FILE *const stderr = &console;
-
-void _exit(int code);
-void _exit(int code)
-{
-    biff_board_exit(code);
-}
-
+/* ---- picolibc hook: time() (mbedTLS's clock for certificate dates) reads gettimeofday. The
+ * heap is empty (the linker script's __heap_start = __heap_end): malloc is not used, and a call
+ * that reaches it fails. */
 int64_t biff_board_epoch_ms(void);
 int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 {
