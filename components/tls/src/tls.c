@@ -197,7 +197,9 @@ static int32_t tls_recv(void *p, uint8_t *buf, size_t len)
 /* Where a handshake stopped, by mbedTLS 3.6's client state (mbedtls_ssl_states). */
 static const char *const step_names[] = {
     "hello request", "ClientHello", "ServerHello", "server Certificate", "ServerKeyExchange",
-    "CertificateRequest", "ServerHelloDone", "client Certificate", "ClientKeyExchange",
+    /* this state reads whatever comes next and only then knows whether it is a CertificateRequest
+     * (under TLS 1.3 usually the server's Certificate) */
+    "CertificateRequest (or the next message)", "ServerHelloDone", "client Certificate", "ClientKeyExchange",
     "CertificateVerify", "client ChangeCipherSpec", "client Finished", "server ChangeCipherSpec",
     "server Finished", "flush", "wrap-up", "NewSessionTicket", "HelloVerifyRequest",
     "HelloRetryRequest", "EncryptedExtensions", "EndOfEarlyData", "client CertificateVerify",

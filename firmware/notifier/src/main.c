@@ -1,7 +1,7 @@
 /*
  * tinybiff notifier: the microcontroller product. One superloop, no RTOS, no malloc:
  *
- *   LAN9118 poll -> lwIP timers -> DHCP -> SNTP (checks wait for it, up to 15 s)
+ *   Ethernet poll (board_net.h) -> lwIP timers -> DHCP -> SNTP (checks wait for it, up to 15 s)
  *   -> the agent (components/agent): schedule, lwIP TCP through this file's port, TLS, check,
  *      IMAP IDLE, sync state in flash -> UART log + LEDs + the status page (lwIP httpd, web.c)
  *
@@ -20,8 +20,8 @@
 #include "biff/store.h"
 #include "biff/tls.h"
 #include "board.h"
+#include "board_net.h"
 #include "flash_semihost.h"
-#include "lan9118.h"
 #include "lwip/dhcp.h"
 #include "lwip/apps/sntp.h"
 #include "lwip/dns.h"
@@ -106,9 +106,10 @@ static const char *acct_label(size_t i)
     return buf;
 }
 
+extern uint32_t __stack_limit, __stack_top; /* the linker script's stack */
+
 static void paint_stack(void)
 {
-    extern uint32_t __stack_limit;
     volatile uint32_t *p = &__stack_limit;
     uint32_t here;
     while ((uintptr_t)p < (uintptr_t)&here - 64u) *p++ = 0xDEADBEEFu;
@@ -116,7 +117,6 @@ static void paint_stack(void)
 
 static unsigned stack_used(void)
 {
-    extern uint32_t __stack_limit, __stack_top;
     const uint32_t *p = &__stack_limit;
     while (p < &__stack_top && *p == 0xDEADBEEFu) p++;
     return (unsigned)((uintptr_t)&__stack_top - (uintptr_t)p);
@@ -211,6 +211,10 @@ static void on_agent_event(void *ctx, const biff_agent_event *ev)
     else if (ev->kind == BIFF_AGENT_EV_PROBLEM && ev->text[0]) say("store: cannot write\n");
     else if (ev->kind == BIFF_AGENT_EV_ACKNOWLEDGED) say("ack: new mail acknowledged\n");
     else if (ev->kind == BIFF_AGENT_EV_CHECKED) checked(ev);
+    else if (ev->kind == BIFF_AGENT_EV_IDLE && ev->count == 1) say("idle %s on %s\n", acct_label(ev->account), ev->text);
+    else if (ev->kind == BIFF_AGENT_EV_IDLE) {
+        say("idle %s %s: polling\n", acct_label(ev->account), ev->count ? "not offered" : "session lost");
+    }
     else if (ev->kind == BIFF_AGENT_EV_STARTED) { /* peaks per check: what each server's chain costs */
         biff_tls_heap_reset_peak();
         paint_stack();
@@ -299,7 +303,8 @@ static void checked(const biff_agent_event *ev)
     if (peak > reported_peak) { /* the largest of any check so far */
         reported_peak = peak;
         say("mem: tls pool peak %u of %u bytes, stack peak %u of %u bytes, eth drops %lu\n", (unsigned)peak,
-            (unsigned)sizeof tls_pool, stack_used(), 8192u, (unsigned long)biff_lan9118_drops());
+            (unsigned)sizeof tls_pool, stack_used(),
+            (unsigned)((uintptr_t)&__stack_top - (uintptr_t)&__stack_limit), (unsigned long)biff_board_netif_drops());
     }
 }
 
@@ -425,8 +430,8 @@ int main(void)
     if (biff_agent_floor_from_cert(&agent)) say("time: clock floor %lu, the newest certificate verified before\n", (unsigned long)floor);
 
     lwip_init();
-    if (!netif_add(&netif, NULL, NULL, NULL, (void *)mac_addr, biff_lan9118_init, ethernet_input)) {
-        fail_stop("ethernet", "LAN9118 not found");
+    if (!netif_add(&netif, NULL, NULL, NULL, (void *)mac_addr, biff_board_netif_init, ethernet_input)) {
+        fail_stop("ethernet", "no network controller");
     }
     netif_set_default(&netif);
     netif_set_up(&netif);
@@ -437,7 +442,7 @@ int main(void)
         }
     }
     dhcp_start(&netif);
-    say("net: LAN9118 up, MAC %02x:%02x:%02x:%02x:%02x:%02x, DHCP...\n", mac_addr[0], mac_addr[1],
+    say("net: %s up, MAC %02x:%02x:%02x:%02x:%02x:%02x, DHCP...\n", biff_board_netif_name, mac_addr[0], mac_addr[1],
         mac_addr[2], mac_addr[3], mac_addr[4], mac_addr[5]);
 
     for (size_t i = 0; i < cfg.n_acct; i++) {
@@ -451,7 +456,7 @@ int main(void)
     uint32_t net_up_at = 0;
     for (;;) {
         uint32_t now = biff_board_millis();
-        biff_lan9118_poll(&netif);
+        biff_board_netif_poll(&netif);
         sys_check_timeouts();
         if (!net_up && dhcp_supplied_address(&netif)) {
             net_up = 1;
@@ -486,6 +491,6 @@ int main(void)
             was_busy = busy;
         }
         leds_update(now, net_up);
-        if (!busy) __asm__ volatile("wfi"); /* SysTick wakes us within 1 ms */
+        if (!busy) biff_board_idle();
     }
 }
