@@ -198,6 +198,21 @@ static const char *ev_name(biff_imap_status r)
     }
 }
 
+/* The engine config the transcript's "@" line describes. */
+static void script_config(biff_imap_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->user = S.user;
+    cfg->secret = S.secret;
+    cfg->host = S.host;
+    cfg->port = S.port;
+    cfg->folders = S.folders;
+    cfg->n_folders = (uint8_t)S.nf;
+    cfg->auth = (uint8_t)S.auth;
+    cfg->security = (uint8_t)S.security;
+    cfg->idle = (uint8_t)S.idle;
+}
+
 static void drain(biff_imap *e, int bytewise)
 {
     const uint8_t *p;
@@ -223,16 +238,7 @@ static void run(size_t chunk, size_t out_cap)
     size_t base = 0, split = chunk >= 2 ? chunk - 2 : 0;
     char msg[600];
 
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.user = S.user;
-    cfg.secret = S.secret;
-    cfg.host = S.host;
-    cfg.port = S.port;
-    cfg.folders = S.folders;
-    cfg.n_folders = (uint8_t)S.nf;
-    cfg.auth = (uint8_t)S.auth;
-    cfg.security = (uint8_t)S.security;
-    cfg.idle = (uint8_t)S.idle;
+    script_config(&cfg);
     got_len = 0;
     assert_int_equal(biff_imap_init(&e, &cfg, work, S.work_cap, out, out_cap), BIFF_IMAP_OK);
 
@@ -381,13 +387,7 @@ static void replay_lost(const char *path)
         while (ok_at < len && seg[ok_at++] != '\n') {
         }
     assert_true(ok_at + 5 <= len);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.user = S.user;
-    cfg.secret = S.secret;
-    cfg.folders = S.folders;
-    cfg.n_folders = (uint8_t)S.nf;
-    cfg.auth = (uint8_t)S.auth;
-    cfg.security = (uint8_t)S.security;
+    script_config(&cfg);
     assert_int_equal(biff_imap_init(&e, &cfg, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_OK);
     got_len = 0;
     while (pos < ok_at) { /* one byte at a time: the engine answers each line as it completes */
