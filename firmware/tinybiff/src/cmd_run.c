@@ -26,6 +26,7 @@
 #include "biff/sync.h"
 #include "biff/tls.h"
 #include "biff/uci.h"
+#include "ctl.h"
 #include "httpd.h"
 #include "leds.h"
 #include "link.h"
@@ -201,11 +202,12 @@ static void setup_accounts(void)
         biff_account *a = &accts[i];
         account_rt *r = &rt[i];
         biff_status_account *m = &model[i];
-        snprintf(m->name, sizeof m->name, "%s", a->name);
+        /* the precision bounds what gcc's truncation check assumes (it fails cross builds) */
+        snprintf(m->name, sizeof m->name, "%.*s", (int)sizeof m->name - 1, a->name);
         m->proto = a->url.proto;
         m->n_folders = a->url.proto == BIFF_URL_IMAP ? a->n_folders : 1;
         for (unsigned f = 0; f < m->n_folders && f < BIFF_STATUS_MAX_FOLDERS; f++) {
-            snprintf(m->folder[f].name, sizeof m->folder[f].name, "%s",
+            snprintf(m->folder[f].name, sizeof m->folder[f].name, "%.*s", (int)sizeof m->folder[f].name - 1,
                      a->url.proto == BIFF_URL_IMAP ? a->folders[f] : "INBOX");
         }
         r->account_id = state_account_id(a->url.proto == BIFF_URL_IMAP, a->url.user, a->url.host, a->url.port);
@@ -644,15 +646,43 @@ static void session_timeout(session *s)
     session_end(s, BIFF_ERR_NETWORK, "no answer from the server in time", 0);
 }
 
+static char status_buf[2 * 1024 * 1024];
+
+static int render_status(const char **out, size_t *len)
+{
+    pthread_mutex_lock(&web.lock);
+    biff_status_status st = biff_status_json(status_buf, sizeof status_buf, len, model, cfg.n_accounts,
+                                             wall_now(), web.problem);
+    pthread_mutex_unlock(&web.lock);
+    *out = status_buf;
+    return st == BIFF_STATUS_OK ? 0 : -1;
+}
+
+static void acknowledge_locked(void)
+{
+    pthread_mutex_lock(&web.lock);
+    acknowledge_all();
+    pthread_mutex_unlock(&web.lock);
+}
+
+/* `tinybiff ack` / `tinybiff status` (ctl.c) */
+static ctl_server ctl = { .fd = -1 };
+static const ctl_ops ctl_hooks = { render_status, acknowledge_locked };
+
+static void ctl_setup(void)
+{
+    char detail[256];
+    if (!cfg.globals.control[0]) ctl_close(&ctl);
+    else if (ctl_listen(&ctl, cfg.globals.control, detail, sizeof detail) != CTL_OK)
+        log_msg(LOG_LVL_ERROR, "control socket: %s; `tinybiff ack` and `status` will not work", detail);
+}
+
 static void write_status_json(void)
 {
-    static char buf[2 * 1024 * 1024];
+    const char *buf;
     size_t len;
     if (!cfg.globals.status_json[0]) return;
-    pthread_mutex_lock(&web.lock);
-    biff_status_status st = biff_status_json(buf, sizeof buf, &len, model, cfg.n_accounts, wall_now(), web.problem);
-    pthread_mutex_unlock(&web.lock);
-    if (st != BIFF_STATUS_OK) return;
+    if (render_status(&buf, &len) != 0) return;
     /* Written only when something besides "now" changed: a router's flash wears. */
     static uint32_t last_crc;
     static int written;
@@ -756,6 +786,7 @@ int cmd_run(int argc, char **argv)
             log_msg(LOG_LVL_INFO, "status page: http://%s:%u/ (JSON: /status.json)", host, port);
         }
     }
+    ctl_setup();
     log_msg(LOG_LVL_INFO, "watching %u account(s), up to %u checks at once", (unsigned)cfg.n_accounts,
             (unsigned)cfg.globals.max_parallel);
 
@@ -784,13 +815,12 @@ int cmd_run(int argc, char **argv)
                 setup_accounts();
                 web.n = cfg.n_accounts;
                 pthread_mutex_unlock(&web.lock);
+                ctl_setup();
             }
         }
         if (web.ack_requested) {
             web.ack_requested = 0;
-            pthread_mutex_lock(&web.lock);
-            acknowledge_all();
-            pthread_mutex_unlock(&web.lock);
+            acknowledge_locked();
         }
         size_t idx;
         while (biff_poller_next(&poller, (uint64_t)now, &idx)) {
@@ -816,10 +846,12 @@ int cmd_run(int argc, char **argv)
             last_json = now;
         }
 
-        struct pollfd pfd[MAX_SESSIONS + 1];
-        session *who[MAX_SESSIONS + 1];
+        struct pollfd pfd[MAX_SESSIONS + 2];
+        session *who[MAX_SESSIONS + 2];
         nfds_t n = 0;
         pfd[n] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
+        who[n++] = NULL;
+        pfd[n] = (struct pollfd){ .fd = ctl.fd, .events = POLLIN }; /* -1: poll skips it */
         who[n++] = NULL;
         int64_t wake = now + 1000; /* LEDs, status JSON */
         uint64_t due = biff_poller_next_deadline(&poller);
@@ -839,8 +871,9 @@ int cmd_run(int argc, char **argv)
             while (read(wake_pipe[0], drain, sizeof drain) > 0) {
             }
         }
+        if (pfd[1].revents & POLLIN) ctl_serve(&ctl, &ctl_hooks);
         now = mono_ms();
-        for (nfds_t k = 1; k < n; k++) {
+        for (nfds_t k = 2; k < n; k++) {
             session *s = who[k];
             if (!s->used) continue;
             if (pfd[k].revents) session_run(s);
@@ -849,6 +882,7 @@ int cmd_run(int argc, char **argv)
     }
     log_msg(LOG_LVL_INFO, "stopping");
     httpd_stop();
+    ctl_close(&ctl);
     /* Idle sessions get a polite LOGOUT would be nice, but a stop must be quick: just close. */
     close_all();
     write_status_json();

@@ -35,7 +35,22 @@ static void count_free(void *p)
 
 void heapstat_install(void)
 {
+#if defined(MBEDTLS_PLATFORM_MEMORY)
     mbedtls_platform_set_calloc_free(count_calloc, count_free);
+#else
+    /* A system mbedTLS built without MBEDTLS_PLATFORM_MEMORY (the default) cannot be counted. */
+    (void)count_calloc;
+    (void)count_free;
+#endif
+}
+
+int heapstat_available(void)
+{
+#if defined(MBEDTLS_PLATFORM_MEMORY)
+    return 1;
+#else
+    return 0;
+#endif
 }
 
 void heapstat_reset_peak(void)

@@ -7,6 +7,9 @@
 /** Route mbedTLS's calloc/free through the counter (call before any mbedTLS allocation). */
 void heapstat_install(void);
 
+/** 1 when mbedTLS lets its allocations be counted (MBEDTLS_PLATFORM_MEMORY), else 0. */
+int heapstat_available(void);
+
 /** Forget the peak so far (the current use stays counted). */
 void heapstat_reset_peak(void);
 
