@@ -84,7 +84,7 @@ static void good_round_trip(void **state)
     assert_int_equal(cfg.n_accounts, 3);
     const biff_account *w = &accts[0];
     assert_string_equal(w->name, "work");
-    assert_int_equal(w->line, 21);
+    assert_int_equal(w->line, 22);
     assert_int_equal(w->enabled, 1);
     assert_int_equal(w->bad, 0);
     assert_int_equal(w->url.proto, BIFF_URL_IMAP);
