@@ -225,6 +225,11 @@ IMAP_SCENARIOS = [
              imap_at(b"STATUS", status_reply(sts(body=b"(MESSAGES 4294967296 UNSEEN 1 UIDNEXT 99999999999 "
                                                      b"UIDVALIDITY 7)") + b"%TAG% OK done\r\n")),
              ("protocol",)),
+    # 2^64+4: a bound checked after x*10+d read it as 4 and kept it
+    Scenario("imap_highestmodseq_wraps_64_bits", "imap",
+             imap_at(b"STATUS", status_reply(sts(body=b"(MESSAGES 3 UNSEEN 1 UIDNEXT 4 UIDVALIDITY 7 "
+                                                     b"HIGHESTMODSEQ 18446744073709551620)") + b"%TAG% OK done\r\n")),
+             ("protocol",), "number"),
     Scenario("imap_nul_and_non_utf8_in_auth_reply", "imap",
              imap_at(b"AUTHENTICATE", lambda p, tag, line: p.send(tag + b" NO [AUTHENTICATIONFAILED] \x00\xff\xfe"
                                                                    b"\xc3\x28 bad\r\n") or True),

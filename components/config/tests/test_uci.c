@@ -348,6 +348,13 @@ static void long_value(void **state)
     strcpy(text + n + 200, "'\n");
     assert_int_equal(parse(text), BIFF_UCI_PARTIAL);
     assert_string_equal(diags[0].text, "t.conf:3: list folder: name longer than 127 bytes");
+    /* Words filling all 512 bytes, then empty words: their terminators have no room left. */
+    strcpy(text, "config account a\n option url 'imaps://u@h'\n ");
+    n = strlen(text);
+    memset(text + n, 'z', 511);
+    strcpy(text + n + 511, " '' ''\n");
+    assert_int_equal(parse(text), BIFF_UCI_PARTIAL);
+    assert_string_equal(diags[0].text, "t.conf:3: line longer than 511 bytes");
 }
 
 static const char secrets[] =
