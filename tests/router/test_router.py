@@ -90,6 +90,10 @@ class RouterBuild(unittest.TestCase):
                 self.assertEqual(stat.S_IMODE(mode), 0o600)
                 self.assertEqual(stat.S_IMODE(os.stat(d.control_dir).st_mode), 0o700)
 
+                if not WRAP:  # natively (under qemu the RSS would be the emulator's)
+                    with open(f"/proc/{d.proc.pid}/status") as f:
+                        hwm = int(next(ln for ln in f if ln.startswith("VmHWM:")).split()[1])
+                    self.assertLess(hwm, 2048, "peak RSS over the router budget of 2 MiB")
                 d.wait_for(lambda s: "idling on INBOX" in d.read_log(), 5 * SLOW, "IDLE")
                 fx.deliver("user1", subject="idle on a router")
                 took = d.wait_for(lambda s: by_name(s)["idle"]["new"] == 1, 2.0 * SLOW, "IDLE delivery")

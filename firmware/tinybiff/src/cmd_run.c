@@ -192,12 +192,18 @@ static void save_pop3(size_t i)
     if (store.open) saved(biff_sync_pop3_save(&store.st, (unsigned)i, &rt[i].pop3_seen) == BIFF_SYNC_OK);
 }
 
+/* Entries of rt and model the current or an earlier config used: only these are cleared, since
+ * clearing all MAX_ACCOUNTS would make 1.8 MB resident for a router with a few accounts. */
+static size_t rt_touched;
+
 static void setup_accounts(void)
 {
     static uint32_t ids[MAX_ACCOUNTS];
     size_t need = 0;
-    memset(rt, 0, sizeof rt);
-    memset(model, 0, sizeof model);
+    size_t clear = cfg.n_accounts > rt_touched ? cfg.n_accounts : rt_touched;
+    memset(rt, 0, clear * sizeof rt[0]);
+    memset(model, 0, clear * sizeof model[0]);
+    rt_touched = cfg.n_accounts;
     for (size_t i = 0; i < cfg.n_accounts; i++) {
         biff_account *a = &accts[i];
         account_rt *r = &rt[i];
@@ -717,7 +723,7 @@ static void close_all(void)
         link_close(&s->l);
         s->used = 0;
     }
-    for (size_t i = 0; i < MAX_ACCOUNTS; i++) {
+    for (size_t i = 0; i < rt_touched; i++) {
         if (rt[i].has_session) mbedtls_ssl_session_free(&rt[i].tls_session);
         rt[i].has_session = 0;
         memset(rt[i].secret, 0, sizeof rt[i].secret);
@@ -798,13 +804,14 @@ int cmd_run(int argc, char **argv)
             log_msg(LOG_LVL_INFO, "SIGHUP: reloading %s", config_path);
             static biff_account old[MAX_ACCOUNTS];
             static biff_led_config old_leds[MAX_LEDS];
-            memcpy(old, accts, sizeof accts);
-            memcpy(old_leds, leds, sizeof leds);
+            /* only the accounts in use: every page of these arrays touched is resident memory */
             uint16_t old_n = cfg.n_accounts;
+            memcpy(old, accts, old_n * sizeof accts[0]);
+            memcpy(old_leds, leds, sizeof leds);
             biff_uci_config saved = cfg;
             if (load_config() != 0) {
                 log_msg(LOG_LVL_ERROR, "%s: reload refused; keeping the running config", config_path);
-                memcpy(accts, old, sizeof accts);
+                memcpy(accts, old, old_n * sizeof accts[0]);
                 memcpy(leds, old_leds, sizeof leds);
                 cfg = saved;
                 cfg.n_accounts = old_n;
