@@ -29,7 +29,6 @@ typedef struct {
     biff_check_account acct;  /* points into prov.text */
     const char *folder;       /* IMAP folder (one per account on the MCU) */
     uint32_t id;              /* biff_sync_id of the URL (no secret in it) */
-    uint32_t folder_id;
 } prov_account;
 
 typedef struct {
