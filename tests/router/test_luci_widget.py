@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "browser"))
 from mailfix import MailFixture  # noqa: E402
 from daemonfix import Daemon  # noqa: E402
 from test_status_page import browser  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 BIN = os.path.join(os.environ["BIFF_BIN"], "tinybiff")
@@ -139,12 +140,12 @@ class LuciWidget(unittest.TestCase):
                         self.assertIn("PermissionError", err, call)
 
                     # Acknowledge: the running daemon acknowledges, and the box follows.
-                    drv.find_element(By.ID, "tinybiff-ack").click()
+                    self.click_ack(drv)
                     d.wait_for(lambda s: s["new"] == 0, 5, "the daemon acknowledging")
                     self.assertEqual([a["new"] for a in json.loads(d.ctl("status").stdout)["accounts"]], [0, 0, 0])
                     self.assertIn(("/fs/exec", {"command": "/usr/bin/tinybiff", "params": ["ack"]}), Rpcd.log)
                     self.wait_box(drv, lambda: self.row(drv, "account", "home")[2] == "0")
-                    self.assertIsNotNone(drv.find_element(By.ID, "tinybiff-ack").get_attribute("disabled"))
+                    self.assertTrue(drv.execute_script("return document.getElementById('tinybiff-ack').disabled"))
                     drv.save_screenshot(os.path.join(ARTIFACTS, "luci-box-after-ack.png"))
             finally:
                 if drv:
@@ -153,10 +154,27 @@ class LuciWidget(unittest.TestCase):
                 srv.server_close()
 
     def row(self, drv, kind, name):
-        for tr in drv.find_elements(By.CSS_SELECTOR, f"#box tr[data-{kind}]"):
-            if tr.get_attribute(f"data-{kind}") == name:
-                return [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
-        raise AssertionError(f"no row for {kind} {name!r}")
+        """The cells' text of one row, read in one step: the harness re-renders the box every
+        second (as LuCI's status page polls), so elements found earlier can be gone."""
+        cells = drv.execute_script(
+            "var rows = document.querySelectorAll('#box tr[data-' + arguments[0] + ']');"
+            "for (var i = 0; i < rows.length; i++)"
+            "  if (rows[i].getAttribute('data-' + arguments[0]) === arguments[1])"
+            "    return Array.prototype.map.call(rows[i].querySelectorAll('td'), function (td) { return td.innerText; });"
+            "return null;", kind, name)
+        if cells is None:
+            raise AssertionError(f"no row for {kind} {name!r}")
+        return cells
+
+    def click_ack(self, drv):
+        """A real click on the button, found again if a re-render replaced it meanwhile."""
+        for _ in range(20):
+            try:
+                drv.find_element(By.ID, "tinybiff-ack").click()
+                return
+            except StaleElementReferenceException:
+                time.sleep(0.05)
+        raise AssertionError("the Acknowledge button kept being replaced")
 
     def wait_box(self, drv, pred, timeout=10):
         end = time.monotonic() + timeout
