@@ -64,18 +64,26 @@ static void word_save(biff_agent *ag, uint16_t key, const uint32_t *w, size_t n)
     if (ag->store) wrote(ag, biff_store_write(ag->store, key, b, 4 * n) == BIFF_STORE_OK);
 }
 
-/* What the account's "new" counts from: the acknowledged baseline. */
+static uint32_t crc_word(uint32_t crc, uint32_t w)
+{
+    const uint8_t b[4] = { (uint8_t)w, (uint8_t)(w >> 8), (uint8_t)(w >> 16), (uint8_t)(w >> 24) };
+    return biff_store_crc32(crc, b, sizeof b);
+}
+
+/* What the account's "new" counts from: the acknowledged baseline (the same bytes on every
+ * CPU, like every record, so a state image moves between a router's and a PC's). */
 static uint32_t baseline_sig(const biff_agent_mailbox *mb)
 {
+    uint32_t c = 0;
     if (mb->proto == BIFF_AGENT_POP3) {
         const biff_sync_uidset *a = &mb->u.pop3.acked;
-        uint32_t c = biff_store_crc32(0, &a->count, sizeof a->count);
-        return biff_store_crc32(c, a->digest, (size_t)a->count * sizeof a->digest[0]);
+        c = crc_word(c, a->count);
+        for (unsigned k = 0; k < a->count; k++) c = crc_word(c, a->digest[k]);
+        return c;
     }
-    uint32_t c = 0;
     for (unsigned f = 0; f < mb->n_folders; f++) {
-        const uint32_t w[2] = { mb->u.imap.rec[f].uidvalidity, mb->u.imap.rec[f].uidnext_acked };
-        c = biff_store_crc32(c, w, sizeof w);
+        c = crc_word(c, mb->u.imap.rec[f].uidvalidity);
+        c = crc_word(c, mb->u.imap.rec[f].uidnext_acked);
     }
     return c;
 }

@@ -111,8 +111,13 @@ int check_opts_parse(int argc, char **argv, check_opts *o)
             break;
         }
         case 'n':
-            if (strcmp(optarg, "lwip") == 0) o->net = LINK_LWIP;
-            else if (strcmp(optarg, "posix") == 0) o->net = LINK_POSIX;
+            if (strcmp(optarg, "lwip") == 0) {
+#if !BIFF_WITH_LWIP
+                fprintf(stderr, "tinybiff: this build has no lwIP (built with BIFF_WITH_LWIP=OFF)\n");
+                return 2;
+#endif
+                o->net = LINK_LWIP;
+            } else if (strcmp(optarg, "posix") == 0) o->net = LINK_POSIX;
             else {
                 fprintf(stderr, "tinybiff: --net is posix (default) or lwip\n");
                 return 2;

@@ -106,7 +106,7 @@ static void print_tls(json_line *j, const biff_tls *tls, const check_opts *o)
 {
     json_str(j, "tls", biff_tls_version(tls));
     json_bool(j, "tls_resumed", biff_tls_resumed(tls));
-    if (o->stats) json_u64(j, "tls_heap_peak", biff_tls_heap_peak());
+    if (o->stats && biff_tls_heap_counting()) json_u64(j, "tls_heap_peak", biff_tls_heap_peak());
 }
 
 static void print_imap(size_t slot, const biff_check *check, const biff_tls *tls)

@@ -25,6 +25,7 @@
 #include "biff/status.h"
 #include "biff/tls.h"
 #include "biff/uci.h"
+#include "ctl.h"
 #include "httpd.h"
 #include "leds.h"
 #include "log.h"
@@ -160,11 +161,16 @@ static void open_state(const uint32_t *ids, size_t need)
     }
 }
 
+/* Entries of rt the current or an earlier config used: only these are cleared, since clearing
+ * all MAX_ACCOUNTS would make 1.2 MB resident for a router with a few accounts. */
+static size_t rt_touched;
+
 static void setup_accounts(void)
 {
     static uint32_t ids[MAX_ACCOUNTS];
     size_t need = 0;
-    memset(rt, 0, sizeof rt);
+    memset(rt, 0, (cfg.n_accounts > rt_touched ? cfg.n_accounts : rt_touched) * sizeof rt[0]);
+    rt_touched = cfg.n_accounts;
     for (size_t i = 0; i < cfg.n_accounts; i++) {
         biff_account *a = &accts[i];
         account_rt *r = &rt[i];
@@ -227,21 +233,51 @@ static void setup_accounts(void)
     biff_agent_idle_renew(&agent, cfg.globals.idle_renew_s * 1000u);
 }
 
+static char status_buf[2 * 1024 * 1024];
+
+static int render_status(const char **out, size_t *len)
+{
+    pthread_mutex_lock(&web.lock);
+    biff_status_status st = biff_status_json(status_buf, sizeof status_buf, len, model, cfg.n_accounts,
+                                             (uint32_t)time(NULL), web.problem);
+    pthread_mutex_unlock(&web.lock);
+    *out = status_buf;
+    return st == BIFF_STATUS_OK ? 0 : -1;
+}
+
+/* `tinybiff ack` (ctl.c, from this loop): carried out before the answer, so a status asked
+ * right after it already shows the acknowledge. */
+static void acknowledge_now(void)
+{
+    pthread_mutex_lock(&web.lock);
+    biff_agent_request(&agent, BIFF_AGENT_REQ_ACK);
+    biff_agent_service(&agent);
+    pthread_mutex_unlock(&web.lock);
+}
+
+/* `tinybiff ack` / `tinybiff status` (ctl.c) */
+static ctl_server ctl = { .fd = -1 };
+static const ctl_ops ctl_hooks = { render_status, acknowledge_now };
+
+static void ctl_setup(void)
+{
+    char detail[256];
+    if (!cfg.globals.control[0]) ctl_close(&ctl);
+    else if (ctl_listen(&ctl, cfg.globals.control, detail, sizeof detail) != CTL_OK)
+        log_msg(LOG_LVL_ERROR, "control socket: %s; `tinybiff ack` and `status` will not work", detail);
+}
+
 static void write_status_json(void)
 {
-    static char buf[2 * 1024 * 1024];
+    const char *buf;
     size_t len;
-    if (!cfg.globals.status_json[0]) return;
-    pthread_mutex_lock(&web.lock);
-    biff_status_status st = biff_status_json(buf, sizeof buf, &len, model, cfg.n_accounts, (uint32_t)time(NULL), web.problem);
-    pthread_mutex_unlock(&web.lock);
-    if (st == BIFF_STATUS_OK) status_file_write(cfg.globals.status_json, buf, len);
+    if (cfg.globals.status_json[0] && render_status(&buf, &len) == 0) status_file_write(cfg.globals.status_json, buf, len);
 }
 
 static void close_all(void)
 {
     biff_agent_stop(&agent);
-    for (size_t i = 0; i < MAX_ACCOUNTS; i++) {
+    for (size_t i = 0; i < rt_touched; i++) {
         if (rt[i].tls_session.valid) mbedtls_ssl_session_free(&rt[i].tls_session.session);
         rt[i].tls_session.valid = 0;
         memset(rt[i].secret, 0, sizeof rt[i].secret);
@@ -312,6 +348,7 @@ int cmd_run(int argc, char **argv)
             log_msg(LOG_LVL_INFO, "status page: http://%s:%u/ (JSON: /status.json)", host, port);
         }
     }
+    ctl_setup();
     log_msg(LOG_LVL_INFO, "watching %u account(s), up to %u checks at once", (unsigned)cfg.n_accounts,
             (unsigned)cfg.globals.max_parallel);
 
@@ -323,13 +360,14 @@ int cmd_run(int argc, char **argv)
             log_msg(LOG_LVL_INFO, "SIGHUP: reloading %s", config_path);
             static biff_account old[MAX_ACCOUNTS];
             static biff_led_config old_leds[MAX_LEDS];
-            memcpy(old, accts, sizeof accts);
-            memcpy(old_leds, leds, sizeof leds);
+            /* only the accounts in use: every page of these arrays touched is resident memory */
             uint16_t old_n = cfg.n_accounts;
+            memcpy(old, accts, old_n * sizeof accts[0]);
+            memcpy(old_leds, leds, sizeof leds);
             biff_uci_config saved = cfg;
             if (load_config() != 0) {
                 log_msg(LOG_LVL_ERROR, "%s: reload refused; keeping the running config", config_path);
-                memcpy(accts, old, sizeof accts);
+                memcpy(accts, old, old_n * sizeof accts[0]);
                 memcpy(leds, old_leds, sizeof leds);
                 cfg = saved;
                 cfg.n_accounts = old_n;
@@ -340,6 +378,7 @@ int cmd_run(int argc, char **argv)
                 setup_accounts();
                 web.n = cfg.n_accounts;
                 pthread_mutex_unlock(&web.lock);
+                ctl_setup();
             }
         }
         uint64_t due = biff_agent_step(&agent);
@@ -349,10 +388,11 @@ int cmd_run(int argc, char **argv)
             last_json = now;
         }
 
-        struct pollfd pfd[MAX_SESSIONS + 1];
+        struct pollfd pfd[MAX_SESSIONS + 2];
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
-        run_port_pollfds(&agent, pfd, &n, MAX_SESSIONS + 1);
+        pfd[n++] = (struct pollfd){ .fd = ctl.fd, .events = POLLIN }; /* -1: poll skips it */
+        run_port_pollfds(&agent, pfd, &n, MAX_SESSIONS + 2);
         int64_t wake = now + 1000; /* LEDs, status JSON */
         if (due < (uint64_t)wake) wake = (int64_t)due;
         now = run_port_ms();
@@ -362,9 +402,11 @@ int cmd_run(int argc, char **argv)
             while (read(wake_pipe[0], drain, sizeof drain) > 0) {
             }
         }
+        if (pfd[1].revents & POLLIN) ctl_serve(&ctl, &ctl_hooks);
     }
     log_msg(LOG_LVL_INFO, "stopping");
     httpd_stop();
+    ctl_close(&ctl);
     /* Idle sessions get a polite LOGOUT would be nice, but a stop must be quick: just close. */
     close_all();
     write_status_json();
