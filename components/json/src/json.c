@@ -255,11 +255,9 @@ static biff_json_status value(rd *r, unsigned depth, biff_json_field *want)
             want->found = 1;
             return BIFF_JSON_OK;
         }
-        if ((s = string(r, want ? want->str : NULL, want ? want->cap : 0, NULL)) != BIFF_JSON_OK)
-            return s;
         if (want)
-            want->found = 1;
-        return BIFF_JSON_OK;
+            want->found = 1; /* before the copy: a failed copy is wiped with the others */
+        return string(r, want ? want->str : NULL, want ? want->cap : 0, NULL);
     case 't':
     case 'f':
         if (!word(r, "true") && !word(r, "false"))
@@ -301,8 +299,6 @@ biff_json_status biff_json_read(const char *in, size_t len, biff_json_field *fie
         if (!f->name || (f->type == BIFF_JSON_STRING ? !f->str || !f->cap : !f->num))
             return BIFF_JSON_E_ARG;
         f->found = 0;
-        if (f->type == BIFF_JSON_STRING)
-            f->str[0] = 0;
     }
     ws(&r);
     if (r.p >= r.end)
@@ -323,7 +319,7 @@ biff_json_status biff_json_read(const char *in, size_t len, biff_json_field *fie
         if (member)
             *member = r.member;
         for (size_t i = 0; i < n_fields; i++) {
-            if (fields[i].type == BIFF_JSON_STRING)
+            if (fields[i].type == BIFF_JSON_STRING && fields[i].found)
                 memset(fields[i].str, 0, fields[i].cap); /* may hold half a token */
             fields[i].found = 0;
         }

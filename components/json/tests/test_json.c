@@ -44,6 +44,11 @@ static void test_token_response(void **state)
     assert_true(F[0].found && F[1].found && F[2].found && F[5].found);
     assert_false(F[3].found || F[4].found || F[6].found);
     assert_string_equal(err, "");
+    /* A member that is absent leaves its buffer as it was. */
+    assert_int_equal(rd("{\"access_token\":\"new\",\"refresh_token\":null}"), BIFF_JSON_OK);
+    assert_string_equal(at, "new");
+    assert_string_equal(rt, "tGzv3JOkF0XG5Qx2TlKWIA");
+    assert_false(F[1].found);
 }
 
 static void test_device_response(void **state)
@@ -126,7 +131,9 @@ static void test_errors(void **state)
             assert_string_equal(m, v[i].member);
         else
             assert_null(m);
-        assert_string_equal(at, ""); /* nothing half-read is left */
+        /* Nothing half-read is left; what was not touched stays. */
+        int wrote = v[i].member && !strcmp(v[i].member, "access_token") && v[i].want != BIFF_JSON_E_TYPE;
+        assert_string_equal(at, wrote ? "" : "old");
         for (size_t k = 0; k < NF; k++)
             assert_false(F[k].found);
     }

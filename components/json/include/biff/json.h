@@ -29,7 +29,8 @@ typedef enum {
     BIFF_JSON_UINT,       /* integer 0..UINT32_MAX (also accepted as a string of digits) */
 } biff_json_type;
 
-/** One member wanted from the top-level object. null counts as absent. */
+/** One member wanted from the top-level object. null counts as absent; an absent member's
+ * buffer is left as it was (a refresh response without refresh_token keeps the old one). */
 typedef struct {
     const char *name;
     uint8_t type;      /* biff_json_type */
@@ -42,7 +43,7 @@ typedef struct {
 /**
  * Parse in[len] as one JSON object and fill the wanted fields (found = 0 for those absent).
  * On an error *where (may be NULL) gets the byte offset, and the name of the member at fault,
- * if any, is in *member (may be NULL). Strings of fields already filled are wiped on error.
+ * if any, is in *member (may be NULL). On error every string this call wrote is wiped.
  */
 biff_json_status biff_json_read(const char *in, size_t len, biff_json_field *fields, size_t n_fields,
                                 size_t *where, const char **member);
