@@ -207,6 +207,26 @@ unsigned biff_sasl_mech_mask(const char *list, size_t len)
     return mask;
 }
 
+int biff_sasl_oauth_token_refused(const char *report, size_t len)
+{
+    static const char key[] = "\"status\"";
+    const char *p = NULL, *end = report + len, *v;
+    for (size_t i = 0; report && i + sizeof key - 1 <= len && !p; i++)
+        if (!memcmp(report + i, key, sizeof key - 1))
+            p = report + i + sizeof key - 1;
+    if (!p)
+        return 1;
+    while (p < end && (*p == ' ' || *p == ':'))
+        p++;
+    if (p >= end || *p++ != '"')
+        return 1;
+    for (v = p; p < end && *p != '"'; p++) {
+    }
+    if (p >= end)
+        return 1; /* no readable status: as if none */
+    return ((size_t)(p - v) == 13 && !memcmp(v, "invalid_token", 13)) || ((size_t)(p - v) == 3 && !memcmp(v, "401", 3));
+}
+
 biff_sasl_status biff_sasl_b64_decode(const char *in, size_t len, char *out, size_t cap, size_t *out_len)
 {
     size_t n = 0;

@@ -150,10 +150,31 @@ static void test_decode(void **state)
     assert_string_equal(out, "");
 }
 
+static void test_oauth_token_refused(void **state)
+{
+    (void)state;
+    /* Dovecot 2.3's reports (OAUTHBEARER, XOAUTH2) and Google's XOAUTH2 one. */
+    static const char *const refused[] = {"{\"status\":\"invalid_token\"}",
+                                          "{\"status\":\"401\",\"schemes\":\"bearer\",\"scope\":\"mail\"}",
+                                          "{\"status\":\"401\",\"schemes\":\"Bearer\",\"scope\":\"https://mail.google.com/\"}",
+                                          "{\"status\" : \"invalid_token\"}", "{}", "not json", ""};
+    static const char *const other[] = {"{\"status\":\"insufficient_scope\",\"scope\":\"mail\"}",
+                                        "{\"status\":\"400\"}", "{\"status\":\"403\"}",
+                                        "{\"status\":\"invalid_token_x\"}", "{\"status\":\"4011\"}"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        assert_true(biff_sasl_oauth_token_refused(refused[i], strlen(refused[i])));
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        assert_false(biff_sasl_oauth_token_refused(other[i], strlen(other[i])));
+    assert_true(biff_sasl_oauth_token_refused(NULL, 0));
+    /* A cut-off report is not read past its end. */
+    assert_true(biff_sasl_oauth_token_refused("{\"status\":\"40", 13));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),   cmocka_unit_test(test_xoauth2), cmocka_unit_test(test_oauthbearer),
+        cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_oauth_token_refused),   cmocka_unit_test(test_xoauth2), cmocka_unit_test(test_oauthbearer),
         cmocka_unit_test(test_rejects), cmocka_unit_test(test_space),   cmocka_unit_test(test_names),
         cmocka_unit_test(test_decode),
     };
