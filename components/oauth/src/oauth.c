@@ -279,6 +279,14 @@ biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http
         retry(o, now, BIFF_OAUTH_WHY_SERVER);
         return BIFF_OAUTH_OK;
     }
+    if (in == IN_REFRESH && http_status == 400 && (!is_json || !len)) {
+        /* RFC 6749 5.2 refuses a grant with 400; glewlwyd 2.7 sends that without the JSON. */
+        wipe(o->access, o->access_cap);
+        o->have_access = 0;
+        needs_auth(o, BIFF_OAUTH_WHY_REVOKED);
+        set_detail(o, "the refresh token was refused (HTTP 400 without an error code)", NULL);
+        return BIFF_OAUTH_OK;
+    }
     if (!is_json) {
         set_detail(o, "endpoint answered without JSON: HTTP ", hs);
         retry(o, now, BIFF_OAUTH_WHY_SERVER);

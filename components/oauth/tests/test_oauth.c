@@ -144,6 +144,14 @@ static void test_device_flow(void **state)
     expect_action(BIFF_OAUTH_STOPPED, 0);
     /* One click: the flow again. */
     authorize();
+    /* glewlwyd 2.7 refuses a revoked refresh token with a bare 400 (no body, no JSON). */
+    now += 45;
+    expect_send();
+    assert_int_equal(biff_oauth_response(&O, now, 400, 0, "", 0), BIFF_OAUTH_OK);
+    assert_int_equal(biff_oauth_get_why(&O), BIFF_OAUTH_WHY_REVOKED);
+    assert_string_equal(biff_oauth_refresh_token(&O), "");
+    expect_action(BIFF_OAUTH_STOPPED, 0);
+    authorize();
     assert_string_equal(biff_oauth_access_token(&O, now), "AT-1");
 }
 
