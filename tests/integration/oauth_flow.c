@@ -11,6 +11,8 @@
  *   WAITING-REVOKE                         the test revokes, then writes a line to stdin
  *   NEEDS-AUTH <state text>                the lifecycle's verdict after the revocation
  *   FAIL <why>                             anything unexpected (exit status 1)
+ * --probe (the hostile suite): run the flow against a broken server until its first failure:
+ *   RESULT <state text> | <detail> | <elapsed> ms
  * --token-file gets each token this program held (mode 0600), so the test can prove that none
  * of them appears in any output or log.
  */
@@ -32,6 +34,7 @@
 #define IO_TIMEOUT_MS 10000
 
 static biff_tls_ctx tls_ctx;
+static unsigned exchange_timeout = 10; /* seconds for a whole HTTPS exchange: a slow drip ends */
 static const char *token_file;
 static char access_buf[2048], refresh_buf[1024], req_buf[2048], body[4096];
 static biff_check check;
@@ -102,11 +105,13 @@ static void exchange(biff_oauth *o, const biff_oauth_request *rq)
     biff_http_status hs = BIFF_HTTP_MORE;
     char why[160];
     size_t off = 0;
+    uint32_t deadline = now_s() + exchange_timeout;
+    int timed_out = 0;
     memset(&tls, 0, sizeof tls);
     if (open_tls(&s, &t, &tls, rq->host, rq->port, why, sizeof why)) {
         biff_tls_close(&tls);
         biff_net_posix_close(&s);
-        biff_oauth_failed(o, now_s(), why);
+        biff_oauth_failed(o, now_s(), 0, why);
         return;
     }
     up = biff_tls_transport(&tls);
@@ -117,22 +122,26 @@ static void exchange(biff_oauth *o, const biff_oauth_request *rq)
         off += (size_t)n;
     }
     biff_http_resp_init(&r, (uint8_t *)body, sizeof body);
-    while (off == rq->len && hs == BIFF_HTTP_MORE) {
+    while (off == rq->len && hs == BIFF_HTTP_MORE && !timed_out) {
         uint8_t buf[512];
         int32_t n = up->recv(up->ctx, buf, sizeof buf);
         if (n > 0)
             hs = biff_http_feed(&r, buf, (size_t)n, NULL);
         else if (n < 0)
             hs = biff_http_eof(&r);
-        else if (biff_net_posix_wait(&s, 0, IO_TIMEOUT_MS) != BIFF_NET_OK)
-            break;
+        else if ((int32_t)(now_s() - deadline) >= 0 || biff_net_posix_wait(&s, 0, 1000) == BIFF_NET_E_IO)
+            timed_out = 1;
     }
     biff_tls_close(&tls);
     biff_net_posix_close(&s);
-    if (hs == BIFF_HTTP_OK)
+    if (hs == BIFF_HTTP_OK) {
         biff_oauth_response(o, now_s(), r.status, biff_http_is_json(&r), body, r.body_len);
-    else
-        biff_oauth_failed(o, now_s(), off < rq->len ? "send failed" : biff_http_strerror(hs));
+    } else if (timed_out) {
+        snprintf(why, sizeof why, "no complete response within %u s", exchange_timeout);
+        biff_oauth_failed(o, now_s(), 1, why);
+    } else {
+        biff_oauth_failed(o, now_s(), off == rq->len, off < rq->len ? "send failed" : biff_http_strerror(hs));
+    }
 }
 
 /* Drive the lifecycle until it is READY or STOPPED; prints the code once when it has one. */
@@ -239,6 +248,38 @@ static void check_both(biff_oauth *o, const mailbox *mb, unsigned *refreshes, ui
     }
 }
 
+/* --probe: against a hostile server, run the flow until the first failure and report it. */
+static int probe(biff_oauth *o)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    biff_oauth_authorize(o, now_s());
+    for (int i = 0; i < 4; i++) {
+        biff_oauth_request rq;
+        biff_oauth_action a = biff_oauth_next(o, now_s(), &rq);
+        if (a == BIFF_OAUTH_SEND)
+            exchange(o, &rq);
+        else if (a == BIFF_OAUTH_WAIT)
+            sleep(1);
+        else
+            break;
+        if (*biff_oauth_detail(o) || biff_oauth_get_state(o) == BIFF_OAUTH_AUTHORIZED)
+            break;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    say("RESULT %s | %s | %ld ms", biff_oauth_state_text(o), biff_oauth_detail(o),
+        (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+    return 0;
+}
+
+static int has(int argc, char **argv, const char *name)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], name))
+            return 1;
+    return 0;
+}
+
 static const char *arg(int argc, char **argv, const char *name)
 {
     for (int i = 1; i + 1 < argc; i++)
@@ -253,21 +294,16 @@ int main(int argc, char **argv)
     static char secret[256], expired[sizeof access_buf];
     biff_oauth_config cfg = {arg(argc, argv, "--device-url"), arg(argc, argv, "--token-url"),
                              arg(argc, argv, "--client-id"), secret, arg(argc, argv, "--scope")};
-    int xoauth2 = !strcmp(arg(argc, argv, "--imap-mech"), "xoauth2");
-    mailbox mb[2] = {
-        {"localhost", arg(argc, argv, "--user"), (unsigned)atoi(arg(argc, argv, "--imaps-port")), BIFF_CHECK_IMAP,
-         xoauth2 ? BIFF_CHECK_AUTH_XOAUTH2 : BIFF_CHECK_AUTH_OAUTHBEARER},
-        {"localhost", mb[0].user, (unsigned)atoi(arg(argc, argv, "--pop3s-port")), BIFF_CHECK_POP3,
-         xoauth2 ? BIFF_CHECK_AUTH_OAUTHBEARER : BIFF_CHECK_AUTH_XOAUTH2},
-    };
-    unsigned lifetime = (unsigned)atoi(arg(argc, argv, "--lifetime")), refreshes = 0;
-    unsigned lifetimes = (unsigned)atoi(arg(argc, argv, "--lifetimes"));
+    int is_probe = has(argc, argv, "--probe");
     FILE *f = fopen(arg(argc, argv, "--secret-file"), "r");
     biff_oauth o;
     uint32_t end;
     char line[16];
 
-    token_file = arg(argc, argv, "--token-file");
+    if (has(argc, argv, "--exchange-timeout"))
+        exchange_timeout = (unsigned)atoi(arg(argc, argv, "--exchange-timeout"));
+    if (!is_probe)
+        token_file = arg(argc, argv, "--token-file");
     if (!f || !fgets(secret, sizeof secret, f))
         die("cannot read the client secret", NULL);
     fclose(f);
@@ -277,6 +313,18 @@ int main(int argc, char **argv)
     if (biff_oauth_init(&o, &cfg, access_buf, sizeof access_buf, refresh_buf, sizeof refresh_buf, req_buf,
                         sizeof req_buf, NULL, now_s()) != BIFF_OAUTH_OK)
         die("oauth settings", NULL);
+    if (is_probe)
+        return probe(&o);
+
+    int xoauth2 = !strcmp(arg(argc, argv, "--imap-mech"), "xoauth2");
+    mailbox mb[2] = {
+        {"localhost", arg(argc, argv, "--user"), (unsigned)atoi(arg(argc, argv, "--imaps-port")), BIFF_CHECK_IMAP,
+         xoauth2 ? BIFF_CHECK_AUTH_XOAUTH2 : BIFF_CHECK_AUTH_OAUTHBEARER},
+        {"localhost", mb[0].user, (unsigned)atoi(arg(argc, argv, "--pop3s-port")), BIFF_CHECK_POP3,
+         xoauth2 ? BIFF_CHECK_AUTH_OAUTHBEARER : BIFF_CHECK_AUTH_XOAUTH2},
+    };
+    unsigned lifetime = (unsigned)atoi(arg(argc, argv, "--lifetime")), refreshes = 0;
+    unsigned lifetimes = (unsigned)atoi(arg(argc, argv, "--lifetimes"));
 
     /* 1. The device flow: the test approves the code in the browser. */
     biff_oauth_authorize(&o, now_s());

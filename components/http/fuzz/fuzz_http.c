@@ -1,4 +1,5 @@
-/* libFuzzer: an HTTP response fed in pieces whose sizes come from the input's first byte. */
+/* libFuzzer: an HTTP response fed in pieces whose size comes from its first byte (which is fed too,
+ * so real responses work as seeds). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t body[512];
     biff_http_resp r;
     biff_http_status s = BIFF_HTTP_MORE;
-    size_t step, at = 1, used = 0;
+    size_t step, at = 0, used = 0;
     if (!size)
         return 0;
     step = (size_t)(data[0] % 17) + 1;

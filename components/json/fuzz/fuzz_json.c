@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char at[64], rt[48], code[16], err[32];
+    char at[64] = "", rt[48] = "", code[16] = "", err[32] = "";
     uint32_t exp_in = 0, interval = 0;
     biff_json_field f[] = {
         {"access_token", BIFF_JSON_STRING, 0, at, sizeof at, NULL},
@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < 6; i++) {
         if (s != BIFF_JSON_OK && f[i].found)
             __builtin_trap();
-        if (f[i].type == BIFF_JSON_STRING && strnlen(f[i].str, f[i].cap) >= f[i].cap)
+        if (f[i].type == BIFF_JSON_STRING && !memchr(f[i].str, 0, f[i].cap))
             __builtin_trap();
     }
     return 0;

@@ -218,14 +218,14 @@ static void retry(biff_oauth *o, uint32_t now, biff_oauth_why why)
     o->why = (uint8_t)why;
 }
 
-biff_oauth_status biff_oauth_failed(biff_oauth *o, uint32_t now, const char *why)
+biff_oauth_status biff_oauth_failed(biff_oauth *o, uint32_t now, int server_fault, const char *why)
 {
     if (!o->inflight)
         return BIFF_OAUTH_E_STATE;
     o->inflight = IN_NONE;
     wipe(o->req, o->req_cap);
     set_detail(o, why && why[0] ? why : "exchange failed", NULL);
-    retry(o, now, BIFF_OAUTH_WHY_NETWORK);
+    retry(o, now, server_fault ? BIFF_OAUTH_WHY_SERVER : BIFF_OAUTH_WHY_NETWORK);
     return BIFF_OAUTH_OK;
 }
 

@@ -245,15 +245,20 @@ static void test_server_failures(void **state)
     expect_action(BIFF_OAUTH_WAIT, now + 10); /* backoff doubles */
     now += 10;
     expect_send();
-    assert_int_equal(biff_oauth_failed(&O, now, "connection refused"), BIFF_OAUTH_OK);
+    assert_int_equal(biff_oauth_failed(&O, now, 0, "connection refused"), BIFF_OAUTH_OK);
     assert_string_equal(biff_oauth_state_text(&O), "the authorization server is unreachable; retrying");
     expect_action(BIFF_OAUTH_WAIT, now + 20);
     for (int i = 0; i < 8; i++) { /* capped at 5 minutes */
         now += 300;
         expect_send();
-        assert_int_equal(biff_oauth_failed(&O, now, "timeout"), BIFF_OAUTH_OK);
+        assert_int_equal(biff_oauth_failed(&O, now, 0, "timeout"), BIFF_OAUTH_OK);
     }
     expect_action(BIFF_OAUTH_WAIT, now + 300);
+    now += 300;
+    expect_send();
+    assert_int_equal(biff_oauth_failed(&O, now, 1, "response body too large"), BIFF_OAUTH_OK);
+    assert_string_equal(biff_oauth_state_text(&O), "the authorization server failed; retrying");
+    assert_string_equal(biff_oauth_detail(&O), "response body too large");
     now += 300;
     expect_send();
     reply(200, "{\"access_token\":\"AT-1\",\"token_type\":\"Bearer\",\"expires_in\":");

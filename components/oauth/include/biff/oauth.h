@@ -128,8 +128,12 @@ biff_oauth_action biff_oauth_next(biff_oauth *o, uint32_t now, biff_oauth_reques
 biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http_status, int is_json,
                                       const char *body, size_t len);
 
-/** The exchange failed before a response (connect, TLS, HTTP framing): retried with backoff. */
-biff_oauth_status biff_oauth_failed(biff_oauth *o, uint32_t now, const char *why);
+/**
+ * The exchange failed without a usable response: retried with backoff. server_fault: the server
+ * answered but broke HTTP (framing, sizes, too slow to finish); 0: the link failed (connect,
+ * TLS, reset). why is shown to the user (never put response bytes in it).
+ */
+biff_oauth_status biff_oauth_failed(biff_oauth *o, uint32_t now, int server_fault, const char *why);
 
 /**
  * The mail server refused the access token (the engines' biff_check_oauth_refused()): refresh
