@@ -87,23 +87,23 @@ def chunk_short(peer):  # says 0x100, sends 10 and closes
 
 # name: (token endpoint behaviour, device reply, expected detail, expected state text, bound s)
 SCENARIOS = {
-    "huge JSON": (huge, DEVICE, "response body too large", "the authorization server failed; retrying", 5),
-    "deep nesting": (deep, DEVICE, "reply: JSON nested too deep", "the authorization server failed; retrying", 5),
+    "huge JSON": (huge, DEVICE, "response body too large", "authorization server failed; retrying", 5),
+    "deep nesting": (deep, DEVICE, "reply: JSON nested too deep", "authorization server failed; retrying", 5),
     "missing expires_in": (None, {k: v for k, v in DEVICE.items() if k != "expires_in"},
-                           "device authorization reply lacks expires_in",
-                           "the authorization server failed; retrying", 5),
-    "HTML error page": (html, DEVICE, "endpoint answered without JSON: HTTP 500",
-                        "the authorization server failed; retrying", 5),
-    "302 redirect": (redirect, DEVICE, "endpoint redirects (not followed): HTTP 302",
-                     "the authorization server failed; retrying", 5),
+                           "reply lacks expires_in",
+                           "authorization server failed; retrying", 5),
+    "HTML error page": (html, DEVICE, "HTTP 500, not JSON",
+                        "authorization server failed; retrying", 5),
+    "302 redirect": (redirect, DEVICE, "HTTP 302 redirect, not followed",
+                     "authorization server failed; retrying", 5),
     "slow drip": (drip, DEVICE, "no complete response within 3 s",
-                  "the authorization server failed; retrying", 8),
-    "chunk longer than it says": (chunk_longer, DEVICE, "malformed chunked body",
-                                  "the authorization server failed; retrying", 5),
+                  "authorization server failed; retrying", 8),
+    "chunk longer than it says": (chunk_longer, DEVICE, "bad chunked body",
+                                  "authorization server failed; retrying", 5),
     "chunk size beyond the body": (chunk_huge, DEVICE, "response body too large",
-                                   "the authorization server failed; retrying", 5),
-    "chunk shorter than it says": (chunk_short, DEVICE, "connection closed before the response was complete",
-                                   "the authorization server failed; retrying", 5),
+                                   "authorization server failed; retrying", 5),
+    "chunk shorter than it says": (chunk_short, DEVICE, "response cut short",
+                                   "authorization server failed; retrying", 5),
 }
 
 

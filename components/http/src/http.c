@@ -61,6 +61,17 @@ static void put_form(wbuf *w, const char *s)
     }
 }
 
+static void put_body(wbuf *w, const biff_http_field *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            put(w, "&", 1);
+        put_form(w, f[i].name);
+        put(w, "=", 1);
+        put_form(w, f[i].value);
+    }
+}
+
 static int bad_token(const char *s)
 {
     if (!s || !*s)
@@ -84,13 +95,7 @@ biff_http_status biff_http_post_form(char *out, size_t cap, size_t *len, const c
             return BIFF_HTTP_E_ARG;
     /* The body's length is needed first: measure it by writing into nothing. */
     body = (wbuf){NULL, 0, 0};
-    for (size_t i = 0; i < n_fields; i++) {
-        if (i)
-            put(&body, "&", 1);
-        put_form(&body, fields[i].name);
-        put(&body, "=", 1);
-        put_form(&body, fields[i].value);
-    }
+    put_body(&body, fields, n_fields);
     puts_(&w, "POST ");
     puts_(&w, path);
     puts_(&w, " HTTP/1.1\r\nHost: ");
@@ -103,13 +108,7 @@ biff_http_status biff_http_post_form(char *out, size_t cap, size_t *len, const c
               "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ");
     putu(&w, (unsigned long)body.len);
     puts_(&w, "\r\n\r\n");
-    for (size_t i = 0; i < n_fields; i++) {
-        if (i)
-            put(&w, "&", 1);
-        put_form(&w, fields[i].name);
-        put(&w, "=", 1);
-        put_form(&w, fields[i].value);
-    }
+    put_body(&w, fields, n_fields);
     if (w.len >= cap) { /* one byte kept for the NUL */
         if (cap)
             memset(out, 0, cap);
@@ -381,14 +380,14 @@ const char *biff_http_strerror(biff_http_status s)
     switch (s) {
     case BIFF_HTTP_OK: return "ok";
     case BIFF_HTTP_MORE: return "response incomplete";
-    case BIFF_HTTP_E_ARG: return "bad request argument";
-    case BIFF_HTTP_E_SPACE: return "request too large for its buffer";
+    case BIFF_HTTP_E_ARG: return "bad argument";
+    case BIFF_HTTP_E_SPACE: return "request too large";
     case BIFF_HTTP_E_STATUS: return "no HTTP status line";
-    case BIFF_HTTP_E_HEADER: return "malformed response header";
+    case BIFF_HTTP_E_HEADER: return "bad response header";
     case BIFF_HTTP_E_HEAD_SIZE: return "response header too large";
     case BIFF_HTTP_E_BODY_SIZE: return "response body too large";
-    case BIFF_HTTP_E_CHUNK: return "malformed chunked body";
-    case BIFF_HTTP_E_TRUNCATED: return "connection closed before the response was complete";
+    case BIFF_HTTP_E_CHUNK: return "bad chunked body";
+    case BIFF_HTTP_E_TRUNCATED: return "response cut short";
     }
     return "unknown";
 }

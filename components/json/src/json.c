@@ -77,24 +77,10 @@ static biff_json_status string(rd *r, char *out, size_t cap, size_t *n)
                 }
                 if (!u)
                     return BIFF_JSON_E_SYNTAX; /* a NUL would cut the C string short */
-                if (u < 0x80) {
-                    b[0] = (char)u;
-                } else if (u < 0x800) {
-                    b[0] = (char)(0xC0 | u >> 6);
-                    b[1] = (char)(0x80 | (u & 0x3F));
-                    bn = 2;
-                } else if (u < 0x10000) {
-                    b[0] = (char)(0xE0 | u >> 12);
-                    b[1] = (char)(0x80 | ((u >> 6) & 0x3F));
-                    b[2] = (char)(0x80 | (u & 0x3F));
-                    bn = 3;
-                } else {
-                    b[0] = (char)(0xF0 | u >> 18);
-                    b[1] = (char)(0x80 | ((u >> 12) & 0x3F));
-                    b[2] = (char)(0x80 | ((u >> 6) & 0x3F));
-                    b[3] = (char)(0x80 | (u & 0x3F));
-                    bn = 4;
-                }
+                bn = u < 0x80 ? 1 : u < 0x800 ? 2 : u < 0x10000 ? 3 : 4;
+                for (size_t i = bn - 1; i > 0; i--, u >>= 6)
+                    b[i] = (char)(0x80 | (u & 0x3F));
+                b[0] = (char)(bn == 1 ? u : ((0xFF00u >> bn) & 0xFFu) | u);
                 break;
             default:
                 return BIFF_JSON_E_SYNTAX;

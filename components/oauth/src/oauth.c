@@ -53,6 +53,7 @@ static void needs_auth(biff_oauth *o, biff_oauth_why why)
 {
     drop_refresh(o); /* a dead refresh token, or the device code of a flow that ended */
     o->user_code[0] = o->uri[0] = o->uri_complete[0] = 0;
+    o->detail[0] = 0;
     to_state(o, BIFF_OAUTH_NEEDS_AUTH, why);
 }
 
@@ -91,25 +92,6 @@ biff_oauth_status biff_oauth_init(biff_oauth *o, const biff_oauth_config *cfg, c
         to_state(o, BIFF_OAUTH_NEEDS_AUTH, BIFF_OAUTH_WHY_NO_TOKEN);
     }
     return BIFF_OAUTH_OK;
-}
-
-int biff_oauth_preset(const char *name, biff_oauth_config *cfg)
-{
-    if (!name || !cfg)
-        return -1;
-    if (!strcmp(name, "google")) {
-        cfg->device_url = "https://oauth2.googleapis.com/device/code";
-        cfg->token_url = "https://oauth2.googleapis.com/token";
-        cfg->scope = "https://mail.google.com/";
-    } else if (!strcmp(name, "microsoft")) {
-        cfg->device_url = "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode";
-        cfg->token_url = "https://login.microsoftonline.com/common/oauth2/v2.0/token";
-        cfg->scope = "https://outlook.office.com/IMAP.AccessAsUser.All "
-                     "https://outlook.office.com/POP.AccessAsUser.All offline_access";
-    } else if (strcmp(name, "custom")) {
-        return -1;
-    }
-    return 0;
 }
 
 void biff_oauth_authorize(biff_oauth *o, uint32_t now)
@@ -181,7 +163,6 @@ biff_oauth_action biff_oauth_next(biff_oauth *o, uint32_t now, biff_oauth_reques
         return BIFF_OAUTH_STOPPED;
     if (o->state == BIFF_OAUTH_WAITING_USER && (int32_t)(now - o->code_expires) >= 0) {
         needs_auth(o, BIFF_OAUTH_WHY_CODE_EXPIRED);
-        set_detail(o, "the code expired before it was approved", NULL);
         return BIFF_OAUTH_STOPPED;
     }
     valid = o->have_access && (int32_t)(now - o->expires) < 0;
@@ -199,7 +180,7 @@ biff_oauth_action biff_oauth_next(biff_oauth *o, uint32_t now, biff_oauth_reques
         if (build(o, req)) {
             wipe(o->req, o->req_cap);
             to_state(o, BIFF_OAUTH_CONFIG_ERROR, BIFF_OAUTH_WHY_CLIENT);
-            set_detail(o, "request does not fit its buffer, or a bad endpoint URL", NULL);
+            set_detail(o, "request too large, or a bad URL", NULL);
             return BIFF_OAUTH_STOPPED;
         }
         return BIFF_OAUTH_SEND;
@@ -258,147 +239,142 @@ static void token_ok(biff_oauth *o, uint32_t now, uint32_t expires_in, int has_e
     to_state(o, BIFF_OAUTH_AUTHORIZED, BIFF_OAUTH_WHY_NONE);
 }
 
+/* The server failed this exchange: say how (a, then b), and try again later. */
+static biff_oauth_status server_fail(biff_oauth *o, uint32_t now, const char *a, const char *b)
+{
+    set_detail(o, a, b);
+    retry(o, now, BIFF_OAUTH_WHY_SERVER);
+    return BIFF_OAUTH_OK;
+}
+
+/* A refresh was refused: the user must authorize again. */
+static biff_oauth_status revoked(biff_oauth *o, const char *detail)
+{
+    wipe(o->access, o->access_cap);
+    o->have_access = 0;
+    needs_auth(o, BIFF_OAUTH_WHY_REVOKED);
+    set_detail(o, detail, NULL);
+    return BIFF_OAUTH_OK;
+}
+
+static int is(const char *s, const char *word)
+{
+    return !strcmp(s, word);
+}
+
+/* The error member of a reply (RFC 6749 5.2, RFC 8628 3.5). */
+static biff_oauth_status on_error(biff_oauth *o, uint32_t now, uint8_t in, const char *err)
+{
+    if (in == IN_POLL && is(err, "authorization_pending")) {
+        o->why = BIFF_OAUTH_WHY_PENDING;
+    } else if (in == IN_POLL && is(err, "slow_down")) {
+        o->interval += SLOW_DOWN_STEP;
+        o->why = BIFF_OAUTH_WHY_SLOW_DOWN;
+    } else if (in == IN_POLL && (is(err, "expired_token") || is(err, "invalid_grant") || is(err, "access_denied"))) {
+        needs_auth(o, err[0] == 'a' ? BIFF_OAUTH_WHY_DENIED : BIFF_OAUTH_WHY_CODE_EXPIRED);
+        return BIFF_OAUTH_OK;
+    } else if (in == IN_REFRESH && is(err, "invalid_grant")) {
+        return revoked(o, err);
+    } else if (is(err, "invalid_client") || is(err, "unauthorized_client") || is(err, "unsupported_grant_type") ||
+               is(err, "invalid_scope")) {
+        if (in != IN_REFRESH)
+            needs_auth(o, BIFF_OAUTH_WHY_NONE); /* the device code is of no use now */
+        to_state(o, BIFF_OAUTH_CONFIG_ERROR, err[8] == 's' ? BIFF_OAUTH_WHY_SCOPE : BIFF_OAUTH_WHY_CLIENT);
+        set_detail(o, err, NULL);
+        return BIFF_OAUTH_OK;
+    } else {
+        return server_fail(o, now, plain_word(err) ? err : "unreadable error code", NULL);
+    }
+    o->due = now + o->interval;
+    return BIFF_OAUTH_OK;
+}
+
 biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http_status, int is_json,
                                       const char *body, size_t len)
 {
-    char err[32], type[16], hs[4];
+    char err[32], type[16], hs[9] = "HTTP 000";
     uint32_t expires_in = 0, interval = 0;
     uint8_t in = o->inflight;
     biff_json_status js;
     const char *member = NULL;
+    biff_json_field f[] = {
+        {"error", BIFF_JSON_STRING, 0, err, sizeof err, NULL},
+        {"token_type", BIFF_JSON_STRING, 0, type, sizeof type, NULL},
+        {"expires_in", BIFF_JSON_UINT, 0, NULL, 0, &expires_in},
+        {"interval", BIFF_JSON_UINT, 0, NULL, 0, &interval},
+        {"user_code", BIFF_JSON_STRING, 0, o->user_code, sizeof o->user_code, NULL},
+        {"verification_uri", BIFF_JSON_STRING, 0, o->uri, sizeof o->uri, NULL},
+        {"verification_url", BIFF_JSON_STRING, 0, o->uri, sizeof o->uri, NULL}, /* Google's name */
+        {"verification_uri_complete", BIFF_JSON_STRING, 0, o->uri_complete, sizeof o->uri_complete, NULL},
+        {"device_code", BIFF_JSON_STRING, 0, o->refresh, o->refresh_cap, NULL},
+    };
     if (!in)
         return BIFF_OAUTH_E_STATE;
     o->inflight = IN_NONE;
     wipe(o->req, o->req_cap);
-    hs[0] = (char)('0' + http_status / 100 % 10);
-    hs[1] = (char)('0' + http_status / 10 % 10);
-    hs[2] = (char)('0' + http_status % 10);
-    hs[3] = 0;
-    if (http_status >= 300 && http_status < 400) {
-        set_detail(o, "endpoint redirects (not followed): HTTP ", hs);
-        retry(o, now, BIFF_OAUTH_WHY_SERVER);
-        return BIFF_OAUTH_OK;
-    }
-    if (in == IN_REFRESH && http_status == 400 && (!is_json || !len)) {
-        /* RFC 6749 5.2 refuses a grant with 400; glewlwyd 2.7 sends that without the JSON. */
-        wipe(o->access, o->access_cap);
-        o->have_access = 0;
-        needs_auth(o, BIFF_OAUTH_WHY_REVOKED);
-        set_detail(o, "the refresh token was refused (HTTP 400 without an error code)", NULL);
-        return BIFF_OAUTH_OK;
-    }
-    if (!is_json) {
-        set_detail(o, "endpoint answered without JSON: HTTP ", hs);
-        retry(o, now, BIFF_OAUTH_WHY_SERVER);
-        return BIFF_OAUTH_OK;
-    }
-    {
-        biff_json_field f[] = {
-            {"error", BIFF_JSON_STRING, 0, err, sizeof err, NULL},
-            {"token_type", BIFF_JSON_STRING, 0, type, sizeof type, NULL},
-            {"expires_in", BIFF_JSON_UINT, 0, NULL, 0, &expires_in},
-            {"interval", BIFF_JSON_UINT, 0, NULL, 0, &interval},
-            {"user_code", BIFF_JSON_STRING, 0, o->user_code, sizeof o->user_code, NULL},
-            {"verification_uri", BIFF_JSON_STRING, 0, o->uri, sizeof o->uri, NULL},
-            {"verification_url", BIFF_JSON_STRING, 0, o->uri, sizeof o->uri, NULL}, /* Google's name */
-            {"verification_uri_complete", BIFF_JSON_STRING, 0, o->uri_complete, sizeof o->uri_complete, NULL},
+    hs[5] = (char)('0' + http_status / 100 % 10);
+    hs[6] = (char)('0' + http_status / 10 % 10);
+    hs[7] = (char)('0' + http_status % 10);
+    if (http_status >= 300 && http_status < 400)
+        return server_fail(o, now, hs, " redirect, not followed");
+    if (in == IN_REFRESH && http_status == 400 && (!is_json || !len))
+        return revoked(o, "HTTP 400 without an error code"); /* glewlwyd 2.7's invalid_grant */
+    if (!is_json)
+        return server_fail(o, now, hs, ", not JSON");
+    err[0] = type[0] = 0;
+    /* Tokens and the device code are read only once the reply is known to be a success, so an
+     * error reply never touches the ones held. */
+    js = biff_json_read(body, len, f, in == IN_DEVICE ? 8 : 4, NULL, &member);
+    if (js == BIFF_JSON_OK && f[0].found)
+        return on_error(o, now, in, err);
+    if (js == BIFF_JSON_OK && http_status != 200)
+        return server_fail(o, now, hs, NULL);
+    if (js == BIFF_JSON_OK && in == IN_DEVICE) {
+        /* The device code goes where the refresh token would be (there is none now). */
+        js = biff_json_read(body, len, f + 8, 1, NULL, &member);
+        if (js == BIFF_JSON_OK) {
+            const char *lacks = !f[8].found ? "device_code" : !o->user_code[0] ? "user_code"
+                                : !o->uri[0] ? "verification_uri" : !f[2].found ? "expires_in" : NULL;
+            if (lacks) {
+                needs_auth(o, BIFF_OAUTH_WHY_NONE);
+                to_state(o, BIFF_OAUTH_STARTING, BIFF_OAUTH_WHY_NONE);
+                return server_fail(o, now, "reply lacks ", lacks);
+            }
+            o->interval = f[3].found && interval ? (interval > 300 ? 300 : interval) : POLL_DEFAULT;
+            o->code_expires = now + (expires_in > 86400 ? 86400 : expires_in);
+            o->due = now + o->interval;
+            o->backoff = 0;
+            o->detail[0] = 0;
+            to_state(o, BIFF_OAUTH_WAITING_USER, BIFF_OAUTH_WHY_PENDING);
+            return BIFF_OAUTH_OK;
+        }
+    } else if (js == BIFF_JSON_OK) {
+        biff_json_field t[] = {
+            {"access_token", BIFF_JSON_STRING, 0, o->access, o->access_cap, NULL},
+            {"refresh_token", BIFF_JSON_STRING, 0, o->refresh, o->refresh_cap, NULL},
         };
-        size_t nf = in == IN_DEVICE ? 8 : 4;
-        err[0] = type[0] = 0;
-        js = biff_json_read(body, len, f, nf, NULL, &member);
-        if (js == BIFF_JSON_OK && f[0].found) {
-            int refresh = in == IN_REFRESH, poll = in == IN_POLL;
-            if (poll && !strcmp(err, "authorization_pending")) {
-                o->due = now + o->interval;
-                o->why = BIFF_OAUTH_WHY_PENDING;
-            } else if (poll && !strcmp(err, "slow_down")) {
-                o->interval += SLOW_DOWN_STEP;
-                o->due = now + o->interval;
-                o->why = BIFF_OAUTH_WHY_SLOW_DOWN;
-            } else if (poll && (!strcmp(err, "expired_token") || !strcmp(err, "invalid_grant"))) {
-                needs_auth(o, BIFF_OAUTH_WHY_CODE_EXPIRED);
-                set_detail(o, "the code expired before it was approved", NULL);
-            } else if (poll && !strcmp(err, "access_denied")) {
-                needs_auth(o, BIFF_OAUTH_WHY_DENIED);
-                set_detail(o, "access was denied on the authorization page", NULL);
-            } else if (refresh && !strcmp(err, "invalid_grant")) {
-                wipe(o->access, o->access_cap);
-                o->have_access = 0;
-                needs_auth(o, BIFF_OAUTH_WHY_REVOKED);
-                set_detail(o, "the refresh token was refused (invalid_grant)", NULL);
-            } else if (!strcmp(err, "invalid_client") || !strcmp(err, "unauthorized_client") ||
-                       !strcmp(err, "unsupported_grant_type") || !strcmp(err, "invalid_scope")) {
-                if (in != IN_REFRESH)
-                    needs_auth(o, BIFF_OAUTH_WHY_NONE); /* the device code is of no use now */
-                to_state(o, BIFF_OAUTH_CONFIG_ERROR,
-                         err[8] == 's' ? BIFF_OAUTH_WHY_SCOPE : BIFF_OAUTH_WHY_CLIENT);
-                set_detail(o, "server refused the client: ", err);
-            } else {
-                set_detail(o, "server error: ", plain_word(err) ? err : "(unreadable error code)");
-                retry(o, now, BIFF_OAUTH_WHY_SERVER);
-            }
+        if (type[0] && strcmp(type, "Bearer") && strcmp(type, "bearer") && strcmp(type, "BEARER"))
+            return server_fail(o, now, "token type is not Bearer", NULL);
+        /* The refresh token (or the device code) is replaced only when the reply has one. */
+        js = biff_json_read(body, len, t, 2, NULL, &member);
+        if (js == BIFF_JSON_OK && t[0].found && o->access[0]) {
+            if (t[1].found)
+                o->gen++;
+            else if (in == IN_POLL)
+                drop_refresh(o); /* the device code is not a refresh token */
+            token_ok(o, now, expires_in, f[2].found);
             return BIFF_OAUTH_OK;
         }
-        if (js == BIFF_JSON_OK && http_status != 200) {
-            set_detail(o, "endpoint answered HTTP ", hs);
-            retry(o, now, BIFF_OAUTH_WHY_SERVER);
-            return BIFF_OAUTH_OK;
-        }
-        if (js == BIFF_JSON_OK && in == IN_DEVICE) {
-            /* The device code goes where the refresh token would be (there is none now). */
-            biff_json_field d = {"device_code", BIFF_JSON_STRING, 0, o->refresh, o->refresh_cap, NULL};
-            js = biff_json_read(body, len, &d, 1, NULL, &member);
-            if (js == BIFF_JSON_OK && (!d.found || !o->user_code[0] || !o->uri[0] || !f[2].found)) {
-                set_detail(o, "device authorization reply lacks ",
-                           !d.found ? "device_code" : !o->user_code[0] ? "user_code"
-                           : !o->uri[0] ? "verification_uri" : "expires_in");
-                wipe(o->refresh, o->refresh_cap);
-                o->user_code[0] = o->uri[0] = o->uri_complete[0] = 0;
-                retry(o, now, BIFF_OAUTH_WHY_SERVER);
-                return BIFF_OAUTH_OK;
-            }
-            if (js == BIFF_JSON_OK) {
-                o->interval = f[3].found && interval ? (interval > 300 ? 300 : interval) : POLL_DEFAULT;
-                o->code_expires = now + (expires_in > 86400 ? 86400 : expires_in);
-                o->due = now + o->interval;
-                o->backoff = 0;
-                o->detail[0] = 0;
-                to_state(o, BIFF_OAUTH_WAITING_USER, BIFF_OAUTH_WHY_PENDING);
-                return BIFF_OAUTH_OK;
-            }
-        } else if (js == BIFF_JSON_OK) {
-            if (type[0] && strcmp(type, "Bearer") && strcmp(type, "bearer") && strcmp(type, "BEARER")) {
-                set_detail(o, "token type is not Bearer", NULL);
-                retry(o, now, BIFF_OAUTH_WHY_SERVER);
-                return BIFF_OAUTH_OK;
-            }
-            /* Tokens are read only now, so an error reply never touches the ones we hold. The
-             * refresh token (or the device code) is replaced only when the reply carries one. */
-            {
-                biff_json_field t[] = {
-                    {"access_token", BIFF_JSON_STRING, 0, o->access, o->access_cap, NULL},
-                    {"refresh_token", BIFF_JSON_STRING, 0, o->refresh, o->refresh_cap, NULL},
-                };
-                js = biff_json_read(body, len, t, 2, NULL, &member);
-                if (js == BIFF_JSON_OK && t[0].found && o->access[0]) {
-                    if (t[1].found)
-                        o->gen++;
-                    else if (in == IN_POLL)
-                        drop_refresh(o); /* the device code is not a refresh token */
-                    token_ok(o, now, expires_in, f[2].found);
-                    return BIFF_OAUTH_OK;
-                }
-                if (js == BIFF_JSON_OK) {
-                    set_detail(o, "token reply lacks access_token", NULL);
-                    retry(o, now, BIFF_OAUTH_WHY_SERVER);
-                    return BIFF_OAUTH_OK;
-                }
-                o->have_access = 0; /* a failed read wiped what it wrote */
-                if (t[1].found || (member && !strcmp(member, "refresh_token")))
-                    o->gen++;
-            }
-        }
+        o->have_access = 0; /* a failed read wiped what it wrote */
+        if (t[1].found || (member && is(member, "refresh_token")))
+            o->gen++;
+        if (js == BIFF_JSON_OK)
+            return server_fail(o, now, "reply lacks access_token", NULL);
     }
+    if (!o->refresh[0] && in != IN_DEVICE)
+        needs_auth(o, BIFF_OAUTH_WHY_NO_TOKEN); /* a half-read reply cost the refresh token or code */
+    else
+        retry(o, now, BIFF_OAUTH_WHY_SERVER);
     set_detail(o, "reply: ", biff_json_strerror(js));
     if (member) {
         size_t n = strlen(o->detail), m = strlen(member);
@@ -407,12 +383,6 @@ biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http
             memcpy(o->detail + n + 4, member, m + 1);
         }
     }
-    if (!o->refresh[0] && in != IN_DEVICE) {
-        /* A half-read token reply cost the refresh token or device code: nothing to retry with. */
-        needs_auth(o, BIFF_OAUTH_WHY_SERVER);
-        return BIFF_OAUTH_OK;
-    }
-    retry(o, now, BIFF_OAUTH_WHY_SERVER);
     return BIFF_OAUTH_OK;
 }
 
@@ -423,7 +393,7 @@ biff_oauth_status biff_oauth_token_refused(biff_oauth *o, uint32_t now)
     if (o->refusal == 2 && o->have_access) {
         /* This token is the one the last refusal got us: refreshing again would loop. */
         o->refusal = 0;
-        set_detail(o, "the mail server refuses fresh tokens too (scope, or the account)", NULL);
+        set_detail(o, "fresh tokens refused too", NULL);
         return BIFF_OAUTH_E_REFUSED;
     }
     wipe(o->access, o->access_cap);
@@ -452,32 +422,17 @@ biff_oauth_why biff_oauth_get_why(const biff_oauth *o)
 
 const char *biff_oauth_state_text(const biff_oauth *o)
 {
+    /* The reason, when there is one, says more than the state. */
     static const char *const why[] = {
-        "", "not authorized yet", "waiting for approval", "waiting for approval (server asked to poll slower)",
-        "the code expired before it was approved", "access was denied on the authorization page",
-        "access was revoked or the password changed", "the server refused the client id or secret",
-        "the server refused the scope", "the authorization server failed; retrying",
-        "the authorization server is unreachable; retrying", "the mail server refused the token; refreshing",
+        NULL, "needs authorization", "waiting for approval", "waiting for approval (polling slower)",
+        "needs authorization: the code expired", "needs authorization: access was denied",
+        "needs authorization: access was revoked", "server refused the client id or secret",
+        "server refused the scope", "authorization server failed; retrying",
+        "authorization server unreachable; retrying", "mail server refused the token; refreshing",
     };
-    switch ((biff_oauth_state)o->state) {
-    case BIFF_OAUTH_NEEDS_AUTH:
-        return o->why == BIFF_OAUTH_WHY_REVOKED        ? "needs authorization: access was revoked or the password changed"
-               : o->why == BIFF_OAUTH_WHY_DENIED       ? "needs authorization: access was denied"
-               : o->why == BIFF_OAUTH_WHY_CODE_EXPIRED ? "needs authorization: the code expired"
-                                                       : "needs authorization";
-    case BIFF_OAUTH_STARTING:
-        return o->why >= BIFF_OAUTH_WHY_SERVER ? why[o->why] : "asking for a code";
-    case BIFF_OAUTH_WAITING_USER:
-        return o->why == BIFF_OAUTH_WHY_SLOW_DOWN || o->why >= BIFF_OAUTH_WHY_SERVER ? why[o->why]
-                                                                                   : why[BIFF_OAUTH_WHY_PENDING];
-    case BIFF_OAUTH_AUTHORIZED:
-        return "authorized";
-    case BIFF_OAUTH_REFRESHING:
-        return o->why ? why[o->why] : "refreshing the access token";
-    case BIFF_OAUTH_CONFIG_ERROR:
-        return why[o->why == BIFF_OAUTH_WHY_SCOPE ? BIFF_OAUTH_WHY_SCOPE : BIFF_OAUTH_WHY_CLIENT];
-    }
-    return "";
+    static const char *const state[] = {"needs authorization", "asking for a code", "waiting for approval",
+                                        "authorized", "refreshing the token", "server refused the client"};
+    return why[o->why] ? why[o->why] : state[o->state];
 }
 
 const char *biff_oauth_detail(const biff_oauth *o)
