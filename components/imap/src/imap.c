@@ -911,15 +911,9 @@ static biff_imap_status on_continuation(biff_imap *e)
     uint8_t st = e->auth_step;
     if ((e->inflight & (1u << K_AUTH)) && e->tx == TX_NONE &&
         (st == AS_WAIT_IR || st == AS_SENT_IR || st == AS_LIT0 || st == AS_LIT1)) {
-        if (st == AS_SENT_IR && e->mech >= BIFF_IMAP_AUTH_XOAUTH2) {
-            char report[BIFF_IMAP_DETAIL_MAX];
-            size_t n = 0;
-            if (e->line_len > 2 &&
-                biff_sasl_b64_decode((const char *)e->work + 2, e->line_len - 2u, report, sizeof report, &n) ==
-                    BIFF_SASL_OK &&
-                !biff_sasl_oauth_token_refused(report, n))
-                e->flags |= F_NOT_TOKEN;
-        }
+        if (st == AS_SENT_IR && e->mech >= BIFF_IMAP_AUTH_XOAUTH2 && e->line_len > 2 &&
+            !biff_sasl_oauth_token_refused((const char *)e->work + 2, e->line_len - 2u))
+            e->flags |= F_NOT_TOKEN;
         e->tx = TX_AUTH_DATA;
         return BIFF_IMAP_OK;
     }

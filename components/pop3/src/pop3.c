@@ -372,9 +372,9 @@ static void challenge(biff_pop3 *e, const char *l, size_t n)
                 d[i] = '?';
             }
         }
-        if (!biff_sasl_oauth_token_refused(d, k)) {
-            e->flags |= F_NOT_TOKEN;
-        }
+    }
+    if (n > 2 && !biff_sasl_oauth_token_refused(l + 2, n - 2)) {
+        e->flags |= F_NOT_TOKEN; /* PLAIN: never asked (biff_pop3_oauth_refused checks the mech) */
     }
     cmd(e, e->mech == BIFF_POP3_AUTH_OAUTHBEARER ? "AQ==" : e->mech == BIFF_POP3_AUTH_PLAIN ? "*" : NULL, NULL,
         NULL);
