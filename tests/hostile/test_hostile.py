@@ -199,6 +199,11 @@ IMAP_SCENARIOS = [
     Scenario("imap_wrong_tag", "imap",
              imap_at(b"STATUS", status_reply(sts() + b"ZZ99 OK done\r\n", silence)),
              ("protocol",), "unexpected|tag"),
+    # A tagged OK for a command the client never sent (a check without IDLE sends no EXAMINE):
+    # taking it would mark a mailbox selected that never was; it must end the session.
+    Scenario("imap_tagged_reply_to_unsent_command", "imap",
+             imap_at(b"STATUS", status_reply(b"bX OK [READ-ONLY] examined\r\n" + sts() + b"%TAG% OK done\r\n")),
+             ("protocol",), "unexpected reply"),
     Scenario("imap_bye_at_greeting", "imap", greeting_only(b"* BYE too many connections from your IP\r\n", close),
              ("server_error",), "too many connections"),
     Scenario("imap_bye_after_auth", "imap",
@@ -225,6 +230,11 @@ IMAP_SCENARIOS = [
              imap_at(b"STATUS", status_reply(sts(body=b"(MESSAGES 4294967296 UNSEEN 1 UIDNEXT 99999999999 "
                                                      b"UIDVALIDITY 7)") + b"%TAG% OK done\r\n")),
              ("protocol",)),
+    # 2^64+4: a bound checked after x*10+d read it as 4 and kept it
+    Scenario("imap_highestmodseq_wraps_64_bits", "imap",
+             imap_at(b"STATUS", status_reply(sts(body=b"(MESSAGES 3 UNSEEN 1 UIDNEXT 4 UIDVALIDITY 7 "
+                                                     b"HIGHESTMODSEQ 18446744073709551620)") + b"%TAG% OK done\r\n")),
+             ("protocol",), "number"),
     Scenario("imap_nul_and_non_utf8_in_auth_reply", "imap",
              imap_at(b"AUTHENTICATE", lambda p, tag, line: p.send(tag + b" NO [AUTHENTICATIONFAILED] \x00\xff\xfe"
                                                                    b"\xc3\x28 bad\r\n") or True),

@@ -166,6 +166,8 @@ static int tokenize(parser *p, const char *s, size_t n)
             if (out + 1 >= sizeof p->tok) goto toolong;
             p->tok[out++] = s[i++];
         }
+        /* An empty word ('') after a full buffer has no room for its terminator either. */
+        if (out >= sizeof p->tok) goto toolong;
         p->tok[out++] = 0;
     }
 ctrl:
@@ -176,7 +178,7 @@ toolong:
     return -1;
 }
 
-static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+int biff_uci_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
     uint32_t v = 0;
     if (!*s) return -1;
@@ -264,7 +266,7 @@ static int valid_bind(const char *s)
         }
     }
     uint32_t port;
-    return parse_uint(colon + 1, 1, 65535, &port) == 0;
+    return biff_uci_uint(colon + 1, 1, 65535, &port) == 0;
 }
 
 /* A LED name under /sys/class/leds: no '/', not "." or "..". */
@@ -293,7 +295,7 @@ static void set_path(parser *p, char *dst, size_t cap, const char *key, const ch
 
 static void set_interval(parser *p, const char *key, const char *v, uint32_t min, uint32_t max, uint32_t *out)
 {
-    if (parse_uint(v, min, max, out) != 0)
+    if (biff_uci_uint(v, min, max, out) != 0)
         ERR(p, "option %s: '%.20s' is not a number of seconds from %lu to %lu", key, v,
             (unsigned long)min, (unsigned long)max);
 }
@@ -310,10 +312,10 @@ static void main_option(parser *p, uint8_t id, const char *key, const char *v)
     biff_globals *g = &p->cfg->globals;
     uint32_t u;
     switch (id) {
-    case K_INTERVAL: set_interval(p, key, v, 1, 86400, &g->interval_s); break;
+    case K_INTERVAL: set_interval(p, key, v, 1, BIFF_UCI_INTERVAL_MAX, &g->interval_s); break;
     case K_IDLE_RENEW: set_interval(p, key, v, 60, 1740, &g->idle_renew_s); break;
     case K_MAX_PARALLEL:
-        if (parse_uint(v, 1, 1024, &u) != 0) ERR(p, "option max_parallel: '%.20s' is not a number from 1 to 1024", v);
+        if (biff_uci_uint(v, 1, 1024, &u) != 0) ERR(p, "option max_parallel: '%.20s' is not a number from 1 to 1024", v);
         else g->max_parallel = (uint16_t)u;
         break;
     case K_STATUS_BIND:
@@ -364,7 +366,7 @@ static void account_option(parser *p, uint8_t id, const char *key, const char *v
             memcpy(a->folders[a->n_folders++], v, strlen(v) + 1);
         }
         break;
-    case K_INTERVAL: set_interval(p, key, v, 1, 86400, &a->interval_s); break;
+    case K_INTERVAL: set_interval(p, key, v, 1, BIFF_UCI_INTERVAL_MAX, &a->interval_s); break;
     case K_SECURITY:
         if (strcmp(v, "tls") == 0) p->security = BIFF_SECURITY_TLS;
         else if (strcmp(v, "starttls") == 0) p->security = BIFF_SECURITY_STARTTLS;

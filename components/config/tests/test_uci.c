@@ -243,6 +243,14 @@ static const struct {
       "t.conf:4: led 'l': account 'a' listed twice" },
     { "config led l\n option terminal 1\nconfig led l\n option terminal 1\n", BIFF_UCI_PARTIAL,
       "t.conf:3: led 'l' defined twice" },
+    /* A typo in a led section is an error too, named with the section, as in the others. */
+    { "config led l\n option terminal 1\n option colour red\n", BIFF_UCI_PARTIAL,
+      "t.conf:3: unknown option 'colour' in config led 'l'" },
+    { "config led l\n option terminal 1\n list acount a\n" ACC, BIFF_UCI_PARTIAL,
+      "t.conf:3: unknown list 'acount' in config led 'l'" },
+    { "config led l\n option terminal 1\n option account a\n" ACC, BIFF_UCI_PARTIAL,
+      "t.conf:3: 'account' is a list: write list account '...'" },
+    { "config led l\n list terminal 1\n", BIFF_UCI_PARTIAL, "t.conf:2: 'terminal' is an option, not a list" },
     { ACC "config account b\n option url imaps://u@h\nconfig account c\n option url imaps://u@h\n"
           "config account d\n option url imaps://u@h\nconfig account e\n option url imaps://u@h\n",
       BIFF_UCI_PARTIAL, "t.conf:9: more than 4 account sections" },
@@ -345,6 +353,13 @@ static void long_value(void **state)
     strcpy(text + n + 200, "'\n");
     assert_int_equal(parse(text), BIFF_UCI_PARTIAL);
     assert_string_equal(diags[0].text, "t.conf:3: list folder: name longer than 127 bytes");
+    /* Words filling all 512 bytes, then empty words: their terminators have no room left. */
+    strcpy(text, "config account a\n option url 'imaps://u@h'\n ");
+    n = strlen(text);
+    memset(text + n, 'z', 511);
+    strcpy(text + n + 511, " '' ''\n");
+    assert_int_equal(parse(text), BIFF_UCI_PARTIAL);
+    assert_string_equal(diags[0].text, "t.conf:3: line longer than 511 bytes");
 }
 
 static const char secrets[] =

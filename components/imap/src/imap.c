@@ -132,9 +132,11 @@ static int number(cur *c, uint64_t max, uint64_t *v)
     uint64_t x = 0;
     uint8_t *b = c->p;
     while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-        x = x * 10 + (uint64_t)(*c->p++ - '0');
-        if (x > max)
+        uint64_t d = (uint64_t)(*c->p++ - '0');
+        /* Bound before the multiply: x*10+d can wrap 64 bits and come back small. */
+        if (x > (max - d) / 10)
             return 0;
+        x = x * 10 + d;
     }
     *v = x;
     return c->p != b;

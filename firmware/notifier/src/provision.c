@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "biff/sync.h"
+#include "biff/uci.h"
 #include "biff/url.h"
 #include "board.h"
 
@@ -79,7 +80,6 @@ static int add_account(prov *p, char *url_text, char *secret, size_t *tail, cons
     a->acct.folders = &a->folder;
     a->acct.n_folders = 1;
     a->id = biff_sync_id(url_text, strlen(url_text));
-    a->folder_id = a->acct.proto == BIFF_CHECK_IMAP ? biff_sync_id(a->folder, strlen(a->folder)) : 0;
     p->n_acct++;
     return 0;
 }
@@ -135,8 +135,11 @@ int prov_load(prov *p, const char *path, const char **why)
                 p->ntp_host = a1;
                 p->ntp_port = (uint16_t)port;
             } else if (!strcmp(key, "interval")) {
-                p->interval_s = (uint32_t)strtoul(a1, NULL, 10);
-                if (p->interval_s < 5) p->interval_s = 5;
+                /* Bounded, not clamped: the poller counts it in 32-bit milliseconds. */
+                if (biff_uci_uint(a1, 5, BIFF_UCI_INTERVAL_MAX, &p->interval_s) != 0) {
+                    *why = "interval: not a number of seconds from 5 to 86400";
+                    return -1;
+                }
             } else if (!strcmp(key, "ca")) {
                 p->ca_path = a1;
             } else if (!strcmp(key, "host")) {

@@ -6,7 +6,7 @@
  *   time 1718000000                  provisioner's clock (Unix seconds), see board README "Time"
  *   ntp pool.ntp.org [123]           SNTP server (name or address) and port
  *   host localhost 10.0.2.2          static host table entry, asked before DNS
- *   interval 20                      seconds between checks of an account (default 300)
+ *   interval 20                      seconds between checks of an account (5..86400, default 300)
  *   ca /path/to/ca.pem               trust anchor (PEM or DER), read at start
  *   account imaps://user@host:993/INBOX SECRET
  *   account pop3s://user@host:995 SECRET
@@ -21,15 +21,14 @@
 
 #include "biff/check.h"
 
-#define PROV_MAX_ACCOUNTS 4
+#define PROV_MAX_ACCOUNTS 6
 #define PROV_MAX_HOSTS 2
-#define PROV_TEXT_MAX 1024
+#define PROV_TEXT_MAX 1536
 
 typedef struct {
     biff_check_account acct;  /* points into prov.text */
     const char *folder;       /* IMAP folder (one per account on the MCU) */
     uint32_t id;              /* biff_sync_id of the URL (no secret in it) */
-    uint32_t folder_id;
 } prov_account;
 
 typedef struct {

@@ -92,6 +92,13 @@ biff_uci_status biff_uci_secret(const char *text, size_t len, const char *accoun
 biff_uci_status biff_uci_secrets_check(const char *text, size_t len, const char *file,
                                        biff_uci_diag *diags, size_t max_diags, size_t *n_diags);
 
+/** Longest check interval, in seconds, either product accepts (interval_s * 1000 must fit
+ *  32 bits where it is counted in milliseconds). */
+#define BIFF_UCI_INTERVAL_MAX 86400u
+
+/** Parse a decimal of digits only into *out if it lies in [min, max]; 0 on success, -1 not. */
+int biff_uci_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+
 /** One-line meaning of a status. */
 const char *biff_uci_strerror(biff_uci_status st);
 
