@@ -8,6 +8,7 @@
  *   CODE <user_code> <verification_uri>   the test approves this
  *   AUTHORIZED | REFRESHED <n> | COUNTS imap <messages> <unseen> | COUNTS pop3 <messages>
  *   REFUSED-EXPIRED <imap|pop3>            an expired token was refused, and said so
+ *   FRESH-TOKEN-REFUSED <detail>           a token fresh from a refusal was refused too
  *   WAITING-REVOKE                         the test revokes, then writes a line to stdin
  *   NEEDS-AUTH <state text>                the lifecycle's verdict after the revocation
  *   FAIL <why>                             anything unexpected (exit status 1)
@@ -237,8 +238,11 @@ static void check_both(biff_oauth *o, const mailbox *mb, unsigned *refreshes, ui
             return;
         rc = run_check(&mb[i], biff_oauth_access_token(o, now_s()));
         if (rc == 1) {
-            if (biff_oauth_token_refused(o, now_s()) != BIFF_OAUTH_OK)
-                die("a fresh token was refused too", biff_oauth_detail(o));
+            if (biff_oauth_token_refused(o, now_s()) != BIFF_OAUTH_OK) {
+                /* the lifecycle's verdict: auth_failed for this round, no refresh loop */
+                say("FRESH-TOKEN-REFUSED %s", biff_oauth_detail(o));
+                return;
+            }
             if (drive(o, refreshes, give_up) != BIFF_OAUTH_READY)
                 return; /* the refresh was refused: needs authorization */
             rc = run_check(&mb[i], biff_oauth_access_token(o, now_s()));
