@@ -458,6 +458,8 @@ biff_ha_in biff_ha_incoming(biff_ha *ha, const char *topic, size_t tlen, const c
                             size_t plen, int retained, biff_ha_msg *reply)
 {
     if (!ha || !topic || (plen && !payload)) return BIFF_HA_IN_NONE;
+    /* MQTT forbids NUL in a topic: such a name would come back cut in a deletion. */
+    if (memchr(topic, 0, tlen)) return BIFF_HA_IN_NONE;
     if (is(topic, tlen, ha->dev->base, "/ack")) {
         if (!retained && plen == 5 && !memcmp(payload, "PRESS", 5)) return BIFF_HA_IN_PRESS;
         return BIFF_HA_IN_NONE;
