@@ -187,7 +187,8 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
     biff_url u;
     biff_url_status us = biff_url_parse(text, &u);
     if (us != BIFF_URL_OK) {
-        print_failure(text, NULL, BIFF_ERR_CONFIG, biff_url_strerror(us));
+        char shown[512];
+        print_failure(biff_url_redact(text, shown, sizeof shown), NULL, BIFF_ERR_CONFIG, biff_url_strerror(us));
         return -1;
     }
     const char *proto = u.proto == BIFF_URL_IMAP ? "imap" : "pop3";
@@ -439,8 +440,9 @@ int cmd_check(int argc, char **argv)
         if (state_open(&state, o.state, ids, n, need) == 0) {
             for (unsigned i = 0; i < n; i++) {
                 if (state_fresh(&state, i)) {
+                    char shown[512];
                     fprintf(stderr, "tinybiff: state: no record yet for %s; this check sets its baseline\n",
-                            argv[optind + (int)i]);
+                            biff_url_redact(argv[optind + (int)i], shown, sizeof shown));
                 }
             }
         }

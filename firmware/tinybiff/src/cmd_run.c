@@ -31,7 +31,10 @@
 #include "link.h"
 #include "log.h"
 #include "psa/crypto.h"
+#include "secret_env.h"
 #include "state.h"
+#include "trust.h"
+#include "biff/safe_file.h"
 
 #define MAX_ACCOUNTS 512
 _Static_assert(MAX_ACCOUNTS <= BIFF_SYNC_MAX_ACCOUNTS, "every account keeps its sync state");
@@ -47,6 +50,7 @@ typedef struct {
     tb_link l;
     biff_tls tls;
     int tls_used;
+    biff_tls_ctx *trust;   /* the account's CA, or the global one */
     biff_check check;
     biff_check_account ca;
     const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
@@ -86,8 +90,6 @@ static biff_poller_account pacct[MAX_ACCOUNTS];
 static biff_poller_slot pslot[MAX_ACCOUNTS];
 static biff_poller poller;
 static session sessions[MAX_SESSIONS];
-static biff_tls_ctx tls_ctx;
-static int tls_ok;
 static cli_state store;
 static httpd_shared web = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static volatile sig_atomic_t got_term, got_hup;
@@ -140,20 +142,22 @@ static int load_config(void)
                                             (unsigned long)(cfg.n_errors - cfg.n_diags));
     if (st == BIFF_UCI_E_INVALID) return -1;
     if (cfg.n_accounts == 0) log_msg(LOG_LVL_WARN, "%s: no accounts configured", config_path);
-    secrets_len = 0;
+    /* Refused unless it is ours and private, as ssh does with a key; a missing file is fine
+     * (secrets may all come from the environment). */
     const char *spath = cfg.globals.secrets;
-    struct stat sb;
-    if (stat(spath, &sb) == 0) {
-        if (sb.st_mode & 077) log_msg(LOG_LVL_WARN, "%s is readable by other users: chmod 600 it", spath);
-        if (read_file(spath, secrets_text, sizeof secrets_text, &secrets_len) != 0) {
-            log_msg(LOG_LVL_ERROR, "%s: cannot read the secrets file", spath);
-            secrets_len = 0;
-        } else {
-            biff_uci_diag sd[8];
-            size_t nd = 0;
-            biff_uci_secrets_check(secrets_text, secrets_len, spath, sd, 8, &nd);
-            for (size_t i = 0; i < nd && i < 8; i++) log_msg(LOG_LVL_ERROR, "%s", sd[i].text);
-        }
+    biff_sfile_status fs = biff_sfile_read_private(spath, secrets_text, sizeof secrets_text, &secrets_len);
+    if (fs == BIFF_SFILE_E_IO && errno == ENOENT) {
+        secrets_len = 0;
+    } else if (fs != BIFF_SFILE_OK) {
+        char why[300];
+        log_msg(LOG_LVL_ERROR, "%s: secrets file %s", spath, biff_sfile_explain(fs, spath, why, sizeof why));
+        explicit_bzero(secrets_text, sizeof secrets_text);
+        return -1;
+    } else {
+        biff_uci_diag sd[8];
+        size_t nd = 0;
+        biff_uci_secrets_check(secrets_text, secrets_len, spath, sd, 8, &nd);
+        for (size_t i = 0; i < nd && i < 8; i++) log_msg(LOG_LVL_ERROR, "%s", sd[i].text);
     }
     return 0;
 }
@@ -195,6 +199,7 @@ static void setup_accounts(void)
 {
     static uint32_t ids[MAX_ACCOUNTS];
     size_t need = 0;
+    trust_load(cfg.globals.ca, accts, cfg.n_accounts);
     memset(rt, 0, sizeof rt);
     memset(model, 0, sizeof model);
     for (size_t i = 0; i < cfg.n_accounts; i++) {
@@ -211,9 +216,7 @@ static void setup_accounts(void)
         r->account_id = state_account_id(a->url.proto == BIFF_URL_IMAP, a->url.user, a->url.host, a->url.port);
         ids[i] = r->account_id;
         need += state_bytes(a->url.proto == BIFF_URL_IMAP, a->n_folders);
-        const char *env = a->secret_env[0] ? getenv(a->secret_env) : NULL;
-        if (env && *env) {
-            snprintf(r->secret, sizeof r->secret, "%s", env);
+        if (a->secret_env[0] && secret_env_take(a->secret_env, r->secret, sizeof r->secret) == 0) {
             r->has_secret = 1;
         } else if (biff_uci_secret(secrets_text, secrets_len, a->name, r->secret, sizeof r->secret) == BIFF_UCI_OK) {
             r->has_secret = 1;
@@ -236,6 +239,9 @@ static void setup_accounts(void)
             log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
         }
     }
+    /* Each account has its copy now; the file's text is not kept. */
+    explicit_bzero(secrets_text, secrets_len);
+    secrets_len = 0;
     if (!cfg.globals.state[0]) {
         set_problem(PROBLEM_NONE, ""); /* a reload may have taken the state file out */
     } else if (!store.open) {
@@ -428,7 +434,7 @@ static biff_tls_status tls_begin(session *s)
 {
     size_t i = s->acct;
     s->tls_used = 1;
-    return biff_tls_start(&s->tls, &tls_ctx, &s->l.transport, accts[i].url.host,
+    return biff_tls_start(&s->tls, s->trust, &s->l.transport, accts[i].url.host,
                           accts[i].has_pin ? accts[i].pin : NULL, rt[i].has_session ? &rt[i].tls_session : NULL);
 }
 
@@ -470,8 +476,10 @@ static void session_start(size_t i)
     model[i].state = BIFF_STATE_CHECKING;
     pthread_mutex_unlock(&web.lock);
     log_msg(LOG_LVL_DEBUG, "account %s: checking", a->name);
-    if (a->security != BIFF_SECURITY_NONE && !tls_ok) {
-        session_end(s, BIFF_ERR_TLS, tls_ctx.detail, 0);
+    const char *why;
+    s->trust = trust_for(a->ca, &why);
+    if (a->security != BIFF_SECURITY_NONE && !s->trust) {
+        session_end(s, BIFF_ERR_TLS, why, 0);
         return;
     }
     for (unsigned f = 0; f < a->n_folders; f++) s->folders[f] = a->folders[f];
@@ -659,18 +667,13 @@ static void write_status_json(void)
     const char *body = memchr(buf, ',', len);
     uint32_t crc = body ? biff_store_crc32(0, body, len - (size_t)(body - buf)) : 0;
     if (written && crc == last_crc) return;
-    char tmp[BIFF_CONFIG_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", cfg.globals.status_json);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        log_msg(LOG_LVL_WARN, "status_json: cannot write %s", tmp);
-        return;
-    }
-    /* rename() makes the update atomic for readers; no fsync: the file is rebuilt after a reboot. */
-    int ok = fwrite(buf, 1, len, f) == len;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, cfg.globals.status_json) != 0) {
-        log_msg(LOG_LVL_WARN, "status_json: cannot write %s", tmp);
+    /* A new file renamed into place: atomic for readers, and no link at the path is followed
+     * (the path may be in /tmp). */
+    biff_sfile_status fs = biff_sfile_write(cfg.globals.status_json, buf, len, 0644);
+    if (fs != BIFF_SFILE_OK) {
+        char why[256];
+        log_msg(LOG_LVL_WARN, "status_json: cannot write %s: %s", cfg.globals.status_json,
+                biff_sfile_explain(fs, cfg.globals.status_json, why, sizeof why));
         return;
     }
     last_crc = crc;
@@ -736,8 +739,6 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    tls_ok = biff_tls_ctx_init(&tls_ctx, cfg.globals.ca[0] ? cfg.globals.ca : NULL) == BIFF_TLS_OK;
-    if (!tls_ok) log_msg(LOG_LVL_ERROR, "TLS: %s; TLS accounts will fail", tls_ctx.detail);
     setup_accounts();
 
     uint8_t rnd[16];
@@ -851,10 +852,11 @@ int cmd_run(int argc, char **argv)
     httpd_stop();
     /* Idle sessions get a polite LOGOUT would be nice, but a stop must be quick: just close. */
     close_all();
+    secret_env_wipe();
     write_status_json();
     leds_off(leds, cfg.n_leds);
     state_close(&store);
-    biff_tls_ctx_free(&tls_ctx);
+    trust_free();
     mbedtls_psa_crypto_free();
     return 0;
 }
