@@ -378,6 +378,47 @@ class DaemonAgainstDovecot(unittest.TestCase):
                 self.assertEqual((st["own_other"]["state"], st["own_other"]["error"]), ("error", "tls"),
                                  st["own_other"])
 
+    def test_dns_rebinding_refused(self):
+        """After a rebind the browser sends the attacker's name in Host and Origin: every path
+        answers 421 without a body; only localhost, the bound address and list status_host names
+        are served, and an acknowledge must come from one of them, not merely match Host."""
+        import http.client
+        import re
+        with MailFixture(dir=os.path.join(WORK, "daemon-rebind"), users=1) as fx:
+            d = Daemon(os.path.join(fx.dir, "daemon"), fx, [("a", f"imaps://user1@localhost:{fx.ports['imaps']}/", {})],
+                       extra_main="\tlist status_host 'biff.test'")
+
+            def ask(method, path, host, body=None, headers=None):
+                c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
+                h = dict(headers or {}, Host=host)
+                if body is not None:
+                    h["Content-Type"] = "application/x-www-form-urlencoded"
+                c.request(method, path, body=body, headers=h)
+                r = c.getresponse()
+                out = r.status, r.read()
+                c.close()
+                return out
+
+            with d:
+                evil = f"evil.example:{d.port}"
+                for method, path in (("GET", "/"), ("GET", "/status.json"), ("GET", "/nothing"), ("POST", "/ack")):
+                    self.assertEqual(ask(method, path, evil, body=b"csrf=x" if method == "POST" else None),
+                                     (421, b""), f"{method} {path} for Host {evil}")
+                self.assertEqual(ask("GET", "/", "")[0], 421)
+                for host in (f"127.0.0.1:{d.port}", f"localhost:{d.port}", f"BIFF.test:{d.port}"):
+                    status, page = ask("GET", "/", host)
+                    self.assertEqual(status, 200, host)
+                token = re.search(rb'name="csrf" value="([0-9a-f]{32})"', page).group(1)
+                # The reported bypass: Host and Origin agree, both the attacker's.
+                status, _ = ask("POST", "/ack", evil, b"csrf=" + token, {"Origin": f"http://{evil}"})
+                self.assertEqual(status, 421)
+                status, _ = ask("POST", "/ack", f"127.0.0.1:{d.port}", b"csrf=" + token, {"Origin": f"http://{evil}"})
+                self.assertEqual(status, 403)
+                status, _ = ask("POST", "/ack", f"biff.test:{d.port}", b"csrf=" + token,
+                                {"Origin": f"http://biff.test:{d.port}"})
+                self.assertEqual(status, 303)
+                self.assertEqual(d.read_log().count("new mail acknowledged"), 1)
+
     def test_broken_config_refused_with_file_and_line(self):
         import subprocess
         path = os.path.join(WORK, "broken.conf")

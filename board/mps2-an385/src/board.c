@@ -194,31 +194,27 @@ struct tm *mbedtls_platform_gmtime_r(const mbedtls_time_t *tt, struct tm *tm_buf
     return tm_buf;
 }
 
-/* QEMU's mps2 has no TRNG. This mixes the SysTick counter's phase into a xorshift state:
- * enough to make an emulator run, NOT an entropy source for a product. A real part must read
- * its TRNG here. */
+/* mbedTLS and lwIP take their randomness from the board's entropy source, the port function
+ * biff_board_entropy(): nothing else on the board makes random bytes. */
 int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen);
 int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen)
 {
-    static uint32_t s = 0x9e3779b9u;
     (void)data;
-    for (size_t i = 0; i < len; i++) {
-        s ^= SYST_CVR + millis;
-        s ^= s << 13;
-        s ^= s >> 17;
-        s ^= s << 5;
-        output[i] = (unsigned char)s;
-    }
     *olen = len;
-    return 0;
+    return biff_board_entropy(output, len);
 }
 
 unsigned int biff_board_rand(void)
 {
-    unsigned char b[4];
-    size_t n;
-    mbedtls_hardware_poll(0, b, sizeof b, &n);
+    unsigned char b[4] = { 0 };
+    (void)biff_board_entropy(b, sizeof b);
     return (unsigned)b[0] | (unsigned)b[1] << 8 | (unsigned)b[2] << 16 | (unsigned)b[3] << 24;
+}
+
+/* The SysTick counter's phase, for the emulator's stand-in (insecure_rng.c). */
+uint32_t biff_board_tick_phase(void)
+{
+    return SYST_CVR + millis;
 }
 
 /* ---- newlib hooks: console output, time of day, and no heap (all memory is static) ---- */

@@ -9,7 +9,7 @@ enum { SEC_NONE, SEC_MAIN, SEC_ACCOUNT, SEC_LED, SEC_SKIP };
 
 /* Keys a section accepts; the id picks the handler, the bit tracks "given twice". */
 enum {
-    K_INTERVAL, K_STATUS_BIND, K_STATUS_JSON, K_STATE, K_CA, K_SECRETS, K_LOG, K_IDLE_RENEW, K_MAX_PARALLEL,
+    K_INTERVAL, K_STATUS_BIND, K_STATUS_HOST, K_STATUS_JSON, K_STATE, K_CA, K_SECRETS, K_LOG, K_IDLE_RENEW, K_MAX_PARALLEL,
     K_URL, K_FOLDER, K_SECURITY, K_PIN, K_IDLE, K_ENABLED, K_SECRET_ENV,
     K_SYSFS, K_TERMINAL, K_ACCOUNT,
 };
@@ -26,6 +26,7 @@ static const key_def keys[] = {
     { "status_json", SEC_MAIN, 0, K_STATUS_JSON }, { "ca", SEC_MAIN, 0, K_CA },
     { "secrets", SEC_MAIN, 0, K_SECRETS },         { "state", SEC_MAIN, 0, K_STATE },         { "log", SEC_MAIN, 0, K_LOG },
     { "idle_renew", SEC_MAIN, 0, K_IDLE_RENEW },   { "max_parallel", SEC_MAIN, 0, K_MAX_PARALLEL },
+    { "status_host", SEC_MAIN, 1, K_STATUS_HOST },
     { "url", SEC_ACCOUNT, 0, K_URL },              { "folder", SEC_ACCOUNT, 1, K_FOLDER },
     { "interval", SEC_ACCOUNT, 0, K_INTERVAL },    { "security", SEC_ACCOUNT, 0, K_SECURITY },
     { "ca", SEC_ACCOUNT, 0, K_CA },                { "pin", SEC_ACCOUNT, 0, K_PIN },
@@ -322,6 +323,16 @@ static void main_option(parser *p, uint8_t id, const char *key, const char *v)
         if (!valid_bind(v) || copy_str(g->status_bind, sizeof g->status_bind, v) != 0)
             ERR(p, "option status_bind: '%.64s' is not ADDRESS:PORT (e.g. 127.0.0.1:8025)", v);
         break;
+    case K_STATUS_HOST: {
+        /* A DNS name (letters, digits, '.', '-') the status page may be reached by. */
+        size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+        if (!*v || v[n] || n >= sizeof g->status_host[0])
+            ERR(p, "list status_host: '%.64s' is not a host name (letters, digits, '.', '-'; at most 63)", v);
+        else if (g->n_status_hosts >= BIFF_STATUS_HOSTS_MAX)
+            ERR(p, "list status_host: more than %u names", (unsigned)BIFF_STATUS_HOSTS_MAX);
+        else memcpy(g->status_host[g->n_status_hosts++], v, n + 1);
+        break;
+    }
     case K_STATUS_JSON: set_path(p, g->status_json, sizeof g->status_json, key, v, 1); break;
     case K_CA: set_path(p, g->ca, sizeof g->ca, key, v, 0); break;
     case K_SECRETS: set_path(p, g->secrets, sizeof g->secrets, key, v, 0); break;

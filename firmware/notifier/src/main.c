@@ -667,7 +667,7 @@ int main(void)
             say(" gateway %s", ip4addr_ntoa(netif_ip4_gw(&netif)));
             say(" dns %s\n", ipaddr_ntoa(dns));
             net_up_at = now;
-            web_start(render_status, acknowledge, csrf);
+            web_start(render_status, acknowledge, csrf, cfg.web_name, cfg.n_web_names);
             say("http: status page on port 80\n");
             if (cfg.ntp_host) {
                 notifier_sntp_port = cfg.ntp_port;

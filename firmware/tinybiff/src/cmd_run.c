@@ -749,7 +749,7 @@ int cmd_run(int argc, char **argv)
     web.wake_fd = wake_pipe[1];
     if (cfg.globals.status_bind[0]) {
         unsigned port = 0;
-        if (httpd_start(cfg.globals.status_bind, &web, &port) == 0) {
+        if (httpd_start(cfg.globals.status_bind, cfg.globals.status_host, cfg.globals.n_status_hosts, &web, &port) == 0) {
             char host[64];
             snprintf(host, sizeof host, "%s", cfg.globals.status_bind);
             char *colon = strrchr(host, ':');
