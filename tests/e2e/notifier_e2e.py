@@ -36,6 +36,14 @@
    listing open until the test has acknowledged through /ack: the check that finishes after
    the acknowledge reports 0 new and announces nothing; mail listed later is new again.
 
+11. Provider-shaped certificate chains (tests/fixture/chains.py: RSA-4096 roots, 40-name leaves,
+   cross-signed roots, all-P-384, out of order) served by tlsfront, a TLS server that ignores
+   max_fragment_length, in front of a second Dovecot's plain ports: one boot checks an IMAPS
+   account per shape, one a POP3S account per shape. Every check succeeds with Dovecot's counts;
+   tlsfront's record log shows each chain went out in one record (over 4 KB for the larger
+   shapes) and the POP3 listing in records over 8 KB; the UART's pool and stack peaks stay
+   within the pool and the 8 KB stack. A table of the figures is printed for the README.
+
 QEMU, chronyd and the fixture are always stopped (finally blocks, SIGTERM handler, deadlines).
 usage: notifier_e2e.py ELF WORKDIR
 """
@@ -56,6 +64,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fixture"))
+import chains  # noqa: E402
 MAILFIX = os.path.join(ROOT, "tests", "fixture", "mailfix.py")
 CHRONYD = os.path.join(ROOT, ".deps", "tools", "chrony", "usr", "sbin", "chronyd")
 USER = "user1"
@@ -730,6 +740,9 @@ def run(elf, work):
         qemu = None
 
         qemu = acknowledge_during_a_pop3_listing(elf, work, facts, http_port)
+        qemu.stop()
+        qemu = None
+        provider_chains(elf, work, http_port)
         log("PASS")
         return 0
     finally:
@@ -786,6 +799,85 @@ def acknowledge_during_a_pop3_listing(elf, work, facts, http_port):
                 qemu.stop()
             raise
     return qemu
+
+
+CHAIN_MESSAGES = 700  # a POP3 listing of about 15 KB: records over 8 KB from tlsfront
+
+
+def provider_chains(elf, work, http_port):
+    """Every chain shape over IMAPS and over POP3S through tlsfront; figures for the README."""
+    shapes = chains.ensure()
+    fxdir = os.path.join(work, "fx-chains")
+    facts = json.loads(mailfix("start", "--dir", fxdir, "--users", "1", "--messages", str(CHAIN_MESSAGES),
+                               "--unseen", "3"))
+    fronts, qemu = [], None
+    flog = os.path.join(work, "tlsfront.log")
+    open(flog, "w").close()
+    try:
+        ports = {}
+        for name, shape in shapes.items():
+            ports[name] = {"imaps": free_port(), "pop3s": free_port()}
+            fronts.append(chains.TlsFront(shape, {ports[name]["imaps"]: facts["ports"]["imap"],
+                                                  ports[name]["pop3s"]: facts["ports"]["pop3"]}, flog))
+        want = json.loads(mailfix("counts", "--dir", fxdir, "--user", USER))
+        pw = facts["users"][0]["password"]
+        figures = {}
+        for proto in ("imaps", "pop3s"):
+            cfg = os.path.join(work, f"notifier-chains-{proto}.cfg")
+            flash = os.path.join(work, f"flash-chains-{proto}.bin")
+            if os.path.exists(flash):
+                os.remove(flash)
+            with private_file(cfg) as f:
+                f.write(f"time {int(time.time())}\nhost localhost 10.0.2.2\ninterval 300\nca {chains.roots_pem()}\n")
+                for name in shapes:
+                    path = "/INBOX" if proto == "imaps" else ""
+                    f.write(f"account {proto}://{USER}@localhost:{ports[name][proto]}{path} {pw}\n")
+            qemu = Qemu(elf, cfg, flash, os.path.join(work, f"trace-chains-{proto}.log"), http_port)
+            _, m = qemu.wait_for(r"mbedTLS pool (\d+) bytes", 0, 30)
+            pool = int(m.group(1))
+            label = "imap" if proto == "imaps" else "pop3"
+            for i, name in enumerate(shapes):
+                k, _ = qemu.wait_for(rf"^check {label}-{i} (ok|failed)", 0, 120)
+                line = qemu.lines[k]
+                expect(line.startswith(f"check {label}-{i} ok "), f"{proto} {name}: {line}")
+                c = parse_kv(line)
+                expect(c["messages"] == str(want["messages"]) and c["tls"] == "TLSv1.3"
+                       and (c.get("unseen") == str(want["unseen"]) if proto == "imaps" else c["uids"] == c["messages"]),
+                       f"{proto} {name}: Dovecot's counts over TLS 1.3 ({line})")
+                peak, stack = int(c["heap_peak"]), int(c["stack_peak"])
+                expect(peak < pool and stack < 8192, f"{proto} {name}: pool peak {peak} of {pool}, stack {stack} of 8192")
+                figures.setdefault(name, {})[proto] = (peak, stack, int(c["handshake_ms"]))
+            _, m = qemu.wait_for(r"^mem: tls pool peak (\d+) of (\d+) bytes, stack peak (\d+) of (\d+)", 0, 10)
+            expect(int(m.group(1)) < int(m.group(2)) and int(m.group(3)) < int(m.group(4)),
+                   f"the UART's memory line is within budget: {m.group(0)}")
+            # An RSA trust anchor caches a value on its first use (R^2 mod N); after that every
+            # check must end where the one before ended.
+            grew = qemu.grep(r"tls heap: .* more in use")
+            expect(len(grew) <= 1 and all(int(re.search(r": (\d+) bytes", g).group(1)) <= 4096 // 8 + 64 for g in grew),
+                   f"no TLS heap leak across the checks (only the RSA-4096 anchor's cache): {grew}")
+            qemu.stop()
+            qemu = None
+        conns = chains.parse_log(flog)
+        log("| chain | certificates | chain bytes | pool peak IMAPS / POP3S | stack peak | server bytes (IMAPS) "
+            "| largest record | handshake ms in QEMU (emulator) |")
+        for name, shape in shapes.items():
+            (ci,) = [c for c in conns.values() if c["port"] == ports[name]["imaps"]]
+            (cp,) = [c for c in conns.values() if c["port"] == ports[name]["pop3s"]]
+            biggest = max(n for _, n in ci["records"])
+            expect(biggest >= shape["bytes"], f"{name}: the chain went out in one record ({biggest} B)")
+            if shape["bytes"] > 4096:
+                expect(biggest - 17 > 4096, f"{name}: a record over 4 KB reached the notifier")
+            listing = max(n for t, n in cp["records"] if t == 23)
+            expect(8192 < listing <= 16384 + 256, f"{name}: the POP3 listing came in records over 8 KB ({listing} B)")
+            (pi, si, hi), (pp, sp, hp) = figures[name]["imaps"], figures[name]["pop3s"]
+            log(f"| {name} | {shape['certs']} | {shape['bytes']} | {pi} / {pp} | {max(si, sp)} | {ci['out']} "
+                f"| {biggest} | {hi} / {hp} |")
+    finally:
+        if qemu:
+            qemu.stop()
+        for f in fronts:
+            f.stop()
+        subprocess.run([sys.executable, MAILFIX, "stop", "--dir", fxdir], timeout=60)
 
 
 def main():

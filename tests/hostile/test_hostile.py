@@ -205,6 +205,11 @@ IMAP_SCENARIOS = [
     Scenario("imap_wrong_tag", "imap",
              imap_at(b"STATUS", status_reply(sts() + b"ZZ99 OK done\r\n", silence)),
              ("protocol",), "unexpected|tag"),
+    # A tagged OK for a command the client never sent (a check without IDLE sends no EXAMINE):
+    # taking it would mark a mailbox selected that never was; it must end the session.
+    Scenario("imap_tagged_reply_to_unsent_command", "imap",
+             imap_at(b"STATUS", status_reply(b"bX OK [READ-ONLY] examined\r\n" + sts() + b"%TAG% OK done\r\n")),
+             ("protocol",), "unexpected reply"),
     Scenario("imap_bye_at_greeting", "imap", greeting_only(b"* BYE too many connections from your IP\r\n", close),
              ("server_error",), "too many connections"),
     Scenario("imap_bye_after_auth", "imap",

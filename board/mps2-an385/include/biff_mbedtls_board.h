@@ -13,27 +13,34 @@
 /* newlib's gmtime() allocates its result through _REENT (malloc): the board converts itself. */
 #define MBEDTLS_PLATFORM_GMTIME_R_ALT
 
-/* All mbedTLS allocations come from one fixed pool handed over at start-up. */
-#define MBEDTLS_MEMORY_BUFFER_ALLOC_C
-#define MBEDTLS_MEMORY_DEBUG /* peak use of the pool is reported on the UART */
+/* All mbedTLS allocations come from one fixed pool that the firmware hands to
+ * biff_tls_heap_use_pool() (components/tls): counted, so running out of it is reported as that. */
 
-/* 4 KB records in, which keeps the RAM budget; servers that ignore max_fragment_length and
- * send 16 KB records fail the handshake with a clear error (documented in the README). */
-#define MBEDTLS_SSL_IN_CONTENT_LEN  4096
+/* Incoming records: 16 KB by default, what every server may send (many provider front ends
+ * ignore max_fragment_length). BIFF_TLS_IN_RECORD=4096 (CMake option of this board) is the small
+ * build, for small chains on servers that honour max_fragment_length: mbedTLS reassembles a
+ * handshake message in this buffer, so no Certificate message over it can be taken, split or
+ * not. That build also offers TLS 1.3 record_size_limit (RFC 8449). */
+#ifndef BIFF_TLS_IN_RECORD
+#define BIFF_TLS_IN_RECORD 16384
+#endif
+#define MBEDTLS_SSL_IN_CONTENT_LEN  BIFF_TLS_IN_RECORD
 #define MBEDTLS_SSL_OUT_CONTENT_LEN 2048
+#if BIFF_TLS_IN_RECORD < 16384
+#define MBEDTLS_SSL_RECORD_SIZE_LIMIT
+#endif
 
 /* One key slot per live TLS session plus the handshake's ephemeral keys. */
 #define MBEDTLS_PSA_KEY_SLOT_COUNT 8
 
 /* Flash and RAM trims for a small part:
- * - mbedtls_strerror()'s text table is 13 KB of flash; errors are logged as codes instead
- *   (tls.c still calls mbedtls_strerror(), which then prints the hex code).
+ * - mbedtls_strerror()'s text table is 13 KB of flash: without it tls.c reports the error code
+ *   in hex and the handshake step.
  * - AES tables in flash instead of 2.5 KB of RAM filled at start-up. */
 /* MD5 serves only POP3 APOP, which this board leaves out (BIFF_POP3_NO_APOP): about 2 KB. */
 #undef MBEDTLS_MD5_C
 
 #undef MBEDTLS_ERROR_C
-#define MBEDTLS_ERROR_STRERROR_DUMMY
 #define MBEDTLS_AES_ROM_TABLES
 
 #endif

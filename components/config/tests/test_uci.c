@@ -254,6 +254,14 @@ static const struct {
       "t.conf:4: led 'l': account 'a' listed twice" },
     { "config led l\n option terminal 1\nconfig led l\n option terminal 1\n", BIFF_UCI_PARTIAL,
       "t.conf:3: led 'l' defined twice" },
+    /* A typo in a led section is an error too, named with the section, as in the others. */
+    { "config led l\n option terminal 1\n option colour red\n", BIFF_UCI_PARTIAL,
+      "t.conf:3: unknown option 'colour' in config led 'l'" },
+    { "config led l\n option terminal 1\n list acount a\n" ACC, BIFF_UCI_PARTIAL,
+      "t.conf:3: unknown list 'acount' in config led 'l'" },
+    { "config led l\n option terminal 1\n option account a\n" ACC, BIFF_UCI_PARTIAL,
+      "t.conf:3: 'account' is a list: write list account '...'" },
+    { "config led l\n list terminal 1\n", BIFF_UCI_PARTIAL, "t.conf:2: 'terminal' is an option, not a list" },
     { ACC "config account b\n option url imaps://u@h\nconfig account c\n option url imaps://u@h\n"
           "config account d\n option url imaps://u@h\nconfig account e\n option url imaps://u@h\n",
       BIFF_UCI_PARTIAL, "t.conf:9: more than 4 account sections" },

@@ -217,6 +217,43 @@ static void test_output_bounds(void **state)
                         "bS1 STATUS \"Archive\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n");
 }
 
+/* A literal is kept in work only if it fits with the byte that marks it: one exactly as long
+ * as the room left is copied up to the last byte of work, one byte longer is skipped. work sits
+ * inside a bigger array here, so a write past its end hits a canary, not a sanitizer. */
+static void test_literal_exact_fit(void **state)
+{
+    enum { CAP = 64, GUARD = 16 };
+    static uint8_t guarded[CAP + GUARD];
+    static const char *inbox[] = {"INBOX"};
+    biff_imap_config c = cfg_tls();
+    char line[160];
+    size_t used;
+    (void)state;
+    c.folders = inbox;
+    c.n_folders = 1;
+    memset(guarded, 0xA5, sizeof guarded);
+    assert_int_equal(biff_imap_init(&E, &c, guarded, CAP, out, sizeof(out)), BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used), BIFF_IMAP_OK);
+    take(&E);
+    assert_int_equal(feed_str(&E, "bA OK in\r\n", &used), BIFF_IMAP_OK);
+    /* "* 1 FETCH (BODY[] {NN}" is 22 bytes: 42 are left, one for the marker, 41 for the data. */
+    for (unsigned n = 40; n <= 43; n++) {
+        char lit[64];
+        memset(lit, 'x', n);
+        lit[n] = 0;
+        snprintf(line, sizeof line, "* 1 FETCH (BODY[] {%u}\r\n%s)\r\n", n, lit);
+        assert_int_equal(feed_str(&E, line, &used), BIFF_IMAP_OK);
+        assert_int_equal(used, strlen(line));
+        for (size_t i = CAP; i < sizeof guarded; i++)
+            assert_int_equal(guarded[i], 0xA5); /* nothing written past work */
+    }
+    assert_int_equal(feed_str(&E, "* STATUS INBOX (MESSAGES 4 UNSEEN 1 UIDNEXT 9 UIDVALIDITY 3)\r\n"
+                                  "bS0 OK\r\n", &used), BIFF_IMAP_EV_CHECKED);
+    assert_int_equal(biff_imap_folder(&E, 0)->uidnext, 9);
+    for (size_t i = CAP; i < sizeof guarded; i++)
+        assert_int_equal(guarded[i], 0xA5);
+}
+
 static void test_api_misuse(void **state)
 {
     biff_imap_config c = cfg_tls();
@@ -254,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_one_flight),
         cmocka_unit_test(test_starttls_discards_same_read),
         cmocka_unit_test(test_output_bounds),
+        cmocka_unit_test(test_literal_exact_fit),
         cmocka_unit_test(test_api_misuse),
         cmocka_unit_test(test_instance_size),
     };

@@ -608,9 +608,6 @@ biff_pop3_status biff_pop3_feed(biff_pop3 *e, const void *data, size_t len, size
             dstr(&e->res, " octets");
         }
     }
-    if (e->state == ST_TLSWAIT) {
-        i = len;
-    }
     if (consumed) {
         *consumed = i;
     }

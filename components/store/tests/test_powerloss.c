@@ -3,7 +3,15 @@
  * its old or its new value (only the key being written may be either; every earlier committed
  * write must be there). Then work continues after the remount with a second cut somewhere in
  * the next writes (often inside the recovery garbage collection), and the state is checked
- * again, then once more after some clean writes. */
+ * again, then once more after some clean writes.
+ *
+ * Every check after power-on also meets bit errors, so that the sweep needs the store's CRCs
+ * and read retries, not only its write order:
+ *   read disturb  every FLIP_EVERY-th read returns one flipped bit (the next read is right);
+ *   stuck bit     the spare sector's stale header has a sequence bit stuck at 1 until that
+ *                 sector is erased: read as valid it would outrank the real active sector.
+ * Bit errors in live records are not injected: one that stays would lose the record (the format
+ * detects corruption, it has no error correction). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +28,8 @@
 #define KEYS 6
 #define MAXV 200
 #define MAX_MEM (8u * 1024u)
+/* At most one flipped read among the 8 reads of one record's two tries (256 B in 64 B chunks). */
+#define FLIP_EVERY 9u
 
 typedef struct {
     uint8_t present[KEYS];
@@ -106,9 +116,55 @@ typedef struct {
     uint32_t landed;    /* first cuts after which the in-flight write was already visible */
     uint32_t total_ops; /* program/erase ops of the uncut workload */
     uint32_t gcs;       /* garbage collections in the uncut workload */
+    uint32_t flips;     /* reads that returned a flipped bit */
+    uint32_t stuck;     /* spare headers with a stuck sequence bit */
 } sweep_result;
 
 static uint8_t golden_mem[MAX_MEM], snap_mem[MAX_MEM], test_mem[MAX_MEM], scratch[MAX_MEM];
+
+/* The spare follows the active sector (highest valid header sequence) in the ring; the on-flash
+ * header layout is the one biff/store.h documents. If the spare's stale header is intact, set
+ * the top bit of its sequence, as a cell stuck at 1 would. Returns 1 if a bit was set. */
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int header_ok(const uint8_t *h)
+{
+    return !memcmp(h, "BFST", 4) && le32(h + 16) == biff_store_crc32(0, h, 16);
+}
+
+static int stick_spare_seq_bit(uint8_t *mem, const geometry_t *g)
+{
+    uint32_t best = 0, active = 0;
+    int any = 0;
+    for (uint32_t sec = 0; sec < g->sectors; sec++) {
+        const uint8_t *h = mem + sec * g->sector_size;
+        uint32_t seq = le32(h + 8);
+        if (header_ok(h) && (!any || seq > best)) {
+            any = 1;
+            best = seq;
+            active = sec;
+        }
+    }
+    uint8_t *spare = mem + (active + 1u) % g->sectors * g->sector_size;
+    if (!any || !header_ok(spare) || (spare[11] & 0x80u))
+        return 0;
+    spare[11] |= 0x80u;
+    return 1;
+}
+
+/* Power on and mount through bit errors (see the top of the file). */
+static void mount_noisy(biff_store *st, biff_flash_fault *tf, const geometry_t *g, uint32_t *stuck)
+{
+    biff_flash_fault_power_on(tf);
+    *stuck += (uint32_t)stick_spare_seq_bit(test_mem, g);
+    tf->flip_every = FLIP_EVERY;
+    memset(st, 0, sizeof *st);
+    assert_int_equal(biff_store_mount(st, &tf->flash), BIFF_STORE_OK);
+}
+
 
 static void run_sweep(const geometry_t *g, uint8_t mode, uint32_t seed, sweep_result *res)
 {
@@ -152,10 +208,9 @@ static void run_sweep(const geometry_t *g, uint8_t mode, uint32_t seed, sweep_re
             res->cuts++;
 
             /* Power back: mount and check. */
-            biff_flash_fault_power_on(&tf);
-            memset(&tst, 0, sizeof tst);
-            assert_int_equal(biff_store_mount(&tst, &tf.flash), BIFF_STORE_OK);
+            mount_noisy(&tst, &tf, g, &res->stuck);
             int landed = verify(&tst, &before, &want, flight_key(i));
+            tf.flip_every = 0;
             res->landed += (uint32_t)landed;
             cur = landed ? want : before;
 
@@ -169,11 +224,10 @@ static void run_sweep(const geometry_t *g, uint8_t mode, uint32_t seed, sweep_re
                 s = step(&tst, &tmp, j);
                 if (tf.dead) {
                     res->second++;
-                    biff_flash_fault_power_on(&tf);
-                    memset(&tst, 0, sizeof tst);
-                    assert_int_equal(biff_store_mount(&tst, &tf.flash), BIFF_STORE_OK);
+                    mount_noisy(&tst, &tf, g, &res->stuck);
                     if (verify(&tst, &cur, &tmp, flight_key(j)))
                         cur = tmp;
+                    tf.flip_every = 0;
                     continue; /* that step may or may not have landed; go on from the truth */
                 }
                 assert_int_equal(s, BIFF_STORE_OK);
@@ -183,9 +237,10 @@ static void run_sweep(const geometry_t *g, uint8_t mode, uint32_t seed, sweep_re
             /* A few clean steps, remount: the state must be exact. */
             for (uint32_t j = end; j < end + 5 && j < g->steps; j++)
                 assert_int_equal(step(&tst, &cur, j), BIFF_STORE_OK);
-            memset(&tst, 0, sizeof tst);
-            assert_int_equal(biff_store_mount(&tst, &tf.flash), BIFF_STORE_OK);
+            mount_noisy(&tst, &tf, g, &res->stuck);
             verify(&tst, &cur, &cur, -1);
+            tf.flip_every = 0;
+            res->flips += tf.flips;
             /* The store never programs over bytes that are not erased. */
             assert_int_equal(tf.reprograms, 0);
         }
@@ -218,10 +273,12 @@ static void sweep_modes(const geometry_t *g)
             run_sweep(g, modes[m], seed, &res);
             assert_int_equal(res.cuts, res.total_ops);
             assert_true(res.gcs >= 5);
+            assert_true(res.flips >= res.cuts && res.stuck > 0); /* the bit errors happened */
             printf("powerloss %ux%u unit %u, %u steps, %s seed %u: %u cut points (every op), "
-                   "%u gcs in workload, %u second cuts, %u in-flight writes had landed\n",
+                   "%u gcs in workload, %u second cuts, %u in-flight writes had landed, %u flipped reads, "
+                   "%u stuck spare header bits\n",
                    g->sectors, g->sector_size, g->unit, g->steps, mode_name(modes[m]), seed,
-                   res.cuts, res.gcs, res.second, res.landed);
+                   res.cuts, res.gcs, res.second, res.landed, res.flips, res.stuck);
             all += res.cuts + res.second;
         }
     }

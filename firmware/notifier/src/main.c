@@ -2,7 +2,7 @@
  * tinybiff notifier: the microcontroller product. One superloop, no RTOS, no malloc:
  *
  *   LAN9118 poll -> lwIP timers -> DHCP -> SNTP (checks wait for it, up to 15 s)
- *   -> poller picks an account -> lwIP TCP -> TLS -> check -> sync state in flash
+ *   -> poller picks an account -> lwIP TCP -> TLS -> check -> the agent (sync state in flash)
  *   -> UART log + LEDs + the status page (lwIP httpd, web.c)
  *
  * One check runs at a time. Every I/O step is non-blocking, so the loop never stalls on the
@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "biff/agent.h"
 #include "biff/check.h"
 #include "biff/net_lwip.h"
 #include "biff/poller.h"
 #include "biff/status.h"
 #include "biff/store.h"
-#include "biff/sync.h"
 #include "biff/tls.h"
 #include "board.h"
 #include "flash_semihost.h"
@@ -30,13 +30,20 @@
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/timeouts.h"
-#include "mbedtls/memory_buffer_alloc.h"
 #include "netif/ethernet.h"
 #include "provision.h"
 #include "web.h"
 
+/* The mbedTLS pool, sized from the peaks measured in QEMU (README "Footprint", e2e test). With
+ * 16 KB records and provider-shaped chains: up to 46.0 KB (a 5.6 KB chain of four certificates);
+ * 56 KB leaves 10 KB. With 4 KB records and chains under 4 KB: up to 30.0 KB; 36 KB leaves 6 KB.
+ * A peak varies by one 4.6 KB allocation between runs; the margins cover it. */
 #ifndef NOTIFIER_TLS_POOL
-#define NOTIFIER_TLS_POOL (20 * 1024) /* measured peak 15.5 KB (TLS 1.3, ECDSA P-256 chain) */
+#if BIFF_TLS_IN_RECORD < 16384
+#define NOTIFIER_TLS_POOL (36 * 1024)
+#else
+#define NOTIFIER_TLS_POOL (56 * 1024)
+#endif
 #endif
 #ifndef BIFF_BUILD_TIME
 #define BIFF_BUILD_TIME 0
@@ -50,7 +57,7 @@ static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---------------------------------------------------------------- state */
 
-static unsigned char tls_pool[NOTIFIER_TLS_POOL];
+static _Alignas(8) unsigned char tls_pool[NOTIFIER_TLS_POOL];
 static prov cfg;
 static biff_tls_ctx tls_ctx;
 static biff_check check; /* also the scratch buffer for the CA file before the first check */
@@ -61,76 +68,23 @@ static struct netif netif;
 static biff_flash_sh flash;
 static biff_store store;
 static int store_ok;
-/* What is wrong with the flash, for the page (NULL: nothing). A failed write is reported until
- * a later one succeeds. */
+/* What is wrong with the flash, for the page (NULL: nothing; a failed write is the agent's). */
 static const char *store_problem;
 static const char flash_unusable[] = "flash unusable: sync state not kept";
-static const char flash_write_failed[] = "cannot write the flash (full or failing)";
-static size_t pool_base; /* TLS pool bytes held between checks (trust anchor, config) */
+/* TLS pool bytes held between checks (trust anchors, config). An RSA trust anchor keeps a value
+ * computed at its first use (R^2 mod N, 528 B for RSA-4096), so the level may rise once. */
+static size_t pool_base;
 static biff_poller poller;
 static biff_poller_account pacct[PROV_MAX_ACCOUNTS];
 static biff_poller_slot pslot[PROV_MAX_ACCOUNTS];
-static biff_sync_uidset pop3_seen;
 static biff_sync_pop3_scan pop3_scan;
 
-/* The shared status model (biff/status.h) is what the LEDs and the page show; next to it what
- * an acknowledge needs and what was already announced. */
+/* The agent records results, decides unseen/new, acknowledges, announces and keeps the clock
+ * floor; the status model it fills is what the LEDs and the page show. */
+static biff_agent agent;
+static biff_agent_mailbox mailboxes[PROV_MAX_ACCOUNTS];
 static biff_status_account model[PROV_MAX_ACCOUNTS];
-typedef struct {
-    uint32_t uidvalidity, uidnext; /* IMAP: the last STATUS, acknowledged on request */
-    uint64_t modseq;
-    uint8_t have_last;
-} acct_rt;
-static acct_rt rt[PROV_MAX_ACCOUNTS];
-static biff_sync_uidset pop3_last[PROV_MAX_ACCOUNTS]; /* POP3: the last listing, saved on acknowledge */
 static char csrf[33];
-
-/* Announcements ("NEW" on the UART: what a buzzer or a push message would do) happen once per
- * message, also across reboots: the count of new mail already announced is kept in flash,
- * bound to the account, under a firmware key of the range sync.h reserves for that (it was
- * 0x2000 + slot before the sync records grew past 256 accounts). */
-#define ANNOUNCED_KEY(slot) BIFF_SYNC_KEY_APP(slot)
-
-static void stored(int ok)
-{
-    if (!ok) {
-        say("store: cannot write\n");
-        store_problem = flash_write_failed;
-    } else if (store_problem == flash_write_failed) {
-        store_problem = NULL;
-    }
-}
-
-/* The firmware's own flash records: n <= 2 words, little-endian. */
-static int record_load(uint16_t key, uint32_t *w, size_t n)
-{
-    uint8_t b[8];
-    size_t len = 0;
-    if (!store_ok || biff_store_read(&store, key, b, sizeof b, &len) != BIFF_STORE_OK || len != 4 * n) return 0;
-    for (size_t k = 0; k < n; k++)
-        w[k] = (uint32_t)b[4 * k] | (uint32_t)b[4 * k + 1] << 8 | (uint32_t)b[4 * k + 2] << 16 | (uint32_t)b[4 * k + 3] << 24;
-    return 1;
-}
-
-static void record_save(uint16_t key, const uint32_t *w, size_t n)
-{
-    uint8_t b[8];
-    for (size_t k = 0; k < n; k++)
-        for (unsigned j = 0; j < 4; j++) b[4 * k + j] = (uint8_t)(w[k] >> (8 * j));
-    if (store_ok) stored(biff_store_write(&store, key, b, 4 * n) == BIFF_STORE_OK);
-}
-
-static uint32_t announced_load(size_t i)
-{
-    uint32_t w[2]; /* account id, count */
-    return record_load(ANNOUNCED_KEY(i), w, 2) && w[0] == cfg.acct[i].id ? w[1] : 0;
-}
-
-static void announced_save(size_t i, uint32_t n)
-{
-    const uint32_t w[2] = { cfg.acct[i].id, n };
-    record_save(ANNOUNCED_KEY(i), w, 2);
-}
 
 enum { RUN_IDLE, RUN_CONNECT, RUN_HANDSHAKE, RUN_CHECK };
 static struct {
@@ -140,6 +94,7 @@ static struct {
     size_t idx;
     uint32_t deadline;
     uint32_t started;
+    uint32_t handshake_ms; /* TCP connect to the end of the (first) TLS handshake */
 } run;
 
 static const uint8_t mac_addr[6] = { 0x02, 0x00, 0xB1, 0xFF, 0x00, 0x01 }; /* locally administered */
@@ -202,61 +157,38 @@ static void leds_update(uint32_t now, int net_up)
     biff_board_leds((uint32_t)biff_led_level(pat, now) | (net_up ? 2u : 0u));
 }
 
+static uint32_t port_wall(void *ctx)
+{
+    (void)ctx;
+    return (uint32_t)biff_board_time();
+}
+
+/* What the agent reports goes to the UART ("NEW": what a buzzer or a push message would do). */
+static void on_agent_event(void *ctx, const biff_agent_event *ev)
+{
+    (void)ctx;
+    if (ev->kind == BIFF_AGENT_EV_NEW_MAIL) say("NEW %s %lu\n", acct_label(ev->account), (unsigned long)ev->count);
+    else if (ev->kind == BIFF_AGENT_EV_PROBLEM && ev->text[0]) say("store: cannot write\n");
+    else if (ev->kind == BIFF_AGENT_EV_ACKNOWLEDGED) say("ack: new mail acknowledged\n");
+}
+
+static const biff_agent_port agent_port = { .wall_time = port_wall, .event = on_agent_event };
+
+/* The page's POST /ack: lwIP's httpd runs in this same superloop, so it acknowledges at once. */
 static void acknowledge(void)
 {
-    for (size_t i = 0; i < cfg.n_acct; i++) {
-        biff_status_account *m = &model[i];
-        const prov_account *a = &cfg.acct[i];
-        if (!m->folder[0].fresh) continue;
-        if (a->acct.proto == BIFF_CHECK_IMAP && rt[i].have_last) {
-            biff_sync_folder rec;
-            if (!store_ok || biff_sync_folder_load(&store, (unsigned)i, 0, a->id, a->folder_id, &rec) == BIFF_SYNC_E_STORE) {
-                continue;
-            }
-            /* What the page showed is what is acknowledged: the last STATUS seen. */
-            biff_sync_imap_ack(&rec, rt[i].uidvalidity, rt[i].uidnext, rt[i].modseq);
-            stored(biff_sync_folder_save(&store, (unsigned)i, 0, &rec) == BIFF_SYNC_OK);
-        } else if (a->acct.proto == BIFF_CHECK_POP3 && pop3_last[i].valid) {
-            if (store_ok) stored(biff_sync_pop3_save(&store, (unsigned)i, &pop3_last[i]) == BIFF_SYNC_OK);
-            if (run.state != RUN_IDLE && run.idx == i) {
-                /* Its check is under way, comparing against the set from before: what it has
-                 * listed, and lists from now on, counts against what was just acknowledged. */
-                pop3_seen = pop3_last[i];
-                biff_sync_pop3_rebase(&pop3_scan, &pop3_seen);
-            }
-        }
-        m->folder[0].fresh = 0;
-        announced_save(i, 0);
-    }
-    say("ack: new mail acknowledged\n");
+    biff_agent_acknowledge(&agent, SIZE_MAX);
 }
 
 /* ---------------------------------------------------------------- time */
 
-/* No time source may set the clock before its floor. The floor starts at the build time and
- * rises to the newest notBefore of any certificate chain a check has verified: a CA attests
- * that moment has passed, which an unauthenticated SNTP answer cannot forge. It is kept in
- * flash, so after a power cut with no NTP answer the clock starts there, not at the build. */
-#define CLOCK_FLOOR_KEY BIFF_SYNC_KEY_APP(0x100)
-static uint32_t clock_floor = BIFF_BUILD_TIME;
-static uint8_t floor_from_cert;
+/* No time source may set the clock before its floor (the agent's: the build time raised to the
+ * newest notBefore of a verified certificate chain, kept in flash). */
 static uint8_t sntp_synced;
 
-static void floor_raise(uint32_t t, int save)
+static void floor_raise(uint32_t t)
 {
-    if (t <= clock_floor) return;
-    clock_floor = t;
-    floor_from_cert = 1;
-    if (biff_board_time() < t) biff_board_set_time(t);
-    if (save) record_save(CLOCK_FLOOR_KEY, &t, 1);
-}
-
-static void floor_load(void)
-{
-    uint32_t t;
-    if (!record_load(CLOCK_FLOOR_KEY, &t, 1)) return;
-    floor_raise(t, 0);
-    if (floor_from_cert) say("time: clock floor %lu, the newest certificate verified before\n", (unsigned long)clock_floor);
+    if (biff_agent_floor_raise(&agent, t) && biff_board_time() < t) biff_board_set_time(t);
 }
 
 unsigned short notifier_sntp_port = 123;
@@ -266,8 +198,8 @@ unsigned short notifier_sntp_port = 123;
  * say so), never take the clock back before the floor to make an expired one look valid. */
 void notifier_sntp_time(unsigned long sec)
 {
-    if (sec < clock_floor) {
-        say("time: SNTP answer %lu is before the clock floor %lu, ignored\n", sec, (unsigned long)clock_floor);
+    if (!biff_agent_time_ok(&agent, (uint32_t)sec)) {
+        say("time: SNTP answer %lu is before the clock floor %lu, ignored\n", sec, (unsigned long)biff_agent_floor(&agent));
         return;
     }
     unsigned long was = biff_board_time();
@@ -287,9 +219,10 @@ static size_t render_status(char *buf, size_t cap)
                         : cfg.ntp_host                           ? "no answer from the NTP server"
                                                                  : "no NTP server provisioned";
     char problem[128];
-    snprintf(problem, sizeof problem, "%s%s%s%s", store_problem ? store_problem : "",
-             store_problem && clock ? "; " : "", clock ? clock : "",
-             !clock ? "" : floor_from_cert ? ": clock from the newest verified certificate" : ": clock at the build time");
+    const char *flash_problem = store_problem ? store_problem : biff_agent_problem(&agent);
+    snprintf(problem, sizeof problem, "%s%s%s%s", flash_problem ? flash_problem : "",
+             flash_problem && clock ? "; " : "", clock ? clock : "",
+             !clock ? "" : biff_agent_floor_from_cert(&agent) ? ": clock from the newest verified certificate" : ": clock at the build time");
     size_t len = 0;
     return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time(), problem) == BIFF_STATUS_OK
                ? len : 0;
@@ -301,7 +234,7 @@ static void on_pop3_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
 {
     (void)ctx;
     (void)msgno;
-    biff_sync_pop3_add(&pop3_scan, biff_sync_id(uid, len));
+    biff_agent_pop3_uid(&agent, run.idx, uid, len);
 }
 
 static void start_check(size_t idx, uint32_t now)
@@ -311,16 +244,12 @@ static void start_check(size_t idx, uint32_t now)
     memset(&check, 0, sizeof check); /* no error or result of the previous check survives */
     run.idx = idx;
     run.started = now;
+    /* Peaks per check: the UART shows what each server's chain costs. */
+    biff_tls_heap_reset_peak();
+    paint_stack();
     run.deadline = now + CHECK_TIMEOUT_MS;
     if (a->acct.proto == BIFF_CHECK_POP3) {
-        biff_sync_status ss = store_ok ? biff_sync_pop3_load(&store, (unsigned)idx, a->id, &pop3_seen)
-                                       : BIFF_SYNC_FRESH;
-        if (ss != BIFF_SYNC_OK) {
-            /* No baseline: this check records one (the saved set is bound to the account). */
-            memset(&pop3_seen, 0, sizeof pop3_seen);
-            pop3_seen.account_id = a->id;
-        }
-        biff_sync_pop3_begin(&pop3_scan, &pop3_seen);
+        biff_agent_pop3_begin(&agent, idx, &pop3_scan);
         a->acct.on_uid = on_pop3_uid;
     }
     biff_net_status ns = biff_net_lwip_connect(&conn, a->acct.host, (uint16_t)a->acct.port, &plain);
@@ -343,61 +272,6 @@ static biff_check_status begin_tls(void)
     return BIFF_CHECK_OK;
 }
 
-static void announce(size_t i, uint32_t fresh)
-{
-    uint32_t done = announced_load(i);
-    if (fresh > done) say("NEW %s %lu\n", acct_label(i), (unsigned long)(fresh - done));
-    if (fresh != done) announced_save(i, fresh);
-}
-
-static void record_imap(size_t i, const biff_imap_folder_result *f)
-{
-    const prov_account *a = &cfg.acct[i];
-    biff_sync_folder rec, before;
-    if (!store_ok || biff_sync_folder_load(&store, (unsigned)i, 0, a->id, a->folder_id, &rec) == BIFF_SYNC_E_STORE) {
-        memset(&rec, 0, sizeof rec);
-        rec.account_id = a->id;
-        rec.folder_id = a->folder_id;
-    }
-    before = rec;
-    if (rec.uidnext_acked == 0 || rec.uidvalidity != f->uidvalidity) {
-        biff_sync_imap_ack(&rec, f->uidvalidity, f->uidnext, f->highestmodseq); /* baseline */
-    }
-    uint32_t fresh = biff_sync_imap_new(&rec, f->uidvalidity, f->uidnext, f->messages);
-    rec.unseen = f->unseen;
-    rec.last_error = BIFF_ERR_NONE;
-    /* last_success alone would rewrite flash every check: it is saved with real changes only. */
-    if (memcmp(&rec, &before, sizeof rec) != 0) {
-        rec.last_success = (uint32_t)biff_board_time();
-        if (store_ok) stored(biff_sync_folder_save(&store, (unsigned)i, 0, &rec) == BIFF_SYNC_OK);
-    }
-    rt[i].uidvalidity = f->uidvalidity;
-    rt[i].uidnext = f->uidnext;
-    rt[i].modseq = f->highestmodseq;
-    rt[i].have_last = 1;
-    model[i].folder[0].unseen = f->unseen;
-    model[i].folder[0].fresh = fresh;
-    announce(i, fresh);
-}
-
-/* POP3 has no \\Seen flag: "unseen" is what the maildrop holds, "new" what was listed after the
- * UIDs recorded at the last acknowledge (the first listing is the baseline). */
-static void record_pop3(size_t i, const biff_pop3_result *r)
-{
-    uint32_t fresh = 0;
-    if (r->uidl) {
-        fresh = biff_sync_pop3_end(&pop3_scan);
-        pop3_last[i] = pop3_scan.next;
-        if (!pop3_seen.valid) {
-            if (store_ok) stored(biff_sync_pop3_save(&store, (unsigned)i, &pop3_last[i]) == BIFF_SYNC_OK);
-            fresh = 0;
-        }
-    }
-    model[i].folder[0].unseen = r->messages;
-    model[i].folder[0].fresh = fresh;
-    announce(i, fresh);
-}
-
 static void finish_check(biff_check_status st, uint32_t now)
 {
     size_t i = run.idx;
@@ -406,8 +280,7 @@ static void finish_check(biff_check_status st, uint32_t now)
     const char *detail = "";
     biff_error_class err = biff_check_error(&check, &detail);
     if (st != BIFF_CHECK_DONE && err == BIFF_ERR_NONE) err = BIFF_ERR_PROTOCOL;
-    size_t cur = 0, blocks = 0, peak = 0, pblocks = 0;
-    mbedtls_memory_buffer_alloc_max_get(&peak, &pblocks);
+    size_t peak = biff_tls_heap_peak();
     const char *tv = run.tls_up ? biff_tls_version(&tls) : "";
 
     if (err == BIFF_ERR_NONE && a->acct.proto == BIFF_CHECK_IMAP) {
@@ -416,25 +289,24 @@ static void finish_check(biff_check_status st, uint32_t now)
             err = BIFF_ERR_SERVER_ERROR;
             detail = "STATUS refused (no such folder?)";
         } else {
-            record_imap(i, f);
+            biff_agent_imap_folder(&agent, i, 0, f);
             say("check %s ok messages=%lu unseen=%lu uidnext=%lu uidvalidity=%lu new=%lu tls=%s "
-                "heap_peak=%u ms=%lu\n",
+                "heap_peak=%u stack_peak=%u handshake_ms=%lu ms=%lu\n",
                 acct_label(i), (unsigned long)f->messages, (unsigned long)f->unseen,
                 (unsigned long)f->uidnext, (unsigned long)f->uidvalidity,
-                (unsigned long)m->folder[0].fresh, tv, (unsigned)peak, (unsigned long)(now - run.started));
+                (unsigned long)m->folder[0].fresh, tv, (unsigned)peak, stack_used(),
+                (unsigned long)run.handshake_ms, (unsigned long)(now - run.started));
         }
     } else if (err == BIFF_ERR_NONE) {
         const biff_pop3_result *r = biff_check_pop3(&check);
-        record_pop3(i, r);
-        say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u ms=%lu\n", acct_label(i),
-            (unsigned long)r->messages, (unsigned long)r->uids, (unsigned long)m->folder[0].fresh, tv,
-            (unsigned)peak, (unsigned long)(now - run.started));
+        biff_agent_pop3_end(&agent, i, r->messages, r->uidl);
+        say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u stack_peak=%u handshake_ms=%lu "
+            "ms=%lu\n", acct_label(i), (unsigned long)r->messages, (unsigned long)r->uids,
+            (unsigned long)m->folder[0].fresh, tv, (unsigned)peak, stack_used(),
+            (unsigned long)run.handshake_ms, (unsigned long)(now - run.started));
     }
-    m->err = (uint8_t)err;
-    m->state = err == BIFF_ERR_NONE ? BIFF_STATE_OK : BIFF_STATE_ERROR;
-    m->last_check = (uint32_t)biff_board_time();
+    biff_agent_check_done(&agent, i, err, detail);
     snprintf(m->tls, sizeof m->tls, "%s", tv);
-    snprintf(m->detail, sizeof m->detail, "%s", err == BIFF_ERR_NONE ? "" : detail);
     if (err != BIFF_ERR_NONE) {
         say("check %s failed error=%s detail=%s\n", acct_label(i), biff_error_class_name(err), detail);
     }
@@ -445,15 +317,15 @@ static void finish_check(biff_check_status st, uint32_t now)
     a->acct.on_uid = NULL;
     /* The figures the budget is about, whenever a check set a new pool peak. */
     static size_t reported_peak;
-    if (peak > reported_peak) {
+    if (peak > reported_peak) { /* the largest of any check so far */
         reported_peak = peak;
         say("mem: tls pool peak %u of %u bytes, stack peak %u of %u bytes, eth drops %lu\n", (unsigned)peak,
             (unsigned)sizeof tls_pool, stack_used(), 8192u, (unsigned long)biff_lan9118_drops());
     }
-    mbedtls_memory_buffer_alloc_cur_get(&cur, &blocks);
+    size_t cur = biff_tls_heap_current();
     if (cur > pool_base) {
-        say("tls heap: %u bytes more in use than before the check (%u blocks)\n",
-            (unsigned)(cur - pool_base), (unsigned)blocks);
+        say("tls heap: %u bytes more in use than after the previous check\n", (unsigned)(cur - pool_base));
+        pool_base = cur;
     }
     biff_poller_done(&poller, i, now, err, 0);
     uint64_t due = pslot[i].next_due_ms;
@@ -502,7 +374,8 @@ static void step_check(uint32_t now)
             st = BIFF_CHECK_FAILED;
             break;
         }
-        floor_raise(biff_tls_verified_since(&tls), 1);
+        floor_raise(biff_tls_verified_since(&tls));
+        run.handshake_ms = now - run.started;
         run.state = RUN_CHECK;
         st = run.starttls ? biff_check_tls_started(&check, biff_tls_transport(&tls))
                           : biff_check_start(&check, &cfg.acct[run.idx].acct, biff_tls_transport(&tls));
@@ -618,14 +491,19 @@ int main(void)
     say("provisioned: %u accounts, clock %lu (%s)\n", cfg.n_acct, biff_board_time(),
         cfg.time > BIFF_BUILD_TIME ? "provisioned" : "build time floor");
 
-    mbedtls_memory_buffer_alloc_init(tls_pool, sizeof tls_pool);
+    biff_tls_heap_use_pool(tls_pool, sizeof tls_pool);
     if (load_ca(&why) != 0) fail_stop("trust anchor", why);
-    size_t nb = 0;
-    mbedtls_memory_buffer_alloc_cur_get(&pool_base, &nb);
+    pool_base = biff_tls_heap_current();
     say("tls: trust anchor loaded, %u bytes of the pool in use\n", (unsigned)pool_base);
 
     open_store(argv[2]);
-    floor_load();
+    biff_agent_init(&agent, &agent_port, store_ok ? &store : NULL, mailboxes, model, cfg.n_acct, 1);
+    for (size_t i = 0; i < cfg.n_acct; i++) {
+        biff_agent_account(&agent, i, cfg.acct[i].acct.proto, cfg.acct[i].id, acct_label(i), &cfg.acct[i].folder, 1);
+    }
+    uint32_t floor = biff_agent_floor_load(&agent, BIFF_BUILD_TIME);
+    if (biff_board_time() < floor) biff_board_set_time(floor);
+    if (biff_agent_floor_from_cert(&agent)) say("time: clock floor %lu, the newest certificate verified before\n", (unsigned long)floor);
 
     lwip_init();
     if (!netif_add(&netif, NULL, NULL, NULL, (void *)mac_addr, biff_lan9118_init, ethernet_input)) {
@@ -646,11 +524,6 @@ int main(void)
     for (size_t i = 0; i < cfg.n_acct; i++) {
         pacct[i].interval_ms = cfg.interval_s * 1000u;
         pacct[i].enabled = 1;
-        biff_status_account *m = &model[i];
-        snprintf(m->name, sizeof m->name, "%s", acct_label(i));
-        m->proto = cfg.acct[i].acct.proto == BIFF_CHECK_IMAP ? BIFF_STATUS_IMAP : BIFF_STATUS_POP3;
-        m->n_folders = 1;
-        snprintf(m->folder[0].name, sizeof m->folder[0].name, "%s", cfg.acct[i].folder);
     }
     for (int k = 0; k < 16; k++) snprintf(csrf + 2 * k, 3, "%02x", biff_board_rand() & 0xFFu);
 

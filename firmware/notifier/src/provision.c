@@ -80,7 +80,6 @@ static int add_account(prov *p, char *url_text, char *secret, size_t *tail, cons
     a->acct.folders = &a->folder;
     a->acct.n_folders = 1;
     a->id = biff_sync_id(url_text, strlen(url_text));
-    a->folder_id = a->acct.proto == BIFF_CHECK_IMAP ? biff_sync_id(a->folder, strlen(a->folder)) : 0;
     p->n_acct++;
     return 0;
 }

@@ -23,16 +23,15 @@
 
 #include "biff/check.h"
 
-#define PROV_MAX_ACCOUNTS 4
+#define PROV_MAX_ACCOUNTS 6
 #define PROV_MAX_HOSTS 2
 #define PROV_MAX_WEB_NAMES 2
-#define PROV_TEXT_MAX 1024
+#define PROV_TEXT_MAX 1536
 
 typedef struct {
     biff_check_account acct;  /* points into prov.text */
     const char *folder;       /* IMAP folder (one per account on the MCU) */
     uint32_t id;              /* biff_sync_id of the URL (no secret in it) */
-    uint32_t folder_id;
 } prov_account;
 
 typedef struct {

@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "biff/agent.h"
 #include "biff/check.h"
 #include "biff/tls.h"
 #include "biff/url.h"
-#include "heapstat.h"
 #include "json.h"
 #include "link.h"
 #include "state.h"
@@ -42,6 +42,25 @@ typedef struct {
 
 static biff_check check; /* ~5 KB: static rather than on the stack */
 static cli_state state;
+/* The agent decides unseen/new and keeps the sync state, as in the daemon and the notifier. */
+static biff_agent agent;
+static biff_agent_mailbox mailboxes[BIFF_SYNC_MAX_ACCOUNTS];
+static biff_status_account model[BIFF_SYNC_MAX_ACCOUNTS];
+static biff_sync_pop3_scan scan;
+
+static uint32_t wall_time(void *ctx)
+{
+    (void)ctx;
+    return (uint32_t)time(NULL);
+}
+
+static void on_event(void *ctx, const biff_agent_event *ev)
+{
+    (void)ctx;
+    if (ev->kind == BIFF_AGENT_EV_PROBLEM && ev->text[0]) fprintf(stderr, "tinybiff: %s\n", ev->text);
+}
+
+static const biff_agent_port port = { .wall_time = wall_time, .event = on_event };
 
 /* TLS sessions kept for resumption by a later check of the same server and user in this run
  * (the daemon keeps them across rounds). Small and fixed: the oldest slot is reused. */
@@ -166,19 +185,18 @@ static biff_tls_status handshake(biff_tls *tls, tb_link *l, int64_t deadline)
     }
 }
 
-/* Each UIDL entry as it streams in: counted, and compared with the recorded set under --state. */
+/* Each UIDL entry as it streams in: compared with the recorded set. */
 static void on_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
 {
     (void)msgno;
-    (*(uint32_t *)ctx)++;
-    state_pop3_uid(&state, uid, len);
+    biff_agent_pop3_uid(&agent, *(const unsigned *)ctx, uid, len);
 }
 
 static void print_tls(json_line *j, const biff_tls *tls, const check_opts *o)
 {
     json_str(j, "tls", biff_tls_version(tls));
     json_bool(j, "tls_resumed", biff_tls_resumed(tls));
-    if (o->stats) json_u64(j, "tls_heap_peak", heapstat_peak());
+    if (o->stats) json_u64(j, "tls_heap_peak", biff_tls_heap_peak());
 }
 
 static int check_one(const check_opts *o, unsigned slot, const char *text, const char *secret,
@@ -205,12 +223,12 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
         .host = u.host, .port = u.port, .user = u.user, .secret = secret,
         .folders = folders, .n_folders = n_folders,
     };
-    uint32_t uid_count = 0;
-    uint32_t account_id = state_account_id(acct.proto == BIFF_CHECK_IMAP, u.user, u.host, u.port);
+    uint32_t account_id = biff_agent_account_id(acct.proto == BIFF_CHECK_IMAP, u.user, u.host, u.port);
+    biff_agent_account(&agent, slot, acct.proto, account_id, text, folders, n_folders);
     if (acct.proto == BIFF_CHECK_POP3) {
         acct.on_uid = on_uid;
-        acct.uid_ctx = &uid_count;
-        state_pop3_begin(&state, slot, account_id);
+        acct.uid_ctx = &slot;
+        biff_agent_pop3_begin(&agent, slot, &scan);
     }
     if (biff_check_auth_from_name(u.auth, &acct.auth) != 0) {
         print_failure(text, proto, BIFF_ERR_CONFIG, "unknown ;AUTH= mechanism");
@@ -234,7 +252,7 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
     const uint8_t *pin = o->has_pin ? o->pin : NULL;
     session_slot *cached = session_lookup(&u, 0);
     const mbedtls_ssl_session *resume = cached ? &cached->session : NULL;
-    heapstat_reset_peak();
+    biff_tls_heap_reset_peak();
     biff_check_status st = BIFF_CHECK_OK;
     if (acct.security == BIFF_CHECK_SEC_TLS) {
         tls_used = 1;
@@ -276,7 +294,7 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
     if (st != BIFF_CHECK_DONE) {
         err = err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err;
         print_failure(text, proto, err, detail);
-        state_failed(&state, slot, n_folders, account_id, folders, acct.proto == BIFF_CHECK_IMAP, err);
+        biff_agent_check_done(&agent, slot, err, detail);
         rc = -1;
     } else if (acct.proto == BIFF_CHECK_IMAP) {
         for (size_t i = 0; i < n_folders; i++) {
@@ -299,9 +317,8 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
                 json_u64(&j, "unseen", f->unseen);
                 json_u64(&j, "uidnext", f->uidnext);
                 json_u64(&j, "uidvalidity", f->uidvalidity);
-                if (state.open) {
-                    json_u64(&j, "new", state_imap_folder(&state, slot, (unsigned)i, account_id, folders[i], f, o->ack));
-                }
+                uint32_t fresh = biff_agent_imap_folder(&agent, slot, (unsigned)i, f);
+                if (state.open) json_u64(&j, "new", fresh);
                 if (f->have & BIFF_IMAP_HAVE_HIGHESTMODSEQ) json_u64(&j, "highestmodseq", f->highestmodseq);
                 if (tls_used) print_tls(&j, &tls, o);
                 json_bool(&j, "ok", 1);
@@ -316,18 +333,17 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
         json_str(&j, "protocol", proto);
         json_str(&j, "folder", "INBOX");
         json_u64(&j, "messages", r->messages);
-        if (state.open && r->uidl) {
-            uint32_t unseen = 0, fresh = state_pop3_end(&state, slot, o->ack, &unseen);
-            json_u64(&j, "unseen", unseen);
-            json_u64(&j, "new", fresh);
-        } else {
-            /* Without a sync state no UIDL has been recorded before: every message is unseen. */
-            json_u64(&j, "unseen", r->messages);
-        }
+        uint32_t fresh = biff_agent_pop3_end(&agent, slot, r->messages, r->uidl);
+        json_u64(&j, "unseen", agent.model[slot].folder[0].unseen);
+        if (state.open && r->uidl) json_u64(&j, "new", fresh);
         if (r->uidl) json_u64(&j, "uids", r->uids);
         if (tls_used) print_tls(&j, &tls, o);
         json_bool(&j, "ok", 1);
         json_end(&j);
+    }
+    if (st == BIFF_CHECK_DONE) {
+        biff_agent_check_done(&agent, slot, BIFF_ERR_NONE, NULL);
+        if (o->ack) biff_agent_acknowledge(&agent, slot);
     }
     biff_check_clear(&check);
     if (tls_used && rc == 0) {
@@ -419,7 +435,6 @@ int cmd_check(int argc, char **argv)
         }
         snprintf(secret, sizeof secret, "%s", env);
     }
-    heapstat_install();
     static biff_tls_ctx tls_ctx;
     int tls_ok = biff_tls_ctx_init(&tls_ctx, o.ca) == BIFF_TLS_OK;
     if (o.ack && !o.state) {
@@ -433,7 +448,7 @@ int cmd_check(int argc, char **argv)
         for (unsigned i = 0; i < n && i < BIFF_SYNC_MAX_ACCOUNTS; i++) {
             biff_url u;
             if (biff_url_parse(argv[optind + (int)i], &u) == BIFF_URL_OK) {
-                ids[i] = state_account_id(u.proto == BIFF_URL_IMAP, u.user, u.host, u.port);
+                ids[i] = biff_agent_account_id(u.proto == BIFF_URL_IMAP, u.user, u.host, u.port);
                 need += state_bytes(u.proto == BIFF_URL_IMAP, 1u + (unsigned)o.n_extra_folders);
             }
         }
@@ -447,6 +462,12 @@ int cmd_check(int argc, char **argv)
             }
         }
     }
+    unsigned n_accts = (unsigned)(argc - optind);
+    if (n_accts > BIFF_SYNC_MAX_ACCOUNTS) {
+        fprintf(stderr, "tinybiff: at most %u accounts per check\n", BIFF_SYNC_MAX_ACCOUNTS);
+        return 2;
+    }
+    biff_agent_init(&agent, &port, state.open ? &state.st : NULL, mailboxes, model, n_accts, 0);
     int failures = 0;
     for (int i = optind; i < argc; i++) {
         if (check_one(&o, (unsigned)(i - optind), argv[i], secret, &tls_ctx, tls_ok) != 0) failures++;
@@ -455,8 +476,8 @@ int cmd_check(int argc, char **argv)
     sessions_free();
     biff_tls_ctx_free(&tls_ctx);
     mbedtls_psa_crypto_free();
-    if (heapstat_current() != 0) {
-        fprintf(stderr, "tinybiff: mbedTLS still holds %zu bytes after all checks\n", heapstat_current());
+    if (biff_tls_heap_current() != 0) {
+        fprintf(stderr, "tinybiff: mbedTLS still holds %zu bytes after all checks\n", biff_tls_heap_current());
         return 3;
     }
     memset(secret, 0, sizeof secret);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "biff/agent.h"
 #include "biff/check.h"
 #include "biff/poller.h"
 #include "biff/status.h"
@@ -69,13 +70,6 @@ typedef struct {
     char secret[1024];
     int has_secret;
     int no_idle;                          /* the server has no IDLE: poll it */
-    uint32_t account_id;
-    biff_sync_folder rec[BIFF_ACCOUNT_MAX_FOLDERS];  /* RAM copy of the sync state */
-    biff_sync_uidset pop3_seen;           /* POP3: recorded UIDs */
-    biff_sync_uidset pop3_last;           /* POP3: the last listing (saved on acknowledge) */
-    uint32_t seen_uidvalidity[BIFF_ACCOUNT_MAX_FOLDERS]; /* IMAP: last STATUS, acknowledged on request */
-    uint32_t seen_uidnext[BIFF_ACCOUNT_MAX_FOLDERS];
-    uint64_t seen_modseq[BIFF_ACCOUNT_MAX_FOLDERS];
     mbedtls_ssl_session tls_session;
     int has_session;
 } account_rt;
@@ -86,6 +80,9 @@ static biff_led_config leds[MAX_LEDS];
 static biff_uci_diag diags[64];
 static biff_uci_config cfg;
 static biff_status_account model[MAX_ACCOUNTS];
+/* The agent keeps the sync state and decides unseen/new; the model is what it shows. */
+static biff_agent agent;
+static biff_agent_mailbox mailboxes[MAX_ACCOUNTS];
 static biff_poller_account pacct[MAX_ACCOUNTS];
 static biff_poller_slot pslot[MAX_ACCOUNTS];
 static biff_poller poller;
@@ -174,74 +171,37 @@ static void set_problem(int kind, const char *text)
     snprintf(web.problem, sizeof web.problem, "%s", text);
 }
 
-static void saved(int ok)
+static uint32_t wall_now(void)
 {
-    if (!ok) {
-        log_msg(LOG_LVL_ERROR, "state: cannot write (flash full or failing); keeping the old state");
-        set_problem(PROBLEM_STATE_WRITE, "cannot write the sync state (flash full or failing): mail "
-                                         "acknowledged since may show as new again after a restart");
-    } else if (problem_kind == PROBLEM_STATE_WRITE) {
-        set_problem(PROBLEM_NONE, "");
+    return (uint32_t)time(NULL);
+}
+
+static uint32_t port_wall(void *ctx)
+{
+    (void)ctx;
+    return wall_now();
+}
+
+/* Called from the loop with web.lock held (every agent call is). */
+static void on_agent_event(void *ctx, const biff_agent_event *ev)
+{
+    (void)ctx;
+    if (ev->kind == BIFF_AGENT_EV_PROBLEM) {
+        if (ev->text[0]) {
+            log_msg(LOG_LVL_ERROR, "state: cannot write (flash full or failing); keeping the old state");
+            set_problem(PROBLEM_STATE_WRITE, ev->text);
+        } else if (problem_kind == PROBLEM_STATE_WRITE) {
+            set_problem(PROBLEM_NONE, "");
+        }
+    } else if (ev->kind == BIFF_AGENT_EV_ACKNOWLEDGED) {
+        log_msg(LOG_LVL_INFO, "new mail acknowledged");
     }
 }
 
-static void save_folder(size_t i, unsigned f)
-{
-    if (store.open) saved(biff_sync_folder_save(&store.st, (unsigned)i, f, &rt[i].rec[f]) == BIFF_SYNC_OK);
-}
+static const biff_agent_port agent_port = { .wall_time = port_wall, .event = on_agent_event };
 
-static void save_pop3(size_t i)
+static void open_state(const uint32_t *ids, size_t need)
 {
-    if (store.open) saved(biff_sync_pop3_save(&store.st, (unsigned)i, &rt[i].pop3_seen) == BIFF_SYNC_OK);
-}
-
-static void setup_accounts(void)
-{
-    static uint32_t ids[MAX_ACCOUNTS];
-    size_t need = 0;
-    trust_load(cfg.globals.ca, accts, cfg.n_accounts);
-    memset(rt, 0, sizeof rt);
-    memset(model, 0, sizeof model);
-    for (size_t i = 0; i < cfg.n_accounts; i++) {
-        biff_account *a = &accts[i];
-        account_rt *r = &rt[i];
-        biff_status_account *m = &model[i];
-        snprintf(m->name, sizeof m->name, "%s", a->name);
-        m->proto = a->url.proto;
-        m->n_folders = a->url.proto == BIFF_URL_IMAP ? a->n_folders : 1;
-        for (unsigned f = 0; f < m->n_folders && f < BIFF_STATUS_MAX_FOLDERS; f++) {
-            snprintf(m->folder[f].name, sizeof m->folder[f].name, "%s",
-                     a->url.proto == BIFF_URL_IMAP ? a->folders[f] : "INBOX");
-        }
-        r->account_id = state_account_id(a->url.proto == BIFF_URL_IMAP, a->url.user, a->url.host, a->url.port);
-        ids[i] = r->account_id;
-        need += state_bytes(a->url.proto == BIFF_URL_IMAP, a->n_folders);
-        if (a->secret_env[0] && secret_env_take(a->secret_env, r->secret, sizeof r->secret) == 0) {
-            r->has_secret = 1;
-        } else if (biff_uci_secret(secrets_text, secrets_len, a->name, r->secret, sizeof r->secret) == BIFF_UCI_OK) {
-            r->has_secret = 1;
-        }
-        pacct[i].interval_ms = (a->interval_s ? a->interval_s : cfg.globals.interval_s) * 1000u;
-        pacct[i].idle = a->url.proto == BIFF_URL_IMAP && a->idle;
-        pacct[i].enabled = a->enabled && r->has_secret;
-        if (a->bad) {
-            m->state = BIFF_STATE_ERROR;
-            m->err = BIFF_ERR_CONFIG;
-            snprintf(m->detail, sizeof m->detail, "account section has errors (see the log)");
-        } else if (!r->has_secret && a->enabled) {
-            m->state = BIFF_STATE_ERROR;
-            m->err = BIFF_ERR_CONFIG;
-            if (a->secret_env[0]) {
-                snprintf(m->detail, sizeof m->detail, "no secret: set %.60s or add it to the secrets file", a->secret_env);
-            } else {
-                snprintf(m->detail, sizeof m->detail, "no secret: add '%.31s = ...' to %.64s", a->name, cfg.globals.secrets);
-            }
-            log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
-        }
-    }
-    /* Each account has its copy now; the file's text is not kept. */
-    explicit_bzero(secrets_text, secrets_len);
-    secrets_len = 0;
     if (!cfg.globals.state[0]) {
         set_problem(PROBLEM_NONE, ""); /* a reload may have taken the state file out */
     } else if (!store.open) {
@@ -260,15 +220,53 @@ static void setup_accounts(void)
             if (n_fresh > 8) log_msg(LOG_LVL_INFO, "state: %u accounts in all start fresh", n_fresh);
         }
     }
-    for (size_t i = 0; i < cfg.n_accounts && store.open; i++) {
+}
+
+static void setup_accounts(void)
+{
+    static uint32_t ids[MAX_ACCOUNTS];
+    size_t need = 0;
+    trust_load(cfg.globals.ca, accts, cfg.n_accounts);
+    memset(rt, 0, sizeof rt);
+    for (size_t i = 0; i < cfg.n_accounts; i++) {
         biff_account *a = &accts[i];
-        if (a->url.proto == BIFF_URL_IMAP) {
-            for (unsigned f = 0; f < a->n_folders; f++) {
-                biff_sync_folder_load(&store.st, (unsigned)i, f, rt[i].account_id,
-                                      biff_sync_id(a->folders[f], strlen(a->folders[f])), &rt[i].rec[f]);
+        account_rt *r = &rt[i];
+        ids[i] = biff_agent_account_id(a->url.proto == BIFF_URL_IMAP, a->url.user, a->url.host, a->url.port);
+        need += state_bytes(a->url.proto == BIFF_URL_IMAP, a->n_folders);
+        if (a->secret_env[0] && secret_env_take(a->secret_env, r->secret, sizeof r->secret) == 0) {
+            r->has_secret = 1;
+        } else if (biff_uci_secret(secrets_text, secrets_len, a->name, r->secret, sizeof r->secret) == BIFF_UCI_OK) {
+            r->has_secret = 1;
+        }
+        pacct[i].interval_ms = (a->interval_s ? a->interval_s : cfg.globals.interval_s) * 1000u;
+        pacct[i].idle = a->url.proto == BIFF_URL_IMAP && a->idle;
+        pacct[i].enabled = a->enabled && r->has_secret;
+    }
+    /* Each account has its copy now; the file's text is not kept. */
+    explicit_bzero(secrets_text, secrets_len);
+    secrets_len = 0;
+    open_state(ids, need);
+    biff_agent_init(&agent, &agent_port, store.open ? &store.st : NULL, mailboxes, model, cfg.n_accounts, 0);
+    for (size_t i = 0; i < cfg.n_accounts; i++) {
+        biff_account *a = &accts[i];
+        biff_status_account *m = &model[i];
+        const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
+        for (unsigned f = 0; f < a->n_folders; f++) folders[f] = a->folders[f];
+        biff_agent_account(&agent, i, a->url.proto == BIFF_URL_IMAP ? BIFF_AGENT_IMAP : BIFF_AGENT_POP3, ids[i], a->name,
+                           folders, a->n_folders);
+        if (a->bad) {
+            m->state = BIFF_STATE_ERROR;
+            m->err = BIFF_ERR_CONFIG;
+            snprintf(m->detail, sizeof m->detail, "account section has errors (see the log)");
+        } else if (!rt[i].has_secret && a->enabled) {
+            m->state = BIFF_STATE_ERROR;
+            m->err = BIFF_ERR_CONFIG;
+            if (a->secret_env[0]) {
+                snprintf(m->detail, sizeof m->detail, "no secret: set %.60s or add it to the secrets file", a->secret_env);
+            } else {
+                snprintf(m->detail, sizeof m->detail, "no secret: add '%.31s = ...' to %.64s", a->name, cfg.globals.secrets);
             }
-        } else {
-            biff_sync_pop3_load(&store.st, (unsigned)i, rt[i].account_id, &rt[i].pop3_seen);
+            log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
         }
     }
     if (cfg.globals.max_parallel > MAX_SESSIONS) {
@@ -282,46 +280,23 @@ static void setup_accounts(void)
     poller.idle_renew_ms = cfg.globals.idle_renew_s * 1000u;
 }
 
-/* ---- results into the model and the sync state ---- */
+/* ---- results into the agent ---- */
 
-static uint32_t wall_now(void)
-{
-    return (uint32_t)time(NULL);
-}
-
-/* Returns the error class of the first folder whose STATUS failed (BIFF_ERR_NONE if none). */
-static biff_error_class record_imap(size_t i, session *s)
+/* Returns the error class of the first folder whose STATUS failed (BIFF_ERR_NONE if none), its
+ * text in detail. */
+static biff_error_class record_imap(size_t i, session *s, char *detail, size_t cap)
 {
     biff_account *a = &accts[i];
-    biff_status_account *m = &model[i];
     biff_error_class folder_err = BIFF_ERR_NONE;
     for (unsigned f = 0; f < a->n_folders; f++) {
         const biff_imap_folder_result *r = biff_check_folder(&s->check, f);
-        if (!r || r->state != BIFF_IMAP_FOLDER_OK) {
-            if (folder_err == BIFF_ERR_NONE) {
-                folder_err = r && r->state == BIFF_IMAP_FOLDER_NO_DATA ? BIFF_ERR_PROTOCOL : BIFF_ERR_SERVER_ERROR;
-                snprintf(m->detail, sizeof m->detail, "folder %.40s: %.70s", a->folders[f],
-                         folder_err == BIFF_ERR_PROTOCOL ? "STATUS answered without counts"
-                                                         : biff_check_folder_detail(&s->check));
-            }
-            continue;
-        }
-        biff_sync_folder *rec = &rt[i].rec[f];
-        biff_sync_folder before = *rec;
-        if (rec->uidnext_acked == 0 || rec->uidvalidity != r->uidvalidity) {
-            biff_sync_imap_ack(rec, r->uidvalidity, r->uidnext, r->highestmodseq); /* baseline */
-        }
-        m->folder[f].unseen = r->unseen;
-        m->folder[f].fresh = biff_sync_imap_new(rec, r->uidvalidity, r->uidnext, r->messages);
-        rt[i].seen_uidvalidity[f] = r->uidvalidity;
-        rt[i].seen_uidnext[f] = r->uidnext;
-        rt[i].seen_modseq[f] = r->highestmodseq;
-        rec->unseen = r->unseen;
-        rec->last_error = BIFF_ERR_NONE;
-        rec->last_success = before.last_success;
-        if (memcmp(&before, rec, sizeof before) != 0) {
-            rec->last_success = wall_now();
-            save_folder(i, f);
+        if (r && r->state == BIFF_IMAP_FOLDER_OK) {
+            biff_agent_imap_folder(&agent, i, f, r);
+        } else if (folder_err == BIFF_ERR_NONE) {
+            folder_err = r && r->state == BIFF_IMAP_FOLDER_NO_DATA ? BIFF_ERR_PROTOCOL : BIFF_ERR_SERVER_ERROR;
+            snprintf(detail, cap, "folder %.40s: %.70s", a->folders[f],
+                     folder_err == BIFF_ERR_PROTOCOL ? "STATUS answered without counts"
+                                                     : biff_check_folder_detail(&s->check));
         }
     }
     return folder_err;
@@ -332,52 +307,13 @@ static void on_uid(void *ctx, uint32_t msgno, const char *uid, size_t len)
     session *s = ctx;
     (void)msgno;
     s->uid_count++;
-    biff_sync_pop3_add(&s->scan, biff_sync_id(uid, len));
+    biff_agent_pop3_uid(&agent, s->acct, uid, len);
 }
 
-/* POP3 has no \Seen flag: "unseen" is what the maildrop holds (mail clients usually delete
- * what they fetched), "new" is what was listed after the UIDs recorded at the last acknowledge. */
 static void record_pop3(size_t i, session *s)
 {
-    biff_status_account *m = &model[i];
-    account_rt *r = &rt[i];
-    uint32_t fresh = biff_sync_pop3_end(&s->scan);
-    r->pop3_last = s->scan.next;
-    if (!r->pop3_seen.valid) { /* the first listing is the baseline */
-        r->pop3_seen = r->pop3_last;
-        save_pop3(i);
-        fresh = 0;
-    }
     const biff_pop3_result *res = biff_check_pop3(&s->check);
-    m->folder[0].unseen = res ? res->messages : 0;
-    m->folder[0].fresh = fresh;
-}
-
-static void acknowledge_all(void)
-{
-    for (size_t i = 0; i < cfg.n_accounts; i++) {
-        biff_status_account *m = &model[i];
-        if (accts[i].url.proto == BIFF_URL_IMAP) {
-            for (unsigned f = 0; f < accts[i].n_folders; f++) {
-                if (m->folder[f].fresh == 0) continue;
-                /* What the page showed is what is acknowledged: the last STATUS seen. */
-                biff_sync_imap_ack(&rt[i].rec[f], rt[i].seen_uidvalidity[f], rt[i].seen_uidnext[f],
-                                   rt[i].seen_modseq[f]);
-                m->folder[f].fresh = 0;
-                save_folder(i, f);
-            }
-        } else if (m->folder[0].fresh) {
-            rt[i].pop3_seen = rt[i].pop3_last;
-            save_pop3(i);
-            m->folder[0].fresh = 0;
-            /* A check under way compared its listing with the set from before: it counts
-             * against what was just acknowledged, or it would bring the new mail back. */
-            for (size_t k = 0; k < MAX_SESSIONS; k++) {
-                if (sessions[k].used && sessions[k].acct == i) biff_sync_pop3_rebase(&sessions[k].scan, &rt[i].pop3_seen);
-            }
-        }
-    }
-    log_msg(LOG_LVL_INFO, "new mail acknowledged");
+    biff_agent_pop3_end(&agent, i, res ? res->messages : 0, res && res->uidl);
 }
 
 /* ---- sessions ---- */
@@ -395,15 +331,8 @@ static void session_end(session *s, biff_error_class err, const char *detail, in
     biff_status_account *m = &model[i];
     int64_t now = mono_ms();
     pthread_mutex_lock(&web.lock);
-    m->last_check = wall_now();
-    if (err == BIFF_ERR_NONE) {
-        m->state = BIFF_STATE_OK;
-        m->err = BIFF_ERR_NONE;
-        m->detail[0] = 0;
-    } else {
-        m->state = BIFF_STATE_ERROR;
-        m->err = (uint8_t)err;
-        snprintf(m->detail, sizeof m->detail, "%s", detail ? detail : "");
+    biff_agent_check_done(&agent, i, err, detail);
+    if (err != BIFF_ERR_NONE) {
         log_msg(LOG_LVL_WARN, "account %s: %s: %s", accts[i].name, biff_error_class_name(err), m->detail);
     }
     if (pslot[i].state == BIFF_ACCT_IDLING) {
@@ -499,7 +428,7 @@ static void session_start(size_t i)
         s->ca.on_uid = on_uid;
         s->ca.uid_ctx = s;
         /* The listing is compared with the recorded UIDs as it streams in. */
-        biff_sync_pop3_begin(&s->scan, &rt[i].pop3_seen);
+        biff_agent_pop3_begin(&agent, i, &s->scan);
     }
     /* Connect without blocking the loop: a dead host must not hold up the other accounts. */
     s->l.sock.fd = -1;
@@ -573,12 +502,9 @@ static void session_run(session *s)
         case BIFF_CHECK_NEED_TLS:
             continue;
         case BIFF_CHECK_RESULT: {
+            char fdetail[BIFF_STATUS_DETAIL_MAX] = "";
             pthread_mutex_lock(&web.lock);
-            model[i].detail[0] = 0;
-            biff_error_class ferr = record_imap(i, s);
-            model[i].last_check = wall_now();
-            model[i].state = ferr == BIFF_ERR_NONE ? BIFF_STATE_OK : BIFF_STATE_ERROR;
-            model[i].err = (uint8_t)ferr;
+            biff_agent_check_done(&agent, i, record_imap(i, s, fdetail, sizeof fdetail), fdetail);
             pthread_mutex_unlock(&web.lock);
             if (!s->idling) s->deadline = mono_ms() + IDLE_CONFIRM_MS;
             continue;
@@ -605,8 +531,8 @@ static void session_run(session *s)
                     session_end(s, BIFF_ERR_PROTOCOL, "server closed the session before answering", 0);
                     return;
                 }
-                if (!s->ca.idle) ferr = record_imap(i, s);
-                memcpy(fdetail, model[i].detail, sizeof fdetail);
+                if (!s->ca.idle) ferr = record_imap(i, s, fdetail, sizeof fdetail);
+                else memcpy(fdetail, model[i].detail, sizeof fdetail);
             } else {
                 record_pop3(i, s);
             }
@@ -745,6 +671,7 @@ int cmd_run(int argc, char **argv)
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return 1;
     for (int k = 0; k < 16; k++) snprintf(web.csrf + 2 * k, 3, "%02x", rnd[k]);
     web.accts = model;
+    web.agent = &agent;
     web.n = cfg.n_accounts;
     web.wake_fd = wake_pipe[1];
     if (cfg.globals.status_bind[0]) {
@@ -787,12 +714,9 @@ int cmd_run(int argc, char **argv)
                 pthread_mutex_unlock(&web.lock);
             }
         }
-        if (web.ack_requested) {
-            web.ack_requested = 0;
-            pthread_mutex_lock(&web.lock);
-            acknowledge_all();
-            pthread_mutex_unlock(&web.lock);
-        }
+        pthread_mutex_lock(&web.lock);
+        biff_agent_service(&agent); /* an acknowledge the status page asked for */
+        pthread_mutex_unlock(&web.lock);
         size_t idx;
         while (biff_poller_next(&poller, (uint64_t)now, &idx)) {
             session *open = NULL;

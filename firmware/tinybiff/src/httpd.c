@@ -131,8 +131,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             log_msg(LOG_LVL_WARN, "status page: acknowledge refused: %s", why);
             return plain(c, MHD_HTTP_FORBIDDEN, why);
         }
-        shared->ack_requested = 1;
-        if (write(shared->wake_fd, "a", 1) < 0) { /* the main loop also polls the flag */ }
+        biff_agent_request(shared->agent, BIFF_AGENT_REQ_ACK);
+        if (write(shared->wake_fd, "a", 1) < 0) { /* the main loop also polls the request */ }
         struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!r) return MHD_NO;
         MHD_add_response_header(r, "Location", "/");

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "biff/agent.h"
 #include "biff/status.h"
 
 typedef struct {
@@ -13,7 +14,7 @@ typedef struct {
     size_t n;
     char csrf[33];                 /* per-run token for the acknowledge form */
     char problem[160];             /* what is wrong with the daemon itself ("" if nothing) */
-    volatile int ack_requested;    /* set by POST /ack; the main loop clears it */
+    biff_agent *agent;             /* POST /ack asks it (biff_agent_request, any thread) */
     int wake_fd;                   /* written to wake the main loop */
 } httpd_shared;
 

@@ -1,14 +1,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "state.h"
 
-#include <ctype.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define STATE_UNIT 4u
@@ -63,16 +61,6 @@ static biff_flash_status hook_erase(void *ctx, uint32_t sector)
     (void)ctx;
     maybe_die();
     return inner->erase(inner->ctx, sector);
-}
-
-uint32_t state_account_id(int imap, const char *user, const char *host, unsigned port)
-{
-    char id[512];
-    int n = snprintf(id, sizeof id, "%s://%s@%s:%u", imap ? "imap" : "pop3", user, host, port);
-    if (n < 0) n = 0;
-    if ((size_t)n >= sizeof id) n = sizeof id - 1;
-    for (char *p = strchr(id, '@'); p && *p; p++) *p = (char)tolower((unsigned char)*p);
-    return biff_sync_id(id, (size_t)n);
 }
 
 size_t state_bytes(int imap, unsigned n_folders)
@@ -188,76 +176,6 @@ int state_open(cli_state *s, const char *path, const uint32_t *ids, unsigned n, 
     }
     s->open = 1;
     return 0;
-}
-
-static void save_if_changed(cli_state *s, unsigned slot, unsigned folder, const biff_sync_folder *before,
-                            biff_sync_folder *after)
-{
-    /* last_success alone changes every check: it is saved only along with a real change. */
-    after->last_success = before->last_success;
-    if (memcmp(before, after, sizeof *after) == 0) return;
-    after->last_success = (uint32_t)time(NULL);
-    if (biff_sync_folder_save(&s->st, slot, folder, after) != BIFF_SYNC_OK) {
-        fprintf(stderr, "tinybiff: could not write the state (flash full or failing); the old state is kept\n");
-    }
-}
-
-uint32_t state_imap_folder(cli_state *s, unsigned slot, unsigned folder, uint32_t account_id,
-                           const char *folder_name, const biff_imap_folder_result *f, int ack)
-{
-    if (!s->open) return 0;
-    biff_sync_folder rec, before;
-    biff_sync_folder_load(&s->st, slot, folder, account_id, biff_sync_id(folder_name, strlen(folder_name)), &rec);
-    before = rec;
-    uint32_t fresh_new = biff_sync_imap_new(&rec, f->uidvalidity, f->uidnext, f->messages);
-    /* The first check (or a new UIDVALIDITY) sets the baseline: nothing is new before it. */
-    if (ack || rec.uidnext_acked == 0 || rec.uidvalidity != f->uidvalidity) {
-        biff_sync_imap_ack(&rec, f->uidvalidity, f->uidnext, f->highestmodseq);
-    }
-    rec.unseen = f->unseen;
-    rec.last_error = BIFF_ERR_NONE;
-    save_if_changed(s, slot, folder, &before, &rec);
-    return fresh_new;
-}
-
-void state_pop3_begin(cli_state *s, unsigned slot, uint32_t account_id)
-{
-    if (!s->open) return;
-    biff_sync_pop3_load(&s->st, slot, account_id, &s->seen);
-    biff_sync_pop3_begin(&s->scan, &s->seen);
-    s->scan.next.account_id = account_id;
-}
-
-void state_pop3_uid(cli_state *s, const char *uid, size_t len)
-{
-    if (s->open) biff_sync_pop3_add(&s->scan, biff_sync_id(uid, len));
-}
-
-uint32_t state_pop3_end(cli_state *s, unsigned slot, int ack, uint32_t *unseen)
-{
-    if (!s->open) return 0;
-    uint32_t n = biff_sync_pop3_end(&s->scan);
-    *unseen = s->seen.valid ? s->scan.unknown : s->scan.listed;
-    if (ack || !s->seen.valid) {
-        if (biff_sync_pop3_save(&s->st, slot, &s->scan.next) != BIFF_SYNC_OK) {
-            fprintf(stderr, "tinybiff: could not write the state (flash full or failing); the old state is kept\n");
-        }
-    }
-    return n;
-}
-
-void state_failed(cli_state *s, unsigned slot, unsigned n_folders, uint32_t account_id,
-                  const char *const *folders, int imap, biff_error_class err)
-{
-    if (!s->open) return;
-    for (unsigned i = 0; i < (imap ? n_folders : 1u); i++) {
-        biff_sync_folder rec, before;
-        const char *name = imap ? folders[i] : "";
-        biff_sync_folder_load(&s->st, slot, i, account_id, imap ? biff_sync_id(name, strlen(name)) : 0, &rec);
-        before = rec;
-        rec.last_error = err;
-        save_if_changed(s, slot, i, &before, &rec);
-    }
 }
 
 void state_close(cli_state *s)

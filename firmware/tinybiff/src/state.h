@@ -1,7 +1,6 @@
 /*
- * `tinybiff check --state FILE` and `tinybiff run`: the power-safe sync state (components/store
- * on a file-backed flash image) so a check can say how much mail is new since the last
- * acknowledged check.
+ * `tinybiff check --state FILE` and `tinybiff run`: the file-backed flash image that holds the
+ * power-safe sync state (components/store). What goes into it is the agent's (biff/agent.h).
  *
  * Image size: the smallest of 8 x 4 KB (32 KB, what the CLI has always used), then 32 sectors
  * of 4, 8, 16, 32 or 64 KB (128 KB .. 2 MB) whose room holds twice the records the caller
@@ -16,7 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "biff/check.h"
 #include "biff/flash_file.h"
 #include "biff/store.h"
 #include "biff/sync.h"
@@ -27,8 +25,6 @@ typedef struct {
     biff_store st;
     int open;
     uint32_t fresh[BIFF_SYNC_FRESH_WORDS(BIFF_SYNC_MAX_ACCOUNTS)]; /* slots that started fresh */
-    biff_sync_uidset seen;  /* POP3 scan in progress */
-    biff_sync_pop3_scan scan;
 } cli_state;
 
 /**
@@ -45,30 +41,6 @@ size_t state_bytes(int imap, unsigned n_folders);
 
 /** Did account slot i start fresh (no usable record) at state_open? */
 int state_fresh(const cli_state *s, unsigned slot);
-
-/** Identity of an account for the state: protocol, user, host and port (no secret). */
-uint32_t state_account_id(int imap, const char *user, const char *host, unsigned port);
-
-/**
- * An IMAP folder was checked: returns "new" (UIDs past the acknowledged UIDNEXT, 0 on the
- * first check, which sets the baseline) and records unseen; ack makes this check the baseline.
- * The record is written only when something changed.
- */
-uint32_t state_imap_folder(cli_state *s, unsigned slot, unsigned folder, uint32_t account_id,
-                           const char *folder_name, const biff_imap_folder_result *f, int ack);
-
-/** POP3: start comparing a UIDL listing with the recorded set. */
-void state_pop3_begin(cli_state *s, unsigned slot, uint32_t account_id);
-
-/** POP3: one listed uid. */
-void state_pop3_uid(cli_state *s, const char *uid, size_t len);
-
-/** POP3: listing complete; returns new; *unseen = uids never recorded. Saves on ack or baseline. */
-uint32_t state_pop3_end(cli_state *s, unsigned slot, int ack, uint32_t *unseen);
-
-/** A check failed: remember its error class (written only if it changed). */
-void state_failed(cli_state *s, unsigned slot, unsigned n_folders, uint32_t account_id,
-                  const char *const *folders, int imap, biff_error_class err);
 
 /** Close the file. */
 void state_close(cli_state *s);
