@@ -39,6 +39,7 @@ static const char good_file[] =
     "\toption max_parallel '32'\n"
     "\tlist status_host 'router.lan'\n"
     "\tlist status_host Biff-1.example\n"
+    "\toption control '/var/run/tinybiff/control'\n"
     "\r\n"
     "config led 'green'\n"
     "\toption sysfs 'green:mail'\n"
@@ -83,11 +84,12 @@ static void good_round_trip(void **state)
     assert_int_equal(g->n_status_hosts, 2);
     assert_string_equal(g->status_host[0], "router.lan");
     assert_string_equal(g->status_host[1], "Biff-1.example");
+    assert_string_equal(g->control, "/var/run/tinybiff/control");
 
     assert_int_equal(cfg.n_accounts, 3);
     const biff_account *w = &accts[0];
     assert_string_equal(w->name, "work");
-    assert_int_equal(w->line, 23);
+    assert_int_equal(w->line, 24);
     assert_int_equal(w->enabled, 1);
     assert_int_equal(w->bad, 0);
     assert_int_equal(w->url.proto, BIFF_URL_IMAP);
@@ -152,6 +154,7 @@ static void defaults(void **state)
     assert_int_equal(g->log, BIFF_LOG_STDERR);
     assert_string_equal(g->status_bind, "127.0.0.1:8025");
     assert_string_equal(g->status_json, "");
+    assert_string_equal(g->control, "");
     assert_string_equal(g->ca, "/etc/ssl/certs/ca-certificates.crt");
     assert_string_equal(g->secrets, "/etc/tinybiff/secrets");
     assert_int_equal(accts[0].n_folders, 1);

@@ -87,7 +87,12 @@ void biff_tls_heap_use_pool(void *buf, size_t len)
     h.free = (free_blk *)a;
     h.free->size = h.capacity;
     h.free->next = NULL;
+#if defined(MBEDTLS_PLATFORM_MEMORY)
     mbedtls_platform_set_calloc_free(pool_calloc, pool_free);
+#else
+    (void)pool_calloc;
+    (void)pool_free;
+#endif
 }
 
 /* ---- the C library's heap, each block with its size in front (max_align_t keeps alignment) */
@@ -126,7 +131,23 @@ void biff_tls_heap_use_system(size_t limit)
 {
     memset(&h, 0, sizeof h);
     h.capacity = limit;
+#if defined(MBEDTLS_PLATFORM_MEMORY)
     mbedtls_platform_set_calloc_free(sys_calloc, sys_free);
+#else
+    (void)sys_calloc;
+    (void)sys_free;
+#endif
+}
+
+/* A system mbedTLS built without MBEDTLS_PLATFORM_MEMORY (its default config) allocates with the
+ * C library directly: nothing can be counted or limited, and the figures above stay 0. */
+int biff_tls_heap_counting(void)
+{
+#if defined(MBEDTLS_PLATFORM_MEMORY)
+    return 1;
+#else
+    return 0;
+#endif
 }
 
 size_t biff_tls_heap_current(void) { return h.current; }

@@ -1,7 +1,7 @@
 /*
  * tinybiff notifier: the microcontroller product. One superloop, no RTOS, no malloc:
  *
- *   LAN9118 poll -> lwIP timers -> DHCP -> SNTP (checks wait for it, up to 15 s)
+ *   Ethernet poll (board_net.h) -> lwIP timers -> DHCP -> SNTP (checks wait for it, up to 15 s)
  *   -> poller picks an account -> lwIP TCP -> TLS -> check -> the agent (sync state in flash)
  *   -> UART log + LEDs + the status page (lwIP httpd, web.c)
  *
@@ -22,8 +22,8 @@
 #include "biff/store.h"
 #include "biff/tls.h"
 #include "board.h"
+#include "board_net.h"
 #include "flash_semihost.h"
-#include "lan9118.h"
 #include "lwip/dhcp.h"
 #include "lwip/apps/sntp.h"
 #include "lwip/dns.h"
@@ -122,9 +122,10 @@ static const char *acct_label(size_t i)
     return buf;
 }
 
+extern uint32_t __stack_limit, __stack_top; /* the linker script's stack */
+
 static void paint_stack(void)
 {
-    extern uint32_t __stack_limit;
     volatile uint32_t *p = &__stack_limit;
     uint32_t here;
     while ((uintptr_t)p < (uintptr_t)&here - 64u) *p++ = 0xDEADBEEFu;
@@ -132,7 +133,6 @@ static void paint_stack(void)
 
 static unsigned stack_used(void)
 {
-    extern uint32_t __stack_limit, __stack_top;
     const uint32_t *p = &__stack_limit;
     while (p < &__stack_top && *p == 0xDEADBEEFu) p++;
     return (unsigned)((uintptr_t)&__stack_top - (uintptr_t)p);
@@ -320,7 +320,8 @@ static void finish_check(biff_check_status st, uint32_t now)
     if (peak > reported_peak) { /* the largest of any check so far */
         reported_peak = peak;
         say("mem: tls pool peak %u of %u bytes, stack peak %u of %u bytes, eth drops %lu\n", (unsigned)peak,
-            (unsigned)sizeof tls_pool, stack_used(), 8192u, (unsigned long)biff_lan9118_drops());
+            (unsigned)sizeof tls_pool, stack_used(),
+            (unsigned)((uintptr_t)&__stack_top - (uintptr_t)&__stack_limit), (unsigned long)biff_board_netif_drops());
     }
     size_t cur = biff_tls_heap_current();
     if (cur > pool_base) {
@@ -506,8 +507,8 @@ int main(void)
     if (biff_agent_floor_from_cert(&agent)) say("time: clock floor %lu, the newest certificate verified before\n", (unsigned long)floor);
 
     lwip_init();
-    if (!netif_add(&netif, NULL, NULL, NULL, (void *)mac_addr, biff_lan9118_init, ethernet_input)) {
-        fail_stop("ethernet", "LAN9118 not found");
+    if (!netif_add(&netif, NULL, NULL, NULL, (void *)mac_addr, biff_board_netif_init, ethernet_input)) {
+        fail_stop("ethernet", "no network controller");
     }
     netif_set_default(&netif);
     netif_set_up(&netif);
@@ -518,7 +519,7 @@ int main(void)
         }
     }
     dhcp_start(&netif);
-    say("net: LAN9118 up, MAC %02x:%02x:%02x:%02x:%02x:%02x, DHCP...\n", mac_addr[0], mac_addr[1],
+    say("net: %s up, MAC %02x:%02x:%02x:%02x:%02x:%02x, DHCP...\n", biff_board_netif_name, mac_addr[0], mac_addr[1],
         mac_addr[2], mac_addr[3], mac_addr[4], mac_addr[5]);
 
     for (size_t i = 0; i < cfg.n_acct; i++) {
@@ -531,7 +532,7 @@ int main(void)
     uint32_t net_up_at = 0;
     for (;;) {
         uint32_t now = biff_board_millis();
-        biff_lan9118_poll(&netif);
+        biff_board_netif_poll(&netif);
         sys_check_timeouts();
         if (!net_up && dhcp_supplied_address(&netif)) {
             net_up = 1;
@@ -566,6 +567,6 @@ int main(void)
             if (run.state != RUN_IDLE) step_check(now);
         }
         leds_update(now, net_up);
-        if (run.state == RUN_IDLE) __asm__ volatile("wfi"); /* SysTick wakes us within 1 ms */
+        if (run.state == RUN_IDLE) biff_board_idle();
     }
 }

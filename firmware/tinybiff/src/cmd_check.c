@@ -196,7 +196,7 @@ static void print_tls(json_line *j, const biff_tls *tls, const check_opts *o)
 {
     json_str(j, "tls", biff_tls_version(tls));
     json_bool(j, "tls_resumed", biff_tls_resumed(tls));
-    if (o->stats) json_u64(j, "tls_heap_peak", biff_tls_heap_peak());
+    if (o->stats && biff_tls_heap_counting()) json_u64(j, "tls_heap_peak", biff_tls_heap_peak());
 }
 
 static int check_one(const check_opts *o, unsigned slot, const char *text, const char *secret,
@@ -406,8 +406,13 @@ int cmd_check(int argc, char **argv)
             break;
         }
         case 'n':
-            if (strcmp(optarg, "lwip") == 0) o.net = LINK_LWIP;
-            else if (strcmp(optarg, "posix") == 0) o.net = LINK_POSIX;
+            if (strcmp(optarg, "lwip") == 0) {
+#if !BIFF_WITH_LWIP
+                fprintf(stderr, "tinybiff: this build has no lwIP (built with BIFF_WITH_LWIP=OFF)\n");
+                return 2;
+#endif
+                o.net = LINK_LWIP;
+            } else if (strcmp(optarg, "posix") == 0) o.net = LINK_POSIX;
             else {
                 fprintf(stderr, "tinybiff: --net is posix (default) or lwip\n");
                 return 2;

@@ -54,7 +54,10 @@ biff_tls_ctx *trust_for(const char *account_ca, const char **why)
 
 void trust_free(void)
 {
-    for (size_t k = 0; k < n_cas; k++) biff_tls_ctx_free(&cas[k].ctx);
-    memset(cas, 0, sizeof cas);
+    /* only the slots in use: the others were never touched (resident memory) */
+    for (size_t k = 0; k < n_cas; k++) {
+        biff_tls_ctx_free(&cas[k].ctx);
+        memset(&cas[k], 0, sizeof cas[k]);
+    }
     n_cas = 0;
 }

@@ -33,4 +33,8 @@ uint32_t biff_tls_heap_failures(void);
 /** The pool's size or the limit; 0 for calloc without a limit. */
 size_t biff_tls_heap_capacity(void);
 
+/** 1 when mbedTLS's allocations go through here; 0 with a system mbedTLS built without
+ * MBEDTLS_PLATFORM_MEMORY, whose allocations cannot be counted. */
+int biff_tls_heap_counting(void);
+
 #endif

@@ -1,4 +1,4 @@
-/* mbedTLS platform choices for the QEMU mps2-an385 (Cortex-M3) board. */
+/* mbedTLS platform choices for the MCU boards (mps2-an385, qemu-virt-rv32): no OS, a fixed pool. */
 #ifndef BIFF_MBEDTLS_BOARD_H
 #define BIFF_MBEDTLS_BOARD_H
 

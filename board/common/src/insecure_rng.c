@@ -1,5 +1,5 @@
-/* NOT an entropy source: QEMU's mps2 has no TRNG, so for emulator runs this mixes the SysTick
- * phase into a xorshift state. Built only with BIFF_INSECURE_EMULATOR_RNG; the size report warns
+/* NOT an entropy source: the QEMU boards have no TRNG, so for emulator runs this mixes the
+ * board's tick phase (SysTick, mtime) into a xorshift state. Built only with BIFF_INSECURE_EMULATOR_RNG; the size report warns
  * when an image has it (it looks for this symbol). A product supplies biff_board_entropy() from
  * its TRNG instead. */
 #include "board.h"
