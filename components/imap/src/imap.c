@@ -33,6 +33,7 @@ enum {
     F_LOGOUT = 1u << 11,  /* LOGOUT sent */
     F_OVF = 1u << 12,     /* command did not fit in out */
     F_REQ_CAPA = 1u << 13, /* ask for the capabilities the login did not report */
+    F_NOT_TOKEN = 1u << 14, /* the OAuth error report blames something a new token cannot fix */
 };
 
 /* Capability bits: position in cap_names (1-based). */
@@ -896,6 +897,9 @@ static biff_imap_status on_continuation(biff_imap *e)
     uint8_t st = e->auth_step;
     if ((e->inflight & (1u << K_AUTH)) && e->tx == TX_NONE &&
         (st == AS_WAIT_IR || st == AS_SENT_IR || st == AS_LIT0 || st == AS_LIT1)) {
+        if (st == AS_SENT_IR && e->mech >= BIFF_IMAP_AUTH_XOAUTH2 && e->line_len > 2 &&
+            !biff_sasl_oauth_token_refused((const char *)e->work + 2, e->line_len - 2u))
+            e->flags |= F_NOT_TOKEN;
         e->tx = TX_AUTH_DATA;
         return BIFF_IMAP_OK;
     }
@@ -1165,6 +1169,11 @@ const biff_imap_folder_result *biff_imap_folder(const biff_imap *e, size_t i)
     if (!e || !e->cfg || i >= e->cfg->n_folders)
         return NULL;
     return &e->folder[i];
+}
+
+int biff_imap_oauth_refused(const biff_imap *e)
+{
+    return e->err == BIFF_ERR_AUTH_FAILED && e->mech >= BIFF_IMAP_AUTH_XOAUTH2 && !(e->flags & F_NOT_TOKEN);
 }
 
 biff_error_class biff_imap_error(const biff_imap *e, const char **detail)

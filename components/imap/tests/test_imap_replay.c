@@ -50,6 +50,7 @@ typedef struct {
     unsigned long long res[BIFF_IMAP_MAX_FOLDERS][7];
     int nres;
     char err[40], detail[128];
+    int oauth_refused; /* "O: n": biff_imap_oauth_refused() must say n (-1: not checked) */
 } script;
 
 static script S;
@@ -98,6 +99,7 @@ static void load(const char *path)
     uint8_t tmp[4096];
     assert_non_null(f);
     memset(&S, 0, sizeof(S));
+    S.oauth_refused = -1;
     snprintf(S.name, sizeof(S.name), "%.*s", (int)sizeof(S.name) - 1, path);
     S.out_cap = 1024;
     S.work_cap = 512;
@@ -172,6 +174,8 @@ static void load(const char *path)
             assert_int_equal(sscanf(line + 3, "%llu %llu %llu %llu %llu %llu %llu", &r[0], &r[1],
                                     &r[2], &r[3], &r[4], &r[5], &r[6]),
                              7);
+        } else if (!strncmp(line, "O: ", 3)) {
+            S.oauth_refused = atoi(line + 3);
         } else if (!strncmp(line, "X: ", 3)) {
             char *sp;
             snprintf(S.err, sizeof(S.err), "%.*s", (int)sizeof(S.err) - 1, line + 3);
@@ -320,6 +324,8 @@ static void run(size_t chunk, size_t out_cap)
                      S.err);
         if (S.detail[0] && !strstr(detail, S.detail))
             fail_msg("%s: detail '%s' lacks '%s'", S.name, detail, S.detail);
+        if (S.oauth_refused >= 0 && biff_imap_oauth_refused(&e) != S.oauth_refused)
+            fail_msg("%s: oauth_refused %d, expected %d", S.name, biff_imap_oauth_refused(&e), S.oauth_refused);
         if (strlen(S.secret) >= 3 && strstr(detail, S.secret))
             fail_msg("%s: secret in detail", S.name);
         for (const char *p = detail; *p; p++)

@@ -178,6 +178,9 @@ const biff_imap_folder_result *biff_imap_folder(const biff_imap *e, size_t i);
  */
 biff_error_class biff_imap_error(const biff_imap *e, const char **detail);
 
+/** Failed with XOAUTH2/OAUTHBEARER in a way a fresh access token may fix (expired, revoked). */
+int biff_imap_oauth_refused(const biff_imap *e);
+
 /**
  * Encode a UTF-8 mailbox name as modified UTF-7 (RFC 3501 5.1.3) into out (NUL-terminated).
  * Returns BIFF_IMAP_E_ARG for invalid UTF-8 or when out is too small.
