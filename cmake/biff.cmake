@@ -17,7 +17,7 @@ endfunction()
 
 function(biff_unit_test name)
   cmake_parse_arguments(A "" "" "SOURCES;LIBS;DEFINES;LABELS" ${ARGN})
-  if(NOT BIFF_HOST OR BIFF_FUZZ)
+  if(NOT BIFF_UNIT_TESTS)
     return()
   endif()
   add_executable(${name} ${A_SOURCES})
@@ -53,7 +53,7 @@ endfunction()
 #       runs under sh with the fixture's BIFF_FIX_* variables; the fixture is always stopped.
 function(biff_fixture_test name)
   cmake_parse_arguments(A "" "SHELL" "FIXTURE;LABELS" ${ARGN})
-  if(NOT BIFF_HOST OR BIFF_FUZZ)
+  if(NOT BIFF_HOST OR BIFF_FUZZ OR BIFF_ROUTER)
     return()
   endif()
   add_test(NAME ${name}

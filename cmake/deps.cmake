@@ -31,50 +31,102 @@ file(STRINGS ${CMAKE_SOURCE_DIR}/cmake/deps.lock lock_lwip REGEX "^lwip ")
 string(REGEX MATCH "lwip-([0-9.]+)" _ "${lock_lwip}")
 set(BIFF_PINNED_LWIP_VERSION ${CMAKE_MATCH_1})
 
-if(NOT MBEDTLS_DIR)
-  biff_fetch_dep(mbedtls MBEDTLS_DIR_RESOLVED)
+# ---- mbedTLS, system: an installed mbedTLS 3.6 as a router has it (OpenWrt's libmbedtls is a
+# shared library with its own configuration). MBEDTLS_PREFIX or CMAKE_PREFIX_PATH points at it.
+if(BIFF_MBEDTLS STREQUAL "system")
+  set(MBEDTLS_PREFIX "" CACHE STRING "Prefix of the installed mbedTLS (include/, lib/); 'staged': scripts/stage-mbedtls")
+  set(hints)
+  set(sys_prefix ${MBEDTLS_PREFIX})
+  if(MBEDTLS_PREFIX STREQUAL "staged")
+    # The pinned release built as shared libraries with its default config (see the script).
+    execute_process(COMMAND ${CMAKE_SOURCE_DIR}/scripts/stage-mbedtls ${CMAKE_TOOLCHAIN_FILE}
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE sys_prefix OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "scripts/stage-mbedtls failed (see above)")
+    endif()
+  endif()
+  # Found once and cached; a staged prefix that was removed (and rebuilt) is looked up again.
+  foreach(v BIFF_SYS_MBEDTLS_INCLUDE BIFF_SYS_mbedtls BIFF_SYS_mbedx509 BIFF_SYS_mbedcrypto)
+    if(${v} AND NOT EXISTS "${${v}}")
+      unset(${v} CACHE)
+    endif()
+  endforeach()
+  if(sys_prefix)
+    set(hints HINTS ${sys_prefix}/include ${sys_prefix}/lib NO_DEFAULT_PATH)
+  endif()
+  find_path(BIFF_SYS_MBEDTLS_INCLUDE mbedtls/build_info.h ${hints})
+  foreach(lib mbedtls mbedx509 mbedcrypto)
+    find_library(BIFF_SYS_${lib} ${lib} ${hints})
+    if(NOT BIFF_SYS_${lib})
+      message(FATAL_ERROR "BIFF_MBEDTLS=system: lib${lib} not found (set MBEDTLS_PREFIX; scripts/stage-mbedtls builds one)")
+    endif()
+  endforeach()
+  if(NOT BIFF_SYS_MBEDTLS_INCLUDE)
+    message(FATAL_ERROR "BIFF_MBEDTLS=system: mbedtls/build_info.h (mbedTLS 3.x) not found; "
+                        "Debian 12's libmbedtls-dev is 2.28 (set MBEDTLS_PREFIX; scripts/stage-mbedtls builds one)")
+  endif()
+  file(STRINGS ${BIFF_SYS_MBEDTLS_INCLUDE}/mbedtls/build_info.h v REGEX "define MBEDTLS_VERSION_STRING ")
+  string(REGEX MATCH "\"([0-9.]+)\"" _ "${v}")
+  set(BIFF_SYS_MBEDTLS_VERSION ${CMAKE_MATCH_1})
+  if(BIFF_SYS_MBEDTLS_VERSION VERSION_LESS 3.6)
+    message(FATAL_ERROR "BIFF_MBEDTLS=system: mbedTLS ${BIFF_SYS_MBEDTLS_VERSION} in ${BIFF_SYS_MBEDTLS_INCLUDE}; 3.6 or later needed")
+  endif()
+  message(STATUS "mbedTLS: system ${BIFF_SYS_MBEDTLS_VERSION} (${BIFF_SYS_mbedtls})")
+  add_library(tb_mbedtls INTERFACE)
+  target_include_directories(tb_mbedtls SYSTEM INTERFACE ${BIFF_SYS_MBEDTLS_INCLUDE})
+  target_link_libraries(tb_mbedtls INTERFACE ${BIFF_SYS_mbedtls} ${BIFF_SYS_mbedx509} ${BIFF_SYS_mbedcrypto})
+elseif(BIFF_MBEDTLS STREQUAL "bundled")
+  if(NOT MBEDTLS_DIR)
+    biff_fetch_dep(mbedtls MBEDTLS_DIR_RESOLVED)
+  else()
+    set(MBEDTLS_DIR_RESOLVED ${MBEDTLS_DIR})
+  endif()
+  if(NOT EXISTS ${MBEDTLS_DIR_RESOLVED}/include/mbedtls/build_info.h)
+    message(FATAL_ERROR "MBEDTLS_DIR=${MBEDTLS_DIR_RESOLVED} is not an mbedTLS 3.x tree")
+  endif()
+  message(STATUS "mbedTLS: ${MBEDTLS_DIR_RESOLVED}")
 else()
-  set(MBEDTLS_DIR_RESOLVED ${MBEDTLS_DIR})
+  message(FATAL_ERROR "BIFF_MBEDTLS is bundled or system, not '${BIFF_MBEDTLS}'")
 endif()
-if(NOT LWIP_DIR)
-  biff_fetch_dep(lwip LWIP_DIR_RESOLVED)
-else()
-  set(LWIP_DIR_RESOLVED ${LWIP_DIR})
-endif()
-if(NOT EXISTS ${MBEDTLS_DIR_RESOLVED}/include/mbedtls/build_info.h)
-  message(FATAL_ERROR "MBEDTLS_DIR=${MBEDTLS_DIR_RESOLVED} is not an mbedTLS 3.x tree")
-endif()
-if(NOT EXISTS ${LWIP_DIR_RESOLVED}/src/include/lwip/init.h)
-  message(FATAL_ERROR "LWIP_DIR=${LWIP_DIR_RESOLVED} is not an lwIP tree")
-endif()
-message(STATUS "mbedTLS: ${MBEDTLS_DIR_RESOLVED}")
-message(STATUS "lwIP: ${LWIP_DIR_RESOLVED}")
 
 # Third-party code: its own warnings, never -Werror; sanitizers still apply (global flags).
 set(biff_third_party_flags -w)
 
-# ---- mbedTLS: one static library, gc-sections and the archive drop what a build does not use.
-file(GLOB tb_mbedtls_srcs ${MBEDTLS_DIR_RESOLVED}/library/*.c)
-add_library(tb_mbedtls STATIC ${tb_mbedtls_srcs})
-target_include_directories(tb_mbedtls SYSTEM PUBLIC
-  ${MBEDTLS_DIR_RESOLVED}/include
-  ${CMAKE_SOURCE_DIR}/components/tls/config
-  ${CMAKE_SOURCE_DIR}/board/${BIFF_BOARD}/include)
-target_include_directories(tb_mbedtls PRIVATE ${MBEDTLS_DIR_RESOLVED}/library)
-target_compile_definitions(tb_mbedtls PUBLIC
-  MBEDTLS_CONFIG_FILE="biff_mbedtls_config.h"
-  MBEDTLS_USER_CONFIG_FILE="biff_mbedtls_board.h")
-target_compile_options(tb_mbedtls PRIVATE ${biff_third_party_flags})
+# ---- mbedTLS, bundled: one static library, gc-sections and the archive drop what a build does not use.
+if(BIFF_MBEDTLS STREQUAL "bundled")
+  file(GLOB tb_mbedtls_srcs ${MBEDTLS_DIR_RESOLVED}/library/*.c)
+  add_library(tb_mbedtls STATIC ${tb_mbedtls_srcs})
+  target_include_directories(tb_mbedtls SYSTEM PUBLIC
+    ${MBEDTLS_DIR_RESOLVED}/include
+    ${CMAKE_SOURCE_DIR}/components/tls/config
+    ${CMAKE_SOURCE_DIR}/board/${BIFF_BOARD}/include)
+  target_include_directories(tb_mbedtls PRIVATE ${MBEDTLS_DIR_RESOLVED}/library)
+  target_compile_definitions(tb_mbedtls PUBLIC
+    MBEDTLS_CONFIG_FILE="biff_mbedtls_config.h"
+    MBEDTLS_USER_CONFIG_FILE="biff_mbedtls_board.h")
+  target_compile_options(tb_mbedtls PRIVATE ${biff_third_party_flags})
+endif()
 add_library(tb_mbedcrypto ALIAS tb_mbedtls)
 
 # ---- lwIP: core + IPv4/IPv6 + netif helpers + the apps the products use.
-set(LWIP_DIR ${LWIP_DIR_RESOLVED})
-include(${LWIP_DIR_RESOLVED}/src/Filelists.cmake)
-add_library(tb_lwip STATIC
-  ${lwipcore_SRCS} ${lwipcore4_SRCS} ${lwipcore6_SRCS} ${lwipnetif_SRCS}
-  ${lwipsntp_SRCS} ${lwiphttp_SRCS})
-target_include_directories(tb_lwip SYSTEM PUBLIC
-  ${LWIP_DIR_RESOLVED}/src/include
-  ${CMAKE_SOURCE_DIR}/board/${BIFF_BOARD}/include)
-target_compile_options(tb_lwip PRIVATE ${biff_third_party_flags})
-# The board provides arch/cc.h (and sys_now); it links its port glue into tb_lwip.
+if(BIFF_WITH_LWIP)
+  if(NOT LWIP_DIR)
+    biff_fetch_dep(lwip LWIP_DIR_RESOLVED)
+  else()
+    set(LWIP_DIR_RESOLVED ${LWIP_DIR})
+  endif()
+  if(NOT EXISTS ${LWIP_DIR_RESOLVED}/src/include/lwip/init.h)
+    message(FATAL_ERROR "LWIP_DIR=${LWIP_DIR_RESOLVED} is not an lwIP tree")
+  endif()
+  message(STATUS "lwIP: ${LWIP_DIR_RESOLVED}")
+  set(LWIP_DIR ${LWIP_DIR_RESOLVED})
+  include(${LWIP_DIR_RESOLVED}/src/Filelists.cmake)
+  add_library(tb_lwip STATIC
+    ${lwipcore_SRCS} ${lwipcore4_SRCS} ${lwipcore6_SRCS} ${lwipnetif_SRCS}
+    ${lwipsntp_SRCS} ${lwiphttp_SRCS})
+  target_include_directories(tb_lwip SYSTEM PUBLIC
+    ${LWIP_DIR_RESOLVED}/src/include
+    ${CMAKE_SOURCE_DIR}/board/${BIFF_BOARD}/include)
+  target_compile_options(tb_lwip PRIVATE ${biff_third_party_flags})
+  # The board provides arch/cc.h (and sys_now); it links its port glue into tb_lwip.
+endif()

@@ -4,7 +4,9 @@ import json
 import os
 import signal
 import socket
+import shutil
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -30,9 +32,14 @@ def section(kind, name, opts):
 
 
 class Daemon:
-    def __init__(self, dir, fx, accounts, leds=None, extra_main="", secrets=None):
+    def __init__(self, dir, fx, accounts, leds=None, extra_main="", secrets=None, bin=None, wrapper=(), page=True):
         """accounts: list of (name, url, options dict); secrets: name -> secret (default: fixture
-        passwords by URL user)."""
+        passwords by URL user). bin: the tinybiff to run (default BIN), under wrapper (e.g.
+        ["qemu-mipsel"]); page=False for builds without the status page: status() then reads the
+        status_json file the daemon keeps."""
+        self.bin = bin or BIN
+        self.wrapper = list(wrapper)
+        self.page = page
         self.dir = dir
         os.makedirs(dir, exist_ok=True)
         self.port = free_port()
@@ -40,9 +47,14 @@ class Daemon:
         self.secrets = os.path.join(dir, "secrets")
         self.log = os.path.join(dir, "daemon.log")
         self.state = os.path.join(dir, "state.img")
+        # `tinybiff ack`/`status`; a unix socket path has at most 107 bytes, so not under dir.
+        self.control_dir = tempfile.mkdtemp(prefix="tinybiff-ctl-")
+        os.rmdir(self.control_dir)  # the daemon makes it, mode 0700
+        self.control = os.path.join(self.control_dir, "control")
         lines = ["config tinybiff 'main'", "\toption interval '60'", f"\toption status_bind '127.0.0.1:{self.port}'",
                  f"\toption ca '{fx.ca}'", f"\toption secrets '{self.secrets}'", f"\toption state '{self.state}'",
-                 f"\toption status_json '{os.path.join(dir, 'status.json')}'", extra_main, ""]
+                 f"\toption status_json '{os.path.join(dir, 'status.json')}'",
+                 f"\toption control '{self.control}'", extra_main, ""]
         sec = []
         for name, url, opts in accounts:
             lines += section("account", name, dict(url=url, **opts))
@@ -60,15 +72,17 @@ class Daemon:
 
     def start(self, env=None):
         self.proc = None
+        if not self.page and os.path.exists(os.path.join(self.dir, "status.json")):
+            os.remove(os.path.join(self.dir, "status.json"))  # start() waits for this run's
         self.logf = open(self.log, "a")
-        self.proc = subprocess.Popen([BIN, "run", "-c", self.config], stdout=self.logf, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, **(env or {})))
-        end = time.monotonic() + 10
+        self.proc = subprocess.Popen(self.command("run", "-c", self.config), stdout=self.logf,
+                                     stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
+        end = time.monotonic() + (10 if not self.wrapper else 60)  # qemu-user is slower
         while time.monotonic() < end:
             try:
                 self.status()
                 return self
-            except OSError:
+            except (OSError, ValueError):
                 if self.proc.poll() is not None:
                     raise RuntimeError("daemon exited: " + self.read_log())
                 time.sleep(0.05)
@@ -77,7 +91,21 @@ class Daemon:
     def url(self, path="/"):
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def command(self, *args):
+        """argv running this daemon's tinybiff (under the wrapper) with args."""
+        return self.wrapper + [self.bin] + list(args)
+
+    def ctl(self, what, check=True):
+        """`tinybiff ack` or `tinybiff status` against this daemon; the CompletedProcess."""
+        r = subprocess.run(self.command(what, "-c", self.config), capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError(f"tinybiff {what}: rc {r.returncode}: {r.stderr}")
+        return r
+
     def status(self):
+        if not self.page:
+            with open(os.path.join(self.dir, "status.json")) as f:
+                return json.load(f)
         with urllib.request.urlopen(self.url("/status.json"), timeout=5) as r:
             return json.load(r)
 
@@ -117,6 +145,7 @@ class Daemon:
                 self.proc.wait()
         if self.proc:
             self.logf.close()
+        shutil.rmtree(self.control_dir, ignore_errors=True)
         rc = self.proc.returncode if self.proc else None
         self.proc_done = self.proc
         return rc

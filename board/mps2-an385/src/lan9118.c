@@ -5,11 +5,10 @@
  * frames are drained by reading them; MII and MAC CSR accesses complete at once, but the busy
  * bits are still honoured for real silicon).
  */
-#include "lan9118.h"
+#include "board_net.h"
 
 #include <string.h>
 
-#include "lwip/etharp.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 
@@ -72,7 +71,8 @@
 
 #define SPIN_LIMIT 100000u
 
-static uint32_t drops;
+const char biff_board_netif_name[] = "LAN9118";
+
 static uint16_t tx_tag;
 
 static int wait_clear(uint32_t off, uint32_t mask)
@@ -147,7 +147,7 @@ static err_t linkoutput(struct netif *netif, struct pbuf *p)
     return ERR_OK;
 }
 
-err_t biff_lan9118_init(struct netif *netif)
+err_t biff_board_netif_init(struct netif *netif)
 {
     const uint8_t *mac = netif->state;
     if (REG(BYTE_TEST) != 0x87654321u) return ERR_IF;
@@ -172,14 +172,7 @@ err_t biff_lan9118_init(struct netif *netif)
     /* Broadcast on (ARP, DHCP), unicast to our address only, no promiscuous mode. */
     if (mac_write(MAC_CR, MAC_CR_TXEN | MAC_CR_RXEN | MAC_CR_FDPX)) return ERR_IF;
 
-    memcpy(netif->hwaddr, mac, 6);
-    netif->hwaddr_len = 6;
-    netif->mtu = 1500;
-    netif->name[0] = 'e';
-    netif->name[1] = 'n';
-    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
-    netif->output = etharp_output;
-    netif->linkoutput = linkoutput;
+    biff_netif_ethernet(netif, linkoutput);
     return ERR_OK;
 }
 
@@ -201,15 +194,13 @@ static void rx_read(struct pbuf *p, uint32_t words, uint32_t nbytes)
     }
 }
 
-unsigned biff_lan9118_poll(struct netif *netif)
+unsigned biff_board_netif_poll(struct netif *netif)
 {
     unsigned got = 0;
     static uint32_t next_link_check = 255u; /* first poll looks at the PHY at once */
     if (++next_link_check >= 256u) {
         next_link_check = 0;
-        int up = (phy_read(PHY_BMSR) & BMSR_LINK) != 0;
-        if (up && !netif_is_link_up(netif)) netif_set_link_up(netif);
-        else if (!up && netif_is_link_up(netif)) netif_set_link_down(netif);
+        biff_netif_link(netif, (phy_read(PHY_BMSR) & BMSR_LINK) != 0);
     }
     while (REG(RX_FIFO_INF) & 0x00FF0000u) {
         uint32_t st = REG(RX_STATUS_FIFO);
@@ -220,21 +211,7 @@ unsigned biff_lan9118_poll(struct netif *netif)
             p = pbuf_alloc(PBUF_RAW, (u16_t)(len - 4u), PBUF_POOL);
         }
         rx_read(p, words, p ? len - 4u : 0);
-        if (!p) {
-            drops++;
-            continue;
-        }
-        if (netif->input(p, netif) != ERR_OK) {
-            pbuf_free(p);
-            drops++;
-            continue;
-        }
-        got++;
+        got += biff_netif_deliver(netif, p);
     }
     return got;
-}
-
-uint32_t biff_lan9118_drops(void)
-{
-    return drops;
 }

@@ -9,7 +9,7 @@ enum { SEC_NONE, SEC_MAIN, SEC_ACCOUNT, SEC_LED, SEC_SKIP };
 
 /* Keys a section accepts; the id picks the handler, the bit tracks "given twice". */
 enum {
-    K_INTERVAL, K_STATUS_BIND, K_STATUS_JSON, K_STATE, K_CA, K_SECRETS, K_LOG, K_IDLE_RENEW, K_MAX_PARALLEL,
+    K_INTERVAL, K_STATUS_BIND, K_STATUS_JSON, K_STATE, K_CA, K_SECRETS, K_LOG, K_IDLE_RENEW, K_MAX_PARALLEL, K_CONTROL,
     K_URL, K_FOLDER, K_SECURITY, K_PIN, K_IDLE, K_ENABLED, K_SECRET_ENV,
     K_SYSFS, K_TERMINAL, K_ACCOUNT,
 };
@@ -26,6 +26,7 @@ static const key_def keys[] = {
     { "status_json", SEC_MAIN, 0, K_STATUS_JSON }, { "ca", SEC_MAIN, 0, K_CA },
     { "secrets", SEC_MAIN, 0, K_SECRETS },         { "state", SEC_MAIN, 0, K_STATE },         { "log", SEC_MAIN, 0, K_LOG },
     { "idle_renew", SEC_MAIN, 0, K_IDLE_RENEW },   { "max_parallel", SEC_MAIN, 0, K_MAX_PARALLEL },
+    { "control", SEC_MAIN, 0, K_CONTROL },
     { "url", SEC_ACCOUNT, 0, K_URL },              { "folder", SEC_ACCOUNT, 1, K_FOLDER },
     { "interval", SEC_ACCOUNT, 0, K_INTERVAL },    { "security", SEC_ACCOUNT, 0, K_SECURITY },
     { "ca", SEC_ACCOUNT, 0, K_CA },                { "pin", SEC_ACCOUNT, 0, K_PIN },
@@ -326,6 +327,7 @@ static void main_option(parser *p, uint8_t id, const char *key, const char *v)
     case K_CA: set_path(p, g->ca, sizeof g->ca, key, v, 0); break;
     case K_SECRETS: set_path(p, g->secrets, sizeof g->secrets, key, v, 0); break;
     case K_STATE: set_path(p, g->state, sizeof g->state, key, v, 1); break;
+    case K_CONTROL: set_path(p, g->control, sizeof g->control, key, v, 1); break;
     case K_LOG:
         if (strcmp(v, "stderr") == 0) g->log = BIFF_LOG_STDERR;
         else if (strcmp(v, "syslog") == 0) g->log = BIFF_LOG_SYSLOG;

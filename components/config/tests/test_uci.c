@@ -37,6 +37,7 @@ static const char good_file[] =
     "\toption log 'syslog'\n"
     "\toption idle_renew '600'\n"
     "\toption max_parallel '32'\n"
+    "\toption control '/var/run/tinybiff/control'\n"
     "\r\n"
     "config led 'green'\n"
     "\toption sysfs 'green:mail'\n"
@@ -78,11 +79,12 @@ static void good_round_trip(void **state)
     assert_int_equal(g->log, BIFF_LOG_SYSLOG);
     assert_int_equal(g->idle_renew_s, 600);
     assert_int_equal(g->max_parallel, 32);
+    assert_string_equal(g->control, "/var/run/tinybiff/control");
 
     assert_int_equal(cfg.n_accounts, 3);
     const biff_account *w = &accts[0];
     assert_string_equal(w->name, "work");
-    assert_int_equal(w->line, 21);
+    assert_int_equal(w->line, 22);
     assert_int_equal(w->enabled, 1);
     assert_int_equal(w->bad, 0);
     assert_int_equal(w->url.proto, BIFF_URL_IMAP);
@@ -147,6 +149,7 @@ static void defaults(void **state)
     assert_int_equal(g->log, BIFF_LOG_STDERR);
     assert_string_equal(g->status_bind, "127.0.0.1:8025");
     assert_string_equal(g->status_json, "");
+    assert_string_equal(g->control, "");
     assert_string_equal(g->ca, "/etc/ssl/certs/ca-certificates.crt");
     assert_string_equal(g->secrets, "/etc/tinybiff/secrets");
     assert_int_equal(accts[0].n_folders, 1);

@@ -3,7 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mbedtls/asn1.h"
+#include "mbedtls/bignum.h"
+#include "mbedtls/ecp.h"
 #include "mbedtls/error.h"
+#include "mbedtls/pk.h"
 #include "mbedtls/sha256.h"
 #include "psa/crypto.h"
 
@@ -49,6 +53,18 @@ static biff_tls_status ctx_common(biff_tls_ctx *ctx)
     return BIFF_TLS_OK;
 }
 
+/* Trust anchors that did not parse for want of memory are a memory problem, not a CA one. */
+static biff_tls_status ca_unusable(biff_tls_ctx *ctx, uint32_t failures_before, const char *where)
+{
+    if (biff_tls_heap_failures() != failures_before) {
+        snprintf(ctx->detail, sizeof ctx->detail, "TLS memory exhausted (pool %u bytes) loading the CA bundle",
+                 (unsigned)biff_tls_heap_capacity());
+        return BIFF_TLS_E_MEMORY;
+    }
+    snprintf(ctx->detail, sizeof ctx->detail, "no usable CA certificate in %.80s", where);
+    return BIFF_TLS_E_CA;
+}
+
 biff_tls_status biff_tls_ctx_init(biff_tls_ctx *ctx, const char *ca_path)
 {
     mbedtls_x509_crt_init(&ctx->ca);
@@ -56,6 +72,7 @@ biff_tls_status biff_tls_ctx_init(biff_tls_ctx *ctx, const char *ca_path)
     if (st != BIFF_TLS_OK) return st;
     const char *path = ca_path ? ca_path : SYSTEM_CA_BUNDLE;
 #if defined(MBEDTLS_FS_IO)
+    uint32_t failures = biff_tls_heap_failures();
     FILE *probe = fopen(path, "r");
     int is_file = 0;
     if (probe) {
@@ -69,10 +86,10 @@ biff_tls_status biff_tls_ctx_init(biff_tls_ctx *ctx, const char *ca_path)
     }
     int ret = is_file ? mbedtls_x509_crt_parse_file(&ctx->ca, path)
                       : mbedtls_x509_crt_parse_path(&ctx->ca, path);
-    /* A positive count means some certificates of a bundle did not parse: the rest are usable. */
-    if (ret < 0 || ctx->ca.version == 0) {
-        snprintf(ctx->detail, sizeof ctx->detail, "no usable CA certificate in %.80s", path);
-        return BIFF_TLS_E_CA;
+    /* A positive count means some certificates of a bundle did not parse: the rest are usable,
+     * unless memory ran out (the missing ones would make servers look untrusted). */
+    if (ret < 0 || ctx->ca.version == 0 || biff_tls_heap_failures() != failures) {
+        return ca_unusable(ctx, failures, path);
     }
     return BIFF_TLS_OK;
 #else
@@ -84,12 +101,13 @@ biff_tls_status biff_tls_ctx_init(biff_tls_ctx *ctx, const char *ca_path)
 
 biff_tls_status biff_tls_ctx_init_ca_buffer(biff_tls_ctx *ctx, const uint8_t *ca, size_t len)
 {
+    uint32_t failures = biff_tls_heap_failures();
     mbedtls_x509_crt_init(&ctx->ca);
     biff_tls_status st = ctx_common(ctx);
     if (st != BIFF_TLS_OK) return st;
-    if (mbedtls_x509_crt_parse(&ctx->ca, ca, len) < 0 || ctx->ca.version == 0) {
-        snprintf(ctx->detail, sizeof ctx->detail, "no usable CA certificate in the built-in bundle");
-        return BIFF_TLS_E_CA;
+    if (mbedtls_x509_crt_parse(&ctx->ca, ca, len) < 0 || ctx->ca.version == 0 ||
+        biff_tls_heap_failures() != failures) {
+        return ca_unusable(ctx, failures, "the built-in bundle");
     }
     return BIFF_TLS_OK;
 }
@@ -176,6 +194,54 @@ static int32_t tls_recv(void *p, uint8_t *buf, size_t len)
     return t->lower_status ? t->lower_status : BIFF_NET_E_IO;
 }
 
+/* Where a handshake stopped, by mbedTLS 3.6's client state (mbedtls_ssl_states). */
+static const char *const step_names[] = {
+    "hello request", "ClientHello", "ServerHello", "server Certificate", "ServerKeyExchange",
+    /* this state reads whatever comes next and only then knows whether it is a CertificateRequest
+     * (under TLS 1.3 usually the server's Certificate) */
+    "CertificateRequest (or the next message)", "ServerHelloDone", "client Certificate", "ClientKeyExchange",
+    "CertificateVerify", "client ChangeCipherSpec", "client Finished", "server ChangeCipherSpec",
+    "server Finished", "flush", "wrap-up", "NewSessionTicket", "HelloVerifyRequest",
+    "HelloRetryRequest", "EncryptedExtensions", "EndOfEarlyData", "client CertificateVerify",
+    "client ChangeCipherSpec", "client ChangeCipherSpec", "server ChangeCipherSpec",
+    "client ChangeCipherSpec", "server ChangeCipherSpec", "handshake over", "NewSessionTicket",
+    "NewSessionTicket",
+};
+
+const char *biff_tls_step_name(const biff_tls *t)
+{
+    static char other[12];
+    int st = t->ssl.MBEDTLS_PRIVATE(state);
+    if (st >= 0 && (size_t)st < sizeof step_names / sizeof step_names[0]) return step_names[st];
+    snprintf(other, sizeof other, "step %d", st);
+    return other;
+}
+
+/* Whether the connection ran out of memory: an allocation the heap refused since it started
+ * (biff/tls_heap.h), or else an mbedTLS "allocation failed" code (an embedder's own allocator).
+ * mbedTLS turns some of these into other errors, the worst being a chain that looks untrusted
+ * because the memory to check a signature was missing. */
+static int out_of_memory(biff_tls *t, int ret)
+{
+    unsigned hi = (unsigned)-ret & 0xFF80u, lo = (unsigned)-ret & 0x007Fu;
+    int oom = biff_tls_heap_failures() != t->heap_failures;
+    if (!oom) {
+        oom = hi == (unsigned)-MBEDTLS_ERR_SSL_ALLOC_FAILED || hi == (unsigned)-MBEDTLS_ERR_X509_ALLOC_FAILED ||
+              hi == (unsigned)-MBEDTLS_ERR_PK_ALLOC_FAILED || hi == (unsigned)-MBEDTLS_ERR_ECP_ALLOC_FAILED ||
+              lo == (unsigned)-MBEDTLS_ERR_MPI_ALLOC_FAILED || lo == (unsigned)-MBEDTLS_ERR_ASN1_ALLOC_FAILED;
+    }
+    if (!oom) return 0;
+    size_t cap = biff_tls_heap_capacity();
+    if (cap) {
+        snprintf(t->detail, sizeof t->detail, "TLS memory exhausted (pool %u bytes, -0x%04x at %s)", (unsigned)cap,
+                 (unsigned)-ret, biff_tls_step_name(t));
+    } else {
+        snprintf(t->detail, sizeof t->detail, "TLS memory exhausted (-0x%04x at %s)", (unsigned)-ret,
+                 biff_tls_step_name(t));
+    }
+    return 1;
+}
+
 biff_tls_status biff_tls_start(biff_tls *t, biff_tls_ctx *ctx, biff_transport *lower,
                                const char *host, const uint8_t *pin_sha256,
                                const mbedtls_ssl_session *resume)
@@ -183,6 +249,7 @@ biff_tls_status biff_tls_start(biff_tls *t, biff_tls_ctx *ctx, biff_transport *l
     memset(t, 0, sizeof *t);
     mbedtls_ssl_init(&t->ssl);
     t->lower = lower;
+    t->heap_failures = biff_tls_heap_failures();
     if (!host || !*host) {
         snprintf(t->detail, sizeof t->detail, "no server name to verify the certificate against");
         return BIFF_TLS_E_SETUP;
@@ -191,6 +258,7 @@ biff_tls_status biff_tls_start(biff_tls *t, biff_tls_ctx *ctx, biff_transport *l
     if (ret == 0) ret = mbedtls_ssl_set_hostname(&t->ssl, host);
     if (ret == 0 && resume) ret = mbedtls_ssl_set_session(&t->ssl, resume);
     if (ret != 0) {
+        if (out_of_memory(t, ret)) return BIFF_TLS_E_MEMORY;
         snprintf(t->detail, sizeof t->detail, "TLS setup failed (-0x%04x)", (unsigned)-ret);
         return BIFF_TLS_E_SETUP;
     }
@@ -232,25 +300,38 @@ biff_tls_status biff_tls_handshake(biff_tls *t)
     }
     if (ret == MBEDTLS_ERR_SSL_WANT_READ) return BIFF_TLS_WANT_READ;
     if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return BIFF_TLS_WANT_WRITE;
+    if (out_of_memory(t, ret)) return BIFF_TLS_E_MEMORY;
     if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         describe_verify(t, mbedtls_ssl_get_verify_result(&t->ssl));
         return t->pin_failed ? BIFF_TLS_E_PIN : BIFF_TLS_E_VERIFY;
     }
     if (t->lower_status < 0) {
-        snprintf(t->detail, sizeof t->detail, "TLS handshake: %s",
-                 biff_net_strerror((biff_net_status)t->lower_status));
+        snprintf(t->detail, sizeof t->detail, "TLS handshake: %s at %s",
+                 biff_net_strerror((biff_net_status)t->lower_status), biff_tls_step_name(t));
         return t->lower_status == BIFF_NET_E_CLOSED ? BIFF_TLS_E_HANDSHAKE : BIFF_TLS_E_NET;
     }
 #if MBEDTLS_SSL_IN_CONTENT_LEN < 16384
-    if (ret == MBEDTLS_ERR_SSL_INVALID_RECORD) {
-        snprintf(t->detail, sizeof t->detail, "server sent TLS records over %u bytes (it ignored "
-                 "max_fragment_length); this build cannot take them", (unsigned)MBEDTLS_SSL_IN_CONTENT_LEN);
+    /* A record over the buffer, or a handshake message over it: mbedTLS reassembles a message
+     * split over several records in the input buffer, so max_fragment_length cannot help with
+     * a Certificate message larger than the buffer. */
+    if (ret == MBEDTLS_ERR_SSL_INVALID_RECORD || ret == MBEDTLS_ERR_SSL_BAD_INPUT_DATA ||
+        ret == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL) {
+        snprintf(t->detail, sizeof t->detail, "server sent a TLS record or handshake message over %u bytes "
+                 "(-0x%04x at %s); this build takes at most that", (unsigned)MBEDTLS_SSL_IN_CONTENT_LEN,
+                 (unsigned)-ret, biff_tls_step_name(t));
         return BIFF_TLS_E_HANDSHAKE;
     }
 #endif
-    char err[80];
+#if defined(MBEDTLS_ERROR_C)
+    char err[64];
     mbedtls_strerror(ret, err, sizeof err);
-    snprintf(t->detail, sizeof t->detail, "TLS handshake failed: %s", err);
+    snprintf(t->detail, sizeof t->detail, "TLS handshake failed: %s (-0x%04x at %s)", err, (unsigned)-ret,
+             biff_tls_step_name(t));
+#else
+    /* Without mbedTLS's error texts (a small part), the code and the step still say where. */
+    snprintf(t->detail, sizeof t->detail, "TLS handshake failed (-0x%04x at %s)", (unsigned)-ret,
+             biff_tls_step_name(t));
+#endif
     return BIFF_TLS_E_HANDSHAKE;
 }
 

@@ -1,7 +1,7 @@
 /*
  * tinybiff notifier: the microcontroller product. One superloop, no RTOS, no malloc:
  *
- *   LAN9118 poll -> lwIP timers -> DHCP -> SNTP (checks wait for it, up to 15 s)
+ *   Ethernet poll (board_net.h) -> lwIP timers -> DHCP -> SNTP (checks wait for it, up to 15 s)
  *   -> poller picks an account -> lwIP TCP -> TLS -> check -> the agent (sync state in flash)
  *   -> UART log + LEDs + the status page (lwIP httpd, web.c)
  *
@@ -22,21 +22,28 @@
 #include "biff/store.h"
 #include "biff/tls.h"
 #include "board.h"
+#include "board_net.h"
 #include "flash_semihost.h"
-#include "lan9118.h"
 #include "lwip/dhcp.h"
 #include "lwip/apps/sntp.h"
 #include "lwip/dns.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/timeouts.h"
-#include "mbedtls/memory_buffer_alloc.h"
 #include "netif/ethernet.h"
 #include "provision.h"
 #include "web.h"
 
+/* The mbedTLS pool, sized from the peaks measured in QEMU (README "Footprint", e2e test). With
+ * 16 KB records and provider-shaped chains: up to 46.0 KB (a 5.6 KB chain of four certificates);
+ * 56 KB leaves 10 KB. With 4 KB records and chains under 4 KB: up to 30.0 KB; 36 KB leaves 6 KB.
+ * A peak varies by one 4.6 KB allocation between runs; the margins cover it. */
 #ifndef NOTIFIER_TLS_POOL
-#define NOTIFIER_TLS_POOL (20 * 1024) /* measured peak 15.5 KB (TLS 1.3, ECDSA P-256 chain) */
+#if BIFF_TLS_IN_RECORD < 16384
+#define NOTIFIER_TLS_POOL (36 * 1024)
+#else
+#define NOTIFIER_TLS_POOL (56 * 1024)
+#endif
 #endif
 #ifndef BIFF_BUILD_TIME
 #define BIFF_BUILD_TIME 0
@@ -50,7 +57,7 @@ static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---------------------------------------------------------------- state */
 
-static unsigned char tls_pool[NOTIFIER_TLS_POOL];
+static _Alignas(8) unsigned char tls_pool[NOTIFIER_TLS_POOL];
 static prov cfg;
 static biff_tls_ctx tls_ctx;
 static biff_check check; /* also the scratch buffer for the CA file before the first check */
@@ -64,7 +71,9 @@ static int store_ok;
 /* What is wrong with the flash, for the page (NULL: nothing; a failed write is the agent's). */
 static const char *store_problem;
 static const char flash_unusable[] = "flash unusable: sync state not kept";
-static size_t pool_base; /* TLS pool bytes held between checks (trust anchor, config) */
+/* TLS pool bytes held between checks (trust anchors, config). An RSA trust anchor keeps a value
+ * computed at its first use (R^2 mod N, 528 B for RSA-4096), so the level may rise once. */
+static size_t pool_base;
 static biff_poller poller;
 static biff_poller_account pacct[PROV_MAX_ACCOUNTS];
 static biff_poller_slot pslot[PROV_MAX_ACCOUNTS];
@@ -85,6 +94,7 @@ static struct {
     size_t idx;
     uint32_t deadline;
     uint32_t started;
+    uint32_t handshake_ms; /* TCP connect to the end of the (first) TLS handshake */
 } run;
 
 static const uint8_t mac_addr[6] = { 0x02, 0x00, 0xB1, 0xFF, 0x00, 0x01 }; /* locally administered */
@@ -112,9 +122,10 @@ static const char *acct_label(size_t i)
     return buf;
 }
 
+extern uint32_t __stack_limit, __stack_top; /* the linker script's stack */
+
 static void paint_stack(void)
 {
-    extern uint32_t __stack_limit;
     volatile uint32_t *p = &__stack_limit;
     uint32_t here;
     while ((uintptr_t)p < (uintptr_t)&here - 64u) *p++ = 0xDEADBEEFu;
@@ -122,7 +133,6 @@ static void paint_stack(void)
 
 static unsigned stack_used(void)
 {
-    extern uint32_t __stack_limit, __stack_top;
     const uint32_t *p = &__stack_limit;
     while (p < &__stack_top && *p == 0xDEADBEEFu) p++;
     return (unsigned)((uintptr_t)&__stack_top - (uintptr_t)p);
@@ -234,6 +244,9 @@ static void start_check(size_t idx, uint32_t now)
     memset(&check, 0, sizeof check); /* no error or result of the previous check survives */
     run.idx = idx;
     run.started = now;
+    /* Peaks per check: the UART shows what each server's chain costs. */
+    biff_tls_heap_reset_peak();
+    paint_stack();
     run.deadline = now + CHECK_TIMEOUT_MS;
     if (a->acct.proto == BIFF_CHECK_POP3) {
         biff_agent_pop3_begin(&agent, idx, &pop3_scan);
@@ -267,8 +280,7 @@ static void finish_check(biff_check_status st, uint32_t now)
     const char *detail = "";
     biff_error_class err = biff_check_error(&check, &detail);
     if (st != BIFF_CHECK_DONE && err == BIFF_ERR_NONE) err = BIFF_ERR_PROTOCOL;
-    size_t cur = 0, blocks = 0, peak = 0, pblocks = 0;
-    mbedtls_memory_buffer_alloc_max_get(&peak, &pblocks);
+    size_t peak = biff_tls_heap_peak();
     const char *tv = run.tls_up ? biff_tls_version(&tls) : "";
 
     if (err == BIFF_ERR_NONE && a->acct.proto == BIFF_CHECK_IMAP) {
@@ -279,17 +291,19 @@ static void finish_check(biff_check_status st, uint32_t now)
         } else {
             biff_agent_imap_folder(&agent, i, 0, f);
             say("check %s ok messages=%lu unseen=%lu uidnext=%lu uidvalidity=%lu new=%lu tls=%s "
-                "heap_peak=%u ms=%lu\n",
+                "heap_peak=%u stack_peak=%u handshake_ms=%lu ms=%lu\n",
                 acct_label(i), (unsigned long)f->messages, (unsigned long)f->unseen,
                 (unsigned long)f->uidnext, (unsigned long)f->uidvalidity,
-                (unsigned long)m->folder[0].fresh, tv, (unsigned)peak, (unsigned long)(now - run.started));
+                (unsigned long)m->folder[0].fresh, tv, (unsigned)peak, stack_used(),
+                (unsigned long)run.handshake_ms, (unsigned long)(now - run.started));
         }
     } else if (err == BIFF_ERR_NONE) {
         const biff_pop3_result *r = biff_check_pop3(&check);
         biff_agent_pop3_end(&agent, i, r->messages, r->uidl);
-        say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u ms=%lu\n", acct_label(i),
-            (unsigned long)r->messages, (unsigned long)r->uids, (unsigned long)m->folder[0].fresh, tv,
-            (unsigned)peak, (unsigned long)(now - run.started));
+        say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u stack_peak=%u handshake_ms=%lu "
+            "ms=%lu\n", acct_label(i), (unsigned long)r->messages, (unsigned long)r->uids,
+            (unsigned long)m->folder[0].fresh, tv, (unsigned)peak, stack_used(),
+            (unsigned long)run.handshake_ms, (unsigned long)(now - run.started));
     }
     biff_agent_check_done(&agent, i, err, detail);
     snprintf(m->tls, sizeof m->tls, "%s", tv);
@@ -303,15 +317,16 @@ static void finish_check(biff_check_status st, uint32_t now)
     a->acct.on_uid = NULL;
     /* The figures the budget is about, whenever a check set a new pool peak. */
     static size_t reported_peak;
-    if (peak > reported_peak) {
+    if (peak > reported_peak) { /* the largest of any check so far */
         reported_peak = peak;
         say("mem: tls pool peak %u of %u bytes, stack peak %u of %u bytes, eth drops %lu\n", (unsigned)peak,
-            (unsigned)sizeof tls_pool, stack_used(), 8192u, (unsigned long)biff_lan9118_drops());
+            (unsigned)sizeof tls_pool, stack_used(),
+            (unsigned)((uintptr_t)&__stack_top - (uintptr_t)&__stack_limit), (unsigned long)biff_board_netif_drops());
     }
-    mbedtls_memory_buffer_alloc_cur_get(&cur, &blocks);
+    size_t cur = biff_tls_heap_current();
     if (cur > pool_base) {
-        say("tls heap: %u bytes more in use than before the check (%u blocks)\n",
-            (unsigned)(cur - pool_base), (unsigned)blocks);
+        say("tls heap: %u bytes more in use than after the previous check\n", (unsigned)(cur - pool_base));
+        pool_base = cur;
     }
     biff_poller_done(&poller, i, now, err, 0);
     uint64_t due = pslot[i].next_due_ms;
@@ -361,6 +376,7 @@ static void step_check(uint32_t now)
             break;
         }
         floor_raise(biff_tls_verified_since(&tls));
+        run.handshake_ms = now - run.started;
         run.state = RUN_CHECK;
         st = run.starttls ? biff_check_tls_started(&check, biff_tls_transport(&tls))
                           : biff_check_start(&check, &cfg.acct[run.idx].acct, biff_tls_transport(&tls));
@@ -476,10 +492,9 @@ int main(void)
     say("provisioned: %u accounts, clock %lu (%s)\n", cfg.n_acct, biff_board_time(),
         cfg.time > BIFF_BUILD_TIME ? "provisioned" : "build time floor");
 
-    mbedtls_memory_buffer_alloc_init(tls_pool, sizeof tls_pool);
+    biff_tls_heap_use_pool(tls_pool, sizeof tls_pool);
     if (load_ca(&why) != 0) fail_stop("trust anchor", why);
-    size_t nb = 0;
-    mbedtls_memory_buffer_alloc_cur_get(&pool_base, &nb);
+    pool_base = biff_tls_heap_current();
     say("tls: trust anchor loaded, %u bytes of the pool in use\n", (unsigned)pool_base);
 
     open_store(argv[2]);
@@ -492,8 +507,8 @@ int main(void)
     if (biff_agent_floor_from_cert(&agent)) say("time: clock floor %lu, the newest certificate verified before\n", (unsigned long)floor);
 
     lwip_init();
-    if (!netif_add(&netif, NULL, NULL, NULL, (void *)mac_addr, biff_lan9118_init, ethernet_input)) {
-        fail_stop("ethernet", "LAN9118 not found");
+    if (!netif_add(&netif, NULL, NULL, NULL, (void *)mac_addr, biff_board_netif_init, ethernet_input)) {
+        fail_stop("ethernet", "no network controller");
     }
     netif_set_default(&netif);
     netif_set_up(&netif);
@@ -504,7 +519,7 @@ int main(void)
         }
     }
     dhcp_start(&netif);
-    say("net: LAN9118 up, MAC %02x:%02x:%02x:%02x:%02x:%02x, DHCP...\n", mac_addr[0], mac_addr[1],
+    say("net: %s up, MAC %02x:%02x:%02x:%02x:%02x:%02x, DHCP...\n", biff_board_netif_name, mac_addr[0], mac_addr[1],
         mac_addr[2], mac_addr[3], mac_addr[4], mac_addr[5]);
 
     for (size_t i = 0; i < cfg.n_acct; i++) {
@@ -517,7 +532,7 @@ int main(void)
     uint32_t net_up_at = 0;
     for (;;) {
         uint32_t now = biff_board_millis();
-        biff_lan9118_poll(&netif);
+        biff_board_netif_poll(&netif);
         sys_check_timeouts();
         if (!net_up && dhcp_supplied_address(&netif)) {
             net_up = 1;
@@ -552,6 +567,6 @@ int main(void)
             if (run.state != RUN_IDLE) step_check(now);
         }
         leds_update(now, net_up);
-        if (run.state == RUN_IDLE) __asm__ volatile("wfi"); /* SysTick wakes us within 1 ms */
+        if (run.state == RUN_IDLE) biff_board_idle();
     }
 }

@@ -21,9 +21,9 @@
 
 #include "biff/check.h"
 
-#define PROV_MAX_ACCOUNTS 4
+#define PROV_MAX_ACCOUNTS 6
 #define PROV_MAX_HOSTS 2
-#define PROV_TEXT_MAX 1024
+#define PROV_TEXT_MAX 1536
 
 typedef struct {
     biff_check_account acct;  /* points into prov.text */

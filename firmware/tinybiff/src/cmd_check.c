@@ -18,7 +18,6 @@
 #include "biff/check.h"
 #include "biff/tls.h"
 #include "biff/url.h"
-#include "heapstat.h"
 #include "json.h"
 #include "link.h"
 #include "state.h"
@@ -197,7 +196,7 @@ static void print_tls(json_line *j, const biff_tls *tls, const check_opts *o)
 {
     json_str(j, "tls", biff_tls_version(tls));
     json_bool(j, "tls_resumed", biff_tls_resumed(tls));
-    if (o->stats) json_u64(j, "tls_heap_peak", heapstat_peak());
+    if (o->stats && biff_tls_heap_counting()) json_u64(j, "tls_heap_peak", biff_tls_heap_peak());
 }
 
 static int check_one(const check_opts *o, unsigned slot, const char *text, const char *secret,
@@ -252,7 +251,7 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
     const uint8_t *pin = o->has_pin ? o->pin : NULL;
     session_slot *cached = session_lookup(&u, 0);
     const mbedtls_ssl_session *resume = cached ? &cached->session : NULL;
-    heapstat_reset_peak();
+    biff_tls_heap_reset_peak();
     biff_check_status st = BIFF_CHECK_OK;
     if (acct.security == BIFF_CHECK_SEC_TLS) {
         tls_used = 1;
@@ -406,8 +405,13 @@ int cmd_check(int argc, char **argv)
             break;
         }
         case 'n':
-            if (strcmp(optarg, "lwip") == 0) o.net = LINK_LWIP;
-            else if (strcmp(optarg, "posix") == 0) o.net = LINK_POSIX;
+            if (strcmp(optarg, "lwip") == 0) {
+#if !BIFF_WITH_LWIP
+                fprintf(stderr, "tinybiff: this build has no lwIP (built with BIFF_WITH_LWIP=OFF)\n");
+                return 2;
+#endif
+                o.net = LINK_LWIP;
+            } else if (strcmp(optarg, "posix") == 0) o.net = LINK_POSIX;
             else {
                 fprintf(stderr, "tinybiff: --net is posix (default) or lwip\n");
                 return 2;
@@ -435,7 +439,6 @@ int cmd_check(int argc, char **argv)
         }
         snprintf(secret, sizeof secret, "%s", env);
     }
-    heapstat_install();
     static biff_tls_ctx tls_ctx;
     int tls_ok = biff_tls_ctx_init(&tls_ctx, o.ca) == BIFF_TLS_OK;
     if (o.ack && !o.state) {
@@ -476,8 +479,8 @@ int cmd_check(int argc, char **argv)
     sessions_free();
     biff_tls_ctx_free(&tls_ctx);
     mbedtls_psa_crypto_free();
-    if (heapstat_current() != 0) {
-        fprintf(stderr, "tinybiff: mbedTLS still holds %zu bytes after all checks\n", heapstat_current());
+    if (biff_tls_heap_current() != 0) {
+        fprintf(stderr, "tinybiff: mbedTLS still holds %zu bytes after all checks\n", biff_tls_heap_current());
         return 3;
     }
     memset(secret, 0, sizeof secret);

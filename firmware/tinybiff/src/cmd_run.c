@@ -27,6 +27,7 @@
 #include "biff/sync.h"
 #include "biff/tls.h"
 #include "biff/uci.h"
+#include "ctl.h"
 #include "httpd.h"
 #include "leds.h"
 #include "link.h"
@@ -218,11 +219,16 @@ static void open_state(const uint32_t *ids, size_t need)
     }
 }
 
+/* Entries of rt the current or an earlier config used: only these are cleared, since clearing
+ * all MAX_ACCOUNTS would make 1.2 MB resident for a router with a few accounts. */
+static size_t rt_touched;
+
 static void setup_accounts(void)
 {
     static uint32_t ids[MAX_ACCOUNTS];
     size_t need = 0;
-    memset(rt, 0, sizeof rt);
+    memset(rt, 0, (cfg.n_accounts > rt_touched ? cfg.n_accounts : rt_touched) * sizeof rt[0]);
+    rt_touched = cfg.n_accounts;
     for (size_t i = 0; i < cfg.n_accounts; i++) {
         biff_account *a = &accts[i];
         account_rt *r = &rt[i];
@@ -570,15 +576,46 @@ static void session_timeout(session *s)
     session_end(s, BIFF_ERR_NETWORK, "no answer from the server in time", 0);
 }
 
+static char status_buf[2 * 1024 * 1024];
+
+static int render_status(const char **out, size_t *len)
+{
+    pthread_mutex_lock(&web.lock);
+    biff_status_status st = biff_status_json(status_buf, sizeof status_buf, len, model, cfg.n_accounts,
+                                             wall_now(), web.problem);
+    pthread_mutex_unlock(&web.lock);
+    *out = status_buf;
+    return st == BIFF_STATUS_OK ? 0 : -1;
+}
+
+/* `tinybiff ack` (ctl.c, from this loop): carried out before the answer, so a status asked
+ * right after it already shows the acknowledge. */
+static void acknowledge_now(void)
+{
+    pthread_mutex_lock(&web.lock);
+    biff_agent_request(&agent, BIFF_AGENT_REQ_ACK);
+    biff_agent_service(&agent);
+    pthread_mutex_unlock(&web.lock);
+}
+
+/* `tinybiff ack` / `tinybiff status` (ctl.c) */
+static ctl_server ctl = { .fd = -1 };
+static const ctl_ops ctl_hooks = { render_status, acknowledge_now };
+
+static void ctl_setup(void)
+{
+    char detail[256];
+    if (!cfg.globals.control[0]) ctl_close(&ctl);
+    else if (ctl_listen(&ctl, cfg.globals.control, detail, sizeof detail) != CTL_OK)
+        log_msg(LOG_LVL_ERROR, "control socket: %s; `tinybiff ack` and `status` will not work", detail);
+}
+
 static void write_status_json(void)
 {
-    static char buf[2 * 1024 * 1024];
+    const char *buf;
     size_t len;
     if (!cfg.globals.status_json[0]) return;
-    pthread_mutex_lock(&web.lock);
-    biff_status_status st = biff_status_json(buf, sizeof buf, &len, model, cfg.n_accounts, wall_now(), web.problem);
-    pthread_mutex_unlock(&web.lock);
-    if (st != BIFF_STATUS_OK) return;
+    if (render_status(&buf, &len) != 0) return;
     /* Written only when something besides "now" changed: a router's flash wears. */
     static uint32_t last_crc;
     static int written;
@@ -613,7 +650,7 @@ static void close_all(void)
         link_close(&s->l);
         s->used = 0;
     }
-    for (size_t i = 0; i < MAX_ACCOUNTS; i++) {
+    for (size_t i = 0; i < rt_touched; i++) {
         if (rt[i].has_session) mbedtls_ssl_session_free(&rt[i].tls_session);
         rt[i].has_session = 0;
         memset(rt[i].secret, 0, sizeof rt[i].secret);
@@ -683,6 +720,7 @@ int cmd_run(int argc, char **argv)
             log_msg(LOG_LVL_INFO, "status page: http://%s:%u/ (JSON: /status.json)", host, port);
         }
     }
+    ctl_setup();
     log_msg(LOG_LVL_INFO, "watching %u account(s), up to %u checks at once", (unsigned)cfg.n_accounts,
             (unsigned)cfg.globals.max_parallel);
 
@@ -694,13 +732,14 @@ int cmd_run(int argc, char **argv)
             log_msg(LOG_LVL_INFO, "SIGHUP: reloading %s", config_path);
             static biff_account old[MAX_ACCOUNTS];
             static biff_led_config old_leds[MAX_LEDS];
-            memcpy(old, accts, sizeof accts);
-            memcpy(old_leds, leds, sizeof leds);
+            /* only the accounts in use: every page of these arrays touched is resident memory */
             uint16_t old_n = cfg.n_accounts;
+            memcpy(old, accts, old_n * sizeof accts[0]);
+            memcpy(old_leds, leds, sizeof leds);
             biff_uci_config saved = cfg;
             if (load_config() != 0) {
                 log_msg(LOG_LVL_ERROR, "%s: reload refused; keeping the running config", config_path);
-                memcpy(accts, old, sizeof accts);
+                memcpy(accts, old, old_n * sizeof accts[0]);
                 memcpy(leds, old_leds, sizeof leds);
                 cfg = saved;
                 cfg.n_accounts = old_n;
@@ -711,6 +750,7 @@ int cmd_run(int argc, char **argv)
                 setup_accounts();
                 web.n = cfg.n_accounts;
                 pthread_mutex_unlock(&web.lock);
+                ctl_setup();
             }
         }
         pthread_mutex_lock(&web.lock);
@@ -740,10 +780,12 @@ int cmd_run(int argc, char **argv)
             last_json = now;
         }
 
-        struct pollfd pfd[MAX_SESSIONS + 1];
-        session *who[MAX_SESSIONS + 1];
+        struct pollfd pfd[MAX_SESSIONS + 2];
+        session *who[MAX_SESSIONS + 2];
         nfds_t n = 0;
         pfd[n] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
+        who[n++] = NULL;
+        pfd[n] = (struct pollfd){ .fd = ctl.fd, .events = POLLIN }; /* -1: poll skips it */
         who[n++] = NULL;
         int64_t wake = now + 1000; /* LEDs, status JSON */
         uint64_t due = biff_poller_next_deadline(&poller);
@@ -763,8 +805,9 @@ int cmd_run(int argc, char **argv)
             while (read(wake_pipe[0], drain, sizeof drain) > 0) {
             }
         }
+        if (pfd[1].revents & POLLIN) ctl_serve(&ctl, &ctl_hooks);
         now = mono_ms();
-        for (nfds_t k = 1; k < n; k++) {
+        for (nfds_t k = 2; k < n; k++) {
             session *s = who[k];
             if (!s->used) continue;
             if (pfd[k].revents) session_run(s);
@@ -773,6 +816,7 @@ int cmd_run(int argc, char **argv)
     }
     log_msg(LOG_LVL_INFO, "stopping");
     httpd_stop();
+    ctl_close(&ctl);
     /* Idle sessions get a polite LOGOUT would be nice, but a stop must be quick: just close. */
     close_all();
     write_status_json();

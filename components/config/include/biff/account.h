@@ -46,6 +46,8 @@ typedef struct {
     char ca[BIFF_CONFIG_PATH_MAX];     /* CA bundle; default /etc/ssl/certs/ca-certificates.crt */
     char secrets[BIFF_CONFIG_PATH_MAX];/* secrets file; default /etc/tinybiff/secrets */
     char state[BIFF_CONFIG_PATH_MAX];  /* sync state flash image; "" (default) = RAM only */
+    char control[108];                 /* control socket (`tinybiff ack`/`status`); "" (default) =
+                                        * none; 107 bytes at most, a unix socket path's limit */
 } biff_globals;
 
 /* config account '<name>' */

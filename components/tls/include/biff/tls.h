@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "biff/net.h"
+#include "biff/tls_heap.h"
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/entropy.h"
 #include "mbedtls/ssl.h"
@@ -27,7 +28,8 @@ typedef enum {
     BIFF_TLS_E_PIN,       /* certificate valid but its key does not match the pin */
     BIFF_TLS_E_HANDSHAKE, /* protocol failure, alert, or peer closed during the handshake */
     BIFF_TLS_E_NET,       /* the link under TLS failed */
-    BIFF_TLS_E_SETUP,     /* out of memory or bad argument */
+    BIFF_TLS_E_SETUP,     /* bad argument or configuration */
+    BIFF_TLS_E_MEMORY,    /* mbedTLS ran out of memory (see biff/tls_heap.h); never reported as a CA problem */
 } biff_tls_status;
 
 /** Settings and trust shared by every connection: CA chain, RNG, mbedTLS config. */
@@ -51,6 +53,7 @@ typedef struct {
     uint8_t cert_seen;     /* the verify callback ran: a full handshake */
     uint8_t resumed;       /* handshake resumed an earlier session */
     uint32_t chain_since;  /* newest notBefore seen in the chain (unix seconds) */
+    uint32_t heap_failures; /* biff_tls_heap_failures() when the connection started */
     char detail[128];
 } biff_tls;
 
@@ -76,7 +79,12 @@ biff_tls_status biff_tls_start(biff_tls *t, biff_tls_ctx *ctx, biff_transport *l
                                const char *host, const uint8_t *pin_sha256,
                                const mbedtls_ssl_session *resume);
 
-/** Advance the handshake without blocking. BIFF_TLS_OK once the connection is up. */
+/**
+ * Advance the handshake without blocking. BIFF_TLS_OK once the connection is up. On failure
+ * the detail names the cause; without a better one, the mbedTLS code in hex and the handshake
+ * step it failed at. An allocation refused during the handshake makes it BIFF_TLS_E_MEMORY
+ * ("TLS memory exhausted (pool N bytes)"), whatever error mbedTLS made of it.
+ */
 biff_tls_status biff_tls_handshake(biff_tls *t);
 
 /** The connection as a transport for the protocol engines (valid after a successful handshake). */
@@ -101,6 +109,9 @@ const char *biff_tls_version(const biff_tls *t);
 
 /** Copy the session for resumption by the next connection (call after the check's exchange). */
 int biff_tls_save_session(biff_tls *t, mbedtls_ssl_session *out);
+
+/** The handshake step the connection is at (or stopped at), for error messages. */
+const char *biff_tls_step_name(const biff_tls *t);
 
 /** Why the last call failed: one line for a person, never secret. */
 const char *biff_tls_detail(const biff_tls *t);

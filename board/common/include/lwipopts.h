@@ -1,5 +1,5 @@
-/* lwIP options for the mps2-an385 notifier: NO_SYS=1 raw API, sized for one TLS connection at a
- * time plus DHCP, DNS, SNTP and the status page. */
+/* lwIP options for the notifier on the MCU boards: NO_SYS=1 raw API, sized for one TLS
+ * connection at a time plus DHCP, DNS, SNTP and the status page. */
 #ifndef BIFF_LWIPOPTS_H
 #define BIFF_LWIPOPTS_H
 

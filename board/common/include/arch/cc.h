@@ -1,4 +1,4 @@
-/* lwIP compiler/platform glue for the Cortex-M3 board (newlib-nano). */
+/* lwIP compiler/platform glue for the MCU boards (newlib-nano on mps2-an385, picolibc on RV32). */
 #ifndef BIFF_ARCH_CC_H
 #define BIFF_ARCH_CC_H
 

@@ -1,18 +1,26 @@
-/* QEMU mps2-an385 (ARM MPS2 with the AN385 Cortex-M3 FPGA image): what the firmware needs. */
+/*
+ * The board interface: what the notifier firmware needs from a board. Every board under board/
+ * (except host) implements it; board/common has the parts the emulated boards share (the
+ * semihosting files, the wall clock over biff_board_millis(), the flash in a host file).
+ * board/README.md is the porting guide.
+ */
 #ifndef BIFF_BOARD_H
 #define BIFF_BOARD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/** Bring up clocks, the console UART and the SysTick millisecond tick. */
+/** Bring up clocks, the console UART and the millisecond tick. */
 void biff_board_init(void);
 
 /** Write bytes to the console UART (blocking; the UART is fast next to everything else). */
 void biff_board_console_write(const char *s, size_t len);
 
-/** Milliseconds since start-up (SysTick). */
+/** Milliseconds since start-up. */
 uint32_t biff_board_millis(void);
+
+/** Sleep until something may have happened: at most until the next millisecond tick. */
+void biff_board_idle(void);
 
 /** Leave QEMU with a status code through semihosting (tests); loops forever on real parts. */
 void biff_board_exit(int code);
@@ -24,10 +32,10 @@ void biff_board_set_time(unsigned long sec);
 unsigned int biff_board_rand(void);
 
 /** Seconds since 1970 as the board believes it (whatever biff_board_set_time() said last,
- *  advanced by SysTick); counts from 0 until something sets it. */
+ *  advanced by the millisecond tick); counts from 0 until something sets it. */
 unsigned long biff_board_time(void);
 
-/** Drive the user LEDs (bit i = LED i; AN385 has two on FPGAIO LED0). */
+/** Drive the user LEDs (bit 0 = the mail LED, bit 1 = the network LED). */
 void biff_board_leds(uint32_t mask);
 
 /* Semihosting host-file access (QEMU with -semihosting-config enable=on,target=native). Modes
@@ -42,5 +50,10 @@ long biff_board_sh_flen(int fd);
 /** The command line given to QEMU with -semihosting-config ...,arg=A,arg=B ("A B"); its length
  *  or -1. */
 int biff_board_sh_cmdline(char *buf, uint32_t cap);
+
+/** The board's semihosting trap (ARM: BKPT 0xAB; RISC-V: the slli/ebreak/srai sequence):
+ *  operation op with its parameter block, the host's answer. board/common builds the calls
+ *  above on it. */
+int biff_board_semihost(int op, void *arg);
 
 #endif
