@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Benchmark: one IMAPS and one POP3S check against the Dovecot fixture, tinybiff next to curl.
+"""Benchmark: one IMAPS and one POP3S check against the Dovecot and the Cyrus fixture, tinybiff
+(default mechanism, and IMAP LOGIN) next to curl.
 
 Both clients go through the same counting TCP proxy on loopback, so bytes and round trips are
 measured identically: a round trip is the TCP handshake plus every time the server speaks after
 the client did. Prints, per client and check: round trips, bytes sent and received, wall and CPU
 time (median of --runs), and tinybiff's peak mbedTLS heap (its counting allocator).
 
-usage: tests/bench/bench_check.py [--bin build/host/bin/tinybiff] [--runs 5]
+usage: tests/bench/bench_check.py [--bin build/host/bin/tinybiff] [--runs 5] [--server dovecot|cyrus]
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixture"))
 from mailfix import MailFixture  # noqa: E402
+from cyrusfix import CyrusFixture  # noqa: E402
 
 
 class CountingProxy:
@@ -116,38 +118,57 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(HERE, "..", "..", "build", "host", "bin", "tinybiff"))
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--server", choices=("dovecot", "cyrus"), action="append",
+                    help="default: both")
     a = ap.parse_args()
     curl = shutil.which("curl")
     work = tempfile.mkdtemp(prefix="tinybiff-bench-")
     os.chmod(work, 0o755)  # Dovecot's mail user must reach the fixture's Maildirs
     rows = []
-    with MailFixture(dir=os.path.join(work, "fx"), users=1, messages=20, unseen=4) as fx:
-        pw = fx.users["user1"]
-        env = dict(os.environ, TINYBIFF_PASSWORD=pw)
-        for proto, port in (("imaps", fx.ports["imaps"]), ("pop3s", fx.ports["pop3s"])):
-            proxy = CountingProxy(port)
-            url = f"{proto}://user1@localhost:{proxy.port}" + ("/INBOX" if proto == "imaps" else "")
-
-            def heap(out):
-                lines = [json.loads(x) for x in out.splitlines()]
-                return {"heap": [x.get("tls_heap_peak") for x in lines],
-                        "resumed": [x.get("tls_resumed") for x in lines]}
-            rows.append(measure(f"tinybiff {proto}", [a.bin, "check", "--stats", "--ca", fx.ca, url], env, proxy,
-                                a.runs, heap))
-            # Same account twice in one run: the second check resumes the TLS session.
-            two = measure(f"tinybiff {proto} x2", [a.bin, "check", "--stats", "--ca", fx.ca, url, url], env, proxy,
-                          1, heap)
-            rows.append(two)
-            if curl:
-                if proto == "imaps":
-                    ccmd = [curl, "-s", "--cacert", fx.ca, "-u", f"user1:{pw}", f"{url}/", "-X", "STATUS INBOX (UNSEEN)"]
-                else:
-                    ccmd = [curl, "-s", "--cacert", fx.ca, "-u", f"user1:{pw}", f"{url}/", "-X", "UIDL"]
-                rows.append(measure(f"curl {proto}", ccmd, os.environ, proxy, a.runs))
-            proxy.close()
+    with MailFixture(dir=os.path.join(work, "fx"), users=1, messages=20, unseen=4) as dovecot:
+        for server in a.server or ("dovecot", "cyrus"):
+            if server == "dovecot":
+                bench_server(a, curl, dovecot, "", rows)
+            else:
+                with CyrusFixture(os.path.join(work, "cyrus"), users=1, messages=20, unseen=4,
+                                  folders=["INBOX"], pki_root=dovecot.dir) as cyrus:
+                    bench_server(a, curl, cyrus, " (Cyrus)", rows)
     shutil.rmtree(work, ignore_errors=True)
+    report(rows)
 
-    print(f"{'client / check':<22} {'conn':>4} {'round trips':>11} {'sent B':>8} {'recv B':>8} "
+
+def bench_server(a, curl, fx, label, rows):
+    pw = fx.users["user1"]
+    env = dict(os.environ, TINYBIFF_PASSWORD=pw)
+    for proto, port in (("imaps", fx.ports["imaps"]), ("pop3s", fx.ports["pop3s"])):
+        proxy = CountingProxy(port)
+        url = f"{proto}://user1@localhost:{proxy.port}" + ("/INBOX" if proto == "imaps" else "")
+
+        def heap(out):
+            lines = [json.loads(x) for x in out.splitlines()]
+            return {"heap": [x.get("tls_heap_peak") for x in lines],
+                    "resumed": [x.get("tls_resumed") for x in lines]}
+        rows.append(measure(f"tinybiff {proto}{label}", [a.bin, "check", "--stats", "--ca", fx.ca, url], env,
+                            proxy, a.runs, heap))
+        if proto == "imaps":  # LOGIN keeps the one flight (AUTHENTICATE waits for its OK)
+            login = url.replace("user1@", "user1;AUTH=LOGIN@")
+            rows.append(measure(f"tinybiff {proto} LOGIN{label}", [a.bin, "check", "--stats", "--ca", fx.ca, login],
+                                env, proxy, a.runs, heap))
+        # Same account twice in one run: the second check resumes the TLS session.
+        two = measure(f"tinybiff {proto} x2{label}", [a.bin, "check", "--stats", "--ca", fx.ca, url, url], env,
+                      proxy, 1, heap)
+        rows.append(two)
+        if curl:
+            if proto == "imaps":
+                ccmd = [curl, "-s", "--cacert", fx.ca, "-u", f"user1:{pw}", f"{url}/", "-X", "STATUS INBOX (UNSEEN)"]
+            else:
+                ccmd = [curl, "-s", "--cacert", fx.ca, "-u", f"user1:{pw}", f"{url}/", "-X", "UIDL"]
+            rows.append(measure(f"curl {proto}{label}", ccmd, os.environ, proxy, a.runs))
+        proxy.close()
+
+
+def report(rows):
+    print(f"{'client / check':<30} {'conn':>4} {'round trips':>11} {'sent B':>8} {'recv B':>8} "
           f"{'wall ms':>8} {'cpu ms':>7} {'TLS heap peak B':>16} resumed")
     for r in rows:
         for i, c in enumerate(r["conns"]):
@@ -155,7 +176,7 @@ def main():
             res = r.get("resumed", [None] * 2)
             h = heap[i] if i < len(heap) and heap[i] is not None else "n/a"
             rs = res[i] if i < len(res) and res[i] is not None else "n/a"
-            print(f"{r['name']:<22} {i + 1:>4} {1 + c['turns']:>11} {c['sent']:>8} {c['received']:>8} "
+            print(f"{r['name']:<30} {i + 1:>4} {1 + c['turns']:>11} {c['sent']:>8} {c['received']:>8} "
                   f"{r['wall_ms']:>8.1f} {r['cpu_ms']:>7.1f} {h:>16} {rs}")
     print("round trips = TCP handshake + each server turn; wall/CPU = median per run (whole process, "
           "all its connections); curl's heap is not instrumented.")

@@ -37,6 +37,9 @@ test command short: steps 7-10 test the application, which is the same source on
 10. A sixth boot checks a hand-written POP3S server (tests/hostile) that holds one UIDL
    listing open until the test has acknowledged through /ack: the check that finishes after
    the acknowledge reports 0 new and announces nothing; mail listed later is new again.
+   The same boot checks an IMAPS and a POP3S account on a real Cyrus IMAP
+   (tests/fixture/cyrusfix.py, same test CA): Cyrus's counts, and a message delivered through
+   its LMTP is announced once by each.
 
 11. Provider-shaped certificate chains (tests/fixture/chains.py: RSA-4096 roots, 40-name leaves,
    cross-signed roots, all-P-384, out of order) served by tlsfront, a TLS server that ignores
@@ -770,9 +773,12 @@ def run(elf, work):
 
 def acknowledge_during_a_pop3_listing(elf, work, facts, http_port):
     """An acknowledge while a POP3 check is half-way through its listing must not bring the
-    acknowledged mail back (before the fix the check ended with new=2 and announced it again)."""
+    acknowledged mail back (before the fix the check ended with new=2 and announced it again).
+    Cyrus accounts ride along in the same boot (no boot of their own: QEMU time is the cost)."""
     sys.path.insert(0, os.path.join(ROOT, "tests", "hostile"))
+    sys.path.insert(0, os.path.join(ROOT, "tests", "fixture"))
     from hostile import HostileServer
+    from cyrusfix import CyrusFixture
     import responders as R
 
     uids = [b"a", b"b"]
@@ -785,11 +791,16 @@ def acknowledge_during_a_pop3_listing(elf, work, facts, http_port):
     flash = os.path.join(work, "flash-held-pop3.bin")
     if os.path.exists(flash):
         os.remove(flash)
-    with private_file(cfg) as f:
-        f.write(f"time {int(time.time())}\nhost localhost 10.0.2.2\ninterval 5\nca {facts['ca']}\n"
-                f"account pop3s://victim@localhost:{srv.port} not-checked-by-this-server\n")
+    cyrus = CyrusFixture(os.path.join(work, "cyrus"), users=1, messages=4, unseen=3, folders=["INBOX"],
+                         pki_root=os.path.dirname(pki))
     qemu = None
-    with srv:
+    with srv, cyrus:
+        cpw = cyrus.users[USER]
+        with private_file(cfg) as f:
+            f.write(f"time {int(time.time())}\nhost localhost 10.0.2.2\ninterval 5\nca {facts['ca']}\n"
+                    f"account pop3s://victim@localhost:{srv.port} not-checked-by-this-server\n"
+                    f"account imaps://{USER}@localhost:{cyrus.ports['imaps']}/INBOX {cpw}\n"
+                    f"account pop3s://{USER}@localhost:{cyrus.ports['pop3s']} {cpw}\n")
         try:
             qemu = Qemu(elf, cfg, flash, os.path.join(work, "trace6.log"), http_port)
             qemu.wait_for(r"^check pop3-0 ok .* new=0 ", 0, 60)
@@ -809,11 +820,36 @@ def acknowledge_during_a_pop3_listing(elf, work, facts, http_port):
             qemu.wait_for(r"^NEW pop3-0 1$", mark, 30)
             log("ok: mail listed after the acknowledge is new and announced once")
             expect(not srv.errors, f"the POP3 server script ran without errors: {srv.errors}")
+            cyrus_accounts(qemu, cyrus, http_port)
         except BaseException:
             if qemu:
                 qemu.stop()
             raise
     return qemu
+
+
+def cyrus_accounts(qemu, cyrus, http_port):
+    """IMAPS (imap-1) and POP3S (pop3-2) on Cyrus: its counts, then one LMTP delivery announced
+    once by each. Before issue 20's fix every IMAP check on Cyrus failed ("unexpected reply")."""
+    want = cyrus.counts(USER)
+    i, _ = qemu.wait_for(r"^check imap-1 (ok|failed)", 0, 60)
+    imap = parse_kv(qemu.lines[i])
+    expect(qemu.lines[i].startswith("check imap-1 ok ") and
+           (int(imap["messages"]), int(imap["unseen"]), int(imap["uidnext"])) ==
+           (want["messages"], want["unseen"], want["uidnext"]),
+           f"Cyrus IMAPS counts match Cyrus's own: {qemu.lines[i]}")
+    i, _ = qemu.wait_for(r"^check pop3-2 (ok|failed)", 0, 60)
+    pop = parse_kv(qemu.lines[i])
+    expect(qemu.lines[i].startswith("check pop3-2 ok ") and int(pop["messages"]) == want["messages"],
+           f"Cyrus POP3S counts match Cyrus's own: {qemu.lines[i]}")
+    st = {a["name"]: a for a in fetch_json(http_port)["accounts"]}
+    expect(st["imap-1"]["state"] == "ok" and st["imap-1"]["unseen"] == want["unseen"],
+           "/status.json shows the Cyrus IMAPS account with Cyrus's unseen count")
+    mark = qemu.mark()
+    cyrus.deliver(USER, subject="e2e cyrus")
+    qemu.wait_for(r"^NEW imap-1 1$", mark, 60)
+    qemu.wait_for(r"^NEW pop3-2 1$", mark, 60)
+    expect(len(qemu.grep(r"^NEW (imap-1|pop3-2) ", mark)) == 2, "each Cyrus account announced the delivery once")
 
 
 CHAIN_MESSAGES = 700  # a POP3 listing of about 15 KB: records over 8 KB from tlsfront

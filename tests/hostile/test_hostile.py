@@ -2,7 +2,7 @@
 """Hostile servers: tinybiff against servers that lie, stall, flood and break the protocol.
 
 Every scenario runs ONE `tinybiff check --state F` call with three accounts: a good IMAPS account
-on a real Dovecot, the hostile account (a scripted server on a real loopback socket, plain with
+on a real server (Dovecot for half the scenarios, Cyrus IMAP for the other half), the hostile account (a scripted server on a real loopback socket, plain with
 --security none, STARTTLS, or implicit TLS with the fixture's test CA), and a good POP3S account.
 Three phases, each its own call on the same state file:
 
@@ -41,6 +41,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixture"))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, HERE)
 from mailfix import MailFixture, _pdeathsig_preexec  # noqa: E402
+from cyrusfix import CyrusFixture  # noqa: E402
 from hostile import HostileServer  # noqa: E402
 import responders as R  # noqa: E402
 
@@ -389,8 +390,7 @@ def run_check(urls, state, password, extra=(), ack=False, security_none=False, c
     return r.returncode, lines, err, elapsed
 
 
-def run_scenario(env, s, user):
-    fx = env.fx
+def run_scenario(env, s, user, fx):
     pw = fx.users[user]
     good = [f"imaps://{user}@localhost:{fx.ports['imaps']}/INBOX", f"pop3s://{user}@localhost:{fx.ports['pop3s']}"]
     state = os.path.join(fx.dir, "hostile-state", s.name + ".img")
@@ -444,8 +444,8 @@ def run_scenario(env, s, user):
         for u in good:
             g = lines.get(u)
             need(g and g["ok"], f"good account {u} failed: {g}")
-            need(g["messages"] == want["messages"], f"good account {u}: {g['messages']} messages, doveadm "
-                                                    f"says {want['messages']}")
+            need(g["messages"] == want["messages"], f"good account {u}: {g['messages']} messages, the "
+                                                    f"server says {want['messages']}")
             need(g["new"] == 1, f"good account {u}: new {g['new']} (1 delivered)")
         # The timeout bounds the whole hostile account; the good ones take a fraction of a second.
         if s.stalls:
@@ -656,10 +656,15 @@ def main():
     t0 = time.monotonic()
     results = []
     users = len(chosen)
-    with MailFixture(dir=os.path.join(WORK, "hostile"), users=users + 2, messages=2, unseen=1) as fx:
-        # user1..N for scenarios, the last two for the daemon
+    with MailFixture(dir=os.path.join(WORK, "hostile"), users=users + 2, messages=2, unseen=1) as fx, \
+            CyrusFixture(os.path.join(WORK, "hostile-cyrus"), users=users // 2 + 1, messages=2, unseen=1,
+                         folders=["INBOX"], pki_root=fx.dir) as cyrus:
+        # user1..N for scenarios, the last two for the daemon; odd scenarios' good accounts on Cyrus
         names = sorted(fx.users, key=lambda u: int(u[4:]))
         env = Env(fx)
+
+        def good_server(i):
+            return (cyrus, f"user{i // 2 + 1}") if i % 2 else (fx, names[i])
         daemon_results = []
         dt = None
         if run_daemon:
@@ -667,7 +672,7 @@ def main():
                                   daemon=True)
             dt.start()
         with concurrent.futures.ThreadPoolExecutor(max_workers=a.j) as pool:
-            futs = {pool.submit(run_scenario, env, s, names[i]): s for i, s in enumerate(chosen)}
+            futs = {pool.submit(run_scenario, env, s, *good_server(i)[::-1]): s for i, s in enumerate(chosen)}
             for fut in concurrent.futures.as_completed(futs):
                 s = futs[fut]
                 try:

@@ -253,6 +253,13 @@ biff_error_class biff_check_error(const biff_check *c, const char **detail)
     return c->state == ST_FAILED ? c->err : BIFF_ERR_NONE;
 }
 
+int biff_check_oauth_refused(const biff_check *c)
+{
+    if (c->state != ST_FAILED || c->err != BIFF_ERR_AUTH_FAILED)
+        return 0;
+    return c->acct->proto == BIFF_CHECK_IMAP ? biff_imap_oauth_refused(&c->e.imap) : biff_pop3_oauth_refused(&c->e.pop3);
+}
+
 const biff_imap_folder_result *biff_check_folder(const biff_check *c, size_t i)
 {
     return c->acct->proto == BIFF_CHECK_IMAP ? biff_imap_folder(&c->e.imap, i) : NULL;

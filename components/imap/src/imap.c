@@ -20,7 +20,7 @@ enum { K_CAPA, K_STARTTLS, K_AUTH, K_ENABLE, K_EXAMINE, K_IDLE, K_NOOP, K_LOGOUT
 
 enum {
     F_SECURE = 1u << 0,   /* TLS is on (implicit or after STARTTLS) */
-    F_AUTHED = 1u << 1,   /* authenticated, or authentication pipelined ahead of commands */
+    F_AUTHED = 1u << 1,   /* authenticated, or LOGIN pipelined ahead of commands */
     F_UTF8 = 1u << 2,     /* ENABLE UTF8=ACCEPT sent: mailbox names go out as UTF-8 */
     F_SELECTED = 1u << 3, /* EXAMINE done: untagged EXISTS etc. concern folders[0] */
     F_IDLE_SENT = 1u << 4,
@@ -32,6 +32,8 @@ enum {
     F_REQ_NOOP = 1u << 10,
     F_LOGOUT = 1u << 11,  /* LOGOUT sent */
     F_OVF = 1u << 12,     /* command did not fit in out */
+    F_REQ_CAPA = 1u << 13, /* ask for the capabilities the login did not report */
+    F_NOT_TOKEN = 1u << 14, /* the OAuth error report blames something a new token cannot fix */
 };
 
 /* Capability bits: position in cap_names (1-based). */
@@ -507,7 +509,10 @@ static uint8_t render(biff_imap *e)
         e->inflight |= (uint8_t)(1u << kind);
     if (e->tx == TX_AUTH || e->tx == TX_AUTH_DATA) {
         e->auth_step = step;
-        if (step == AS_PIPE)
+        /* Only LOGIN has commands pipelined behind it. Cyrus (3.6 and later) re-reads its input
+         * from the AUTHENTICATE line after a successful SASL exchange and loses what follows;
+         * waiting for the tagged OK also brings the post-login capabilities (CONDSTORE). */
+        if (step == AS_PIPE && e->mech == BIFF_IMAP_AUTH_LOGIN)
             set |= F_AUTHED;
     }
     if (e->tx == TX_STATUS)
@@ -529,6 +534,13 @@ static void plan(biff_imap *e)
         if ((f & F_IDLING) && (f & (F_REQ_CHECK | F_REQ_LOGOUT)))
             e->tx = TX_DONE;
         return;
+    }
+    if (f & F_REQ_CAPA) {
+        e->flags &= (uint16_t)~F_REQ_CAPA;
+        if (!(f & F_REQ_LOGOUT)) {
+            e->tx = TX_CAPA;
+            return;
+        }
     }
     if (f & F_REQ_LOGOUT) {
         e->tx = TX_LOGOUT;
@@ -869,6 +881,8 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
     case K_CAPA:
         if (w != R_OK || !(e->caps & C_KNOWN))
             return fail(e, BIFF_ERR_SERVER_ERROR, "CAPABILITY: ", t, tn);
+        if (e->mech != BIFF_IMAP_AUTH_AUTO)
+            return BIFF_IMAP_OK; /* after login: only refreshes caps (IDLE, CONDSTORE) */
         return proceed(e);
     case K_STARTTLS:
         if (w != R_OK)
@@ -880,6 +894,10 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
         if (w != R_OK)
             return auth_failed(e, code, t, tn);
         e->flags |= F_AUTHED;
+        /* Capabilities may grow at login (RFC 3501 6.2.2). Without a list in this reply, a
+         * session that stays open asks for them, in the same flight as the check, to find IDLE. */
+        if (code != CODE_CAPABILITY && e->cfg->idle)
+            e->flags |= F_REQ_CAPA;
         return BIFF_IMAP_OK;
     case K_EXAMINE:
         if (w == R_OK)
@@ -912,6 +930,9 @@ static biff_imap_status on_continuation(biff_imap *e)
     uint8_t st = e->auth_step;
     if ((e->inflight & (1u << K_AUTH)) && e->tx == TX_NONE &&
         (st == AS_WAIT_IR || st == AS_SENT_IR || st == AS_LIT0 || st == AS_LIT1)) {
+        if (st == AS_SENT_IR && e->mech >= BIFF_IMAP_AUTH_XOAUTH2 && e->line_len > 2 &&
+            !biff_sasl_oauth_token_refused((const char *)e->work + 2, e->line_len - 2u))
+            e->flags |= F_NOT_TOKEN;
         e->tx = TX_AUTH_DATA;
         return BIFF_IMAP_OK;
     }
@@ -1181,6 +1202,11 @@ const biff_imap_folder_result *biff_imap_folder(const biff_imap *e, size_t i)
     if (!e || !e->cfg || i >= e->cfg->n_folders)
         return NULL;
     return &e->folder[i];
+}
+
+int biff_imap_oauth_refused(const biff_imap *e)
+{
+    return e->err == BIFF_ERR_AUTH_FAILED && e->mech >= BIFF_IMAP_AUTH_XOAUTH2 && !(e->flags & F_NOT_TOKEN);
 }
 
 biff_error_class biff_imap_error(const biff_imap *e, const char **detail)

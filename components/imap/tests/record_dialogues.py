@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Record real IMAP dialogues between the tinybiff IMAP engine and a throwaway Dovecot.
+"""Record real IMAP dialogues between the tinybiff IMAP engine and throwaway Dovecot and Cyrus.
 
 Builds the engine (+ biff_sasl + mbedTLS base64) as a shared library, drives it over real
 sockets (plain, STARTTLS, implicit TLS) against tests/fixture/mailfix.py's Dovecot and writes
 transcripts to tests/data/*.txt for test_imap_replay (which replays them at every split point).
+The cyrus_* transcripts come from tests/fixture/cyrusfix.py's Cyrus IMAP 3.6; data/lost/ holds
+dialogues recorded with an older engine that show a server failure (replayed differently).
 
 Some scenarios edit the server's capability line in flight (noted in the transcript header):
 that is how a real Dovecot is made to answer a sync literal or a non-SASL-IR AUTHENTICATE.
 
-    python3 components/imap/tests/record_dialogues.py      (from the repo root)
+    python3 components/imap/tests/record_dialogues.py [NAME...]   (from the repo root)
 """
 import ctypes
 import os
@@ -24,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fixture"))
 import mailfix  # noqa: E402
+import cyrusfix  # noqa: E402
 
 AUTH = {"auto": 0, "plain": 1, "login": 2, "xoauth2": 3, "oauthbearer": 4}
 SEC = {"tls": 0, "starttls": 1, "none": 2}
@@ -75,15 +78,18 @@ def esc(b):
 
 class Session:
     def __init__(self, lib, fx, name, note, port_name, auth, security, folders, user,
-                 secret, idle=False, edit=None, on_idle=None, out_cap=1024):
-        self.lib, self.fx, self.name = lib, fx, name
-        self.lines = ["# " + note, "# recorded from Dovecot %s by record_dialogues.py" %
-                      subprocess.run(["dovecot", "--version"], capture_output=True,
-                                     text=True).stdout.split()[0]]
-        self.lines.append("@ user=%s secret=%s auth=%s security=%s idle=%d out=%d port=%d "
+                 secret, idle=False, edit=None, on_idle=None, out_cap=1024, server=None,
+                 subdir="", work_cap=512):
+        self.lib, self.fx, self.name, self.subdir = lib, fx, name, subdir
+        if server is None:
+            server = "Dovecot " + subprocess.run(["dovecot", "--version"], capture_output=True,
+                                                 text=True).stdout.split()[0]
+        self.lines = ["# " + note, "# recorded from %s by record_dialogues.py" % server]
+        self.lines.append("@ user=%s secret=%s auth=%s security=%s idle=%d out=%d %sport=%d "
                           "folders=%s" % (esc(user.encode()), esc(secret.encode()), auth,
-                                          security, int(idle), out_cap, fx.ports[port_name],
-                                          ",".join(folders)))
+                                          security, int(idle), out_cap,
+                                          "work=%d " % work_cap if work_cap != 512 else "",
+                                          fx.ports[port_name], ",".join(folders)))
         self.edit, self.on_idle, self.n_idle = edit, on_idle, 0
         self.port = fx.ports[port_name]
         self.ctx = ssl.create_default_context(cafile=fx.ca)
@@ -95,9 +101,10 @@ class Session:
         self.cfg = Cfg(user.encode(), secret.encode(), b"localhost", self.port, self.farr,
                        len(fl), AUTH[auth], SEC[security], int(idle))
         self.e = ctypes.create_string_buffer(8192)
-        self.work = ctypes.create_string_buffer(512)
+        self.work = ctypes.create_string_buffer(work_cap)
         self.out = ctypes.create_string_buffer(out_cap)
-        r = lib.biff_imap_init(self.e, ctypes.byref(self.cfg), self.work, 512, self.out, out_cap)
+        r = lib.biff_imap_init(self.e, ctypes.byref(self.cfg), self.work, work_cap, self.out,
+                               out_cap)
         assert r == 0, r
         self.done = False
         self.failed = False
@@ -147,6 +154,9 @@ class Session:
             except (socket.timeout, TimeoutError):
                 if self.failed:
                     break
+                if self.subdir == "lost":  # the server stalls: a real client waits for its timeout
+                    self.lines.append("# (no more bytes from the server within 40 s)")
+                    break
                 print("\n".join(self.lines))
                 raise
             if not data:
@@ -187,7 +197,7 @@ class Session:
                                                             r.uidnext, r.uidvalidity,
                                                             r.highestmodseq))
         self.lines.append("X: %s" % names[err])
-        path = os.path.join(HERE, "data", self.name + ".txt")
+        path = os.path.join(HERE, "data", self.subdir, self.name + ".txt")
         with open(path, "w") as f:
             f.write("\n".join(self.lines) + "\n")
         print("wrote", path, names[err])
@@ -262,6 +272,46 @@ def main():
           "imaps", "login", "tls", folders=["INBOX"], secret="gr\u00fc\u00dfe-wrong",
           edit=strip_caps(b"LITERAL+"))
     print("fixture stopped")
+    record_cyrus(lib, tmp)
+
+
+def record_cyrus(lib, tmp):
+    folders2 = ["INBOX", "Archive"]
+    with cyrusfix.CyrusFixture(dir=os.path.join(tmp, "cyrus"), users=1, messages=5, unseen=2,
+                               folders=folders2) as fx:
+        u, pw = "user1", fx.users["user1"]
+
+        def S(name, note, port, auth, sec, folders=folders2, **kw):
+            if len(sys.argv) > 1 and name not in sys.argv[1:]:
+                return
+            if kw.get("subdir") == "lost" and name not in sys.argv[1:]:
+                return  # only on request, with the engine that pipelined (see below)
+            # work=1024 as in components/check: Cyrus's capability list is ~900 bytes
+            Session(lib, fx, name, note, port, auth, sec, folders, u, pw,
+                    server="Cyrus IMAP 3.6.1 (Debian 12)", work_cap=1024, **kw).run()
+
+        S("cyrus_imaps_auto", "Cyrus, implicit TLS, AUTO -> PLAIN with SASL-IR: STATUS waits for "
+          "the tagged OK, whose capabilities (CONDSTORE) give HIGHESTMODSEQ", "imaps", "auto", "tls")
+        S("cyrus_starttls_login", "Cyrus, STARTTLS, LOGIN pipelined with STATUS and LOGOUT",
+          "imap", "login", "starttls")
+        S("cyrus_plain_noir", "Cyrus with SASL-IR stripped: PLAIN after the continuation, then "
+          "STATUS", "imaps", "plain", "tls", edit=strip_caps(b"SASL-IR"))
+
+        def on_idle(sess, n):
+            if n == 1:
+                fx.deliver("user1", subject="while idling")
+                return ""
+            return "logout"
+        S("cyrus_idle", "Cyrus: IDLE and CONDSTORE only in the login's capabilities; a delivery "
+          "through LMTP while idling, recheck, logout", "imaps", "auto", "tls", folders=["INBOX"],
+          idle=True, on_idle=on_idle)
+        # Recorded with the engine of commit bf08f6e, which pipelined STATUS behind
+        # AUTHENTICATE: Cyrus answers the AUTHENTICATE twice and loses what followed it.
+        S("cyrus_pipelined_lost", "Cyrus loses commands pipelined behind AUTHENTICATE "
+          "(SASL-IR): OK, then BAD for the same tag", "imaps", "auto", "tls", subdir="lost")
+        S("cyrus_pipelined_lost_noir", "Cyrus loses commands pipelined behind the AUTHENTICATE "
+          "continuation: it reads the base64 line again as a command", "imaps", "plain", "tls",
+          edit=strip_caps(b"SASL-IR"), subdir="lost")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 /* Unit tests for what the transcripts cannot show: config checks, modified UTF-7 vectors,
- * the one-flight property, STARTTLS discard inside one read, buffer bounds, API misuse. */
+ * the flights (AUTHENTICATE alone, then one), STARTTLS discard inside one read, buffer bounds, API misuse. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,8 +119,10 @@ static void test_init_rejects_bad_config(void **state)
                      BIFF_IMAP_E_ARG);
 }
 
-/* The whole check costs one IMAP round trip after the greeting. */
-static void test_one_flight(void **state)
+/* AUTHENTICATE goes out alone (Cyrus loses what is pipelined behind it); after its tagged OK
+ * the whole check is one flight, asking HIGHESTMODSEQ when the login's capabilities list
+ * CONDSTORE although the greeting did not. */
+static void test_auth_then_one_flight(void **state)
 {
     biff_imap_config c = cfg_tls();
     size_t used;
@@ -130,18 +132,21 @@ static void test_one_flight(void **state)
     assert_int_equal(biff_imap_output(&E, &p), 0); /* client speaks after the greeting */
     assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used),
                      BIFF_IMAP_OK);
-    assert_string_equal(take(&E), "bA AUTHENTICATE PLAIN AHUAcHctc2VjcmV0\r\n"
-                                  "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n"
-                                  "bS1 STATUS \"Archive\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n"
-                                  "bS2 STATUS \"Entw&APw-rfe\" (MESSAGES UNSEEN UIDNEXT "
-                                  "UIDVALIDITY)\r\n"
-                                  "bQ LOGOUT\r\n");
+    assert_string_equal(take(&E), "bA AUTHENTICATE PLAIN AHUAcHctc2VjcmV0\r\n");
     /* the sent bytes were wiped: they held the password */
     for (size_t i = 0; i < sizeof(out); i++)
         assert_int_equal(out[i], 0);
+    assert_int_equal(feed_str(&E, "bA OK [CAPABILITY IMAP4rev1 CONDSTORE IDLE] in\r\n", &used),
+                     BIFF_IMAP_OK);
+    assert_string_equal(take(&E),
+                        "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY HIGHESTMODSEQ)\r\n"
+                        "bS1 STATUS \"Archive\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY HIGHESTMODSEQ)\r\n"
+                        "bS2 STATUS \"Entw&APw-rfe\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY "
+                        "HIGHESTMODSEQ)\r\n"
+                        "bQ LOGOUT\r\n");
     assert_int_equal(feed_str(&E,
-                              "bA OK in\r\n"
-                              "* STATUS INBOX (MESSAGES 5 UNSEEN 2 UIDNEXT 6 UIDVALIDITY 7)\r\n"
+                              "* STATUS INBOX (MESSAGES 5 UNSEEN 2 UIDNEXT 6 UIDVALIDITY 7 "
+                              "HIGHESTMODSEQ 12)\r\n"
                               "bS0 OK\r\n"
                               "* STATUS Archive (MESSAGES 0 UNSEEN 0 UIDNEXT 1 UIDVALIDITY 8)\r\n"
                               "bS1 OK\r\n"
@@ -152,11 +157,57 @@ static void test_one_flight(void **state)
                      BIFF_IMAP_EV_CHECKED);
     assert_int_equal(biff_imap_output(&E, &p), 0); /* nothing more to say */
     assert_int_equal(biff_imap_folder(&E, 0)->unseen, 2);
+    assert_true(biff_imap_folder(&E, 0)->highestmodseq == 12);
     assert_int_equal(biff_imap_folder(&E, 1)->messages, 0); /* empty mailbox is fine */
     assert_int_equal(biff_imap_folder(&E, 1)->state, BIFF_IMAP_FOLDER_OK);
     assert_int_equal(biff_imap_folder(&E, 2)->uidvalidity, 9);
     assert_null(biff_imap_folder(&E, 3));
     assert_int_equal(biff_imap_error(&E, NULL), BIFF_ERR_NONE);
+}
+
+/* LOGIN keeps the one-flight check: servers (Cyrus included) read commands behind it. */
+static void test_login_one_flight(void **state)
+{
+    biff_imap_config c = cfg_tls();
+    size_t used;
+    (void)state;
+    c.auth = BIFF_IMAP_AUTH_LOGIN;
+    c.n_folders = 1;
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n", &used),
+                     BIFF_IMAP_OK);
+    assert_string_equal(take(&E), "bA LOGIN \"u\" \"pw-secret\"\r\n"
+                                  "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n"
+                                  "bQ LOGOUT\r\n");
+}
+
+/* IDLE offered only after login: without a capability list in the login's OK, a session that
+ * stays open asks CAPABILITY in the check's flight and then idles. */
+static void test_idle_found_after_login(void **state)
+{
+    biff_imap_config c = cfg_tls();
+    size_t used;
+    (void)state;
+    c.n_folders = 1;
+    c.idle = 1;
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used),
+                     BIFF_IMAP_OK);
+    assert_string_equal(take(&E), "bA AUTHENTICATE PLAIN AHUAcHctc2VjcmV0\r\n");
+    assert_int_equal(feed_str(&E, "bA OK in\r\n", &used), BIFF_IMAP_OK);
+    assert_string_equal(take(&E), "bC CAPABILITY\r\n"
+                                  "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n");
+    assert_int_equal(feed_str(&E, "* CAPABILITY IMAP4rev1 IDLE CONDSTORE\r\nbC OK\r\n"
+                                  "* STATUS INBOX (MESSAGES 1 UNSEEN 1 UIDNEXT 2 UIDVALIDITY 3)\r\n"
+                                  "bS0 OK\r\n", &used),
+                     BIFF_IMAP_EV_CHECKED);
+    assert_string_equal(take(&E), "bX EXAMINE \"INBOX\"\r\n");
+    assert_int_equal(feed_str(&E, "bX OK\r\n", &used), BIFF_IMAP_OK);
+    assert_string_equal(take(&E), "bI IDLE\r\n");
+    assert_int_equal(feed_str(&E, "+ idling\r\n", &used), BIFF_IMAP_EV_IDLING);
+    assert_int_equal(biff_imap_recheck(&E), BIFF_IMAP_OK); /* the daemon's renewal */
+    assert_string_equal(take(&E), "DONE\r\nbS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT "
+                                  "UIDVALIDITY HIGHESTMODSEQ)\r\n");
 }
 
 /* CVE-2021-22947: a response injected in the same read as the STARTTLS OK is never parsed. */
@@ -255,6 +306,7 @@ static void test_output_bounds(void **state)
     assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used),
                      BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bA AUTHENTICATE PLAIN AHUAcHctc2VjcmV0\r\n");
+    assert_int_equal(feed_str(&E, "bA OK\r\n", &used), BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n");
     assert_string_equal(take(&E),
                         "bS1 STATUS \"Archive\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n");
@@ -331,7 +383,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mutf7_vectors),
         cmocka_unit_test(test_init_rejects_bad_config),
-        cmocka_unit_test(test_one_flight),
+        cmocka_unit_test(test_auth_then_one_flight),
+        cmocka_unit_test(test_login_one_flight),
+        cmocka_unit_test(test_idle_found_after_login),
         cmocka_unit_test(test_starttls_discards_same_read),
         cmocka_unit_test(test_starttls_forgets_plaintext_capabilities),
         cmocka_unit_test(test_status_reply_before_its_command),

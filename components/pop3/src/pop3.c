@@ -33,6 +33,7 @@ enum {
 #define F_SKIP 0x04u /* discarding the rest of an over-long CAPA line */
 #define F_ALL 0x08u  /* STAT/UIDL/QUIT already sent in one flight */
 #define F_CONT 0x10u /* answered a SASL challenge: the next line ends the exchange */
+#define F_NOT_TOKEN 0x20u /* the OAuth error report blames something a new token cannot fix */
 
 /* caps: bit i = i-th name in cap_names */
 #define C_STLS 0x01u
@@ -372,6 +373,9 @@ static void challenge(biff_pop3 *e, const char *l, size_t n)
             }
         }
     }
+    if (n > 2 && !biff_sasl_oauth_token_refused(l + 2, n - 2)) {
+        e->flags |= F_NOT_TOKEN; /* PLAIN: never asked (biff_pop3_oauth_refused checks the mech) */
+    }
     cmd(e, e->mech == BIFF_POP3_AUTH_OAUTHBEARER ? "AQ==" : e->mech == BIFF_POP3_AUTH_PLAIN ? "*" : NULL, NULL,
         NULL);
 }
@@ -656,6 +660,11 @@ biff_pop3_status biff_pop3_eof(biff_pop3 *e)
         }
     }
     return status_of(e);
+}
+
+int biff_pop3_oauth_refused(const biff_pop3 *e)
+{
+    return e->res.error == BIFF_ERR_AUTH_FAILED && e->mech >= BIFF_POP3_AUTH_XOAUTH2 && !(e->flags & F_NOT_TOKEN);
 }
 
 const biff_pop3_result *biff_pop3_get_result(const biff_pop3 *e)

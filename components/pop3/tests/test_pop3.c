@@ -41,6 +41,7 @@ typedef struct {
     int uidl;
     char uids[MAXB];
     char error[32];
+    int oauth_refused; /* "@oauth_refused n": biff_pop3_oauth_refused() must say n (-1: unchecked) */
     char detail[256];
 } transcript;
 
@@ -80,6 +81,7 @@ static void load(transcript *t, const char *path)
     t->workcap = 1024;
     t->expect = BIFF_POP3_DONE;
     t->messages = -1;
+    t->oauth_refused = -1;
     t->uidl = -1;
     t->cfg.user = t->user;
     t->cfg.secret = t->secret;
@@ -154,6 +156,8 @@ static void load(transcript *t, const char *path)
             t->uids[k] = '\0';
         } else if (!strncmp(ln, "@error ", 7)) {
             snprintf(t->error, sizeof t->error, "%s", v);
+        } else if (!strncmp(ln, "@oauth_refused ", 15)) {
+            t->oauth_refused = atoi(v);
         } else if (!strncmp(ln, "@detail ", 8)) {
             snprintf(t->detail, sizeof t->detail, "%s", v);
         } else {
@@ -304,6 +308,9 @@ static void run(const transcript *t, int mode, size_t split)
             lines += *p == '\n';
         }
         assert_int_equal(r->uids, lines);
+    }
+    if (t->oauth_refused >= 0) {
+        assert_int_equal(biff_pop3_oauth_refused(&e), t->oauth_refused);
     }
     if (t->error[0]) {
         assert_string_equal(biff_error_class_name(r->error), t->error);

@@ -207,6 +207,19 @@ unsigned biff_sasl_mech_mask(const char *list, size_t len)
     return mask;
 }
 
+int biff_sasl_oauth_token_refused(const char *challenge, size_t len)
+{
+    /* Dovecot and Google write the member without spaces: "status":"401". Anything else (no
+     * report, another shape, a cut-off value) is read as no reason, i.e. the token. */
+    static const char key[] = "\"status\":\"";
+    const char *v;
+    char r[128];
+    if (biff_sasl_b64_decode(challenge, len, r, sizeof r, NULL) != BIFF_SASL_OK || !(v = strstr(r, key)))
+        return 1;
+    v += sizeof key - 1; /* r is NUL-terminated: the comparisons stop at its end */
+    return !strncmp(v, "401\"", 4) || !strncmp(v, "invalid_token\"", 14) || !strchr(v, '"');
+}
+
 biff_sasl_status biff_sasl_b64_decode(const char *in, size_t len, char *out, size_t cap, size_t *out_len)
 {
     size_t n = 0;

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "biff/sasl.h"
+#include "mbedtls/base64.h"
 
 static void expect_ir(biff_sasl_mech m, const char *user, const char *secret, const char *host, unsigned port,
                       const char *want)
@@ -150,10 +151,40 @@ static void test_decode(void **state)
     assert_string_equal(out, "");
 }
 
+static int refused(const char *report, size_t len)
+{
+    char b64[256];
+    size_t n = 0;
+    assert_int_equal(mbedtls_base64_encode((unsigned char *)b64, sizeof b64, &n, (const unsigned char *)report, len), 0);
+    return biff_sasl_oauth_token_refused(b64, n);
+}
+
+static void test_oauth_token_refused(void **state)
+{
+    (void)state;
+    /* Dovecot 2.3's reports (OAUTHBEARER, XOAUTH2) and Google's XOAUTH2 one. */
+    static const char *const yes[] = {"{\"status\":\"invalid_token\"}",
+                                      "{\"status\":\"401\",\"schemes\":\"bearer\",\"scope\":\"mail\"}",
+                                      "{\"status\":\"401\",\"schemes\":\"Bearer\",\"scope\":\"https://mail.google.com/\"}",
+                                      "{\"status\" : \"invalid_token\"}", "{}", "not json", ""};
+    static const char *const no[] = {"{\"status\":\"insufficient_scope\",\"scope\":\"mail\"}",
+                                     "{\"status\":\"400\"}", "{\"status\":\"403\"}",
+                                     "{\"status\":\"invalid_token_x\"}", "{\"status\":\"4011\"}"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        assert_true(refused(yes[i], strlen(yes[i])));
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        assert_false(refused(no[i], strlen(no[i])));
+    /* A cut-off report is not read past its end; what is not base64 is no report. */
+    assert_true(refused("{\"status\":\"40", 13));
+    assert_true(biff_sasl_oauth_token_refused("%%%%", 4));
+    assert_true(biff_sasl_oauth_token_refused("", 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),   cmocka_unit_test(test_xoauth2), cmocka_unit_test(test_oauthbearer),
+        cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_oauth_token_refused),   cmocka_unit_test(test_xoauth2), cmocka_unit_test(test_oauthbearer),
         cmocka_unit_test(test_rejects), cmocka_unit_test(test_space),   cmocka_unit_test(test_names),
         cmocka_unit_test(test_decode),
     };

@@ -120,6 +120,12 @@ void biff_check_abort(biff_check *c, biff_error_class err, const char *detail);
 /** Why the check failed (BIFF_ERR_NONE if it did not); *detail gets a printable line. */
 biff_error_class biff_check_error(const biff_check *c, const char **detail);
 
+/**
+ * The check failed because the server refused the OAuth2 access token in a way a fresh one may
+ * fix (expired, revoked): the OAuth2 lifecycle refreshes (biff_oauth_token_refused) and retries.
+ */
+int biff_check_oauth_refused(const biff_check *c);
+
 /** IMAP: result of folder i (NULL when out of range or not IMAP). */
 const biff_imap_folder_result *biff_check_folder(const biff_check *c, size_t i);
 

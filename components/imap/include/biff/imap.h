@@ -6,10 +6,14 @@
  * and `out` holds commands waiting to be sent.
  *
  * Typical one-shot check (implicit TLS, capabilities in the greeting): the greeting arrives,
- * the engine queues AUTHENTICATE + every STATUS + LOGOUT in one flight, the replies come back,
- * feed() returns BIFF_IMAP_EV_CHECKED, later BIFF_IMAP_EV_CLOSED. Authentication is pipelined
- * only where no server challenge can follow (PLAIN with SASL-IR or after its "+", LOGIN with
- * quoted strings or LITERAL+); OAuth mechanisms and sync literals wait for the server.
+ * the engine sends AUTHENTICATE, and after its tagged OK every STATUS + LOGOUT in one flight;
+ * the replies come back, feed() returns BIFF_IMAP_EV_CHECKED, later BIFF_IMAP_EV_CLOSED.
+ * Nothing is pipelined behind AUTHENTICATE (Cyrus IMAP loses such commands), and the login's
+ * capability list (CONDSTORE, IDLE) decides the STATUS items. LOGIN with quoted strings or
+ * LITERAL+ carries the STATUS commands in its own flight (one round trip less, but then
+ * HIGHESTMODSEQ is asked only if the greeting listed CONDSTORE); sync literals wait.
+ * A session that stays open (cfg.idle) and got no capability list with the login asks
+ * CAPABILITY in the check's flight, so IDLE offered only after login is used.
  *
  * With cfg.idle the session stays open: after the check the engine EXAMINEs folders[0] and
  * sends IDLE (EV_IDLING); news gives EV_CHANGED; biff_imap_recheck() does DONE + STATUS... +
@@ -173,6 +177,9 @@ const biff_imap_folder_result *biff_imap_folder(const biff_imap *e, size_t i);
  * printable-ASCII text: the server's words where it gave any, or the server's [ALERT] text.
  */
 biff_error_class biff_imap_error(const biff_imap *e, const char **detail);
+
+/** Failed with XOAUTH2/OAUTHBEARER in a way a fresh access token may fix (expired, revoked). */
+int biff_imap_oauth_refused(const biff_imap *e);
 
 /**
  * Encode a UTF-8 mailbox name as modified UTF-7 (RFC 3501 5.1.3) into out (NUL-terminated).

@@ -119,6 +119,9 @@ biff_pop3_status biff_pop3_eof(biff_pop3 *e);
 /** Result so far (final once DONE/ERROR). */
 const biff_pop3_result *biff_pop3_get_result(const biff_pop3 *e);
 
+/** Failed with XOAUTH2/OAUTHBEARER in a way a fresh access token may fix (expired, revoked). */
+int biff_pop3_oauth_refused(const biff_pop3 *e);
+
 /** Wipe the engine (APOP digest, buffers' secrets). Call when done with it. */
 void biff_pop3_clear(biff_pop3 *e);
 

@@ -49,4 +49,12 @@ unsigned biff_sasl_mech_mask(const char *list, size_t len);
  */
 biff_sasl_status biff_sasl_b64_decode(const char *in, size_t len, char *out, size_t cap, size_t *out_len);
 
+/**
+ * Whether a failed OAuth login may succeed with a fresh access token. challenge is the base64
+ * text of the server's error report (RFC 7628 3.2.2: JSON): a token refusal when it names no
+ * status (or is unreadable) or says "invalid_token" (OAUTHBEARER) or "401" (XOAUTH2, as Google
+ * and Dovecot write it); any other status ("insufficient_scope", "400") is not one.
+ */
+int biff_sasl_oauth_token_refused(const char *challenge, size_t len);
+
 #endif
