@@ -145,15 +145,19 @@ biff_oauth_status biff_oauth_token_refused(biff_oauth *o, uint32_t now);
 /** Start (or restart) the device authorization: the user asked for it. */
 void biff_oauth_authorize(biff_oauth *o, uint32_t now);
 
+/** Where the account is. */
 biff_oauth_state biff_oauth_get_state(const biff_oauth *o);
+/** The reason for the last change of state (BIFF_OAUTH_WHY_NONE when none). */
 biff_oauth_why biff_oauth_get_why(const biff_oauth *o);
 /** "waiting for approval", "needs authorization: access was revoked", ... */
 const char *biff_oauth_state_text(const biff_oauth *o);
 /** What went wrong last, for a person (never a token); "" when nothing did. */
 const char *biff_oauth_detail(const biff_oauth *o);
-/** WAITING_USER: the code to enter, the page to enter it on (complete: with the code in it, or ""). */
+/** WAITING_USER: the code the user enters ("" otherwise). */
 const char *biff_oauth_user_code(const biff_oauth *o);
+/** WAITING_USER: the page to enter it on. */
 const char *biff_oauth_verification_uri(const biff_oauth *o);
+/** WAITING_USER: the page with the code in it, or "" when the server sends none (Microsoft). */
 const char *biff_oauth_verification_uri_complete(const biff_oauth *o);
 /** WAITING_USER: when the code expires (for a countdown). */
 uint32_t biff_oauth_code_expires(const biff_oauth *o);
