@@ -319,6 +319,20 @@ static void set_bool(parser *p, const char *key, const char *v, uint8_t *out)
     else *out = (uint8_t)b;
 }
 
+/* option pin and option secret_env, the same for an account and the broker. */
+static void set_pin(parser *p, const char *v, uint8_t pin[32], uint8_t *has_pin)
+{
+    if (parse_pin(v, pin) != 0) ERR(p, "option pin: expected sha256/ and the base64 of 32 bytes");
+    else *has_pin = 1;
+}
+
+static void set_env_name(parser *p, const char *v, char *dst, size_t cap)
+{
+    if (!is_ident(v, cap) || (v[0] >= '0' && v[0] <= '9'))
+        ERR(p, "option secret_env: '%.64s' is not an environment variable name", v);
+    else memcpy(dst, v, strlen(v) + 1);
+}
+
 static void main_option(parser *p, uint8_t id, const char *key, const char *v)
 {
     biff_globals *g = &p->cfg->globals;
@@ -387,17 +401,10 @@ static void account_option(parser *p, uint8_t id, const char *key, const char *v
         else ERR(p, "option security: '%.20s' is not tls, starttls or none", v);
         break;
     case K_CA: set_path(p, a->ca, sizeof a->ca, key, v, 0); break;
-    case K_PIN:
-        if (parse_pin(v, a->pin) != 0) ERR(p, "option pin: expected sha256/ and the base64 of 32 bytes");
-        else a->has_pin = 1;
-        break;
+    case K_PIN: set_pin(p, v, a->pin, &a->has_pin); break;
     case K_IDLE: set_bool(p, key, v, &a->idle); break;
     case K_ENABLED: set_bool(p, key, v, &a->enabled); break;
-    case K_SECRET_ENV:
-        if (!is_ident(v, sizeof a->secret_env) || (v[0] >= '0' && v[0] <= '9'))
-            ERR(p, "option secret_env: '%.64s' is not an environment variable name", v);
-        else memcpy(a->secret_env, v, strlen(v) + 1);
-        break;
+    case K_SECRET_ENV: set_env_name(p, v, a->secret_env, sizeof a->secret_env); break;
     default: break;
     }
 }
@@ -452,16 +459,9 @@ static void mqtt_option(parser *p, uint8_t id, const char *key, const char *v)
             ERR(p, "option username: longer than %u bytes", (unsigned)(sizeof m->username - 1));
         break;
     case K_CA: set_path(p, m->ca, sizeof m->ca, key, v, 0); break;
-    case K_PIN:
-        if (parse_pin(v, m->pin) != 0) ERR(p, "option pin: expected sha256/ and the base64 of 32 bytes");
-        else m->has_pin = 1;
-        break;
+    case K_PIN: set_pin(p, v, m->pin, &m->has_pin); break;
     case K_ENABLED: set_bool(p, key, v, &m->enabled); break;
-    case K_SECRET_ENV:
-        if (!is_ident(v, sizeof m->secret_env) || (v[0] >= '0' && v[0] <= '9'))
-            ERR(p, "option secret_env: '%.64s' is not an environment variable name", v);
-        else memcpy(m->secret_env, v, strlen(v) + 1);
-        break;
+    case K_SECRET_ENV: set_env_name(p, v, m->secret_env, sizeof m->secret_env); break;
     case K_CLIENT_ID: {
         /* It is Home Assistant's node id too, which takes [a-zA-Z0-9_-] only. */
         size_t n = strlen(v);
