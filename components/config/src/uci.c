@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { SEC_NONE, SEC_MAIN, SEC_ACCOUNT, SEC_LED, SEC_SKIP };
+enum { SEC_NONE, SEC_MAIN, SEC_ACCOUNT, SEC_LED, SEC_MQTT, SEC_SKIP };
 
 /* Keys a section accepts; the id picks the handler, the bit tracks "given twice". */
 enum {
@@ -13,6 +13,7 @@ enum {
     K_MAX_PARALLEL, K_CONTROL,
     K_URL, K_FOLDER, K_SECURITY, K_PIN, K_IDLE, K_ENABLED, K_SECRET_ENV,
     K_SYSFS, K_TERMINAL, K_ACCOUNT,
+    K_USERNAME, K_CLIENT_ID, K_DISCOVERY_PREFIX, K_BASE_TOPIC,
 };
 
 typedef struct {
@@ -35,6 +36,11 @@ static const key_def keys[] = {
     { "secret_env", SEC_ACCOUNT, 0, K_SECRET_ENV },
     { "sysfs", SEC_LED, 0, K_SYSFS },              { "terminal", SEC_LED, 0, K_TERMINAL },
     { "account", SEC_LED, 1, K_ACCOUNT },
+    { "url", SEC_MQTT, 0, K_URL },                 { "username", SEC_MQTT, 0, K_USERNAME },
+    { "ca", SEC_MQTT, 0, K_CA },                   { "pin", SEC_MQTT, 0, K_PIN },
+    { "secret_env", SEC_MQTT, 0, K_SECRET_ENV },   { "enabled", SEC_MQTT, 0, K_ENABLED },
+    { "client_id", SEC_MQTT, 0, K_CLIENT_ID },     { "discovery_prefix", SEC_MQTT, 0, K_DISCOVERY_PREFIX },
+    { "base_topic", SEC_MQTT, 0, K_BASE_TOPIC },
 };
 
 #define SEC_UNSET 0xff
@@ -61,7 +67,7 @@ typedef struct {
 
 static const char *sec_type(uint8_t kind)
 {
-    return kind == SEC_MAIN ? "tinybiff" : kind == SEC_ACCOUNT ? "account" : "led";
+    return kind == SEC_MAIN ? "tinybiff" : kind == SEC_ACCOUNT ? "account" : kind == SEC_MQTT ? "mqtt" : "led";
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -77,6 +83,11 @@ static void diag_at(parser *p, uint32_t line, int section_scoped, const char *fm
         p->partial = 1;
     } else if (section_scoped && p->kind == SEC_LED) {
         c->leds[p->idx].bad = 1;
+        p->partial = 1;
+    } else if (section_scoped && p->kind == SEC_MQTT) {
+        /* A broker problem must not stop the mail checks. */
+        c->mqtt.bad = 1;
+        c->mqtt.enabled = 0;
         p->partial = 1;
     } else if (section_scoped && p->kind == SEC_SKIP) {
         p->partial = 1;
@@ -309,6 +320,20 @@ static void set_bool(parser *p, const char *key, const char *v, uint8_t *out)
     else *out = (uint8_t)b;
 }
 
+/* option pin and option secret_env, the same for an account and the broker. */
+static void set_pin(parser *p, const char *v, uint8_t pin[32], uint8_t *has_pin)
+{
+    if (parse_pin(v, pin) != 0) ERR(p, "option pin: expected sha256/ and the base64 of 32 bytes");
+    else *has_pin = 1;
+}
+
+static void set_env_name(parser *p, const char *v, char *dst, size_t cap)
+{
+    if (!is_ident(v, cap) || (v[0] >= '0' && v[0] <= '9'))
+        ERR(p, "option secret_env: '%.64s' is not an environment variable name", v);
+    else memcpy(dst, v, strlen(v) + 1);
+}
+
 static void main_option(parser *p, uint8_t id, const char *key, const char *v)
 {
     biff_globals *g = &p->cfg->globals;
@@ -387,17 +412,10 @@ static void account_option(parser *p, uint8_t id, const char *key, const char *v
         else ERR(p, "option security: '%.20s' is not tls, starttls or none", v);
         break;
     case K_CA: set_path(p, a->ca, sizeof a->ca, key, v, 0); break;
-    case K_PIN:
-        if (parse_pin(v, a->pin) != 0) ERR(p, "option pin: expected sha256/ and the base64 of 32 bytes");
-        else a->has_pin = 1;
-        break;
+    case K_PIN: set_pin(p, v, a->pin, &a->has_pin); break;
     case K_IDLE: set_bool(p, key, v, &a->idle); break;
     case K_ENABLED: set_bool(p, key, v, &a->enabled); break;
-    case K_SECRET_ENV:
-        if (!is_ident(v, sizeof a->secret_env) || (v[0] >= '0' && v[0] <= '9'))
-            ERR(p, "option secret_env: '%.64s' is not an environment variable name", v);
-        else memcpy(a->secret_env, v, strlen(v) + 1);
-        break;
+    case K_SECRET_ENV: set_env_name(p, v, a->secret_env, sizeof a->secret_env); break;
     default: break;
     }
 }
@@ -421,6 +439,64 @@ static void led_option(parser *p, uint8_t id, const char *key, const char *v)
             l->account[l->n_accounts++] = (uint16_t)p->line;
         }
         break;
+    default: break;
+    }
+}
+
+/* An MQTT topic level sequence: no wildcards, no empty level, within max bytes. */
+static int valid_topic(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || s[0] == '/' || s[n - 1] == '/' || strstr(s, "//")) return 0;
+    return strpbrk(s, "+#") == NULL;
+}
+
+static void mqtt_option(parser *p, uint8_t id, const char *key, const char *v)
+{
+    biff_mqtt_config *m = &p->cfg->mqtt;
+    switch (id) {
+    case K_URL: {
+        biff_url_status st = biff_url_parse_mqtt(v, &m->url);
+        if (st == BIFF_URL_E_PASSWORD)
+            ERR(p, "option url: passwords do not belong in URLs: use the secrets file or option secret_env");
+        else if (st == BIFF_URL_E_SCHEME) ERR(p, "option url: scheme must be mqtts:// or mqtt://");
+        else if (st != BIFF_URL_OK) ERR(p, "option url: %s", biff_url_strerror(st));
+        else if (m->url.user[0]) ERR(p, "option url: the broker's user name goes in option username");
+        else p->have_url = 1;
+        break;
+    }
+    case K_USERNAME:
+        if (copy_str(m->username, sizeof m->username, v) != 0)
+            ERR(p, "option username: longer than %u bytes", (unsigned)(sizeof m->username - 1));
+        break;
+    case K_CA: set_path(p, m->ca, sizeof m->ca, key, v, 0); break;
+    case K_PIN: set_pin(p, v, m->pin, &m->has_pin); break;
+    case K_ENABLED: set_bool(p, key, v, &m->enabled); break;
+    case K_SECRET_ENV: set_env_name(p, v, m->secret_env, sizeof m->secret_env); break;
+    case K_CLIENT_ID: {
+        /* It is Home Assistant's node id too, which takes [a-zA-Z0-9_-] only. */
+        size_t n = strlen(v);
+        int ok = n > 0 && n < sizeof m->client_id;
+        for (size_t i = 0; ok && i < n; i++) {
+            char ch = v[i];
+            ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '_' || ch == '-';
+        }
+        if (!ok) ERR(p, "option client_id: '%.40s' must be 1 to %u letters, digits, _ or -", v,
+                     (unsigned)(sizeof m->client_id - 1));
+        else memcpy(m->client_id, v, n + 1);
+        break;
+    }
+    case K_DISCOVERY_PREFIX:
+    case K_BASE_TOPIC: {
+        char *dst = id == K_BASE_TOPIC ? m->base_topic : m->discovery_prefix;
+        size_t cap = id == K_BASE_TOPIC ? sizeof m->base_topic : sizeof m->discovery_prefix;
+        if (!valid_topic(v, cap - 1))
+            ERR(p, "option %s: '%.64s' is not a topic of 1 to %u bytes without +, # or empty levels",
+                key, v, (unsigned)(cap - 1));
+        else memcpy(dst, v, strlen(v) + 1);
+        break;
+    }
     default: break;
     }
 }
@@ -458,6 +534,15 @@ static void finish_section(parser *p)
             }
         }
         if (a->bad) a->enabled = 0; /* an `option enabled 1` after the error must not undo it */
+    } else if (p->kind == SEC_MQTT) {
+        biff_mqtt_config *m = &p->cfg->mqtt;
+        if (!p->have_url && !(p->seen & (1u << K_URL)))
+            diag_at(p, p->sec_line, 1, "mqtt '%s': option url is missing", m->name);
+        if (!m->client_id[0]) memcpy(m->client_id, "tinybiff", sizeof "tinybiff");
+        if (!m->discovery_prefix[0]) memcpy(m->discovery_prefix, "homeassistant", sizeof "homeassistant");
+        if (!m->base_topic[0])
+            snprintf(m->base_topic, sizeof m->base_topic, "tinybiff/%s", m->client_id);
+        if (m->bad) m->enabled = 0;
     } else if (p->kind == SEC_LED) {
         biff_led_config *led = &p->cfg->leds[p->idx];
         if (!led->sysfs[0] && !led->terminal)
@@ -532,9 +617,24 @@ static void begin_section(parser *p, const char *type, const char *name)
             p->idx = c->n_leds++;
             p->kind = SEC_LED;
         }
+    } else if (strcmp(type, "mqtt") == 0) {
+        if (!name) {
+            ERR(p, "config mqtt needs a name (its secrets file entry), e.g. config mqtt 'ha'");
+            return;
+        }
+        if (c->mqtt.given) {
+            ERR(p, "second config mqtt section (first on line %u)", (unsigned)c->mqtt.line);
+            return;
+        }
+        memset(&c->mqtt, 0, sizeof c->mqtt);
+        memcpy(c->mqtt.name, name, strlen(name) + 1);
+        c->mqtt.given = 1;
+        c->mqtt.enabled = 1;
+        c->mqtt.line = (uint16_t)p->line;
+        p->kind = SEC_MQTT;
     } else {
         p->kind = SEC_NONE;
-        ERR(p, "unknown section type '%.40s' (expected tinybiff, account or led)", type);
+        ERR(p, "unknown section type '%.40s' (expected tinybiff, account, led or mqtt)", type);
         p->kind = SEC_SKIP;
     }
 }
@@ -553,7 +653,8 @@ static void option(parser *p, int is_list, const char *key, const char *v)
     if (!k) {
         if (p->kind == SEC_MAIN) ERR(p, "unknown option '%.40s' in config tinybiff", key);
         else ERR(p, "unknown %s '%.40s' in config %s '%s'", is_list ? "list" : "option", key,
-                 sec_type(p->kind), p->kind == SEC_ACCOUNT ? p->cfg->accounts[p->idx].name : p->cfg->leds[p->idx].name);
+                 sec_type(p->kind), p->kind == SEC_ACCOUNT ? p->cfg->accounts[p->idx].name
+                                    : p->kind == SEC_MQTT ? p->cfg->mqtt.name : p->cfg->leds[p->idx].name);
         return;
     }
     if (k->is_list != is_list) {
@@ -570,6 +671,7 @@ static void option(parser *p, int is_list, const char *key, const char *v)
     }
     if (p->kind == SEC_MAIN) main_option(p, k->id, key, v);
     else if (p->kind == SEC_ACCOUNT) account_option(p, k->id, key, v);
+    else if (p->kind == SEC_MQTT) mqtt_option(p, k->id, key, v);
     else led_option(p, k->id, key, v);
 }
 
@@ -689,6 +791,13 @@ biff_uci_status biff_uci_parse(biff_uci_config *cfg, const char *file, const cha
         i = end + 1;
     }
     finish_section(&p);
+    for (uint16_t k = 0; cfg->mqtt.given && k < cfg->n_accounts; k++) {
+        if (strcmp(cfg->accounts[k].name, cfg->mqtt.name) != 0) continue;
+        p.kind = SEC_MQTT;  /* the broker section is the one rejected: mail goes on */
+        diag_at(&p, cfg->mqtt.line, 1, "mqtt '%s': an account has this name too (they would share a secrets file entry)",
+                cfg->mqtt.name);
+        p.kind = SEC_NONE;
+    }
     if (!p.global_err) resolve_leds(&p);
     else {
         for (uint16_t k = 0; k < cfg->n_leds; k++) cfg->leds[k].n_accounts = 0, cfg->leds[k].bad = 1;

@@ -31,21 +31,30 @@ static int decode(const char *s, const char *e, char *out, size_t cap)
     return 0;
 }
 
-static biff_url_status parse_scheme(const char **p, biff_url *u)
+typedef struct { const char *name; unsigned char proto, tls; unsigned short port; } scheme;
+
+static const scheme mail_schemes[] = {
+    { "imaps://", BIFF_URL_IMAP, 1, 993 }, { "imap://", BIFF_URL_IMAP, 0, 143 },
+    { "pop3s://", BIFF_URL_POP3, 1, 995 }, { "pop3://", BIFF_URL_POP3, 0, 110 },
+    { "pops://", BIFF_URL_POP3, 1, 995 },  { "pop://", BIFF_URL_POP3, 0, 110 },
+    { NULL, 0, 0, 0 },
+};
+/* The ports IANA registered for MQTT over TLS and over TCP. */
+static const scheme mqtt_schemes[] = {
+    { "mqtts://", BIFF_URL_MQTT, 1, 8883 }, { "mqtt://", BIFF_URL_MQTT, 0, 1883 },
+    { NULL, 0, 0, 0 },
+};
+
+static biff_url_status parse_scheme(const char **p, biff_url *u, const scheme *schemes)
 {
-    static const struct { const char *name; unsigned char proto, tls; unsigned short port; } schemes[] = {
-        { "imaps://", BIFF_URL_IMAP, 1, 993 }, { "imap://", BIFF_URL_IMAP, 0, 143 },
-        { "pop3s://", BIFF_URL_POP3, 1, 995 }, { "pop3://", BIFF_URL_POP3, 0, 110 },
-        { "pops://", BIFF_URL_POP3, 1, 995 },  { "pop://", BIFF_URL_POP3, 0, 110 },
-    };
-    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
-        size_t n = strlen(schemes[i].name);
+    for (; schemes->name; schemes++) {
+        size_t n = strlen(schemes->name);
         size_t k = 0;
-        while (k < n && (*p)[k] && ((*p)[k] | 0x20) == (schemes[i].name[k] | 0x20)) k++;
+        while (k < n && (*p)[k] && ((*p)[k] | 0x20) == (schemes->name[k] | 0x20)) k++;
         if (k == n) {
-            u->proto = schemes[i].proto;
-            u->implicit_tls = schemes[i].tls;
-            u->port = schemes[i].port;
+            u->proto = schemes->proto;
+            u->implicit_tls = schemes->tls;
+            u->port = schemes->port;
             *p += n;
             return BIFF_URL_OK;
         }
@@ -132,11 +141,11 @@ static biff_url_status parse_hostport(const char *s, const char *e, biff_url *u)
     return BIFF_URL_OK;
 }
 
-biff_url_status biff_url_parse(const char *text, biff_url *u)
+static biff_url_status parse(const char *text, biff_url *u, const scheme *schemes)
 {
     memset(u, 0, sizeof *u);
     const char *p = text;
-    biff_url_status st = parse_scheme(&p, u);
+    biff_url_status st = parse_scheme(&p, u, schemes);
     if (st != BIFF_URL_OK) return st;
     const char *end = p + strlen(p);
     const char *q = memchr(p, '?', (size_t)(end - p));
@@ -156,8 +165,10 @@ biff_url_status biff_url_parse(const char *text, biff_url *u)
     st = parse_hostport(p, auth_end, u);
     if (st != BIFF_URL_OK) return st;
     const char *path = slash ? slash + 1 : end;
-    if (u->proto == BIFF_URL_POP3) {
+    if (u->proto != BIFF_URL_IMAP) {
         if (path < end) return BIFF_URL_E_PATH;
+        /* ;AUTH= names a mail SASL mechanism; a broker takes a user name and a password. */
+        if (u->proto == BIFF_URL_MQTT && u->auth[0]) return BIFF_URL_E_AUTH;
         return BIFF_URL_OK;
     }
     /* IMAP: strip ;UIDVALIDITY= and the like; the mailbox is the part before them. */
@@ -171,6 +182,16 @@ biff_url_status biff_url_parse(const char *text, biff_url *u)
     int r = decode(path, mb_end, u->mailbox, sizeof u->mailbox);
     if (r == -2) return BIFF_URL_E_TOO_LONG;
     return r < 0 ? BIFF_URL_E_PATH : BIFF_URL_OK;
+}
+
+biff_url_status biff_url_parse(const char *text, biff_url *u)
+{
+    return parse(text, u, mail_schemes);
+}
+
+biff_url_status biff_url_parse_mqtt(const char *text, biff_url *u)
+{
+    return parse(text, u, mqtt_schemes);
 }
 
 const char *biff_url_redact(const char *text, char *out, size_t cap)

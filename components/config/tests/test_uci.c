@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "biff/uci.h"
@@ -181,7 +182,7 @@ static const struct {
     { "config tinybiff\n list status_host a\n list status_host b\n list status_host c\n list status_host d\n"
       " list status_host e\n", BIFF_UCI_E_INVALID, "t.conf:6: list status_host: more than 4 names" },
     { "config acount 'x'\n", BIFF_UCI_E_INVALID,
-      "t.conf:1: unknown section type 'acount' (expected tinybiff, account or led)" },
+      "t.conf:1: unknown section type 'acount' (expected tinybiff, account, led or mqtt)" },
     { "config tinybiff\n option intervall 5\n", BIFF_UCI_E_INVALID,
       "t.conf:2: unknown option 'intervall' in config tinybiff" },
     { ACC " option folder INBOX\n", BIFF_UCI_PARTIAL, "t.conf:3: 'folder' is a list: write list folder '...'" },
@@ -311,6 +312,111 @@ static void bad_account_does_not_stop_others(void **state)
     assert_string_equal(diags[1].text, "t.conf:6: option interval: 'x' is not a number of seconds from 1 to 86400");
 }
 
+static void mqtt_section(void **state)
+{
+    (void)state;
+    /* No section: not given, not enabled. */
+    assert_int_equal(parse("config account a\n option url imaps://u@h\n"), BIFF_UCI_OK);
+    assert_int_equal(cfg.mqtt.given, 0);
+    assert_int_equal(cfg.mqtt.enabled, 0);
+    /* Everything given. */
+    assert_int_equal(parse("config mqtt 'ha'\n"
+                           " option url 'mqtts://broker.lan'\n"
+                           " option username 'biff'\n"
+                           " option ca '/etc/ssl/broker.pem'\n"
+                           " option pin 'sha256//AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8='\n"
+                           " option client_id 'tb-kitchen_1'\n"
+                           " option discovery_prefix 'ha/discovery'\n"
+                           " option base_topic 'home/tinybiff'\n"
+                           " option secret_env 'MQTT_PASS'\n"
+                           "config account a\n option url imaps://u@h\n"), BIFF_UCI_OK);
+    assert_int_equal(cfg.mqtt.given, 1);
+    assert_int_equal(cfg.mqtt.enabled, 1);
+    assert_string_equal(cfg.mqtt.name, "ha");
+    assert_int_equal(cfg.mqtt.url.proto, BIFF_URL_MQTT);
+    assert_int_equal(cfg.mqtt.url.implicit_tls, 1);
+    assert_int_equal(cfg.mqtt.url.port, 8883);
+    assert_string_equal(cfg.mqtt.url.host, "broker.lan");
+    assert_string_equal(cfg.mqtt.username, "biff");
+    assert_string_equal(cfg.mqtt.ca, "/etc/ssl/broker.pem");
+    assert_int_equal(cfg.mqtt.has_pin, 1);
+    assert_int_equal(cfg.mqtt.pin[31], 31);
+    assert_string_equal(cfg.mqtt.client_id, "tb-kitchen_1");
+    assert_string_equal(cfg.mqtt.discovery_prefix, "ha/discovery");
+    assert_string_equal(cfg.mqtt.base_topic, "home/tinybiff");
+    assert_string_equal(cfg.mqtt.secret_env, "MQTT_PASS");
+    assert_int_equal(cfg.n_accounts, 1);
+    /* Defaults. */
+    assert_int_equal(parse("config mqtt m\n option url mqtt://[::1]\n"), BIFF_UCI_OK);
+    assert_int_equal(cfg.mqtt.url.implicit_tls, 0);
+    assert_int_equal(cfg.mqtt.url.port, 1883);
+    assert_string_equal(cfg.mqtt.url.host, "::1");
+    assert_string_equal(cfg.mqtt.client_id, "tinybiff");
+    assert_string_equal(cfg.mqtt.discovery_prefix, "homeassistant");
+    assert_string_equal(cfg.mqtt.base_topic, "tinybiff/tinybiff");
+    assert_string_equal(cfg.mqtt.ca, "");
+    assert_int_equal(parse("config mqtt m\n option url mqtts://b:1\n option client_id x\n"), BIFF_UCI_OK);
+    assert_string_equal(cfg.mqtt.base_topic, "tinybiff/x");
+    assert_int_equal(cfg.mqtt.url.port, 1);
+    assert_int_equal(parse("config mqtt m\n option url mqtts://b\n option enabled 0\n"), BIFF_UCI_OK);
+    assert_int_equal(cfg.mqtt.given, 1);
+    assert_int_equal(cfg.mqtt.enabled, 0);
+}
+
+/* A bad broker section is rejected alone: the accounts go on. Messages never quote a URL. */
+static void mqtt_errors_spare_the_mail(void **state)
+{
+    (void)state;
+    static const struct { const char *body; const char *want; } t[] = {
+        { " option url 'imaps://b'\n", "t.conf:3: option url: scheme must be mqtts:// or mqtt://" },
+        { " option url 'mqtts://u:hunter2@b'\n", "t.conf:3: option url: passwords do not belong in URLs: use the secrets file or option secret_env" },
+        { " option url 'mqtts://u@b'\n", "t.conf:3: option url: the broker's user name goes in option username" },
+        { " option url 'mqtts://b/x'\n", "t.conf:3: option url: " },
+        { " option url 'mqtts://b;AUTH=PLAIN@c'\n", "t.conf:3: option url: " },
+        { " option username u\n", "t.conf:2: mqtt 'ha': option url is missing" },
+        { " option url mqtts://b\n option client_id 'a b'\n", "t.conf:4: option client_id: 'a b' must be 1 to 32 letters, digits, _ or -" },
+        { " option url mqtts://b\n option client_id '123456789012345678901234567890123'\n", "t.conf:4: option client_id: " },
+        { " option url mqtts://b\n option base_topic 'a/+/b'\n", "t.conf:4: option base_topic: 'a/+/b' is not a topic of 1 to 64 bytes without +, # or empty levels" },
+        { " option url mqtts://b\n option base_topic 'a//b'\n", "t.conf:4: option base_topic: " },
+        { " option url mqtts://b\n option discovery_prefix 'ha/'\n", "t.conf:4: option discovery_prefix: " },
+        { " option url mqtts://b\n option discovery_prefix '#'\n", "t.conf:4: option discovery_prefix: " },
+        { " option url mqtts://b\n option pin 'sha256/x'\n", "t.conf:4: option pin: " },
+        { " option url mqtts://b\n option qos 1\n", "t.conf:4: unknown option 'qos' in config mqtt 'ha'" },
+        { " option url mqtts://b\n option url mqtts://c\n", "t.conf:4: option url given twice" },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "config account a\n option url imaps://u@h\nconfig mqtt 'ha'\n%s", t[i].body);
+        /* lines in the table count from a blank line 1; the account section adds one */
+        char want[200];
+        unsigned line;
+        const char *rest;
+        assert_int_equal(sscanf(t[i].want, "t.conf:%u:", &line), 1);
+        rest = strchr(t[i].want + 7, ':') + 1;
+        snprintf(want, sizeof want, "t.conf:%u:%s", line + 1, rest);
+        assert_int_equal(parse(text), BIFF_UCI_PARTIAL);
+        assert_int_equal(cfg.mqtt.given, 1);
+        assert_int_equal(cfg.mqtt.enabled, 0);
+        assert_int_equal(cfg.mqtt.bad, 1);
+        assert_int_equal(cfg.n_accounts, 1);
+        assert_int_equal(accts[0].enabled, 1);
+        assert_true(cfg.n_diags >= 1);
+        assert_int_equal(diags[0].account, -1);
+        if (strncmp(diags[0].text, want, strlen(want)) != 0) fail_msg("case %zu: '%s' does not start with '%s'", i, diags[0].text, want);
+        assert_null(strstr(diags[0].text, "hunter2"));
+    }
+    /* A second section, a missing name, an account of the same name. */
+    assert_int_equal(parse("config mqtt a\n option url mqtts://b\nconfig mqtt b\n option url mqtts://c\n"), BIFF_UCI_PARTIAL);
+    assert_string_equal(diags[0].text, "t.conf:3: second config mqtt section (first on line 1)");
+    assert_string_equal(cfg.mqtt.url.host, "b");
+    assert_int_equal(parse("config mqtt\n option url mqtts://b\n"), BIFF_UCI_PARTIAL);
+    assert_string_equal(diags[0].text, "t.conf:1: config mqtt needs a name (its secrets file entry), e.g. config mqtt 'ha'");
+    assert_int_equal(parse("config mqtt a\n option url mqtts://b\nconfig account a\n option url imaps://u@h\n"), BIFF_UCI_PARTIAL);
+    assert_string_equal(diags[0].text, "t.conf:1: mqtt 'a': an account has this name too (they would share a secrets file entry)");
+    assert_int_equal(cfg.mqtt.enabled, 0);
+    assert_int_equal(accts[0].enabled, 1);
+}
+
 /* More errors than diagnostics slots: counted, not written past the array. */
 static void diagnostics_are_bounded(void **state)
 {
@@ -437,6 +543,8 @@ int main(void)
         cmocka_unit_test(defaults),
         cmocka_unit_test(broken_files),
         cmocka_unit_test(bad_account_does_not_stop_others),
+        cmocka_unit_test(mqtt_section),
+        cmocka_unit_test(mqtt_errors_spare_the_mail),
         cmocka_unit_test(diagnostics_are_bounded),
         cmocka_unit_test(long_file_name_is_cut),
         cmocka_unit_test(not_nul_terminated_and_nul_bytes),

@@ -24,6 +24,9 @@ static void good_urls(void **state)
         { "pop3://hal;AUTH=+APOP@pop.example:1110", "hal", "+APOP", "pop.example", "", 1110, BIFF_URL_POP3, 0 },
         { "pop://ivy@h", "ivy", "", "h", "", 110, BIFF_URL_POP3, 0 },
         { "imap://jo@host?SUBJECT%20x", "jo", "", "host", "INBOX", 143, BIFF_URL_IMAP, 0 },
+        /* an e-mail address as the user name: the last '@' ends it, as curl reads it */
+        { "imaps://kim@example.org@mail.example/INBOX", "kim@example.org", "", "mail.example", "INBOX", 993,
+          BIFF_URL_IMAP, 1 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         biff_url u;
@@ -107,6 +110,33 @@ static void redact(void **state)
     assert_string_equal(biff_url_redact("imaps://f:secret@h", out, 10), "imaps://f");
 }
 
+/* Broker URLs: their own schemes, and mail URLs and broker URLs never cross over. */
+static void mqtt_urls(void **state)
+{
+    (void)state;
+    biff_url u;
+    assert_int_equal(biff_url_parse_mqtt("mqtts://broker.lan", &u), BIFF_URL_OK);
+    assert_int_equal(u.proto, BIFF_URL_MQTT);
+    assert_int_equal(u.implicit_tls, 1);
+    assert_int_equal(u.port, 8883);
+    assert_string_equal(u.host, "broker.lan");
+    assert_string_equal(u.user, "");
+    assert_int_equal(biff_url_parse_mqtt("MQTT://127.0.0.1:18830/tinybiff", &u), BIFF_URL_E_PATH);
+    assert_int_equal(biff_url_parse_mqtt("mqtt://127.0.0.1:18830", &u), BIFF_URL_OK);
+    assert_int_equal(u.implicit_tls, 0);
+    assert_int_equal(u.port, 18830);
+    assert_int_equal(biff_url_parse_mqtt("mqtts://ha@[::1]", &u), BIFF_URL_OK);
+    assert_string_equal(u.user, "ha");
+    assert_string_equal(u.host, "::1");
+    assert_int_equal(biff_url_parse_mqtt("mqtts://ha:pw@b", &u), BIFF_URL_E_PASSWORD);
+    assert_int_equal(biff_url_parse_mqtt("mqtts://ha;AUTH=PLAIN@b", &u), BIFF_URL_E_AUTH);
+    assert_int_equal(biff_url_parse_mqtt("mqtts://b:0", &u), BIFF_URL_E_PORT);
+    assert_int_equal(biff_url_parse_mqtt("mqtts://", &u), BIFF_URL_E_HOST);
+    assert_int_equal(biff_url_parse_mqtt("imaps://a@b", &u), BIFF_URL_E_SCHEME);
+    assert_int_equal(biff_url_parse_mqtt("mqttx://b", &u), BIFF_URL_E_SCHEME);
+    assert_int_equal(biff_url_parse("mqtts://a@b", &u), BIFF_URL_E_SCHEME);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -114,6 +144,7 @@ int main(void)
         cmocka_unit_test(bad_urls),
         cmocka_unit_test(overlong_parts),
         cmocka_unit_test(redact),
+        cmocka_unit_test(mqtt_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,4 +86,23 @@ typedef struct {
     uint16_t account[BIFF_LED_MAX_ACCOUNTS]; /* indices into the account array */
 } biff_led_config;
 
+/* config mqtt '<name>': the MQTT broker Home Assistant listens on (components/ha). At most one. */
+typedef struct {
+    char name[BIFF_ACCOUNT_NAME_MAX];  /* the section's: its secrets file entry is the password */
+    biff_url url;                      /* mqtts://host[:8883] or mqtt://host[:1883] */
+    uint8_t given;                     /* a config mqtt section was there */
+    uint8_t enabled;                   /* given, without errors and not option enabled '0' */
+    uint8_t bad;                       /* the section had an error (diagnostics say which) */
+    uint8_t has_pin;
+    uint16_t line;
+    uint8_t pin[32];                   /* SHA-256 of the broker's public key (option pin) */
+    char username[128];                /* option username; "" = none */
+    char ca[BIFF_CONFIG_PATH_MAX];     /* "" = the global CA bundle */
+    char secret_env[64];               /* environment variable with the password; "" = the
+                                          secrets file entry named like the section */
+    char client_id[33];                /* [A-Za-z0-9_-]; also HA's node id; default "tinybiff" */
+    char discovery_prefix[33];         /* default "homeassistant" */
+    char base_topic[65];               /* default "tinybiff/<client_id>" */
+} biff_mqtt_config;
+
 #endif

@@ -11,6 +11,9 @@
  *   config led 'green'
  *       option sysfs 'green:status'
  *       list account 'work'
+ *   config mqtt 'ha'                         (at most one; see biff_mqtt_config)
+ *       option url 'mqtts://broker.lan'
+ *       option username 'tinybiff'
  *
  * Syntax: one statement per line; words unquoted, in '...' (taken literally) or "..." (\\ and
  * \" escapes), adjacent pieces join into one word; '#' starts a comment outside quotes; a quote
@@ -18,7 +21,7 @@
  *
  * The parser reads from a caller buffer and writes into caller arrays: no file I/O, no malloc.
  * Every problem becomes a diagnostic "FILE:LINE: what is wrong". A problem inside an account
- * (or LED) section rejects that section only (bad = 1, enabled = 0); the others stay usable.
+ * (LED, mqtt) section rejects that section only (bad = 1, enabled = 0); the others stay usable.
  * Values are never echoed for options that could carry a secret (url). Secrets live in a
  * separate file, read with biff_uci_secret().
  */
@@ -55,6 +58,7 @@ typedef struct {
 /* The parse result; the arrays are the caller's (see biff_uci_init()). */
 typedef struct {
     biff_globals globals;
+    biff_mqtt_config mqtt;        /* mqtt.given: a config mqtt section was there */
     biff_account *accounts;
     biff_led_config *leds;
     biff_uci_diag *diags;

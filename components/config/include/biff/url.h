@@ -2,6 +2,7 @@
  * Account URLs as RFC 5092 (IMAP) and RFC 2384 (POP) define them, with the schemes curl uses:
  *   imaps://user;AUTH=PLAIN@host:993/INBOX     imap://user@host/Archive
  *   pop3s://user@host                          pop3://user;AUTH=+APOP@host:110
+ * and MQTT broker URLs (biff_url_parse_mqtt):  mqtts://user@broker.lan   mqtt://broker:1883
  * Passwords are never taken from a URL (they would end up in logs and process lists).
  */
 #ifndef BIFF_URL_H
@@ -21,7 +22,7 @@ typedef enum {
     BIFF_URL_E_TOO_LONG, /* a part exceeds its buffer */
 } biff_url_status;
 
-typedef enum { BIFF_URL_IMAP = 0, BIFF_URL_POP3 = 1 } biff_url_proto;
+typedef enum { BIFF_URL_IMAP = 0, BIFF_URL_POP3 = 1, BIFF_URL_MQTT = 2 } biff_url_proto;
 
 typedef struct {
     unsigned char proto;        /* biff_url_proto */
@@ -35,6 +36,12 @@ typedef struct {
 
 /** Parse an account URL into out. On failure out is unspecified. */
 biff_url_status biff_url_parse(const char *text, biff_url *out);
+
+/**
+ * Parse an MQTT broker URL: mqtts://[user@]host[:port] (TLS, port 8883 by default) or
+ * mqtt://[user@]host[:port] (plain TCP, 1883). No path, no ;AUTH=, no password (as above).
+ */
+biff_url_status biff_url_parse_mqtt(const char *text, biff_url *out);
 
 /** text as it may be shown: a password given in it anyway ("user:password@") is cut out,
  *  however broken the rest is. Writes into out (cap bytes, cut to fit) and returns out. */
