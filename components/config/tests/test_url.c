@@ -24,6 +24,9 @@ static void good_urls(void **state)
         { "pop3://hal;AUTH=+APOP@pop.example:1110", "hal", "+APOP", "pop.example", "", 1110, BIFF_URL_POP3, 0 },
         { "pop://ivy@h", "ivy", "", "h", "", 110, BIFF_URL_POP3, 0 },
         { "imap://jo@host?SUBJECT%20x", "jo", "", "host", "INBOX", 143, BIFF_URL_IMAP, 0 },
+        /* an e-mail address as the user name: the last '@' ends it, as curl reads it */
+        { "imaps://kim@example.org@mail.example/INBOX", "kim@example.org", "", "mail.example", "INBOX", 993,
+          BIFF_URL_IMAP, 1 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         biff_url u;
