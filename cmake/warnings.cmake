@@ -8,6 +8,13 @@ if(BIFF_TSAN)
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)
 endif()
+# gcov counters for the project's code only (every project target links biff_warnings); mbedTLS
+# and lwIP stay uninstrumented. Every link needs libgcov.
+if(BIFF_COVERAGE)
+  target_compile_options(biff_warnings INTERFACE --coverage)
+  add_link_options(--coverage)
+endif()
+
 if(BIFF_SANITIZE OR BIFF_FUZZ)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)

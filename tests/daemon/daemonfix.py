@@ -65,9 +65,12 @@ class Daemon:
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         open(self.log, "w").close()  # this object's runs only: tests wait for lines in it
-        with open(self.secrets, "w") as f:
+        # Made afresh: the daemon refuses a secrets file of another user, and a fixture may have
+        # given its whole directory (an earlier run's file included) to its server's user.
+        if os.path.lexists(self.secrets):
+            os.remove(self.secrets)
+        with os.fdopen(os.open(self.secrets, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
             f.write("\n".join(sec) + "\n")
-        os.chmod(self.secrets, 0o600)
         self.proc = None
 
     def start(self, env=None):

@@ -40,6 +40,26 @@ def read_file(path):
         return f.read()
 
 
+def process_memory(pid, needle):
+    """The writable memory of a process that holds needle (b"" when none does): reading
+    /proc/PID/mem needs ptrace rights over it (its parent, or root). Sanitizer shadow maps
+    (terabytes, mostly unbacked) are skipped."""
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for m in maps:
+            addr, perms = m.split()[:2]
+            lo, hi = (int(x, 16) for x in addr.split("-"))
+            if not perms.startswith("rw") or hi - lo > 256 * 1024 * 1024:
+                continue
+            try:
+                mem.seek(lo)
+                chunk = mem.read(hi - lo)
+            except OSError:
+                continue
+            if needle in chunk:
+                return needle
+    return b""
+
+
 def acknowledge(d):
     """POST /ack the way the page's button does: its token, the daemon's own Origin."""
     import re
@@ -296,6 +316,110 @@ class DaemonAgainstDovecot(unittest.TestCase):
                 page = urllib.request.urlopen(d.url("/")).read().decode()
                 self.assertNotIn(fx.users["user1"], page)
                 self.assertNotIn("<script", page)
+
+    def test_files_and_secrets_are_handled_safely(self):
+        """Links where the daemon writes are not followed, the secrets file must be private, and
+        secrets leave neither the environment block nor a copy of the file in memory."""
+        import subprocess
+        with MailFixture(dir=os.path.join(WORK, "daemon-files"), users=2, messages=2, unseen=1) as fx:
+            accounts = [("filed", f"imaps://user1@localhost:{fx.ports['imaps']}/INBOX", {"idle": "0"}),
+                        ("envd", f"imaps://user2@localhost:{fx.ports['imaps']}/INBOX",
+                         {"idle": "0", "secret_env": "TB_TEST_SECRET"})]
+            d = Daemon(os.path.join(fx.dir, "daemon"), fx, accounts)
+            victim, empty_victim = os.path.join(fx.dir, "victim"), os.path.join(fx.dir, "empty-victim")
+            status_json = os.path.join(d.dir, "status.json")
+            for p in (d.state, status_json, status_json + ".tmp", victim, empty_victim):
+                if os.path.lexists(p):
+                    os.remove(p)
+            with open(victim, "w") as f:
+                f.write("precious\n")
+            open(empty_victim, "w").close()
+            os.symlink(victim, status_json + ".tmp")  # the old fixed temporary name
+            os.symlink(empty_victim, d.state)          # an empty file became a 32 KB flash image
+
+            # A secrets file others can read is refused with the exact fix, as ssh does.
+            os.chmod(d.secrets, 0o640)
+            r = subprocess.run([BIN, "run", "-c", d.config], capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(f"chmod 600 '{d.secrets}'", r.stderr)
+            os.chmod(d.secrets, 0o600)
+
+            with d.start(env={"TB_TEST_SECRET": fx.users["user2"]}):
+                d.wait_for(lambda s: all(a["state"] == "ok" for a in s["accounts"]), 10, "both checks")
+                self.assertIn("sync state file unusable", d.status()["problem"] or "")
+                self.assertIn("is a symlink", d.read_log())
+                self.assertTrue(read_until(lambda: json.loads(read_file(status_json)), bool, 5))
+                # The environment block /proc shows no longer holds the secret.
+                with open(f"/proc/{d.proc.pid}/environ", "rb") as f:
+                    environ = f.read()
+                self.assertFalse(fx.users["user2"].encode() in environ, "secret_env's value in /proc/PID/environ")
+                # No copy of the secrets file's text is left in the daemon's memory.
+                line = f"filed = {fx.users['user1']}".encode()
+                self.assertFalse(process_memory(d.proc.pid, line), "a secrets file line in the daemon's memory")
+            with open(victim) as f:
+                self.assertEqual(f.read(), "precious\n")
+            self.assertEqual(os.path.getsize(empty_victim), 0)
+            self.assertTrue(os.path.islink(status_json + ".tmp"))
+
+    def test_account_ca_replaces_the_global_one(self):
+        """An account with its own CA trusts that CA only: the fixture's server, signed by the
+        CA of the global bundle, is refused for it and accepted for the others."""
+        with MailFixture(dir=os.path.join(WORK, "daemon-ca"), users=1) as fx:
+            url = f"imaps://user1@localhost:{fx.ports['imaps']}/INBOX"
+            other_ca = fx.pki.cert("selfsigned")
+            accounts = [("global", url, {"idle": "0"}),
+                        ("own_same", url, {"idle": "0", "ca": fx.ca}),
+                        ("own_other", url, {"idle": "0", "ca": other_ca})]
+            with Daemon(os.path.join(fx.dir, "daemon"), fx, accounts) as d:
+                d.wait_for(lambda s: all(a["state"] in ("ok", "error") for a in s["accounts"]), 10, "three checks")
+                st = by_name(d.status())
+                self.assertEqual(st["global"]["state"], "ok", st["global"])
+                self.assertEqual(st["own_same"]["state"], "ok", st["own_same"])
+                self.assertEqual((st["own_other"]["state"], st["own_other"]["error"]), ("error", "tls"),
+                                 st["own_other"])
+
+    def test_dns_rebinding_refused(self):
+        """After a rebind the browser sends the attacker's name in Host and Origin: every path
+        answers 421 without a body; only localhost, the bound address and list status_host names
+        are served, and an acknowledge must come from one of them, not merely match Host."""
+        import http.client
+        import re
+        with MailFixture(dir=os.path.join(WORK, "daemon-rebind"), users=1) as fx:
+            d = Daemon(os.path.join(fx.dir, "daemon"), fx, [("a", f"imaps://user1@localhost:{fx.ports['imaps']}/", {})],
+                       extra_main="\tlist status_host 'biff.test'")
+
+            def ask(method, path, host, body=None, headers=None):
+                c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
+                h = dict(headers or {}, Host=host)
+                if body is not None:
+                    h["Content-Type"] = "application/x-www-form-urlencoded"
+                c.request(method, path, body=body, headers=h)
+                r = c.getresponse()
+                out = r.status, r.read()
+                c.close()
+                return out
+
+            with d:
+                evil = f"evil.example:{d.port}"
+                for method, path in (("GET", "/"), ("GET", "/status.json"), ("GET", "/nothing"), ("POST", "/ack")):
+                    self.assertEqual(ask(method, path, evil, body=b"csrf=x" if method == "POST" else None),
+                                     (421, b""), f"{method} {path} for Host {evil}")
+                self.assertEqual(ask("GET", "/", "")[0], 421)
+                for host in (f"127.0.0.1:{d.port}", f"localhost:{d.port}", f"BIFF.test:{d.port}"):
+                    status, page = ask("GET", "/", host)
+                    self.assertEqual(status, 200, host)
+                token = re.search(rb'name="csrf" value="([0-9a-f]{32})"', page).group(1)
+                # The reported bypass: Host and Origin agree, both the attacker's.
+                status, _ = ask("POST", "/ack", evil, b"csrf=" + token, {"Origin": f"http://{evil}"})
+                self.assertEqual(status, 421)
+                status, _ = ask("POST", "/ack", f"127.0.0.1:{d.port}", b"csrf=" + token, {"Origin": f"http://{evil}"})
+                self.assertEqual(status, 403)
+                status, _ = ask("POST", "/ack", f"biff.test:{d.port}", b"csrf=" + token,
+                                {"Origin": f"http://biff.test:{d.port}"})
+                self.assertEqual(status, 303)
+                # the main loop acts on the request after the 303: give it a moment
+                acked = read_until(lambda: d.read_log().count("new mail acknowledged"), lambda n: n == 1, 5)
+                self.assertEqual(acked, 1)
 
     def test_broken_config_refused_with_file_and_line(self):
         import subprocess

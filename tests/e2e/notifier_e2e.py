@@ -21,7 +21,9 @@ test command short: steps 7-10 test the application, which is the same source on
    is announced; nothing is announced twice.
 7. The page (gzip'd, with a CSP) in headless Chromium shows /status.json's numbers (with
    JavaScript off it links /status.json and shows no button); a POST /ack with a wrong token
-   is refused; the page's Acknowledge button acknowledges: LED0 steady; a third boot on the
+   is refused; requests naming another host (DNS rebinding) get 421 without a body and an /ack
+   from another Origin 403, a provisioned web_name is served; the page's Acknowledge button
+   acknowledges: LED0 steady; a third boot on the
    same flash keeps it acknowledged.
 
 8. A fourth boot asks a hostile NTP server (hand-written: answers no real server sends): a
@@ -426,10 +428,10 @@ def check_status_json(port, fx_counts, want_new):
     expect(st["problem"] is None, "/status.json reports no device problem (flash and clock fine)")
 
 
-def http(port, method, path, body=None):
+def http(port, method, path, body=None, headers=None):
     """(status, headers, body bytes) of one request through hostfwd."""
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                 data=body.encode() if body is not None else None)
+                                 data=body.encode() if body is not None else None, headers=headers or {})
     if body is not None:
         req.add_header("Content-Type", "application/x-www-form-urlencoded")
     try:
@@ -583,6 +585,7 @@ def run(elf, work):
             f.write(f"ntp 10.0.2.2 {ntp.port}\n")
             f.write("host localhost 10.0.2.2\n")
             f.write("interval 5\n")
+            f.write("web_name biff.test\n")
             f.write(f"ca {facts['ca']}\n")
             f.write(f"account imaps://{USER}@localhost:{facts['ports']['imaps']}/INBOX {pw}\n")
             f.write(f"account pop3s://{USER}@localhost:{facts['ports']['pop3s']} {pw}\n")
@@ -663,6 +666,18 @@ def run(elf, work):
         for bad in ("csrf=0000", "", f"csrf={token[:-1]}", f"csrf={token}x"):
             code, _, _ = http(http_port, "POST", "/ack", bad)
             expect(code == 403, f"POST /ack with a wrong token ({bad!r}) is refused")
+        # DNS rebinding: a page of the attacker's that rebound its name to the device sends that
+        # name in Host (and Origin); it gets 421 without a body, the token included.
+        evil = f"evil.example:{http_port}"
+        for method, path, body in (("GET", "/status.json", None), ("GET", "/", None),
+                                   ("POST", "/ack", f"csrf={token}")):
+            code, hdrs, raw = http(http_port, method, path, body, {"Host": evil, "Origin": f"http://{evil}"})
+            expect(code == 421 and raw == b"" and "X-CSRF-Token" not in hdrs,
+                   f"{method} {path} for Host {evil} is 421 without a body ({code}, {len(raw)} bytes)")
+        code, _, _ = http(http_port, "POST", "/ack", f"csrf={token}", {"Origin": f"http://{evil}"})
+        expect(code == 403, "POST /ack with the right token from another Origin is 403")
+        code, hdrs, _ = http(http_port, "GET", "/status.json", None, {"Host": f"biff.test:{http_port}"})
+        expect(code == 200 and hdrs.get("X-CSRF-Token") == token, "the provisioned web_name is served")
         expect(not qemu.grep(r"^ack: "), "nothing was acknowledged by the refused requests")
         expect(led_blinks(qemu), f"{BOARD['led']}: LED0 still blinks after the refused requests")
         page_without_javascript(http_port)

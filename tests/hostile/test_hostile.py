@@ -146,6 +146,12 @@ def echo_secret_imap(peer, tag, line):
     return True
 
 
+def echo_b64_quoted_imap(peer, tag, line):
+    """The SASL message's base64 inside quotes, after key=: no word of its own."""
+    peer.send(tag + b' NO [AUTHENTICATIONFAILED] rejected "response=' + line.split(b" ")[3] + b'"\r\n')
+    return True
+
+
 def imap_no_starttls_in_capability(peer):
     peer.send(b"* OK hostile server without capabilities in the greeting\r\n")
     R.imap_serve(peer, caps=b"IMAP4rev1 AUTH=PLAIN LOGIN")
@@ -248,7 +254,9 @@ IMAP_SCENARIOS = [
                                                          b"\xc0\xaf gr\xfc\xdf dich\r\n"),
              "ok", result={"messages": 3, "unseen": 1, "uidnext": 4}),
     Scenario("imap_server_echoes_the_password", "imap", imap_at(b"AUTHENTICATE", echo_secret_imap),
-             ("auth_failed",)),
+             ("auth_failed",), "withheld"),
+    Scenario("imap_server_echoes_base64_in_quotes", "imap", imap_at(b"AUTHENTICATE", echo_b64_quoted_imap),
+             ("auth_failed",), "withheld"),
 ]
 
 
@@ -267,16 +275,25 @@ def pop3_reply(data, then=None):
     return hook
 
 
+def pop3_password(peer, line):
+    """The password a POP3 client sent in PASS or AUTH PLAIN (reading the continuation if any)."""
+    if not line.upper().startswith(b"AUTH"):
+        return line.split(b" ", 1)[1]
+    parts = line.split(b" ")
+    if len(parts) < 3:
+        peer.send(b"+ \r\n")
+        parts.append(peer.recv_line())
+    return base64.b64decode(parts[2]).split(b"\0")[2]
+
+
 def echo_secret_pop3(peer, tag, line):
-    if line.upper().startswith(b"AUTH"):
-        parts = line.split(b" ")
-        if len(parts) < 3:
-            peer.send(b"+ \r\n")
-            parts.append(peer.recv_line())
-        pw = base64.b64decode(parts[2]).split(b"\0")[2]
-    else:
-        pw = line.split(b" ", 1)[1]
-    peer.send(b"-ERR [AUTH] password " + pw + b" rejected\r\n")
+    peer.send(b"-ERR [AUTH] password " + pop3_password(peer, line) + b" rejected\r\n")
+    return True
+
+
+def echo_b64_pop3(peer, tag, line):
+    """base64url of the password alone, after key=."""
+    peer.send(b"-ERR [AUTH] key=" + base64.urlsafe_b64encode(pop3_password(peer, line)) + b";\r\n")
     return True
 
 
@@ -329,9 +346,13 @@ POP3_SCENARIOS = [
     Scenario("pop3_nul_and_non_utf8_greeting_is_harmless", "pop3",
              lambda peer: R.pop3_session(peer, greeting=b"+OK \x00\xff\xfe hello\r\n"), "ok",
              result={"messages": 3, "new": 0}),
+    # masked in place, the password's length would still show
     Scenario("pop3_server_echoes_the_password", "pop3",
              lambda peer: R.pop3_session(peer, on={b"PASS": echo_secret_pop3, b"AUTH": echo_secret_pop3}),
-             ("auth_failed",)),
+             ("auth_failed",), "withheld"),
+    Scenario("pop3_server_echoes_base64url_after_key", "pop3",
+             lambda peer: R.pop3_session(peer, on={b"PASS": echo_b64_pop3, b"AUTH": echo_b64_pop3}),
+             ("auth_failed",), "withheld"),
     Scenario("pop3_capa_flood_100k", "pop3", pop3_at(b"CAPA", pop3_capa_flood), "ok",
              result={"messages": 3, "new": 0}),
 ]
@@ -360,7 +381,7 @@ class Env:
 def secret_forms(password, users=("victim",)):
     """The password and what a server could echo of it: base64 of it and of SASL PLAIN blobs."""
     pw = password.encode()
-    forms = [password, base64.b64encode(pw).decode()]
+    forms = [password, base64.b64encode(pw).decode(), base64.urlsafe_b64encode(pw).decode()]
     forms += [base64.b64encode(b"\0" + u.encode() + b"\0" + pw).decode() for u in users]
     return forms
 

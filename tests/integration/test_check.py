@@ -53,6 +53,7 @@ class CheckAgainstDovecot(unittest.TestCase):
             self.assertEqual(len(lines), 3)
             for line, folder in zip(lines, ["INBOX", "Archive", "Entwürfe"]):
                 self.assert_imap_matches(line, user, folder)
+                self.assertNotIn("new", line)  # "new" needs a state (--state) to compare with
 
     def test_pop3_plain_counts(self):
         for user in self.fx.users:
@@ -99,8 +100,16 @@ class CheckAgainstDovecot(unittest.TestCase):
         self.assertEqual(lines[1]["error"], "server_error")
 
     def test_bad_url_and_unreachable_port(self):
-        (line,) = self.tinybiff("imaps://user1:pw@localhost/INBOX", expect_rc=1)
-        self.assertEqual(line["error"], "config")
+        # A password in a URL is refused, and the failure line shows the URL without it.
+        state = os.path.join(self.fx.dir, "url-password.img")
+        for url, shown in (("imaps://user1:url-pw-42@localhost/INBOX", "imaps://user1@localhost/INBOX"),
+                           ("pop3s://user1:url/pw?42@localhost", "pop3s://user1@localhost")):
+            r = subprocess.run([BIN, "check", "--state", state, url], capture_output=True, text=True,
+                               env=dict(os.environ, TINYBIFF_PASSWORD="x"), timeout=60)
+            self.assertEqual(r.returncode, 1)
+            self.assertFalse("pw" in r.stdout + r.stderr, "the URL's password was echoed")
+            line = json.loads(r.stdout)
+            self.assertEqual((line["error"], line["account"]), ("config", shown))
         (line,) = self.tinybiff("--ca", self.fx.ca, "imaps://user1@127.0.0.1:1/INBOX", expect_rc=1)
         self.assertEqual(line["error"], "network")
 

@@ -28,8 +28,19 @@ void biff_board_exit(int code);
 /** Called by SNTP with seconds since 1970; until then the clock counts from 0 (time unknown). */
 void biff_board_set_time(unsigned long sec);
 
-/** 32 random bits for lwIP (ports, ISNs); see mbedtls_hardware_poll() for the source. */
+/**
+ * The entropy source: len bytes from the part's TRNG into out; 0 on success. The port function
+ * every board must supply (mbedTLS and lwIP draw on it through the two below). The emulator has
+ * none: its stand-in (insecure_rng.c) is only built with BIFF_INSECURE_EMULATOR_RNG.
+ */
+int biff_board_entropy(unsigned char *out, size_t len);
+
+/** 32 random bits for lwIP (ports, ISNs, SNTP), from biff_board_entropy(). */
 unsigned int biff_board_rand(void);
+
+/** A fast-running counter of the board (SysTick, mtime), for the emulator's stand-in entropy
+ *  only (board/common/src/insecure_rng.c). */
+uint32_t biff_board_tick_phase(void);
 
 /** Seconds since 1970 as the board believes it (whatever biff_board_set_time() said last,
  *  advanced by the millisecond tick); counts from 0 until something sets it. */

@@ -70,6 +70,8 @@ void notifier_sntp_time(unsigned long sec);
 #define LWIP_HTTPD_SUPPORT_V09    0
 #define HTTPD_FSDATA_FILE         "fsdata_none.h"
 #define HTTP_IS_DATA_VOLATILE(hs) TCP_WRITE_FLAG_COPY
+/* httpd asks for its 501 page for a request the Host/Origin check refused (web.c). */
+#define LWIP_HTTPD_SUPPORT_EXTSTATUS 1
 
 #define LWIP_STATS                0
 #define LWIP_NOASSERT             1

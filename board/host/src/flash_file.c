@@ -110,8 +110,9 @@ biff_flash_status biff_flash_file_open(biff_flash_file *ff, const char *path, ui
                                  program_unit, ff) != BIFF_FLASH_OK)
         return BIFF_FLASH_E_RANGE;
     ff->flags = flags;
-    ff->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (ff->fd < 0)
+    int oflags = O_RDWR | O_CREAT | ((flags & BIFF_FLASH_FILE_NEW) ? O_EXCL : 0);
+    ff->file_status = biff_sfile_open(path, oflags, 0600, &ff->fd);
+    if (ff->file_status != BIFF_SFILE_OK)
         return BIFF_FLASH_E_IO;
     biff_flash_status s = BIFF_FLASH_OK;
     uint64_t total = (uint64_t)sector_size * sector_count;

@@ -74,23 +74,11 @@ void biff_board_leds(uint32_t mask)
     if (FPGAIO_LED0 != mask) FPGAIO_LED0 = mask;
 }
 
-/* QEMU's mps2 has no TRNG. This mixes the SysTick counter's phase into a xorshift state:
- * enough to make an emulator run, NOT an entropy source for a product. A real part must read
- * its TRNG here. */
-int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen);
-int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen)
+/* The SysTick counter's phase, for the emulator's stand-in entropy (board/common insecure_rng.c):
+ * QEMU's mps2 has no TRNG. */
+uint32_t biff_board_tick_phase(void)
 {
-    static uint32_t s = 0x9e3779b9u;
-    (void)data;
-    for (size_t i = 0; i < len; i++) {
-        s ^= SYST_CVR + millis;
-        s ^= s << 13;
-        s ^= s >> 17;
-        s ^= s << 5;
-        output[i] = (unsigned char)s;
-    }
-    *olen = len;
-    return 0;
+    return SYST_CVR + millis;
 }
 
 /* ---- newlib hooks: console output, time of day, and no heap (all memory is static) ---- */

@@ -95,23 +95,12 @@ void biff_board_leds(uint32_t mask)
     biff_board_led_word = mask;
 }
 
-/* QEMU's virt has no TRNG the firmware could use without a driver of its own (virtio-rng would
- * be one). This mixes mtime's phase into a xorshift state: enough to make an emulator run, NOT an
- * entropy source for a product. A real part (the ESP32-C3's RNG register) must be read here. */
-int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen);
-int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen)
+/* mtime's phase, for the emulator's stand-in entropy (board/common insecure_rng.c): QEMU's virt
+ * has no TRNG the firmware could use without a driver of its own (virtio-rng would be one). A
+ * real part (the ESP32-C3's RNG register) supplies biff_board_entropy() instead. */
+uint32_t biff_board_tick_phase(void)
 {
-    static uint32_t s = 0x9e3779b9u;
-    (void)data;
-    for (size_t i = 0; i < len; i++) {
-        s ^= MTIME_LO;
-        s ^= s << 13;
-        s ^= s >> 17;
-        s ^= s << 5;
-        output[i] = (unsigned char)s;
-    }
-    *olen = len;
-    return 0;
+    return MTIME_LO;
 }
 
 /* ---- picolibc hook: time() (mbedTLS's clock for certificate dates) reads gettimeofday. The

@@ -56,9 +56,9 @@ static void close_link(void *ctx, unsigned s)
     biff_net_posix_close(&sock);
 }
 
-static biff_tls_ctx *tls_for(void *ctx, size_t account)
+static biff_tls_ctx *tls_for(void *ctx, size_t account, const char **why)
 {
-    (void)ctx, (void)account;
+    (void)ctx, (void)account, (void)why;
     return &tls;
 }
 

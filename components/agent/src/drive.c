@@ -115,9 +115,10 @@ static void fail(biff_agent *ag, biff_agent_session *s, biff_error_class err, co
 static int tls_begin(biff_agent *ag, biff_agent_session *s)
 {
     const biff_agent_account_cfg *c = &ag->cfg[s->acct];
-    biff_tls_ctx *ctx = ag->port->tls ? ag->port->tls(ag->port->ctx, s->acct) : NULL;
+    const char *why = NULL;
+    biff_tls_ctx *ctx = ag->port->tls ? ag->port->tls(ag->port->ctx, s->acct, &why) : NULL;
     if (!ctx) {
-        fail(ag, s, BIFF_ERR_TLS, "TLS is not available (no trust anchors)");
+        fail(ag, s, BIFF_ERR_TLS, why ? why : "TLS is not available (no trust anchors)");
         return -1;
     }
     s->tls_up = 1;

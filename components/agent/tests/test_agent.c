@@ -72,25 +72,16 @@ static int setup(void **state)
     return 0;
 }
 
-static uint32_t uidvalidity = 7;
-
-static uint32_t imap(unsigned f, uint32_t messages, uint32_t unseen, uint32_t uidnext)
+static uint32_t imap_v(unsigned f, uint32_t uidvalidity, uint32_t messages, uint32_t unseen, uint32_t uidnext)
 {
     biff_imap_folder_result r = { .state = BIFF_IMAP_FOLDER_OK, .messages = messages, .unseen = unseen,
                                   .uidnext = uidnext, .uidvalidity = uidvalidity };
     return biff_agent_imap_folder(&ag, 0, f, &r);
 }
 
-/* A folder recreated (new UIDVALIDITY): its old UIDs mean nothing, the check is a new baseline. */
-static void test_imap_new_uidvalidity(void **state)
+static uint32_t imap(unsigned f, uint32_t messages, uint32_t unseen, uint32_t uidnext)
 {
-    (void)state;
-    uidvalidity = 7;
-    assert_int_equal(imap(0, 5, 2, 6), 0);
-    uidvalidity = 8;
-    assert_int_equal(imap(0, 9, 2, 40), 0);
-    assert_int_equal(imap(0, 10, 2, 41), 1);
-    uidvalidity = 7;
+    return imap_v(f, 7, messages, unseen, uidnext);
 }
 
 /* A POP3 check listing uids "m<first>".."m<last>"; ack_after: acknowledge after that many. */
@@ -126,6 +117,21 @@ static void test_imap_unseen_and_new(void **state)
     assert_int_equal(imap(0, 8, 5, 9), 2);
     assert_int_equal(n_new_events, 2); /* 1 (announced once, not again after the restart), 2 */
     assert_int_equal(new_count, 3);
+}
+
+/* A recreated mailbox (new UIDVALIDITY) re-bases the record: its old UIDs mean nothing, and mail
+ * that comes after the re-base is new, also when no acknowledge came in between. */
+static void test_imap_uidvalidity_change_rebases(void **state)
+{
+    (void)state;
+    assert_int_equal(imap_v(0, 7, 3, 0, 4), 0);
+    assert_int_equal(imap_v(0, 8, 3, 0, 4), 0); /* recreated, same UIDNEXT */
+    assert_int_equal(imap_v(0, 8, 4, 1, 5), 1);
+    boot();
+    assert_int_equal(imap_v(0, 8, 4, 1, 5), 1); /* the re-base was kept in flash */
+    assert_int_equal(imap_v(0, 9, 9, 9, 10), 0); /* recreated with more mail than before */
+    assert_int_equal(imap_v(0, 9, 10, 10, 11), 1);
+    assert_int_equal(model[0].folder[0].fresh, 1);
 }
 
 static void test_pop3_unseen_is_stat_new_is_since_ack(void **state)
@@ -245,7 +251,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_imap_unseen_and_new, setup),
-        cmocka_unit_test_setup(test_imap_new_uidvalidity, setup),
+        cmocka_unit_test_setup(test_imap_uidvalidity_change_rebases, setup),
         cmocka_unit_test_setup(test_pop3_unseen_is_stat_new_is_since_ack, setup),
         cmocka_unit_test_setup(test_pop3_ack_during_listing, setup),
         cmocka_unit_test_setup(test_ack_before_any_result_and_idempotent, setup),

@@ -9,7 +9,8 @@ enum { SEC_NONE, SEC_MAIN, SEC_ACCOUNT, SEC_LED, SEC_MQTT, SEC_SKIP };
 
 /* Keys a section accepts; the id picks the handler, the bit tracks "given twice". */
 enum {
-    K_INTERVAL, K_STATUS_BIND, K_STATUS_JSON, K_STATE, K_CA, K_SECRETS, K_LOG, K_IDLE_RENEW, K_MAX_PARALLEL, K_CONTROL,
+    K_INTERVAL, K_STATUS_BIND, K_STATUS_HOST, K_STATUS_JSON, K_STATE, K_CA, K_SECRETS, K_LOG, K_IDLE_RENEW,
+    K_MAX_PARALLEL, K_CONTROL,
     K_URL, K_FOLDER, K_SECURITY, K_PIN, K_IDLE, K_ENABLED, K_SECRET_ENV,
     K_SYSFS, K_TERMINAL, K_ACCOUNT,
     K_USERNAME, K_CLIENT_ID, K_DISCOVERY_PREFIX, K_BASE_TOPIC,
@@ -27,7 +28,7 @@ static const key_def keys[] = {
     { "status_json", SEC_MAIN, 0, K_STATUS_JSON }, { "ca", SEC_MAIN, 0, K_CA },
     { "secrets", SEC_MAIN, 0, K_SECRETS },         { "state", SEC_MAIN, 0, K_STATE },         { "log", SEC_MAIN, 0, K_LOG },
     { "idle_renew", SEC_MAIN, 0, K_IDLE_RENEW },   { "max_parallel", SEC_MAIN, 0, K_MAX_PARALLEL },
-    { "control", SEC_MAIN, 0, K_CONTROL },
+    { "status_host", SEC_MAIN, 1, K_STATUS_HOST }, { "control", SEC_MAIN, 0, K_CONTROL },
     { "url", SEC_ACCOUNT, 0, K_URL },              { "folder", SEC_ACCOUNT, 1, K_FOLDER },
     { "interval", SEC_ACCOUNT, 0, K_INTERVAL },    { "security", SEC_ACCOUNT, 0, K_SECURITY },
     { "ca", SEC_ACCOUNT, 0, K_CA },                { "pin", SEC_ACCOUNT, 0, K_PIN },
@@ -319,6 +320,20 @@ static void set_bool(parser *p, const char *key, const char *v, uint8_t *out)
     else *out = (uint8_t)b;
 }
 
+/* option pin and option secret_env, the same for an account and the broker. */
+static void set_pin(parser *p, const char *v, uint8_t pin[32], uint8_t *has_pin)
+{
+    if (parse_pin(v, pin) != 0) ERR(p, "option pin: expected sha256/ and the base64 of 32 bytes");
+    else *has_pin = 1;
+}
+
+static void set_env_name(parser *p, const char *v, char *dst, size_t cap)
+{
+    if (!is_ident(v, cap) || (v[0] >= '0' && v[0] <= '9'))
+        ERR(p, "option secret_env: '%.64s' is not an environment variable name", v);
+    else memcpy(dst, v, strlen(v) + 1);
+}
+
 static void main_option(parser *p, uint8_t id, const char *key, const char *v)
 {
     biff_globals *g = &p->cfg->globals;
@@ -334,6 +349,16 @@ static void main_option(parser *p, uint8_t id, const char *key, const char *v)
         if (!valid_bind(v) || copy_str(g->status_bind, sizeof g->status_bind, v) != 0)
             ERR(p, "option status_bind: '%.64s' is not ADDRESS:PORT (e.g. 127.0.0.1:8025)", v);
         break;
+    case K_STATUS_HOST: {
+        /* A DNS name (letters, digits, '.', '-') the status page may be reached by. */
+        size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+        if (!*v || v[n] || n >= sizeof g->status_host[0])
+            ERR(p, "list status_host: '%.64s' is not a host name (letters, digits, '.', '-'; at most 63)", v);
+        else if (g->n_status_hosts >= BIFF_STATUS_HOSTS_MAX)
+            ERR(p, "list status_host: more than %u names", (unsigned)BIFF_STATUS_HOSTS_MAX);
+        else memcpy(g->status_host[g->n_status_hosts++], v, n + 1);
+        break;
+    }
     case K_STATUS_JSON: set_path(p, g->status_json, sizeof g->status_json, key, v, 1); break;
     case K_CA: set_path(p, g->ca, sizeof g->ca, key, v, 0); break;
     case K_SECRETS: set_path(p, g->secrets, sizeof g->secrets, key, v, 0); break;
@@ -387,17 +412,10 @@ static void account_option(parser *p, uint8_t id, const char *key, const char *v
         else ERR(p, "option security: '%.20s' is not tls, starttls or none", v);
         break;
     case K_CA: set_path(p, a->ca, sizeof a->ca, key, v, 0); break;
-    case K_PIN:
-        if (parse_pin(v, a->pin) != 0) ERR(p, "option pin: expected sha256/ and the base64 of 32 bytes");
-        else a->has_pin = 1;
-        break;
+    case K_PIN: set_pin(p, v, a->pin, &a->has_pin); break;
     case K_IDLE: set_bool(p, key, v, &a->idle); break;
     case K_ENABLED: set_bool(p, key, v, &a->enabled); break;
-    case K_SECRET_ENV:
-        if (!is_ident(v, sizeof a->secret_env) || (v[0] >= '0' && v[0] <= '9'))
-            ERR(p, "option secret_env: '%.64s' is not an environment variable name", v);
-        else memcpy(a->secret_env, v, strlen(v) + 1);
-        break;
+    case K_SECRET_ENV: set_env_name(p, v, a->secret_env, sizeof a->secret_env); break;
     default: break;
     }
 }
@@ -452,16 +470,9 @@ static void mqtt_option(parser *p, uint8_t id, const char *key, const char *v)
             ERR(p, "option username: longer than %u bytes", (unsigned)(sizeof m->username - 1));
         break;
     case K_CA: set_path(p, m->ca, sizeof m->ca, key, v, 0); break;
-    case K_PIN:
-        if (parse_pin(v, m->pin) != 0) ERR(p, "option pin: expected sha256/ and the base64 of 32 bytes");
-        else m->has_pin = 1;
-        break;
+    case K_PIN: set_pin(p, v, m->pin, &m->has_pin); break;
     case K_ENABLED: set_bool(p, key, v, &m->enabled); break;
-    case K_SECRET_ENV:
-        if (!is_ident(v, sizeof m->secret_env) || (v[0] >= '0' && v[0] <= '9'))
-            ERR(p, "option secret_env: '%.64s' is not an environment variable name", v);
-        else memcpy(m->secret_env, v, strlen(v) + 1);
-        break;
+    case K_SECRET_ENV: set_env_name(p, v, m->secret_env, sizeof m->secret_env); break;
     case K_CLIENT_ID: {
         /* It is Home Assistant's node id too, which takes [a-zA-Z0-9_-] only. */
         size_t n = strlen(v);

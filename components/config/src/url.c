@@ -1,5 +1,6 @@
 #include "biff/url.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int hexval(char c)
@@ -191,6 +192,19 @@ biff_url_status biff_url_parse(const char *text, biff_url *u)
 biff_url_status biff_url_parse_mqtt(const char *text, biff_url *u)
 {
     return parse(text, u, mqtt_schemes);
+}
+
+const char *biff_url_redact(const char *text, char *out, size_t cap)
+{
+    /* Not the parser's rules: the URL may be one it refused. A ':' before the first '@' starts
+     * a password, and since a password may hold '@', '/' or '?', it runs to the last '@'. */
+    const char *auth = strstr(text, "://");
+    auth = auth ? auth + 3 : text;
+    const char *first = strchr(auth, '@'), *last = strrchr(auth, '@');
+    const char *colon = first ? memchr(auth, ':', (size_t)(first - auth)) : NULL;
+    if (colon) snprintf(out, cap, "%.*s%s", (int)(colon - text), text, last);
+    else snprintf(out, cap, "%s", text);
+    return out;
 }
 
 const char *biff_url_strerror(biff_url_status st)

@@ -38,6 +38,8 @@ static const char good_file[] =
     "\toption log 'syslog'\n"
     "\toption idle_renew '600'\n"
     "\toption max_parallel '32'\n"
+    "\tlist status_host 'router.lan'\n"
+    "\tlist status_host Biff-1.example\n"
     "\toption control '/var/run/tinybiff/control'\n"
     "\r\n"
     "config led 'green'\n"
@@ -80,12 +82,15 @@ static void good_round_trip(void **state)
     assert_int_equal(g->log, BIFF_LOG_SYSLOG);
     assert_int_equal(g->idle_renew_s, 600);
     assert_int_equal(g->max_parallel, 32);
+    assert_int_equal(g->n_status_hosts, 2);
+    assert_string_equal(g->status_host[0], "router.lan");
+    assert_string_equal(g->status_host[1], "Biff-1.example");
     assert_string_equal(g->control, "/var/run/tinybiff/control");
 
     assert_int_equal(cfg.n_accounts, 3);
     const biff_account *w = &accts[0];
     assert_string_equal(w->name, "work");
-    assert_int_equal(w->line, 22);
+    assert_int_equal(w->line, 24);
     assert_int_equal(w->enabled, 1);
     assert_int_equal(w->bad, 0);
     assert_int_equal(w->url.proto, BIFF_URL_IMAP);
@@ -170,6 +175,12 @@ static const struct {
     biff_uci_status st;
     const char *msg;
 } broken[] = {
+    { "config tinybiff\n list status_host 'evil.example:80'\n", BIFF_UCI_E_INVALID,
+      "t.conf:2: list status_host: 'evil.example:80' is not a host name (letters, digits, '.', '-'; at most 63)" },
+    { "config tinybiff\n option status_host x\n", BIFF_UCI_E_INVALID,
+      "t.conf:2: 'status_host' is a list: write list status_host '...'" },
+    { "config tinybiff\n list status_host a\n list status_host b\n list status_host c\n list status_host d\n"
+      " list status_host e\n", BIFF_UCI_E_INVALID, "t.conf:6: list status_host: more than 4 names" },
     { "config acount 'x'\n", BIFF_UCI_E_INVALID,
       "t.conf:1: unknown section type 'acount' (expected tinybiff, account, led or mqtt)" },
     { "config tinybiff\n option intervall 5\n", BIFF_UCI_E_INVALID,

@@ -24,6 +24,9 @@ static void good_urls(void **state)
         { "pop3://hal;AUTH=+APOP@pop.example:1110", "hal", "+APOP", "pop.example", "", 1110, BIFF_URL_POP3, 0 },
         { "pop://ivy@h", "ivy", "", "h", "", 110, BIFF_URL_POP3, 0 },
         { "imap://jo@host?SUBJECT%20x", "jo", "", "host", "INBOX", 143, BIFF_URL_IMAP, 0 },
+        /* an e-mail address as the user name: the last '@' ends it, as curl reads it */
+        { "imaps://kim@example.org@mail.example/INBOX", "kim@example.org", "", "mail.example", "INBOX", 993,
+          BIFF_URL_IMAP, 1 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         biff_url u;
@@ -88,6 +91,25 @@ static void overlong_parts(void **state)
     assert_int_equal(biff_url_parse(big, &u), BIFF_URL_E_TOO_LONG);
 }
 
+static void redact(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        { "imaps://alice:hunter2@mail.example/INBOX", "imaps://alice@mail.example/INBOX" },
+        { "imaps://alice:pw;AUTH=PLAIN@h:993", "imaps://alice@h:993" },
+        { "pop3s://bob:p@ss/w?rd:x@pop.example", "pop3s://bob@pop.example" },
+        { "imaps://carol@h:993/a:b@c", "imaps://carol@h:993/a:b@c" },
+        { "imaps://dave@h/INBOX", "imaps://dave@h/INBOX" },
+        { "alice:pw@h/no-scheme", "alice@h/no-scheme" },
+        { "imap://e:@h", "imap://e@h" },
+    };
+    char out[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_string_equal(biff_url_redact(cases[i][0], out, sizeof out), cases[i][1]);
+    }
+    assert_string_equal(biff_url_redact("imaps://f:secret@h", out, 10), "imaps://f");
+}
+
 /* Broker URLs: their own schemes, and mail URLs and broker URLs never cross over. */
 static void mqtt_urls(void **state)
 {
@@ -121,6 +143,7 @@ int main(void)
         cmocka_unit_test(good_urls),
         cmocka_unit_test(bad_urls),
         cmocka_unit_test(overlong_parts),
+        cmocka_unit_test(redact),
         cmocka_unit_test(mqtt_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -457,7 +457,7 @@ static biff_ha_in stale(const char *topic, size_t tlen, biff_ha_msg *reply)
 biff_ha_in biff_ha_incoming(biff_ha *ha, const char *topic, size_t tlen, const char *payload,
                             size_t plen, int retained, biff_ha_msg *reply)
 {
-    if (!ha || !topic || (plen && !payload)) return BIFF_HA_IN_NONE;
+    if (!ha || !ha->dev || !topic || (plen && !payload)) return BIFF_HA_IN_NONE;
     /* MQTT forbids NUL in a topic: such a name would come back cut in a deletion. */
     if (memchr(topic, 0, tlen)) return BIFF_HA_IN_NONE;
     if (is(topic, tlen, ha->dev->base, "/ack")) {

@@ -291,7 +291,7 @@ static void put_mailbox(biff_imap *e, const char *name)
 
 /* ---------- errors ---------- */
 
-/* Copy printable ASCII, then mask anything that is (a prefix of) the secret. */
+/* Copy printable ASCII; anything else shows as '?'. */
 static void detail_add(biff_imap *e, const char *s, size_t n)
 {
     size_t d = strlen(e->detail);
@@ -302,49 +302,16 @@ static void detail_add(biff_imap *e, const char *s, size_t n)
     e->detail[d] = 0;
 }
 
-/* Does d hold the secret, or a cut-off start of it of 3 bytes or more? */
-static int holds_secret(const char *sec, size_t sl, const char *d, size_t dl)
-{
-    for (size_t i = 0; i < dl; i++) {
-        size_t m = dl - i < sl ? dl - i : sl;
-        if (m >= 3 && !memcmp(d + i, sec, m))
-            return 1;
-    }
-    return 0;
-}
-
-/* A server that echoes what it got may echo the password, raw or inside the base64 of a SASL
- * response. Then none of its text is kept: masking would still show the length. */
-static void detail_scrub(biff_imap *e)
-{
-    const char *sec = e->cfg->secret;
-    size_t sl = strlen(sec), dl = strlen(e->detail), i = 0, r;
-    int leak = sl >= 3 && holds_secret(sec, sl, e->detail, dl);
-    while (!leak && sl >= 3 && i < dl) {
-        for (r = i; r < dl && e->detail[r] != ' '; r++) { /* a word: decodes only if base64 */
-        }
-        if (r - i >= 8) {
-            char plain[BIFF_IMAP_DETAIL_MAX];
-            size_t pn = 0;
-            if (biff_sasl_b64_decode(e->detail + i, (r - i) & ~(size_t)3, plain, sizeof plain, &pn) ==
-                BIFF_SASL_OK)
-                leak = holds_secret(sec, sl, plain, pn);
-        }
-        i = r + 1;
-    }
-    if (leak) {
-        static const char withheld[] = "(withheld: server echoed the password)";
-        memcpy(e->detail, withheld, sizeof withheld);
-    }
-}
-
+/* msg, then the server's text unless it gives the secret away (judged on its raw bytes). */
 static void set_detail(biff_imap *e, const char *msg, const uint8_t *text, size_t n)
 {
+    const biff_imap_config *c = e->cfg;
     e->detail[0] = 0;
     detail_add(e, msg, strlen(msg));
-    if (text)
+    if (text && biff_sasl_leaks_secret((const char *)text, n, c->user, c->secret))
+        detail_add(e, BIFF_SASL_WITHHELD, sizeof BIFF_SASL_WITHHELD - 1);
+    else if (text)
         detail_add(e, (const char *)text, n);
-    detail_scrub(e);
 }
 
 static biff_imap_status fail(biff_imap *e, biff_error_class cls, const char *msg,

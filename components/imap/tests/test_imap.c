@@ -234,6 +234,50 @@ static void test_starttls_discards_same_read(void **state)
     assert_string_equal(take(&E), "bA AUTHENTICATE PLAIN\r\n"); /* no SASL-IR after TLS */
 }
 
+/* Capabilities seen in plaintext are forgotten at the upgrade: a server that answers the
+ * CAPABILITY after TLS without any fails the session; it does not log in on the old ones. */
+static void test_starttls_forgets_plaintext_capabilities(void **state)
+{
+    biff_imap_config c = cfg_tls();
+    size_t used;
+    const char *d;
+    (void)state;
+    c.security = BIFF_IMAP_SEC_STARTTLS;
+    c.n_folders = 1;
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR] hi\r\n", &used),
+                     BIFF_IMAP_OK);
+    assert_string_equal(take(&E), "bT STARTTLS\r\n");
+    assert_int_equal(feed_str(&E, "bT OK go\r\n", &used), BIFF_IMAP_EV_STARTTLS);
+    assert_int_equal(biff_imap_tls_started(&E), BIFF_IMAP_OK);
+    assert_string_equal(take(&E), "bC CAPABILITY\r\n");
+    assert_int_equal(feed_str(&E, "bC OK none today\r\n", &used), BIFF_IMAP_E_FAILED);
+    assert_string_equal(take(&E), ""); /* no AUTHENTICATE on what plaintext said */
+    assert_int_equal(biff_imap_error(&E, &d), BIFF_ERR_SERVER_ERROR);
+}
+
+/* With a small output buffer the STATUS commands go out one by one: a tagged reply for one
+ * not yet sent is a protocol error, not a result. */
+static void test_status_reply_before_its_command(void **state)
+{
+    biff_imap_config c = cfg_tls();
+    uint8_t small[64];
+    size_t used;
+    const char *d;
+    (void)state;
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), small, sizeof small), BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used),
+                     BIFF_IMAP_OK);
+    assert_string_equal(take(&E), "bA AUTHENTICATE PLAIN AHUAcHctc2VjcmV0\r\n");
+    assert_int_equal(feed_str(&E, "bA OK in\r\n", &used), BIFF_IMAP_OK);
+    assert_string_equal(take(&E), "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n");
+    /* bS1 is queued behind it now; bS2 is not */
+    assert_int_equal(feed_str(&E, "* STATUS Entw&APw-rfe (MESSAGES 1 UNSEEN 1 UIDNEXT 2 UIDVALIDITY 3)\r\n"
+                                  "bS2 OK\r\n", &used),
+                     BIFF_IMAP_E_FAILED);
+    assert_int_equal(biff_imap_error(&E, &d), BIFF_ERR_PROTOCOL);
+}
+
 /* A command that cannot fit even an empty output buffer is a config error, never a write past
  * the end; commands that fit go out as the buffer drains. */
 static void test_output_bounds(void **state)
@@ -344,6 +388,8 @@ int main(void)
         cmocka_unit_test(test_login_one_flight),
         cmocka_unit_test(test_idle_found_after_login),
         cmocka_unit_test(test_starttls_discards_same_read),
+        cmocka_unit_test(test_starttls_forgets_plaintext_capabilities),
+        cmocka_unit_test(test_status_reply_before_its_command),
         cmocka_unit_test(test_output_bounds),
         cmocka_unit_test(test_literal_exact_fit),
         cmocka_unit_test(test_api_misuse),

@@ -40,6 +40,24 @@ static void parallel_limit_and_fair_order(void **state)
     assert_int_equal(biff_poller_done(&p, first, 5000, BIFF_ERR_NONE, 0), BIFF_POLLER_E_STATE);
 }
 
+/* One check at a time: of the accounts due, the one due longest goes first, then the next. */
+static void longest_overdue_first(void **state)
+{
+    (void)state;
+    biff_poller_account a[4] = { { MIN, 0, 1 }, { MIN, 0, 1 }, { MIN, 0, 1 }, { MIN, 0, 1 } };
+    biff_poller_slot s[4];
+    biff_poller p;
+    biff_poller_init(&p, a, s, 4, 1, 3, 0);
+    s[0].next_due_ms = 300, s[1].next_due_ms = 100, s[2].next_due_ms = 400, s[3].next_due_ms = 200;
+    static const size_t order[4] = { 1, 3, 0, 2 };
+    size_t idx;
+    for (int k = 0; k < 4; k++) {
+        assert_true(biff_poller_next(&p, 5000, &idx));
+        assert_int_equal(idx, order[k]);
+        assert_int_equal(biff_poller_done(&p, idx, 5000, BIFF_ERR_NONE, 0), BIFF_POLLER_OK);
+    }
+}
+
 static void interval_with_jitter(void **state)
 {
     (void)state;
@@ -149,6 +167,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(all_due_at_start_within_a_second),
         cmocka_unit_test(parallel_limit_and_fair_order),
+        cmocka_unit_test(longest_overdue_first),
         cmocka_unit_test(interval_with_jitter),
         cmocka_unit_test(backoff_doubles_to_cap_and_resets),
         cmocka_unit_test(idle_renew_change_and_loss),

@@ -104,11 +104,15 @@ static void dnum(biff_pop3_result *r, uint32_t v)
     dput(r, b + i, sizeof b - i);
 }
 
+static int leaks(const biff_pop3 *e, const char *text, size_t n)
+{
+    return biff_sasl_leaks_secret(text, n, e->user, e->secret);
+}
+
 /* End the check with an error; with_line appends the server line being handled after msg.
  * msg NULL keeps the detail built so far. */
 static void fail(biff_pop3 *e, biff_error_class cls, const char *msg, int with_line)
 {
-    size_t k = strlen(e->secret), dl;
     /* Nothing more goes out after an error: not even half a command with a credential in it. */
     mbedtls_platform_zeroize(e->out, e->out_cap);
     e->out_len = 0;
@@ -120,14 +124,11 @@ static void fail(biff_pop3 *e, biff_error_class cls, const char *msg, int with_l
     }
     if (with_line) {
         dput(&e->res, ": ", 2);
-        dput(&e->res, e->line, e->line_len);
-    }
-    /* A server may echo what we sent: mask the secret, also where the detail cut it short. */
-    dl = strlen(e->res.detail);
-    for (size_t i = 0; i < dl; i++) {
-        size_t m = dl - i < k ? dl - i : k;
-        if ((m == k || m >= 4) && memcmp(e->res.detail + i, e->secret, m) == 0) {
-            memset(e->res.detail + i, '*', m);
+        /* A server may echo what we sent: judged on the raw line, not on what dput shows. */
+        if (leaks(e, e->line, e->line_len)) {
+            dstr(&e->res, BIFF_SASL_WITHHELD);
+        } else {
+            dput(&e->res, e->line, e->line_len);
         }
     }
 }
@@ -367,6 +368,10 @@ static void challenge(biff_pop3 *e, const char *l, size_t n)
     memcpy(e->res.detail, token_rejected, sizeof token_rejected);
     if (e->mech != BIFF_POP3_AUTH_PLAIN && n > 2 &&
         biff_sasl_b64_decode(l + 2, n - 2, d, sizeof e->res.detail - sizeof token_rejected + 1, &k) == BIFF_SASL_OK) {
+        if (leaks(e, d, k)) {
+            memcpy(d, BIFF_SASL_WITHHELD, sizeof BIFF_SASL_WITHHELD);
+            k = 0;
+        }
         for (size_t i = 0; i < k; i++) {
             if (d[i] < 0x20 || d[i] > 0x7e) {
                 d[i] = '?';

@@ -243,3 +243,66 @@ biff_sasl_status biff_sasl_b64_decode(const char *in, size_t len, char *out, siz
     }
     return BIFF_SASL_OK;
 }
+
+/* ---------- does server text give the secret away? ---------- */
+
+typedef struct {
+    const unsigned char *s;
+    size_t start; /* base64 cores: offset of the first whole 3-byte group of the secret */
+} pattern;
+
+static char raw_at(const pattern *p, size_t t)
+{
+    return (char)p->s[t];
+}
+
+/* t-th character of the base64 of the secret's bytes from p->start on, in whole groups: the
+ * characters that stay the same whatever bytes come before or after the secret. */
+static char core_at(const pattern *p, size_t t)
+{
+    const unsigned char *g = p->s + p->start + t / 4u * 3u;
+    unsigned v = ((unsigned)g[0] << 16) | ((unsigned)g[1] << 8) | g[2];
+    return b64_alpha[(v >> (18u - 6u * (t % 4u))) & 63u];
+}
+
+static int b64_same(char a, char b)
+{
+    if (a == '-') a = '+'; /* base64url */
+    else if (a == '_') a = '/';
+    return a == b;
+}
+
+/* Does text hold the n-character pattern, or its first min_end or more characters where the
+ * text ends, or its first min_any or more anywhere? b64: compare as base64, with base64url's
+ * two letters allowed. */
+static int holds(const char *text, size_t len, char (*at)(const pattern *, size_t), const pattern *p, size_t n,
+                 size_t min_end, size_t min_any, int b64)
+{
+    for (size_t i = 0; i < len; i++) {
+        size_t t = 0;
+        while (t < n && i + t < len && (b64 ? b64_same(text[i + t], at(p, t)) : text[i + t] == at(p, t))) t++;
+        if (t == n || t >= min_any || (i + t == len && t >= min_end)) return 1;
+    }
+    return 0;
+}
+
+int biff_sasl_leaks_secret(const char *text, size_t len, const char *user, const char *secret)
+{
+    size_t sl = strlen(secret), n = 0;
+    pattern p = { (const unsigned char *)secret, 0 };
+    if (sl >= 3 && holds(text, len, raw_at, &p, sl, 3, sl, 0)) return 1;
+    for (p.start = 0; p.start < 3; p.start++) {
+        size_t groups = sl > p.start ? (sl - p.start) / 3u : 0;
+        if (groups && holds(text, len, core_at, &p, groups * 4u, 4, 8, 1)) return 1;
+    }
+    /* From 5 bytes on every alignment has a core, so the cores cover every message that
+     * carried the secret. A shorter one (a password: tokens are long) went out in PLAIN. */
+    char ir[256];
+    if (sl >= 5 || biff_sasl_initial_response(BIFF_SASL_PLAIN, user, secret, NULL, 0, ir, sizeof ir, &n) != BIFF_SASL_OK)
+        return 0;
+    p.s = (const unsigned char *)ir;
+    while (n && ir[n - 1] == '=') n--; /* padding may be dropped */
+    int hit = holds(text, len, raw_at, &p, n, n, n, 1);
+    mbedtls_platform_zeroize(ir, sizeof ir);
+    return hit;
+}

@@ -151,6 +151,34 @@ static void test_decode(void **state)
     assert_string_equal(out, "");
 }
 
+static int leaks(const char *text, const char *secret)
+{
+    return biff_sasl_leaks_secret(text, strlen(text), "u", secret);
+}
+
+static void test_leaks_secret(void **state)
+{
+    (void)state;
+    /* Raw bytes, non-ASCII ones included (they are compared before any mapping). */
+    assert_true(leaks("NO password p\xc3\xa4" "55w\xc3\xb6rd is wrong", "p\xc3\xa4" "55w\xc3\xb6rd"));
+    assert_true(leaks("NO cut off: p\xc3\xa4", "p\xc3\xa4" "55w\xc3\xb6rd")); /* 3 bytes at the end */
+    assert_false(leaks("NO cut off: p\xc3", "p\xc3\xa4" "55w\xc3\xb6rd"));
+    assert_false(leaks("NO p\xc3\xa4 and more", "p\xc3\xa4" "55w\xc3\xb6rd")); /* a start, not at the end */
+    /* Base64 of the secret and of the PLAIN message that carried it, in any context. */
+    assert_true(leaks("NO \"cMOkNTV3w7ZyZA==\"", "p\xc3\xa4" "55w\xc3\xb6rd"));
+    assert_true(leaks("NO key=AHUAcMOkNTV3w7ZyZA==;", "p\xc3\xa4" "55w\xc3\xb6rd"));
+    assert_true(leaks("NO (AHUAcMOkNTV3w7)", "p\xc3\xa4" "55w\xc3\xb6rd")); /* cut, closed by ')' */
+    /* base64url spells + and / as - and _ */
+    assert_true(leaks("NO token=eD4_fng-P34", "x>?~x>?~"));
+    assert_true(leaks("NO [AHUAeD4/fng+P34=]", "x>?~x>?~"));
+    assert_false(leaks("NO eD4_fng-", "y>?~x>?~"));
+    /* A secret too short for the alignment-free cores: the whole PLAIN message. */
+    assert_true(leaks("NO AHUAYWJj", "abc"));
+    assert_true(leaks("NO {dXNlcj11AWF1dGg9QmVhcmVyIHRvay0xMjM0NTYBAQ}", "tok-123456")); /* XOAUTH2 */
+    assert_false(leaks("NO [AUTHENTICATIONFAILED] Authentication failed.", "tok-123456"));
+    assert_false(leaks("", "abc"));
+}
+
 static int refused(const char *report, size_t len)
 {
     char b64[256];
@@ -183,10 +211,10 @@ static void test_oauth_token_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),
-        cmocka_unit_test(test_oauth_token_refused),   cmocka_unit_test(test_xoauth2), cmocka_unit_test(test_oauthbearer),
+        cmocka_unit_test(test_plain),   cmocka_unit_test(test_xoauth2), cmocka_unit_test(test_oauthbearer),
         cmocka_unit_test(test_rejects), cmocka_unit_test(test_space),   cmocka_unit_test(test_names),
-        cmocka_unit_test(test_decode),
+        cmocka_unit_test(test_decode),  cmocka_unit_test(test_oauth_token_refused),
+        cmocka_unit_test(test_leaks_secret),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

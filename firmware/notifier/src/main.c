@@ -165,9 +165,9 @@ static uint32_t port_random(void *ctx)
     return biff_board_rand();
 }
 
-static biff_tls_ctx *port_tls(void *ctx, size_t i)
+static biff_tls_ctx *port_tls(void *ctx, size_t i, const char **why)
 {
-    (void)ctx, (void)i;
+    (void)ctx, (void)i, (void)why;
     return &tls_ctx;
 }
 
@@ -465,7 +465,7 @@ int main(void)
             say(" gateway %s", ip4addr_ntoa(netif_ip4_gw(&netif)));
             say(" dns %s\n", ipaddr_ntoa(dns));
             net_up_at = now;
-            web_start(render_status, acknowledge, csrf);
+            web_start(render_status, acknowledge, csrf, cfg.web_name, cfg.n_web_names);
             say("http: status page on port 80\n");
             if (cfg.ntp_host) {
                 notifier_sntp_port = cfg.ntp_port;

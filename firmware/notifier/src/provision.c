@@ -149,6 +149,12 @@ int prov_load(prov *p, const char *path, const char **why)
                 }
                 p->host_name[p->n_hosts] = a1;
                 p->host_addr[p->n_hosts++] = a2;
+            } else if (!strcmp(key, "web_name")) {
+                if (p->n_web_names == PROV_MAX_WEB_NAMES) {
+                    *why = "more than 2 web_name lines";
+                    return -1;
+                }
+                p->web_name[p->n_web_names++] = a1;
             } else if (!strcmp(key, "account")) {
                 char *opt = next_token(&s);
                 if (opt && strcmp(opt, "idle") != 0) {

@@ -8,6 +8,8 @@
  *   host localhost 10.0.2.2          static host table entry, asked before DNS
  *   interval 20                      seconds between checks of an account (5..86400, default 300)
  *   ca /path/to/ca.pem               trust anchor (PEM or DER), read at start
+ *   web_name biff.lan                a name the status page answers to besides addresses and
+ *                                    localhost (at most 2)
  *   account imaps://user@host:993/INBOX SECRET [idle]   idle: stay in IMAP IDLE (new mail at once)
  *   account pop3s://user@host:995 SECRET
  *
@@ -23,6 +25,7 @@
 
 #define PROV_MAX_ACCOUNTS 6
 #define PROV_MAX_HOSTS 2
+#define PROV_MAX_WEB_NAMES 2
 #define PROV_TEXT_MAX 1536
 
 typedef struct {
@@ -38,6 +41,8 @@ typedef struct {
     const char *host_name[PROV_MAX_HOSTS];
     const char *host_addr[PROV_MAX_HOSTS];
     unsigned n_hosts;
+    const char *web_name[PROV_MAX_WEB_NAMES];
+    unsigned n_web_names;
     const char *ca_path;
     unsigned long time;       /* 0: not given */
     const char *ntp_host;     /* NULL: no SNTP */

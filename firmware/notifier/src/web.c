@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "biff/webguard.h"
 #include "lwip/apps/fs.h"
 #include "lwip/apps/httpd.h"
+#include "lwip/priv/tcp_priv.h" /* tcp_listen_pcbs: the listener httpd_init() made */
 
 #define JSON_MAX 2048 /* a few accounts of status JSON, header included */
 #define HEAD_ROOM 160 /* the header is written in front of the body, right-aligned */
@@ -27,6 +29,8 @@ static const char r_404[] = RESPONSE("404 Not Found", "{\"error\":\"not found\"}
 static const char r_busy[] = RESPONSE("503 Service Unavailable", "{\"error\":\"busy, try again\"}");
 static const char r_acked[] = RESPONSE("200 OK", "{\"acknowledged\":true}");
 static const char r_refused[] = RESPONSE("403 Forbidden", "{\"acknowledged\":false}");
+static const char r_misdirected[] = "HTTP/1.0 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n";
+static const char r_cross_site[] = "HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
 
 /* Internal names for the POST answers: httpd looks a POST's response up like a file. A client
  * asking for them by name only gets the text, nothing is acknowledged. */
@@ -56,8 +60,88 @@ static int serve_json(struct fs_file *f)
     return serve(f, json + HEAD_ROOM - h, (size_t)h + n);
 }
 
+/* ---- Host and Origin, before httpd sees a request (DNS rebinding, biff/webguard.h) ----
+ * lwIP's httpd shows nobody a GET's headers before it answers, so the check sits between TCP
+ * and httpd: a connection's bytes go on to httpd as they come (it keeps them until the request
+ * head is whole), but the piece that completes the head goes on only after the whole head was
+ * judged. A refused request gets its method's first byte spoiled: httpd then takes it for an
+ * unknown method and asks for its 501 page, which is the refusal (421 or 403, no body). */
+static biff_webguard guard;
+static struct {
+    void *hs;           /* httpd's state of the connection */
+    struct pbuf *head;  /* its first piece, httpd's chain of the head so far */
+} pending[MEMP_NUM_TCP_PCB];
+static char head_copy[LWIP_HTTPD_MAX_REQ_LENGTH + 1];
+static const char *refusal; /* the answer to the 501 page httpd asks for next */
+static tcp_accept_fn httpd_accept;
+static tcp_recv_fn httpd_recv;
+static tcp_err_fn httpd_err;
+
+static unsigned slot_of(void *hs)
+{
+    unsigned k = 0;
+    while (k < MEMP_NUM_TCP_PCB && pending[k].hs != hs) k++;
+    return k;
+}
+
+static void guard_err(void *arg, err_t err)
+{
+    unsigned k = slot_of(arg);
+    if (k < MEMP_NUM_TCP_PCB) pending[k].hs = NULL;
+    httpd_err(arg, err);
+}
+
+static err_t guard_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    unsigned k = slot_of(arg);
+    if (k == MEMP_NUM_TCP_PCB) { /* its slot went to a newer connection */
+        if (p) pbuf_free(p);
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    struct pbuf *head = pending[k].head ? pending[k].head : p;
+    size_t n = 0;
+    if (p && err == ERR_OK) {
+        n = pbuf_copy_partial(head, head_copy, sizeof head_copy - 1, 0);
+        if (head != p) n += pbuf_copy_partial(p, head_copy + n, (u16_t)(sizeof head_copy - 1 - n), 0);
+        head_copy[n] = 0;
+        if (!strstr(head_copy, "\r\n\r\n") && n < sizeof head_copy - 1) {
+            pending[k].head = head;
+            return httpd_recv(arg, pcb, p, err);
+        }
+        biff_webguard_status st = biff_webguard_request(&guard, head_copy, n);
+        if (st != BIFF_WEBGUARD_OK) {
+            refusal = st == BIFF_WEBGUARD_E_HOST ? r_misdirected : r_cross_site;
+            ((char *)head->payload)[0] = '!';
+        }
+    }
+    pending[k].hs = NULL;
+    tcp_recv(pcb, httpd_recv);
+    tcp_err(pcb, httpd_err);
+    err_t r = httpd_recv(arg, pcb, p, err);
+    refusal = NULL;
+    return r;
+}
+
+static err_t guard_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+    err_t r = httpd_accept(arg, pcb, err);
+    if (r != ERR_OK || !pcb || !pcb->callback_arg) return r;
+    unsigned k = slot_of(pcb->callback_arg); /* left by a connection httpd closed mid-head */
+    if (k == MEMP_NUM_TCP_PCB) k = slot_of(NULL);
+    if (k == MEMP_NUM_TCP_PCB) k = (unsigned)(pcb->local_port ^ pcb->remote_port) % MEMP_NUM_TCP_PCB;
+    pending[k].hs = pcb->callback_arg;
+    pending[k].head = NULL;
+    httpd_recv = pcb->recv;
+    httpd_err = pcb->errf;
+    tcp_recv(pcb, guard_recv);
+    tcp_err(pcb, guard_err);
+    return ERR_OK;
+}
+
 int fs_open_custom(struct fs_file *file, const char *name)
 {
+    if (!strcmp(name, "/501.html") && refusal) return serve(file, refusal, strlen(refusal));
     if (!strcmp(name, "/index.html")) return serve(file, web_page, web_page_len);
     if (!strcmp(name, "/status.json")) return serve_json(file);
     if (!strcmp(name, URI_ACKED)) return serve(file, r_acked, sizeof r_acked - 1);
@@ -122,10 +206,17 @@ void httpd_post_finished(void *connection, char *response_uri, u16_t response_ur
     snprintf(response_uri, response_uri_len, "%s", ok ? URI_ACKED : URI_REFUSED);
 }
 
-void web_start(web_render_fn render, web_ack_fn ack, const char *csrf)
+void web_start(web_render_fn render, web_ack_fn ack, const char *csrf, const char *const *names, size_t n_names)
 {
     renderer = render;
     acker = ack;
     token = csrf;
+    guard = (biff_webguard){ "", names, n_names }; /* bound to every address: literals */
     httpd_init();
+    for (struct tcp_pcb_listen *l = tcp_listen_pcbs.listen_pcbs; l; l = l->next) {
+        if (l->local_port == HTTPD_SERVER_PORT && l->accept != guard_accept) {
+            httpd_accept = l->accept;
+            tcp_accept((struct tcp_pcb *)l, guard_accept);
+        }
+    }
 }

@@ -190,9 +190,9 @@ static void port_close(void *ctx, unsigned s)
     link_close(&l);
 }
 
-static biff_tls_ctx *port_tls(void *ctx, size_t i)
+static biff_tls_ctx *port_tls(void *ctx, size_t i, const char **why)
 {
-    (void)ctx, (void)i;
+    (void)ctx, (void)i, (void)why;
     return &tls_ctx;
 }
 
@@ -225,7 +225,8 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
 {
     biff_url_status us = biff_url_parse(text, &cur.url);
     if (us != BIFF_URL_OK) {
-        print_failure(text, NULL, BIFF_ERR_CONFIG, biff_url_strerror(us));
+        char shown[512];
+        print_failure(biff_url_redact(text, shown, sizeof shown), NULL, BIFF_ERR_CONFIG, biff_url_strerror(us));
         return -1;
     }
     const biff_url *u = &cur.url;
@@ -292,8 +293,9 @@ int cmd_check(int argc, char **argv)
         if (state_open(&state, o.state, ids, n, need) == 0) {
             for (unsigned i = 0; i < n; i++) {
                 if (state_fresh(&state, i)) {
+                    char shown[512];
                     fprintf(stderr, "tinybiff: state: no record yet for %s; this check sets its baseline\n",
-                            argv[optind + (int)i]);
+                            biff_url_redact(argv[optind + (int)i], shown, sizeof shown));
                 }
             }
         }

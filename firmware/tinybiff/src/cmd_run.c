@@ -32,8 +32,10 @@
 #include "psa/crypto.h"
 #include "run_config.h"
 #include "run_port.h"
+#include "secret_env.h"
 #include "state.h"
 #include "status_file.h"
+#include "trust.h"
 
 #define MAX_ACCOUNTS 512
 _Static_assert(MAX_ACCOUNTS <= BIFF_SYNC_MAX_ACCOUNTS, "every account keeps its sync state");
@@ -60,8 +62,6 @@ static biff_agent_account_cfg acfg[MAX_ACCOUNTS];
 static biff_poller_account sched[MAX_ACCOUNTS];
 static biff_poller_slot slots[MAX_ACCOUNTS];
 static biff_agent_session sessions[MAX_SESSIONS];
-static biff_tls_ctx tls_ctx;
-static int tls_ok;
 static cli_state store;
 static httpd_shared web = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static volatile sig_atomic_t got_term, got_hup;
@@ -104,10 +104,11 @@ static void port_lock(void *ctx, int on)
     else pthread_mutex_unlock(&web.lock);
 }
 
-static biff_tls_ctx *port_tls(void *ctx, size_t i)
+/* The account's own CA (option ca in its section) or the global one (trust.c). */
+static biff_tls_ctx *port_tls(void *ctx, size_t i, const char **why)
 {
-    (void)ctx, (void)i;
-    return tls_ok ? &tls_ctx : NULL;
+    (void)ctx;
+    return trust_for(accts[i].ca, why);
 }
 
 /* Called with web.lock held. */
@@ -171,14 +172,13 @@ static void setup_accounts(void)
     size_t need = 0;
     memset(rt, 0, (cfg.n_accounts > rt_touched ? cfg.n_accounts : rt_touched) * sizeof rt[0]);
     rt_touched = cfg.n_accounts;
+    trust_load(cfg.globals.ca, accts, cfg.n_accounts);
     for (size_t i = 0; i < cfg.n_accounts; i++) {
         biff_account *a = &accts[i];
         account_rt *r = &rt[i];
         ids[i] = biff_agent_account_id(a->url.proto == BIFF_URL_IMAP, a->url.user, a->url.host, a->url.port);
         need += state_bytes(a->url.proto == BIFF_URL_IMAP, a->n_folders);
-        const char *env = a->secret_env[0] ? getenv(a->secret_env) : NULL;
-        if (env && *env) {
-            snprintf(r->secret, sizeof r->secret, "%s", env);
+        if (a->secret_env[0] && secret_env_take(a->secret_env, r->secret, sizeof r->secret) == 0) {
             r->has_secret = 1;
         } else if (biff_uci_secret(secrets_text, secrets_len, a->name, r->secret, sizeof r->secret) == BIFF_UCI_OK) {
             r->has_secret = 1;
@@ -194,6 +194,9 @@ static void setup_accounts(void)
             .enabled = a->enabled && r->has_secret,
         };
     }
+    /* Each account has its copy now; the file's text is not kept. */
+    explicit_bzero(secrets_text, secrets_len);
+    secrets_len = 0;
     open_state(ids, need);
     biff_agent_init(&agent, &agent_port, store.open ? &store.st : NULL, mailboxes, model, cfg.n_accounts, 0);
     for (size_t i = 0; i < cfg.n_accounts; i++) {
@@ -327,8 +330,6 @@ int cmd_run(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     run_port_init(&agent_port);
-    tls_ok = biff_tls_ctx_init(&tls_ctx, cfg.globals.ca[0] ? cfg.globals.ca : NULL) == BIFF_TLS_OK;
-    if (!tls_ok) log_msg(LOG_LVL_ERROR, "TLS: %s; TLS accounts will fail", tls_ctx.detail);
     setup_accounts();
 
     uint8_t rnd[16];
@@ -340,7 +341,7 @@ int cmd_run(int argc, char **argv)
     web.wake_fd = wake_pipe[1];
     if (cfg.globals.status_bind[0]) {
         unsigned port = 0;
-        if (httpd_start(cfg.globals.status_bind, &web, &port) == 0) {
+        if (httpd_start(cfg.globals.status_bind, cfg.globals.status_host, cfg.globals.n_status_hosts, &web, &port) == 0) {
             char host[64];
             snprintf(host, sizeof host, "%s", cfg.globals.status_bind);
             char *colon = strrchr(host, ':');
@@ -412,7 +413,8 @@ int cmd_run(int argc, char **argv)
     write_status_json();
     leds_off(leds, cfg.n_leds);
     state_close(&store);
-    biff_tls_ctx_free(&tls_ctx);
+    secret_env_wipe();
+    trust_free();
     mbedtls_psa_crypto_free();
     return 0;
 }

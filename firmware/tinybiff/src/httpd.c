@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "biff/account.h"
+#include "biff/webguard.h"
 #include "log.h"
 
 #define PAGE_MAX (2u * 1024u * 1024u)
@@ -19,6 +21,11 @@
 static struct MHD_Daemon *daemon_handle;
 static httpd_shared *shared;
 static char page[PAGE_MAX];
+/* Who may ask (DNS rebinding): copies, so a config reload cannot change them under the thread. */
+static char bound_addr[64];
+static char host_names[BIFF_STATUS_HOSTS_MAX][64];
+static const char *host_list[BIFF_STATUS_HOSTS_MAX];
+static biff_webguard guard;
 
 typedef struct {
     char body[ACK_BODY_MAX];
@@ -57,23 +64,22 @@ static int same_text(const char *a, const char *b, size_t n)
     return d == 0;
 }
 
+static const char *header(struct MHD_Connection *c, const char *name, size_t *len)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+    *len = v ? strlen(v) : 0;
+    return v;
+}
+
 /* The acknowledge POST must come from our own page: right token, and a browser's Origin (or
- * Sec-Fetch-Site) must not name another site. */
+ * Sec-Fetch-Site) must name one of our names, not merely agree with Host. */
 static const char *ack_refusal(struct MHD_Connection *c, const post_ctx *p)
 {
+    size_t ol, sl;
     const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
     if (!type || strncmp(type, "application/x-www-form-urlencoded", 33) != 0) return "form expected";
-    const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
-    if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) return "cross-site request refused";
-    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-    if (origin && strcmp(origin, "null") != 0) {
-        if (!host || strncmp(origin, "http://", 7) != 0 || strcmp(origin + 7, host) != 0) {
-            return "cross-site request refused";
-        }
-    } else if (origin) {
-        return "cross-site request refused";
-    }
+    const char *origin = header(c, "Origin", &ol), *site = header(c, "Sec-Fetch-Site", &sl);
+    if (biff_webguard_origin(&guard, origin, ol, site, sl) != BIFF_WEBGUARD_OK) return "cross-site request refused";
     if (p->too_long) return "bad form";
     const char *tok = NULL;
     for (const char *f = p->body; f && *f; f = strchr(f, '&') ? strchr(f, '&') + 1 : NULL) {
@@ -90,6 +96,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
     (void)cls;
     (void)version;
+    size_t hl;
+    const char *host = header(c, "Host", &hl);
+    if (biff_webguard_host(&guard, host, hl) != BIFF_WEBGUARD_OK) {
+        /* answered at the first call, so nothing was allocated for it */
+        log_msg(LOG_LVL_WARN, "status page: request for another host refused (DNS rebinding?)");
+        struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!r) return MHD_NO;
+        enum MHD_Result ret = MHD_queue_response(c, 421, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (strcmp(method, "POST") == 0) {
         if (strcmp(url, "/ack") != 0) return plain(c, MHD_HTTP_NOT_FOUND, "not found\n");
         post_ctx *p = *req;
@@ -151,7 +168,7 @@ static void request_done(void *cls, struct MHD_Connection *c, void **req, enum M
     *req = NULL;
 }
 
-int httpd_start(const char *bind, httpd_shared *sh, unsigned *port)
+int httpd_start(const char *bind, const char (*hosts)[64], size_t n_hosts, httpd_shared *sh, unsigned *port)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -182,6 +199,12 @@ int httpd_start(const char *bind, httpd_shared *sh, unsigned *port)
         }
     }
     shared = sh;
+    snprintf(bound_addr, sizeof bound_addr, "%s", host[0] == '[' ? host + 1 : host);
+    for (size_t i = 0; i < n_hosts && i < BIFF_STATUS_HOSTS_MAX; i++) {
+        snprintf(host_names[i], sizeof host_names[i], "%s", hosts[i]);
+        host_list[i] = host_names[i];
+    }
+    guard = (biff_webguard){ bound_addr, host_list, n_hosts < BIFF_STATUS_HOSTS_MAX ? n_hosts : BIFF_STATUS_HOSTS_MAX };
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     daemon_handle = MHD_start_daemon(flags, (uint16_t)p, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &ss,

@@ -19,10 +19,11 @@ typedef struct {
 } httpd_shared;
 
 /**
- * Serve on bind ("127.0.0.1:8025", "[::1]:8025"; port 0 picks one). Returns 0 and logs the URL,
- * or -1 with the reason logged. *port gets the port actually bound.
+ * Serve on bind ("127.0.0.1:8025", "[::1]:8025"; port 0 picks one). Requests must name
+ * localhost, the bound address or one of the n_hosts names in Host (biff/webguard.h). Returns
+ * 0 and logs the URL, or -1 with the reason logged. *port gets the port actually bound.
  */
-int httpd_start(const char *bind, httpd_shared *sh, unsigned *port);
+int httpd_start(const char *bind, const char (*hosts)[64], size_t n_hosts, httpd_shared *sh, unsigned *port);
 
 /** Stop serving (idempotent). */
 void httpd_stop(void);

@@ -4,8 +4,10 @@
 
 #include "log.h"
 
-int httpd_start(const char *bind, httpd_shared *sh, unsigned *port)
+int httpd_start(const char *bind, const char (*hosts)[64], size_t n_hosts, httpd_shared *sh, unsigned *port)
 {
+    (void)hosts;
+    (void)n_hosts;
     (void)sh;
     (void)port;
     log_msg(LOG_LVL_INFO, "status_bind %s ignored: this build has no status page (status_json and "

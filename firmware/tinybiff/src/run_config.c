@@ -1,10 +1,11 @@
+#define _DEFAULT_SOURCE /* explicit_bzero */
 #include "run_config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "biff/safe_file.h"
 #include "log.h"
 
 static int read_file(const char *path, char *buf, size_t cap, size_t *len)
@@ -39,20 +40,22 @@ int run_config_load(const char *path, biff_uci_config *cfg, biff_account *accts,
     if (cfg->mqtt.enabled) /* issue 17: the section parses; the broker connection comes next */
         log_msg(LOG_LVL_WARN, "%s:%u: config mqtt: this build does not publish to MQTT yet; ignored", path,
                 (unsigned)cfg->mqtt.line);
-    *secrets_len = 0;
+    /* Refused unless it is ours and private, as ssh does with a key; a missing file is fine
+     * (secrets may all come from the environment). */
     const char *spath = cfg->globals.secrets;
-    struct stat sb;
-    if (stat(spath, &sb) == 0) {
-        if (sb.st_mode & 077) log_msg(LOG_LVL_WARN, "%s is readable by other users: chmod 600 it", spath);
-        if (read_file(spath, secrets, cap, secrets_len) != 0) {
-            log_msg(LOG_LVL_ERROR, "%s: cannot read the secrets file", spath);
-            *secrets_len = 0;
-        } else {
-            biff_uci_diag sd[8];
-            size_t nd = 0;
-            biff_uci_secrets_check(secrets, *secrets_len, spath, sd, 8, &nd);
-            for (size_t i = 0; i < nd && i < 8; i++) log_msg(LOG_LVL_ERROR, "%s", sd[i].text);
-        }
+    biff_sfile_status fs = biff_sfile_read_private(spath, secrets, cap, secrets_len);
+    if (fs == BIFF_SFILE_E_IO && errno == ENOENT) {
+        *secrets_len = 0;
+    } else if (fs != BIFF_SFILE_OK) {
+        char why[300];
+        log_msg(LOG_LVL_ERROR, "%s: secrets file %s", spath, biff_sfile_explain(fs, spath, why, sizeof why));
+        explicit_bzero(secrets, *secrets_len);
+        return -1;
+    } else {
+        biff_uci_diag sd[8];
+        size_t nd = 0;
+        biff_uci_secrets_check(secrets, *secrets_len, spath, sd, 8, &nd);
+        for (size_t i = 0; i < nd && i < 8; i++) log_msg(LOG_LVL_ERROR, "%s", sd[i].text);
     }
     return 0;
 }

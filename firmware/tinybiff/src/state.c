@@ -79,26 +79,11 @@ int state_fresh(const cli_state *s, unsigned slot)
 static int geo_of(const char *path)
 {
     struct stat sb;
-    if (stat(path, &sb) != 0 || sb.st_size == 0) return -1;
+    if (lstat(path, &sb) != 0 || sb.st_size == 0) return -1;
     for (size_t g = 0; g < N_GEOS; g++) {
         if ((off_t)geos[g].size * geos[g].count == sb.st_size) return (int)g;
     }
     return (int)N_GEOS;
-}
-
-static void sync_dir(const char *path)
-{
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) slash[1] = 0;
-    else if (slash) *slash = 0;
-    else snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
 }
 
 /* Copy the sync records of path (geometry from) into a new image of geometry to, then put it in
@@ -110,9 +95,9 @@ static int grow(const char *path, size_t from, size_t to)
     biff_store sa, sb;
     int ok = 0;
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.new", path) >= sizeof tmp) return -1;
-    (void)unlink(tmp); /* left by a cut during an earlier attempt */
+    (void)unlink(tmp); /* left by a cut during an earlier attempt (a link there is removed, not followed) */
     if (biff_flash_file_open(&a, path, geos[from].size, geos[from].count, STATE_UNIT, 0) != BIFF_FLASH_OK) return -1;
-    if (biff_flash_file_open(&b, tmp, geos[to].size, geos[to].count, STATE_UNIT, 0) == BIFF_FLASH_OK) {
+    if (biff_flash_file_open(&b, tmp, geos[to].size, geos[to].count, STATE_UNIT, BIFF_FLASH_FILE_NEW) == BIFF_FLASH_OK) {
         memset(&sa, 0, sizeof sa);
         memset(&sb, 0, sizeof sb);
         ok = biff_store_mount(&sa, &a.flash) == BIFF_STORE_OK && biff_store_format(&sb, &b.flash) == BIFF_STORE_OK &&
@@ -120,10 +105,7 @@ static int grow(const char *path, size_t from, size_t to)
         biff_flash_file_close(&b);
     }
     biff_flash_file_close(&a);
-    if (ok && rename(tmp, path) == 0) {
-        sync_dir(path);
-        return 0;
-    }
+    if (ok) return biff_sfile_replace(tmp, path, 1) == BIFF_SFILE_OK ? 0 : -1;
     (void)unlink(tmp);
     return -1;
 }
@@ -160,7 +142,9 @@ int state_open(cli_state *s, const char *path, const uint32_t *ids, unsigned n, 
         if (rename(path, bad) == 0) fs = biff_flash_file_open(&s->ff, path, geos[g].size, geos[g].count, STATE_UNIT, 0);
     }
     if (fs != BIFF_FLASH_OK) {
-        fprintf(stderr, "tinybiff: cannot open state file %s; checking without state\n", path);
+        char why[256];
+        fprintf(stderr, "tinybiff: cannot open state file %s (%s); checking without state\n", path,
+                fs == BIFF_FLASH_E_IO ? biff_sfile_explain(s->ff.file_status, path, why, sizeof why) : "wrong size");
         return -1;
     }
     const biff_flash *flash = &s->ff.flash;

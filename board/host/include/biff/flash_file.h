@@ -14,18 +14,23 @@
 #include <stdint.h>
 
 #include "biff/flash.h"
+#include "biff/safe_file.h"
 
 #define BIFF_FLASH_FILE_NOSYNC 1u /* skip fdatasync (tests, tmpfs) */
+#define BIFF_FLASH_FILE_NEW 2u    /* create the file; fail if anything is at path already */
 
 typedef struct {
     biff_flash flash; /* hand &ff.flash to the store */
     int fd;
     unsigned flags;
+    biff_sfile_status file_status; /* why the open failed (biff_sfile_explain()) */
 } biff_flash_file;
 
 /** Open path as a flash image of sector_count sectors of sector_size bytes, creating it blank
- *  (all 0xFF, mode 0600) if it does not exist or is empty. An existing file of another size
- *  is refused with BIFF_FLASH_E_RANGE and left alone. BIFF_FLASH_E_IO for open/IO errors. */
+ *  (all 0xFF, mode 0600) if it does not exist or is empty. The file rules of biff/safe_file.h
+ *  apply: a symlink or a file of another user is refused (BIFF_FLASH_E_IO, file_status says
+ *  why). An existing file of another size is refused with BIFF_FLASH_E_RANGE and left alone.
+ *  BIFF_FLASH_E_IO for open/IO errors. */
 biff_flash_status biff_flash_file_open(biff_flash_file *ff, const char *path, uint32_t sector_size,
                                        uint32_t sector_count, uint32_t program_unit,
                                        unsigned flags);

@@ -131,8 +131,9 @@ typedef struct {
                             biff_transport **t, char *detail, size_t cap);
     /** Close the link of session s (idempotent). */
     void (*close)(void *ctx, unsigned s);
-    /** The TLS configuration (trust anchors) for account i; NULL: TLS is not available. */
-    biff_tls_ctx *(*tls)(void *ctx, size_t i);
+    /** The TLS configuration (trust anchors) for account i; NULL: TLS is not available, and
+     *  *why (when set) says why, for the account's error. */
+    biff_tls_ctx *(*tls)(void *ctx, size_t i, const char **why);
     /** Random bits (the schedule's jitter). NULL: a fixed seed. */
     uint32_t (*random)(void *ctx);
     /**

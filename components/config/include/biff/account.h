@@ -22,6 +22,9 @@
 #ifndef BIFF_CONFIG_PATH_MAX
 #define BIFF_CONFIG_PATH_MAX 128     /* file paths incl. NUL */
 #endif
+#ifndef BIFF_STATUS_HOSTS_MAX
+#define BIFF_STATUS_HOSTS_MAX 4      /* list status_host entries */
+#endif
 #ifndef BIFF_LED_MAX_ACCOUNTS
 #define BIFF_LED_MAX_ACCOUNTS 16     /* accounts one LED can watch */
 #endif
@@ -42,6 +45,9 @@ typedef struct {
     uint16_t max_parallel;             /* checks in flight at once; default 8 */
     uint8_t log;                       /* biff_log_target; default stderr */
     char status_bind[64];              /* "127.0.0.1:8025" (default), "[::1]:8025"; "" = no page */
+    char status_host[BIFF_STATUS_HOSTS_MAX][64]; /* list status_host: names the page answers to
+                                                    besides localhost and the bound address */
+    uint8_t n_status_hosts;
     char status_json[BIFF_CONFIG_PATH_MAX]; /* also write status JSON here; "" (default) = no */
     char ca[BIFF_CONFIG_PATH_MAX];     /* CA bundle; default /etc/ssl/certs/ca-certificates.crt */
     char secrets[BIFF_CONFIG_PATH_MAX];/* secrets file; default /etc/tinybiff/secrets */

@@ -43,6 +43,10 @@ biff_url_status biff_url_parse(const char *text, biff_url *out);
  */
 biff_url_status biff_url_parse_mqtt(const char *text, biff_url *out);
 
+/** text as it may be shown: a password given in it anyway ("user:password@") is cut out,
+ *  however broken the rest is. Writes into out (cap bytes, cut to fit) and returns out. */
+const char *biff_url_redact(const char *text, char *out, size_t cap);
+
 /** One-line reason for a status, for error messages. */
 const char *biff_url_strerror(biff_url_status st);
 

@@ -49,6 +49,23 @@ unsigned biff_sasl_mech_mask(const char *list, size_t len);
  */
 biff_sasl_status biff_sasl_b64_decode(const char *in, size_t len, char *out, size_t cap, size_t *out_len);
 
+/** What an engine shows instead of server text that gave the secret away: the text is not
+ *  masked in place, which would still tell the secret's length. */
+#define BIFF_SASL_WITHHELD "(withheld: server echoed the password)"
+
+/**
+ * Does server text (len raw bytes, before any mapping for display) give the secret away?
+ * It does when it holds, anywhere and whatever surrounds it (quotes, "key="):
+ *   - the secret, or its first 3 bytes or more cut off by the end of the text;
+ *   - base64 or base64url of the secret at any of the three byte alignments, which covers the
+ *     base64 of every SASL message that carried it (a start of it counts too: 4 characters or
+ *     more where the text ends, 8 or more anywhere);
+ *   - the base64 or base64url of the SASL PLAIN message of user and secret, for a secret too
+ *     short (under 5 bytes) for the rule above.
+ * Returns 1 or 0.
+ */
+int biff_sasl_leaks_secret(const char *text, size_t len, const char *user, const char *secret);
+
 /**
  * Whether a failed OAuth login may succeed with a fresh access token. challenge is the base64
  * text of the server's error report (RFC 7628 3.2.2: JSON): a token refusal when it names no
