@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "biff/sasl.h"
+#include "mbedtls/platform_util.h"
 #include "mutf7.h"
 
 enum { P_GREETING, P_PRE, P_TLSWAIT, P_SESSION, P_CLOSED, P_FAILED };
@@ -1200,17 +1201,11 @@ biff_imap_status biff_imap_eof(biff_imap *e)
 
 void biff_imap_clear(biff_imap *e)
 {
-    /* volatile: the compiler must not drop the wipe of buffers that held credentials */
-    volatile uint8_t *p;
-    size_t i;
     if (!e)
         return;
     if (e->cfg) {
-        for (p = e->work, i = 0; i < e->work_cap; i++)
-            p[i] = 0;
-        for (p = e->out, i = 0; i < e->out_cap; i++)
-            p[i] = 0;
+        mbedtls_platform_zeroize(e->work, e->work_cap);
+        mbedtls_platform_zeroize(e->out, e->out_cap);
     }
-    for (p = (volatile uint8_t *)e, i = 0; i < sizeof *e; i++)
-        p[i] = 0;
+    mbedtls_platform_zeroize(e, sizeof *e);
 }
