@@ -378,6 +378,24 @@ class DaemonAgainstDovecot(unittest.TestCase):
                 self.assertEqual((st["own_other"]["state"], st["own_other"]["error"]), ("error", "tls"),
                                  st["own_other"])
 
+    def test_oauth2_account_is_parsed_and_reported_not_run(self):
+        """option auth 'oauth2' is accepted by the config (issue 16) but the daemon does not run
+        the device flow yet: that account says so on the page, the other one is checked, and the
+        client secret is in neither the log nor the status."""
+        with MailFixture(dir=os.path.join(WORK, "daemon-oauthcfg"), users=1) as fx:
+            url = f"imaps://user1@localhost:{fx.ports['imaps']}/INBOX"
+            oauth = {"idle": "0", "auth": "oauth2", "oauth_provider": "custom",
+                     "token_url": "https://127.0.0.1:9/token", "device_url": "https://127.0.0.1:9/device",
+                     "client_id": "tinybiff", "client_secret": "cl1entS3cret", "scope": "openid"}
+            accounts = [("plain", url, {"idle": "0"}), ("oauth", url, oauth)]
+            with Daemon(os.path.join(fx.dir, "daemon"), fx, accounts) as d:
+                d.wait_for(lambda s: by_name(s)["plain"]["state"] == "ok", 10, "the password account's check")
+                st = by_name(d.status())
+                self.assertEqual((st["oauth"]["state"], st["oauth"]["error"]), ("error", "config"), st["oauth"])
+                self.assertIn("option auth 'oauth2'", st["oauth"]["detail"])
+                self.assertNotIn("cl1entS3cret", json.dumps(d.status()))
+                self.assertNotIn("cl1entS3cret", d.read_log())
+
     def test_dns_rebinding_refused(self):
         """After a rebind the browser sends the attacker's name in Host and Origin: every path
         answers 421 without a body; only localhost, the bound address and list status_host names

@@ -111,7 +111,7 @@ class OpenWrtPackage(unittest.TestCase):
         r = subprocess.run(["make", "-s", "-C", PKG, f"TOPDIR={top}", f"PKG_BUILD_DIR={prep}", "prepare-tinybiff"],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
-        for p in ("CMakeLists.txt", "components/tls/src/tls.c", "firmware/tinybiff/src/ctl.c"):
+        for p in ("CMakeLists.txt", "components/tls/src/tls.c", "firmware/router/src/ctl.c"):
             self.assertTrue(os.path.exists(os.path.join(prep, p)), p)
 
     def test_init_script_lint(self):

@@ -1,6 +1,8 @@
 /* UCI config parser: see biff/uci.h for the syntax and the error policy. */
 #include "biff/uci.h"
 
+#include "biff/oauth.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +16,10 @@ enum {
     K_URL, K_FOLDER, K_SECURITY, K_PIN, K_IDLE, K_ENABLED, K_SECRET_ENV,
     K_SYSFS, K_TERMINAL, K_ACCOUNT,
     K_USERNAME, K_CLIENT_ID, K_DISCOVERY_PREFIX, K_BASE_TOPIC,
+    K_AUTH, K_OAUTH_PROVIDER, K_TOKEN_URL, K_DEVICE_URL, K_CLIENT_SECRET, K_SCOPE,
+    K_COUNT /* at most 32: the "given twice" bits are a uint32_t */
 };
+_Static_assert(K_COUNT <= 32, "option ids must fit parser.seen");
 
 typedef struct {
     const char *key;
@@ -34,6 +39,10 @@ static const key_def keys[] = {
     { "ca", SEC_ACCOUNT, 0, K_CA },                { "pin", SEC_ACCOUNT, 0, K_PIN },
     { "idle", SEC_ACCOUNT, 0, K_IDLE },            { "enabled", SEC_ACCOUNT, 0, K_ENABLED },
     { "secret_env", SEC_ACCOUNT, 0, K_SECRET_ENV },
+    { "auth", SEC_ACCOUNT, 0, K_AUTH },            { "oauth_provider", SEC_ACCOUNT, 0, K_OAUTH_PROVIDER },
+    { "token_url", SEC_ACCOUNT, 0, K_TOKEN_URL },  { "device_url", SEC_ACCOUNT, 0, K_DEVICE_URL },
+    { "client_id", SEC_ACCOUNT, 0, K_CLIENT_ID },  { "client_secret", SEC_ACCOUNT, 0, K_CLIENT_SECRET },
+    { "scope", SEC_ACCOUNT, 0, K_SCOPE },
     { "sysfs", SEC_LED, 0, K_SYSFS },              { "terminal", SEC_LED, 0, K_TERMINAL },
     { "account", SEC_LED, 1, K_ACCOUNT },
     { "url", SEC_MQTT, 0, K_URL },                 { "username", SEC_MQTT, 0, K_USERNAME },
@@ -373,6 +382,37 @@ static void main_option(parser *p, uint8_t id, const char *key, const char *v)
     }
 }
 
+/* What biff_oauth_init() takes: https://HOST[:PORT]/PATH, the host fitting its buffer. */
+static int oauth_url_ok(const char *v)
+{
+    if (strncmp(v, "https://", 8) != 0) return 0;
+    const char *h = v + 8;
+    size_t n = strcspn(h, ":/");
+    if (n == 0 || n >= BIFF_OAUTH_HOST_MAX || !strchr(h, '/')) return 0;
+    for (const char *q = v; *q; q++) {
+        if ((unsigned char)*q <= ' ' || *q == 0x7f) return 0;
+    }
+    if (h[n] == ':') {
+        uint32_t port;
+        char digits[8];
+        size_t d = strcspn(h + n + 1, "/");
+        if (d == 0 || d >= sizeof digits) return 0;
+        memcpy(digits, h + n + 1, d);
+        digits[d] = 0;
+        if (biff_uci_uint(digits, 1, 65535, &port) != 0) return 0;
+    }
+    return 1;
+}
+
+static int printable_word(const char *v)
+{
+    if (!*v) return 0;
+    for (; *v; v++) {
+        if ((unsigned char)*v <= ' ' || (unsigned char)*v >= 0x7f) return 0;
+    }
+    return 1;
+}
+
 static void account_option(parser *p, uint8_t id, const char *key, const char *v)
 {
     biff_account *a = &p->cfg->accounts[p->idx];
@@ -416,6 +456,40 @@ static void account_option(parser *p, uint8_t id, const char *key, const char *v
     case K_IDLE: set_bool(p, key, v, &a->idle); break;
     case K_ENABLED: set_bool(p, key, v, &a->enabled); break;
     case K_SECRET_ENV: set_env_name(p, v, a->secret_env, sizeof a->secret_env); break;
+    case K_AUTH:
+        if (strcmp(v, "oauth2") == 0) a->oauth2 = 1;
+        else if (strcmp(v, "password") != 0) ERR(p, "option auth: '%.20s' is not password or oauth2", v);
+        break;
+    case K_OAUTH_PROVIDER: {
+        biff_oauth_config oc = { 0 };
+        if (strlen(v) >= sizeof a->oauth_provider || biff_oauth_preset(v, &oc) != 0)
+            ERR(p, "option oauth_provider: '%.20s' is not google, microsoft or custom", v);
+        else memcpy(a->oauth_provider, v, strlen(v) + 1);
+        break;
+    }
+    case K_TOKEN_URL:
+    case K_DEVICE_URL: {
+        char *dst = id == K_TOKEN_URL ? a->token_url : a->device_url;
+        if (!oauth_url_ok(v) || copy_str(dst, BIFF_ACCOUNT_OAUTH_URL_MAX, v) != 0)
+            ERR(p, "option %s: '%.64s' is not https://HOST[:PORT]/PATH (host up to %u bytes, URL up to %u)", key,
+                v, (unsigned)(BIFF_OAUTH_HOST_MAX - 1), (unsigned)(BIFF_ACCOUNT_OAUTH_URL_MAX - 1));
+        break;
+    }
+    case K_CLIENT_ID:
+        /* Sent in a form body: printable ASCII without spaces keeps it one word everywhere. */
+        if (!printable_word(v) || copy_str(a->client_id, sizeof a->client_id, v) != 0)
+            ERR(p, "option client_id: '%.40s' must be 1 to %u printable characters without spaces", v,
+                (unsigned)(sizeof a->client_id - 1));
+        break;
+    case K_CLIENT_SECRET:
+        if (!printable_word(v) || copy_str(a->client_secret, sizeof a->client_secret, v) != 0)
+            ERR(p, "option client_secret: must be 1 to %u printable characters without spaces",
+                (unsigned)(sizeof a->client_secret - 1));
+        break;
+    case K_SCOPE:
+        if (!*v || copy_str(a->scope, sizeof a->scope, v) != 0)
+            ERR(p, "option scope: must be 1 to %u bytes", (unsigned)(sizeof a->scope - 1));
+        break;
     default: break;
     }
 }
@@ -501,6 +575,53 @@ static void mqtt_option(parser *p, uint8_t id, const char *key, const char *v)
     }
 }
 
+/* option auth 'oauth2' and its companions: complete, or none of them. */
+static void finish_oauth(parser *p, biff_account *a)
+{
+    static const uint8_t ids[] = { K_OAUTH_PROVIDER, K_TOKEN_URL, K_DEVICE_URL, K_CLIENT_ID, K_CLIENT_SECRET, K_SCOPE };
+    static const char *const names[] = { "oauth_provider", "token_url", "device_url", "client_id", "client_secret", "scope" };
+    uint32_t l = p->sec_line;
+    if (!a->oauth2) {
+        for (size_t i = 0; i < sizeof ids; i++) {
+            if (p->seen & (1u << ids[i])) {
+                diag_at(p, l, 1, "account '%s': option %s needs option auth 'oauth2'", a->name, names[i]);
+                return;
+            }
+        }
+        return;
+    }
+    if (p->have_url && a->url.auth[0] && strcmp(a->url.auth, "XOAUTH2") != 0 && strcmp(a->url.auth, "OAUTHBEARER") != 0)
+        diag_at(p, l, 1, "account '%s': ;AUTH=%s in the URL cannot carry an OAuth2 token (XOAUTH2 or OAUTHBEARER can)",
+                a->name, a->url.auth);
+    if (!(p->seen & (1u << K_OAUTH_PROVIDER))) {
+        diag_at(p, l, 1, "account '%s': option oauth_provider is missing (google, microsoft or custom)", a->name);
+        return;
+    }
+    if (!a->oauth_provider[0]) return; /* reported where it was given */
+    if (!(p->seen & (1u << K_CLIENT_ID)))
+        diag_at(p, l, 1, "account '%s': option client_id is missing (the provider issues it)", a->name);
+    biff_oauth_config oc = { 0 };
+    biff_oauth_preset(a->oauth_provider, &oc);
+    if (strcmp(a->oauth_provider, "custom") == 0) {
+        for (size_t i = 1; i < 3; i++) {
+            if (!(p->seen & (1u << ids[i])))
+                diag_at(p, l, 1, "account '%s': option %s is missing (provider custom)", a->name, names[i]);
+        }
+        if (!(p->seen & (1u << K_SCOPE)))
+            diag_at(p, l, 1, "account '%s': option scope is missing (provider custom)", a->name);
+        return;
+    }
+    /* A preset's endpoints are its provider's: a URL given too is a mix-up, not an override. */
+    for (size_t i = 1; i < 3; i++) {
+        if (p->seen & (1u << ids[i]))
+            diag_at(p, l, 1, "account '%s': option %s comes from provider %s (use custom to set it)", a->name,
+                    names[i], a->oauth_provider);
+    }
+    copy_str(a->token_url, sizeof a->token_url, oc.token_url);
+    copy_str(a->device_url, sizeof a->device_url, oc.device_url);
+    if (!(p->seen & (1u << K_SCOPE))) copy_str(a->scope, sizeof a->scope, oc.scope);
+}
+
 /* The checks that need the whole section. */
 static void finish_section(parser *p)
 {
@@ -533,6 +654,7 @@ static void finish_section(parser *p)
                 else a->n_folders = 1;
             }
         }
+        finish_oauth(p, a);
         if (a->bad) a->enabled = 0; /* an `option enabled 1` after the error must not undo it */
     } else if (p->kind == SEC_MQTT) {
         biff_mqtt_config *m = &p->cfg->mqtt;

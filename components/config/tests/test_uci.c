@@ -536,6 +536,113 @@ static void secrets_diagnostics(void **state)
     assert_int_equal(n, 0);
 }
 
+/* option auth 'oauth2': a custom provider keeps what it was given, a preset fills its endpoints. */
+static void oauth_accounts(void **state)
+{
+    (void)state;
+    const char *text =
+        "config account corp\n"
+        " option url 'imaps://alice;AUTH=OAUTHBEARER@mail.example.com'\n"
+        " option auth 'oauth2'\n"
+        " option oauth_provider 'custom'\n"
+        " option token_url 'https://idp.example.com:8443/api/oidc/token'\n"
+        " option device_url 'https://idp.example.com:8443/api/oidc/device_authorization'\n"
+        " option client_id 'tinybiff-1'\n"
+        " option client_secret 'cl1ent-s3cret'\n"
+        " option scope 'openid mail'\n"
+        "config account gmail\n"
+        " option url 'imaps://bob@imap.gmail.com'\n"
+        " option auth oauth2\n"
+        " option oauth_provider google\n"
+        " option client_id 123.apps.googleusercontent.com\n"
+        "config account plain\n"
+        " option url 'pop3s://carol@pop.example.com'\n"
+        " option auth 'password'\n";
+    assert_int_equal(parse(text), BIFF_UCI_OK);
+    assert_int_equal(cfg.n_accounts, 3);
+    const biff_account *c = &accts[0], *g = &accts[1], *pl = &accts[2];
+    assert_int_equal(c->oauth2, 1);
+    assert_int_equal(c->enabled, 1);
+    assert_string_equal(c->oauth_provider, "custom");
+    assert_string_equal(c->token_url, "https://idp.example.com:8443/api/oidc/token");
+    assert_string_equal(c->device_url, "https://idp.example.com:8443/api/oidc/device_authorization");
+    assert_string_equal(c->client_id, "tinybiff-1");
+    assert_string_equal(c->client_secret, "cl1ent-s3cret");
+    assert_string_equal(c->scope, "openid mail");
+    assert_int_equal(g->oauth2, 1);
+    assert_string_equal(g->token_url, "https://oauth2.googleapis.com/token");
+    assert_string_equal(g->device_url, "https://oauth2.googleapis.com/device/code");
+    assert_string_equal(g->scope, "https://mail.google.com/");
+    assert_string_equal(g->client_id, "123.apps.googleusercontent.com");
+    assert_string_equal(g->client_secret, "");
+    assert_int_equal(pl->oauth2, 0);
+    assert_string_equal(pl->token_url, "");
+    /* A preset's scope may be narrowed (Microsoft: IMAP only). */
+    assert_int_equal(parse("config account m\n option url imaps://u@outlook.office365.com\n option auth oauth2\n"
+                           " option oauth_provider microsoft\n option client_id x\n"
+                           " option scope 'https://outlook.office.com/IMAP.AccessAsUser.All offline_access'\n"),
+                     BIFF_UCI_OK);
+    assert_string_equal(accts[0].scope, "https://outlook.office.com/IMAP.AccessAsUser.All offline_access");
+    assert_string_equal(accts[0].token_url, "https://login.microsoftonline.com/common/oauth2/v2.0/token");
+}
+
+/* Every incomplete or contradictory OAuth2 account is rejected alone, with its line; the
+ * client secret is never quoted. */
+static void oauth_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body; /* after "config account a\n option url imaps://u@h\n" */
+        const char *msg;
+    } cases[] = {
+        { " option auth kerberos\n", "t.conf:3: option auth: 'kerberos' is not password or oauth2" },
+        { " option auth oauth2\n option client_id x\n",
+          "t.conf:1: account 'a': option oauth_provider is missing (google, microsoft or custom)" },
+        { " option auth oauth2\n option oauth_provider yahoo\n",
+          "t.conf:4: option oauth_provider: 'yahoo' is not google, microsoft or custom" },
+        { " option auth oauth2\n option oauth_provider google\n",
+          "t.conf:1: account 'a': option client_id is missing (the provider issues it)" },
+        { " option auth oauth2\n option oauth_provider custom\n option client_id x\n option scope s\n"
+          " option device_url https://h/d\n",
+          "t.conf:1: account 'a': option token_url is missing (provider custom)" },
+        { " option auth oauth2\n option oauth_provider custom\n option client_id x\n"
+          " option device_url https://h/d\n option token_url https://h/t\n",
+          "t.conf:1: account 'a': option scope is missing (provider custom)" },
+        { " option auth oauth2\n option oauth_provider google\n option client_id x\n option token_url https://h/t\n",
+          "t.conf:1: account 'a': option token_url comes from provider google (use custom to set it)" },
+        { " option client_id x\n", "t.conf:1: account 'a': option client_id needs option auth 'oauth2'" },
+        { " option client_secret hunter2\n", "t.conf:1: account 'a': option client_secret needs option auth 'oauth2'" },
+        { " option token_url http://h/t\n",
+          "t.conf:3: option token_url: 'http://h/t' is not https://HOST[:PORT]/PATH (host up to 63 bytes, URL up to 191)" },
+        { " option device_url https://h:99999/d\n",
+          "t.conf:3: option device_url: 'https://h:99999/d' is not https://HOST[:PORT]/PATH (host up to 63 bytes, URL up to 191)" },
+        { " option device_url https://h\n",
+          "t.conf:3: option device_url: 'https://h' is not https://HOST[:PORT]/PATH (host up to 63 bytes, URL up to 191)" },
+        { " option client_id 'a b'\n", "t.conf:3: option client_id: 'a b' must be 1 to 127 printable characters without spaces" },
+        { " option client_secret 'hunter2 x'\n",
+          "t.conf:3: option client_secret: must be 1 to 127 printable characters without spaces" },
+        { " option scope ''\n", "t.conf:3: option scope: must be 1 to 255 bytes" },
+    };
+    char text[512];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text, "config account a\n option url imaps://u@h\n%s"
+                                    "config account b\n option url imaps://u@h\n", cases[i].body);
+        assert_int_equal(parse(text), BIFF_UCI_PARTIAL);
+        assert_true(cfg.n_diags >= 1);
+        assert_string_equal(diags[0].text, cases[i].msg);
+        assert_int_equal(diags[0].account, 0);
+        assert_int_equal(accts[0].enabled, 0);
+        assert_int_equal(accts[1].enabled, 1);
+        for (size_t d = 0; d < cfg.n_diags; d++) assert_null(strstr(diags[d].text, "hunter2"));
+    }
+    /* A URL mechanism that cannot carry a token. */
+    assert_int_equal(parse("config account a\n option url 'imaps://u;AUTH=PLAIN@h'\n option auth oauth2\n"
+                           " option oauth_provider google\n option client_id x\n"),
+                     BIFF_UCI_PARTIAL);
+    assert_string_equal(diags[0].text,
+                        "t.conf:1: account 'a': ;AUTH=PLAIN in the URL cannot carry an OAuth2 token (XOAUTH2 or OAUTHBEARER can)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -551,6 +658,8 @@ int main(void)
         cmocka_unit_test(long_value),
         cmocka_unit_test(secrets_lookup),
         cmocka_unit_test(secrets_diagnostics),
+        cmocka_unit_test(oauth_accounts),
+        cmocka_unit_test(oauth_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /*
  * What the config file says, as plain fixed-size structs: the daemon's globals, the accounts
  * and the LEDs. Filled by biff_uci_parse() (biff/uci.h) on Linux; an MCU image may fill them
- * from constants instead. Secrets are never stored here (see biff_uci_secret()).
+ * from constants instead. Secrets are never stored here (see biff_uci_secret()), with one
+ * exception: an OAuth2 client secret, which a device-flow client cannot keep secret anyway (it
+ * ships with the app: RFC 8252 section 8.5); it is still never quoted in a message.
  */
 #ifndef BIFF_ACCOUNT_H
 #define BIFF_ACCOUNT_H
@@ -21,6 +23,9 @@
 #endif
 #ifndef BIFF_CONFIG_PATH_MAX
 #define BIFF_CONFIG_PATH_MAX 128     /* file paths incl. NUL */
+#endif
+#ifndef BIFF_ACCOUNT_OAUTH_URL_MAX
+#define BIFF_ACCOUNT_OAUTH_URL_MAX 192 /* token_url, device_url incl. NUL */
 #endif
 #ifndef BIFF_STATUS_HOSTS_MAX
 #define BIFF_STATUS_HOSTS_MAX 4      /* list status_host entries */
@@ -74,6 +79,15 @@ typedef struct {
     char ca[BIFF_CONFIG_PATH_MAX];     /* "" = the global CA bundle */
     char secret_env[64];               /* environment variable with the secret; "" = the
                                           secrets file entry named like the account */
+    /* option auth 'oauth2': the access token comes from the device flow (biff/oauth.h); a
+     * preset's endpoints and scope are filled in here, so the strings are complete. */
+    uint8_t oauth2;
+    char oauth_provider[16];           /* "google", "microsoft" or "custom" */
+    char token_url[BIFF_ACCOUNT_OAUTH_URL_MAX];  /* https://host[:port]/path */
+    char device_url[BIFF_ACCOUNT_OAUTH_URL_MAX];
+    char client_id[128];
+    char client_secret[128];           /* "" = a public client */
+    char scope[256];                   /* space-separated */
 } biff_account;
 
 /* config led '<name>' */
