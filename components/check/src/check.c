@@ -13,17 +13,52 @@ static biff_check_status fail(biff_check *c, biff_error_class err, const char *d
     return BIFF_CHECK_FAILED;
 }
 
+/* The engines have the same call shapes and status values (biff/imap.h, biff/pop3.h): each
+ * step below goes through this table instead of asking for the protocol. */
+struct biff_check_engine {
+    int (*feed)(biff_check *c, const uint8_t *data, size_t len, size_t *used);
+    size_t (*output)(const biff_check *c, const uint8_t **data);
+    void (*output_done)(biff_check *c, size_t n);
+    int (*tls_started)(biff_check *c);
+    int (*eof)(biff_check *c);
+    biff_error_class (*error)(const biff_check *c, const char **detail);
+    int (*oauth_refused)(const biff_check *c);
+    void (*clear)(biff_check *c);
+};
+
+#define ENGINE_OPS(p)                                                                              \
+    static int p##_feed(biff_check *c, const uint8_t *d, size_t n, size_t *used)                 \
+    {                                                                                              \
+        return (int)biff_##p##_feed(&c->e.p, d, n, used);                                          \
+    }                                                                                              \
+    static size_t p##_output(const biff_check *c, const uint8_t **d) { return biff_##p##_output(&c->e.p, d); } \
+    static void p##_output_done(biff_check *c, size_t n) { biff_##p##_output_done(&c->e.p, n); } \
+    static int p##_tls_started(biff_check *c) { return (int)biff_##p##_tls_started(&c->e.p); }  \
+    static int p##_eof(biff_check *c) { return (int)biff_##p##_eof(&c->e.p); }                   \
+    static biff_error_class p##_error(const biff_check *c, const char **d) { return biff_##p##_error(&c->e.p, d); } \
+    static int p##_oauth_refused(const biff_check *c) { return biff_##p##_oauth_refused(&c->e.p); } \
+    static void p##_clear(biff_check *c) { biff_##p##_clear(&c->e.p); }                          \
+    static const struct biff_check_engine p##_ops = {                                              \
+        p##_feed, p##_output, p##_output_done, p##_tls_started, p##_eof, p##_error, p##_oauth_refused, p##_clear, \
+    };
+ENGINE_OPS(imap)
+ENGINE_OPS(pop3)
+
+/* One set of event values for both engines. */
+enum {
+    EV_OK = BIFF_IMAP_OK,
+    EV_STARTTLS = BIFF_IMAP_EV_STARTTLS,
+    EV_CLOSED = BIFF_IMAP_EV_CLOSED,
+};
+_Static_assert((int)BIFF_POP3_OK == EV_OK && (int)BIFF_POP3_EV_STARTTLS == EV_STARTTLS &&
+                   (int)BIFF_POP3_EV_CLOSED == EV_CLOSED && (int)BIFF_POP3_E_FAILED == (int)BIFF_IMAP_E_FAILED &&
+                   (int)BIFF_POP3_E_ARG == (int)BIFF_IMAP_E_ARG,
+               "the engines report the same events with the same values");
+
 static biff_check_status engine_failed(biff_check *c)
 {
     const char *d = "";
-    biff_error_class err;
-    if (c->acct->proto == BIFF_CHECK_IMAP) {
-        err = biff_imap_error(&c->e.imap, &d);
-    } else {
-        const biff_pop3_result *r = biff_pop3_get_result(&c->e.pop3);
-        err = r->error;
-        d = r->detail;
-    }
+    biff_error_class err = c->ops->error(c, &d);
     return fail(c, err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err, d);
 }
 
@@ -77,6 +112,7 @@ biff_check_status biff_check_start(biff_check *c, const biff_check_account *a, b
                            BIFF_CHECK_OUT_MAX) != BIFF_IMAP_OK) {
             return fail(c, BIFF_ERR_CONFIG, "invalid IMAP account (user, password or folder names)");
         }
+        c->ops = &imap_ops;
     } else {
         static const uint8_t auth_map[] = {
             [BIFF_CHECK_AUTH_AUTO] = BIFF_POP3_AUTH_AUTO, [BIFF_CHECK_AUTH_PLAIN] = BIFF_POP3_AUTH_PLAIN,
@@ -90,25 +126,15 @@ biff_check_status biff_check_start(biff_check *c, const biff_check_account *a, b
             .auth = auth_map[a->auth],
             .security = a->security == BIFF_CHECK_SEC_TLS ? BIFF_POP3_SEC_TLS
                       : a->security == BIFF_CHECK_SEC_STARTTLS ? BIFF_POP3_SEC_STARTTLS : BIFF_POP3_SEC_NONE,
-            .max_line = BIFF_CHECK_LINE_MAX, .on_uid = a->on_uid, .uid_ctx = a->uid_ctx,
+            .on_uid = a->on_uid, .uid_ctx = a->uid_ctx,
         };
-        if (biff_pop3_init(&c->e.pop3, &cfg, c->work, sizeof c->work) != BIFF_POP3_OK) {
+        if (biff_pop3_init(&c->e.pop3, &cfg, c->work, BIFF_CHECK_LINE_MAX, c->work + BIFF_CHECK_LINE_MAX,
+                           BIFF_CHECK_OUT_MAX) != BIFF_POP3_OK) {
             return fail(c, BIFF_ERR_CONFIG, "invalid POP3 account (user or password)");
         }
+        c->ops = &pop3_ops;
     }
     return BIFF_CHECK_OK;
-}
-
-static size_t engine_output(biff_check *c, const uint8_t **p)
-{
-    return c->acct->proto == BIFF_CHECK_IMAP ? biff_imap_output(&c->e.imap, p)
-                                              : biff_pop3_output(&c->e.pop3, p);
-}
-
-static void engine_output_done(biff_check *c, size_t n)
-{
-    if (c->acct->proto == BIFF_CHECK_IMAP) biff_imap_output_done(&c->e.imap, n);
-    else biff_pop3_output_done(&c->e.pop3, n);
 }
 
 /* Feed buffered input; returns a terminal/upgrade status or BIFF_CHECK_OK to go on. Plaintext
@@ -117,39 +143,25 @@ static void engine_output_done(biff_check *c, size_t n)
 static biff_check_status feed(biff_check *c)
 {
     while (c->rx_off < c->rx_len) {
-        size_t used = 0, avail = (size_t)(c->rx_len - c->rx_off);
-        const uint8_t *p = c->rx + c->rx_off;
-        if (c->acct->proto == BIFF_CHECK_IMAP) {
-            biff_imap_status s = biff_imap_feed(&c->e.imap, p, avail, &used);
-            c->rx_off = (uint16_t)(c->rx_off + used);
-            switch (s) {
-            case BIFF_IMAP_OK: break;
-            case BIFF_IMAP_EV_CHECKED:
-                c->checked = 1;
-                if (c->acct->idle) return BIFF_CHECK_RESULT;
-                break;
-            case BIFF_IMAP_EV_IDLING: return BIFF_CHECK_IDLING;
-            case BIFF_IMAP_EV_CHANGED:
-                /* News while idling: the engine leaves IDLE, rechecks, and goes back. */
-                if (biff_imap_recheck(&c->e.imap) != BIFF_IMAP_OK) return engine_failed(c);
-                break;
-            case BIFF_IMAP_EV_STARTTLS:
-                c->state = ST_NEED_TLS;
-                return BIFF_CHECK_NEED_TLS;
-            case BIFF_IMAP_EV_CLOSED: c->state = ST_DONE; return BIFF_CHECK_DONE;
-            default: return engine_failed(c);
-            }
-        } else {
-            biff_pop3_status s = biff_pop3_feed(&c->e.pop3, p, avail, &used);
-            c->rx_off = (uint16_t)(c->rx_off + used);
-            switch (s) {
-            case BIFF_POP3_OK: break;
-            case BIFF_POP3_STLS:
-                c->state = ST_NEED_TLS;
-                return BIFF_CHECK_NEED_TLS;
-            case BIFF_POP3_DONE: c->state = ST_DONE; return BIFF_CHECK_DONE;
-            default: return engine_failed(c);
-            }
+        size_t used = 0;
+        int s = c->ops->feed(c, c->rx + c->rx_off, (size_t)(c->rx_len - c->rx_off), &used);
+        c->rx_off = (uint16_t)(c->rx_off + used);
+        switch (s) {
+        case EV_OK: break;
+        case BIFF_IMAP_EV_CHECKED: /* IMAP only, as are the two below */
+            c->checked = 1;
+            if (c->acct->idle) return BIFF_CHECK_RESULT;
+            break;
+        case BIFF_IMAP_EV_IDLING: return BIFF_CHECK_IDLING;
+        case BIFF_IMAP_EV_CHANGED:
+            /* News while idling: the engine leaves IDLE, rechecks, and goes back. */
+            if (biff_imap_recheck(&c->e.imap) != BIFF_IMAP_OK) return engine_failed(c);
+            break;
+        case EV_STARTTLS:
+            c->state = ST_NEED_TLS;
+            return BIFF_CHECK_NEED_TLS;
+        case EV_CLOSED: c->state = ST_DONE; return BIFF_CHECK_DONE;
+        default: return engine_failed(c);
         }
         if (used == 0) break; /* an engine that takes nothing would loop forever */
     }
@@ -159,23 +171,14 @@ static biff_check_status feed(biff_check *c)
 
 static biff_check_status link_closed(biff_check *c, int32_t n)
 {
-    if (c->acct->proto == BIFF_CHECK_IMAP) {
-        /* Servers may close right after the tagged LOGOUT OK or even before it: the results are
-         * complete once every folder answered. */
-        if (c->checked && n == BIFF_NET_E_CLOSED) {
-            c->state = ST_DONE;
-            return BIFF_CHECK_DONE;
-        }
-        const char *d = NULL;
-        if (biff_imap_error(&c->e.imap, &d) != BIFF_ERR_NONE) return engine_failed(c);
-    } else if (n == BIFF_NET_E_CLOSED) {
-        biff_pop3_status s = biff_pop3_eof(&c->e.pop3);
-        if (s == BIFF_POP3_DONE) {
-            c->state = ST_DONE;
-            return BIFF_CHECK_DONE;
-        }
-        return engine_failed(c);
+    const char *d;
+    if (n == BIFF_NET_E_CLOSED) {
+        /* The engine knows whether everything it needed had arrived. */
+        if (c->ops->eof(c) != EV_CLOSED) return engine_failed(c);
+        c->state = ST_DONE;
+        return BIFF_CHECK_DONE;
     }
+    if (c->ops->error(c, &d) != BIFF_ERR_NONE) return engine_failed(c);
     return fail(c, BIFF_ERR_NETWORK, biff_net_strerror((biff_net_status)n));
 }
 
@@ -186,17 +189,17 @@ biff_check_status biff_check_step(biff_check *c)
     if (c->state == ST_NEED_TLS) return BIFF_CHECK_NEED_TLS;
     for (;;) {
         const uint8_t *p;
-        size_t n = engine_output(c, &p);
+        size_t n = c->ops->output(c, &p);
         while (n > 0) {
             int32_t sent = c->link->send(c->link->ctx, p, n);
             if (sent < 0) return link_closed(c, sent);
             if (sent == 0) return BIFF_CHECK_WANT_WRITE;
-            engine_output_done(c, (size_t)sent);
-            n = engine_output(c, &p);
+            c->ops->output_done(c, (size_t)sent);
+            n = c->ops->output(c, &p);
         }
         biff_check_status st = feed(c);
         if (st != BIFF_CHECK_OK) return st;
-        if (engine_output(c, &p) > 0) continue; /* replies queued by what we fed */
+        if (c->ops->output(c, &p) > 0) continue; /* replies queued by what we fed */
         int32_t got = c->link->recv(c->link->ctx, c->rx, sizeof c->rx);
         if (got < 0) return link_closed(c, got);
         if (got == 0) return BIFF_CHECK_WANT_READ;
@@ -210,12 +213,7 @@ biff_check_status biff_check_tls_started(biff_check *c, biff_transport *tls)
     if (c->state != ST_NEED_TLS || !tls) return BIFF_CHECK_E_ARG;
     c->link = tls;
     c->state = ST_RUN;
-    if (c->acct->proto == BIFF_CHECK_IMAP) {
-        if (biff_imap_tls_started(&c->e.imap) != BIFF_IMAP_OK) return engine_failed(c);
-    } else {
-        if (biff_pop3_tls_started(&c->e.pop3) != BIFF_POP3_OK) return engine_failed(c);
-    }
-    return BIFF_CHECK_OK;
+    return c->ops->tls_started(c) == EV_OK ? BIFF_CHECK_OK : engine_failed(c);
 }
 
 biff_check_status biff_check_recheck(biff_check *c)
@@ -257,7 +255,7 @@ int biff_check_oauth_refused(const biff_check *c)
 {
     if (c->state != ST_FAILED || c->err != BIFF_ERR_AUTH_FAILED)
         return 0;
-    return c->acct->proto == BIFF_CHECK_IMAP ? biff_imap_oauth_refused(&c->e.imap) : biff_pop3_oauth_refused(&c->e.pop3);
+    return c->ops->oauth_refused(c);
 }
 
 const biff_imap_folder_result *biff_check_folder(const biff_check *c, size_t i)
@@ -272,8 +270,6 @@ const biff_pop3_result *biff_check_pop3(const biff_check *c)
 
 void biff_check_clear(biff_check *c)
 {
-    if (c->acct && c->acct->proto == BIFF_CHECK_POP3) biff_pop3_clear(&c->e.pop3);
-    /* volatile so the compiler cannot drop the wipe of buffers that held credentials */
-    volatile uint8_t *w = (volatile uint8_t *)c->work;
-    for (size_t i = 0; i < sizeof c->work; i++) w[i] = 0;
+    /* The engine wipes itself and both its buffers (all of work); before start nothing is there. */
+    if (c->ops) c->ops->clear(c);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "biff/sasl.h"
+#include "mbedtls/platform_util.h"
 #include "mutf7.h"
 
 enum { P_GREETING, P_PRE, P_TLSWAIT, P_SESSION, P_CLOSED, P_FAILED };
@@ -34,6 +35,7 @@ enum {
     F_OVF = 1u << 12,     /* command did not fit in out */
     F_REQ_CAPA = 1u << 13, /* ask for the capabilities the login did not report */
     F_NOT_TOKEN = 1u << 14, /* the OAuth error report blames something a new token cannot fix */
+    F_CHECKED = 1u << 15, /* every folder answered at least once: results are complete */
 };
 
 /* Capability bits: position in cap_names (1-based). */
@@ -838,7 +840,7 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
             set_detail(e, "STATUS: ", t, tn);
         if (++e->n_done < e->cfg->n_folders)
             return BIFF_IMAP_OK;
-        e->flags &= (uint16_t)~F_CHECKING;
+        e->flags = (uint16_t)((e->flags & ~F_CHECKING) | F_CHECKED);
         return BIFF_IMAP_EV_CHECKED;
     }
     if (!(e->inflight & (1u << kind)))
@@ -1088,7 +1090,7 @@ biff_imap_status biff_imap_feed(biff_imap *e, const uint8_t *data, size_t len, s
     return r;
 }
 
-size_t biff_imap_output(biff_imap *e, const uint8_t **data)
+size_t biff_imap_output(const biff_imap *e, const uint8_t **data)
 {
     if (!e || !data || !e->cfg)
         return 0;
@@ -1181,4 +1183,29 @@ biff_error_class biff_imap_error(const biff_imap *e, const char **detail)
     if (detail)
         *detail = e ? e->detail : "";
     return e ? (biff_error_class)e->err : BIFF_ERR_CONFIG;
+}
+
+biff_imap_status biff_imap_eof(biff_imap *e)
+{
+    if (!e || !e->cfg)
+        return BIFF_IMAP_E_ARG;
+    /* Servers may close right after the tagged LOGOUT OK or even before it. */
+    if (e->flags & F_CHECKED) {
+        e->phase = P_CLOSED;
+        return BIFF_IMAP_EV_CLOSED;
+    }
+    if (e->phase == P_FAILED)
+        return BIFF_IMAP_E_FAILED;
+    return fail(e, BIFF_ERR_NETWORK, "connection closed by the server", NULL, 0);
+}
+
+void biff_imap_clear(biff_imap *e)
+{
+    if (!e)
+        return;
+    if (e->cfg) {
+        mbedtls_platform_zeroize(e->work, e->work_cap);
+        mbedtls_platform_zeroize(e->out, e->out_cap);
+    }
+    mbedtls_platform_zeroize(e, sizeof *e);
 }

@@ -372,6 +372,41 @@ static void test_api_misuse(void **state)
 }
 
 /* Footprint: the instance itself (buffers are the caller's). */
+/* eof: complete once every folder answered (servers close before LOGOUT's OK), else a network
+ * failure; clear wipes the engine and both buffers. */
+static void test_eof_and_clear(void **state)
+{
+    biff_imap_config c = cfg_tls();
+    const char *d;
+    size_t used;
+    (void)state;
+    c.auth = BIFF_IMAP_AUTH_LOGIN;
+    c.n_folders = 1;
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1] hi\r\n", &used), BIFF_IMAP_OK);
+    assert_int_equal(biff_imap_eof(&E), BIFF_IMAP_E_FAILED);
+    assert_int_equal(biff_imap_error(&E, &d), BIFF_ERR_NETWORK);
+    assert_string_equal(d, "connection closed by the server");
+    for (size_t i = 0; i < sizeof(out); i++)
+        assert_int_equal(out[i], 0); /* the queued LOGIN (with the password) is gone */
+
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1] hi\r\n", &used), BIFF_IMAP_OK);
+    (void)take(&E);
+    assert_int_equal(feed_str(&E, "bA OK in\r\n", &used), BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* STATUS INBOX (MESSAGES 1 UNSEEN 1 UIDNEXT 2 UIDVALIDITY 3)\r\nbS0 OK\r\n", &used),
+                     BIFF_IMAP_EV_CHECKED);
+    assert_int_equal(biff_imap_eof(&E), BIFF_IMAP_EV_CLOSED);
+    assert_int_equal(biff_imap_error(&E, NULL), BIFF_ERR_NONE);
+    assert_int_equal(biff_imap_folder(&E, 0)->unseen, 1);
+    biff_imap_clear(&E);
+    for (size_t i = 0; i < sizeof(out); i++)
+        assert_int_equal(out[i], 0);
+    for (size_t i = 0; i < sizeof(work); i++)
+        assert_int_equal(work[i], 0);
+    assert_null(biff_imap_folder(&E, 0));
+}
+
 static void test_instance_size(void **state)
 {
     (void)state;
@@ -393,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_output_bounds),
         cmocka_unit_test(test_literal_exact_fit),
         cmocka_unit_test(test_api_misuse),
+        cmocka_unit_test(test_eof_and_clear),
         cmocka_unit_test(test_instance_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,11 +49,11 @@ static void check(const biff_pop3 *e, const char *secret)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char token[600];
-    static const uint16_t maxlines[4] = {0, 64, 100, 1000};
+    static const uint16_t maxlines[4] = {512, 64, 100, 1000};
     biff_pop3_config cfg;
     biff_pop3 e;
-    char *work;
-    size_t cap, pos = 2;
+    uint8_t *work, *outbuf;
+    size_t line_cap, cap, pos = 2;
     uint32_t rng;
     int tls;
     biff_pop3_status st = BIFF_POP3_OK;
@@ -70,15 +70,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.auth = (biff_pop3_auth)(data[0] % 6u);
     cfg.security = (biff_pop3_security)((data[0] / 6u) % 3u);
     cfg.on_uid = (data[0] & 0x40) ? NULL : on_uid;
-    cfg.max_line = maxlines[(data[1] >> 6) & 3];
-    cap = (cfg.max_line ? cfg.max_line : 512u) + ((data[1] & 0x20) ? 64u : 1400u);
-    work = malloc(cap);
-    if (!work || biff_pop3_init(&e, &cfg, work, cap) != BIFF_POP3_OK) {
+    line_cap = maxlines[(data[1] >> 6) & 3];
+    cap = (data[1] & 0x20) ? 64u : 1400u; /* output buffer */
+    work = malloc(line_cap);
+    outbuf = malloc(cap);
+    if (!work || !outbuf || biff_pop3_init(&e, &cfg, work, line_cap, outbuf, cap) != BIFF_POP3_OK) {
         abort();
     }
     rng = data[1] * 2654435761u + 1u;
     tls = cfg.security == BIFF_POP3_SEC_TLS;
-    while (pos < size && (st == BIFF_POP3_OK || st == BIFF_POP3_STLS)) {
+    while (pos < size && (st == BIFF_POP3_OK || st == BIFF_POP3_EV_STARTTLS)) {
         size_t n = size - pos, used = 0;
         const uint8_t *out;
         size_t k;
@@ -88,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             n = n < lim ? n : lim;
         }
         st = biff_pop3_feed(&e, data + pos, n, &used);
-        if (used > n || ((st == BIFF_POP3_OK || st == BIFF_POP3_STLS) && used != n)) {
+        if (used > n || ((st == BIFF_POP3_OK || st == BIFF_POP3_EV_STARTTLS) && used != n)) {
             abort();
         }
         pos += used;
@@ -104,23 +105,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             biff_pop3_output_done(&e, (rng & 1) && k > 1 ? k / 2 : k);
         }
-        if (st == BIFF_POP3_STLS && (rng & 0x100)) {
+        if (st == BIFF_POP3_EV_STARTTLS && (rng & 0x100)) {
             st = biff_pop3_tls_started(&e);
             tls = 1;
         }
         check(&e, cfg.secret);
     }
-    if (st == BIFF_POP3_OK || st == BIFF_POP3_STLS) {
+    if (st == BIFF_POP3_OK || st == BIFF_POP3_EV_STARTTLS) {
         st = biff_pop3_eof(&e);
     }
-    if (st != BIFF_POP3_DONE && st != BIFF_POP3_ERROR) {
+    if (st != BIFF_POP3_EV_CLOSED && st != BIFF_POP3_E_FAILED) {
         abort();
     }
-    if (st == BIFF_POP3_DONE && biff_pop3_get_result(&e)->error != BIFF_ERR_NONE) {
+    if (st == BIFF_POP3_EV_CLOSED && biff_pop3_get_result(&e)->error != BIFF_ERR_NONE) {
         abort();
     }
     check(&e, cfg.secret);
     biff_pop3_clear(&e);
     free(work);
+    free(outbuf);
     return 0;
 }

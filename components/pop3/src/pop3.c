@@ -534,15 +534,15 @@ static void line(biff_pop3 *e, const char *l, size_t n)
     }
 }
 
-biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, void *work, size_t cap)
+biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, uint8_t *work,
+                                size_t work_cap, uint8_t *out, size_t out_cap)
 {
-    size_t ml;
-    if (!e || !cfg || !work || !cfg->user || !cfg->secret) {
+    if (!e || !cfg || !work || !out || !cfg->user || !cfg->secret) {
         return BIFF_POP3_E_ARG;
     }
-    ml = cfg->max_line ? cfg->max_line : 512u;
-    if (cap > 65535u || ml < 16u || cap < ml + 64u || cfg->security > BIFF_POP3_SEC_NONE ||
-        cfg->auth > BIFF_POP3_AUTH_OAUTHBEARER || strpbrk(cfg->user, "\r\n") || strpbrk(cfg->secret, "\r\n")) {
+    if (work_cap > 65535u || out_cap > 65535u || work_cap < 16u || out_cap < 64u ||
+        cfg->security > BIFF_POP3_SEC_NONE || cfg->auth > BIFF_POP3_AUTH_OAUTHBEARER ||
+        strpbrk(cfg->user, "\r\n") || strpbrk(cfg->secret, "\r\n")) {
         return BIFF_POP3_E_ARG;
     }
     memset(e, 0, sizeof *e);
@@ -554,10 +554,10 @@ biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, void 
     e->uid_ctx = cfg->uid_ctx;
     e->cfg_auth = (uint8_t)cfg->auth;
     e->security = (uint8_t)cfg->security;
-    e->line = work;
-    e->line_cap = (uint16_t)(ml - 1); /* the LF is never stored */
-    e->out = (char *)work + ml;
-    e->out_cap = (uint16_t)(cap - ml);
+    e->line = (char *)work;
+    e->line_cap = (uint16_t)(work_cap - 1); /* the LF is never stored */
+    e->out = (char *)out;
+    e->out_cap = (uint16_t)out_cap;
     e->flags = cfg->security == BIFF_POP3_SEC_TLS ? F_TLS : 0u;
     return BIFF_POP3_OK; /* state 0 = ST_GREET */
 }
@@ -566,19 +566,19 @@ static biff_pop3_status status_of(const biff_pop3 *e)
 {
     switch (e->state) {
     case ST_DONE:
-        return BIFF_POP3_DONE;
+        return BIFF_POP3_EV_CLOSED;
     case ST_ERROR:
-        return BIFF_POP3_ERROR;
+        return BIFF_POP3_E_FAILED;
     case ST_TLSWAIT:
-        return BIFF_POP3_STLS;
+        return BIFF_POP3_EV_STARTTLS;
     default:
         return BIFF_POP3_OK;
     }
 }
 
-biff_pop3_status biff_pop3_feed(biff_pop3 *e, const void *data, size_t len, size_t *consumed)
+biff_pop3_status biff_pop3_feed(biff_pop3 *e, const uint8_t *data, size_t len, size_t *consumed)
 {
-    const char *d = data;
+    const char *d = (const char *)data;
     size_t i = 0;
     if (consumed) {
         *consumed = 0;
@@ -677,10 +677,19 @@ const biff_pop3_result *biff_pop3_get_result(const biff_pop3 *e)
     return &e->res;
 }
 
+biff_error_class biff_pop3_error(const biff_pop3 *e, const char **detail)
+{
+    if (detail) {
+        *detail = e->res.detail;
+    }
+    return e->res.error;
+}
+
 void biff_pop3_clear(biff_pop3 *e)
 {
     if (e->line) {
-        mbedtls_platform_zeroize(e->line, (size_t)e->line_cap + 1u + e->out_cap);
+        mbedtls_platform_zeroize(e->line, (size_t)e->line_cap + 1u);
+        mbedtls_platform_zeroize(e->out, e->out_cap);
     }
     mbedtls_platform_zeroize(e, sizeof *e);
 }

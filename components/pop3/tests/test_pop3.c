@@ -26,6 +26,7 @@ typedef struct {
     char name[128];
     char user[128], secret[4096], host[64];
     biff_pop3_config cfg;
+    size_t max_line; /* line buffer (0 = 512); the rest of workcap is the output buffer */
     size_t workcap;
     char server[MAXB];
     size_t slen;
@@ -79,7 +80,7 @@ static void load(transcript *t, const char *path)
     snprintf(t->name, sizeof t->name, "%s", strrchr(path, '/') + 1);
     t->tls_at = -1;
     t->workcap = 1024;
-    t->expect = BIFF_POP3_DONE;
+    t->expect = BIFF_POP3_EV_CLOSED;
     t->messages = -1;
     t->oauth_refused = -1;
     t->uidl = -1;
@@ -122,7 +123,7 @@ static void load(transcript *t, const char *path)
         } else if (!strncmp(ln, "@port ", 6)) {
             t->cfg.port = (unsigned)atoi(v);
         } else if (!strncmp(ln, "@maxline ", 9)) {
-            t->cfg.max_line = (uint16_t)atoi(v);
+            t->max_line = (size_t)atoi(v);
         } else if (!strncmp(ln, "@workcap ", 9)) {
             t->workcap = (size_t)atoi(v);
         } else if (!strcmp(ln, "@nouidl")) {
@@ -144,7 +145,7 @@ static void load(transcript *t, const char *path)
                               : !strcmp(v, "STARTTLS") ? BIFF_POP3_SEC_STARTTLS
                                                        : BIFF_POP3_SEC_NONE;
         } else if (!strncmp(ln, "@expect ", 8)) {
-            t->expect = !strcmp(v, "DONE") ? BIFF_POP3_DONE : BIFF_POP3_ERROR;
+            t->expect = !strcmp(v, "DONE") ? BIFF_POP3_EV_CLOSED : BIFF_POP3_E_FAILED;
         } else if (!strncmp(ln, "@messages ", 10)) {
             t->messages = atol(v);
         } else if (!strncmp(ln, "@uidl ", 6)) {
@@ -226,12 +227,14 @@ static void run(const transcript *t, int mode, size_t split)
     biff_pop3_config cfg = t->cfg;
     biff_pop3 e;
     biff_pop3_status st = BIFF_POP3_OK;
-    char *work = malloc(t->workcap); /* exact size so ASan sees any overrun */
+    size_t line_cap = t->max_line ? t->max_line : 512, out_cap = t->workcap - line_cap;
+    uint8_t *work = malloc(line_cap), *out = malloc(out_cap); /* exact sizes so ASan sees any overrun */
 
     assert_non_null(work);
+    assert_non_null(out);
     cfg.on_uid = t->nouidl ? NULL : on_uid;
     cfg.uid_ctx = &sink;
-    assert_int_equal(biff_pop3_init(&e, &cfg, work, t->workcap), BIFF_POP3_OK);
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, line_cap, out, out_cap), BIFF_POP3_OK);
     drain(&e, got, &glen, 0);
     assert_int_equal(glen, 0);
 
@@ -247,20 +250,20 @@ static void run(const transcript *t, int mode, size_t split)
         if (t->tls_at >= 0 && pos < (size_t)t->tls_at && pos + n > (size_t)t->tls_at) {
             n = (size_t)t->tls_at - pos;
         }
-        st = biff_pop3_feed(&e, t->server + pos, n, &used);
+        st = biff_pop3_feed(&e, (const uint8_t *)t->server + pos, n, &used);
         assert_true(used <= n);
-        if (st == BIFF_POP3_OK || st == BIFF_POP3_STLS) {
+        if (st == BIFF_POP3_OK || st == BIFF_POP3_EV_STARTTLS) {
             assert_int_equal(used, n);
         }
         pos += used;
         drain(&e, got, &glen, mode == 3);
         /* Exactly the due bytes; after ERROR the engine drops what it had not yet handed out. */
-        if ((st == BIFF_POP3_ERROR ? glen > due(t, pos, tls) : glen != due(t, pos, tls)) ||
+        if ((st == BIFF_POP3_E_FAILED ? glen > due(t, pos, tls) : glen != due(t, pos, tls)) ||
             memcmp(got, t->client, glen) != 0) {
             fail_msg("%s mode %d split %zu: at server offset %zu sent %zu bytes '%.*s', transcript says %zu", t->name,
                      mode, split, pos, glen, (int)glen, got, due(t, pos, tls));
         }
-        if (st == BIFF_POP3_STLS) {
+        if (st == BIFF_POP3_EV_STARTTLS) {
             assert_true(t->tls_at >= 0 && pos <= (size_t)t->tls_at);
             if (pos == (size_t)t->tls_at) {
                 tls = 1;
@@ -270,7 +273,7 @@ static void run(const transcript *t, int mode, size_t split)
                 assert_int_equal(glen, due(t, pos, tls));
             }
         }
-        if (st == BIFF_POP3_DONE || st == BIFF_POP3_ERROR) {
+        if (st == BIFF_POP3_EV_CLOSED || st == BIFF_POP3_E_FAILED) {
             break;
         }
     }
@@ -283,13 +286,13 @@ static void run(const transcript *t, int mode, size_t split)
         fail_msg("%s mode %d split %zu: status %d, want %d (%s: %s)", t->name, mode, split, st, t->expect,
                  biff_error_class_name(r->error), r->detail);
     }
-    if (st == BIFF_POP3_DONE) {
+    if (st == BIFF_POP3_EV_CLOSED) {
         assert_int_equal(pos, t->slen);
         assert_int_equal(glen, t->clen);
         assert_int_equal(r->error, BIFF_ERR_NONE);
     }
     if (mode == 0 && getenv("POP3_VERBOSE")) {
-        printf("%-36s %-6s %-24s %s\n", t->name, st == BIFF_POP3_DONE ? "DONE" : "ERROR", biff_error_class_name(r->error),
+        printf("%-36s %-6s %-24s %s\n", t->name, st == BIFF_POP3_EV_CLOSED ? "DONE" : "ERROR", biff_error_class_name(r->error),
                r->detail);
     }
     if (t->messages >= 0) {
@@ -299,10 +302,10 @@ static void run(const transcript *t, int mode, size_t split)
     if (t->uidl >= 0) {
         assert_int_equal(r->uidl, t->uidl);
     }
-    if (st == BIFF_POP3_DONE || t->uids[0]) {
+    if (st == BIFF_POP3_EV_CLOSED || t->uids[0]) {
         assert_string_equal(sink.buf, t->uids);
     }
-    if (st == BIFF_POP3_DONE) {
+    if (st == BIFF_POP3_EV_CLOSED) {
         uint32_t lines = 0;
         for (const char *p = t->uids; *p; p++) {
             lines += *p == '\n';
@@ -326,10 +329,14 @@ static void run(const transcript *t, int mode, size_t split)
         assert_null(strstr(r->detail, t->secret));
     }
     biff_pop3_clear(&e);
-    for (size_t i = 0; i < t->workcap; i++) {
+    for (size_t i = 0; i < line_cap; i++) {
         assert_int_equal(work[i], 0);
     }
+    for (size_t i = 0; i < out_cap; i++) {
+        assert_int_equal(out[i], 0);
+    }
     free(work);
+    free(out);
 }
 
 static void replay(void **state)
@@ -352,36 +359,38 @@ static void replay(void **state)
 static void api(void **state)
 {
     (void)state;
-    static char work[1024];
+    static uint8_t work[512], out[512];
     biff_pop3 e;
     biff_pop3_config cfg = {.user = "joe", .secret = "pw"};
     const uint8_t *p;
     size_t used = 9;
 
-    assert_int_equal(biff_pop3_init(&e, NULL, work, sizeof work), BIFF_POP3_E_ARG);
-    assert_int_equal(biff_pop3_init(&e, &cfg, NULL, sizeof work), BIFF_POP3_E_ARG);
-    assert_int_equal(biff_pop3_init(&e, &cfg, work, 512 + 63), BIFF_POP3_E_ARG); /* output area < 64 */
-    assert_int_equal(biff_pop3_init(&e, &cfg, work, 70000), BIFF_POP3_E_ARG);
-    cfg.max_line = 8;
-    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_E_ARG);
-    cfg.max_line = 0;
+#define BUFS work, sizeof work, out, sizeof out
+    assert_int_equal(biff_pop3_init(&e, NULL, BUFS), BIFF_POP3_E_ARG);
+    assert_int_equal(biff_pop3_init(&e, &cfg, NULL, sizeof work, out, sizeof out), BIFF_POP3_E_ARG);
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work, NULL, sizeof out), BIFF_POP3_E_ARG);
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work, out, 63), BIFF_POP3_E_ARG); /* output area < 64 */
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, 70000, out, sizeof out), BIFF_POP3_E_ARG);
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work, out, 70000), BIFF_POP3_E_ARG);
+    assert_int_equal(biff_pop3_init(&e, &cfg, work, 8, out, sizeof out), BIFF_POP3_E_ARG); /* line bound < 16 */
     cfg.secret = "p\r\nDELE 1";
-    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_E_ARG);
+    assert_int_equal(biff_pop3_init(&e, &cfg, BUFS), BIFF_POP3_E_ARG);
     cfg.secret = "pw";
     cfg.user = "joe\n";
-    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_E_ARG);
+    assert_int_equal(biff_pop3_init(&e, &cfg, BUFS), BIFF_POP3_E_ARG);
     cfg.user = "joe";
     cfg.auth = (biff_pop3_auth)6;
-    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_E_ARG);
+    assert_int_equal(biff_pop3_init(&e, &cfg, BUFS), BIFF_POP3_E_ARG);
     cfg.auth = BIFF_POP3_AUTH_AUTO;
     cfg.security = (biff_pop3_security)3;
-    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_E_ARG);
+    assert_int_equal(biff_pop3_init(&e, &cfg, BUFS), BIFF_POP3_E_ARG);
     cfg.security = BIFF_POP3_SEC_NONE;
-    assert_int_equal(biff_pop3_init(&e, &cfg, work, sizeof work), BIFF_POP3_OK);
+    assert_int_equal(biff_pop3_init(&e, &cfg, BUFS), BIFF_POP3_OK);
     assert_int_equal(biff_pop3_feed(&e, NULL, 1, &used), BIFF_POP3_E_ARG);
+#undef BUFS
     assert_int_equal(used, 0);
     assert_int_equal(biff_pop3_tls_started(&e), BIFF_POP3_E_ARG); /* not after STLS */
-    assert_int_equal(biff_pop3_feed(&e, "+OK hi\r\n", 8, &used), BIFF_POP3_OK);
+    assert_int_equal(biff_pop3_feed(&e, (const uint8_t *)"+OK hi\r\n", 8, &used), BIFF_POP3_OK);
     assert_int_equal(used, 8);
     assert_int_equal(biff_pop3_output(&e, &p), 6);
     assert_memory_equal(p, "CAPA\r\n", 6);
@@ -391,12 +400,17 @@ static void api(void **state)
     biff_pop3_output_done(&e, 99); /* more than pending: clamps */
     assert_int_equal(biff_pop3_output(&e, &p), 0);
     /* Events stop consumption: DONE mid-buffer leaves the rest unconsumed. */
-    assert_int_equal(biff_pop3_feed(&e, "HELLO\r\nmore", 11, &used), BIFF_POP3_ERROR);
+    assert_int_equal(biff_pop3_feed(&e, (const uint8_t *)"HELLO\r\nmore", 11, &used), BIFF_POP3_E_FAILED);
     assert_int_equal(used, 7);
-    assert_int_equal(biff_pop3_feed(&e, "x", 1, &used), BIFF_POP3_ERROR);
+    assert_int_equal(biff_pop3_feed(&e, (const uint8_t *)"x", 1, &used), BIFF_POP3_E_FAILED);
     assert_int_equal(used, 0);
-    assert_int_equal(biff_pop3_eof(&e), BIFF_POP3_ERROR);
+    assert_int_equal(biff_pop3_eof(&e), BIFF_POP3_E_FAILED);
     assert_int_equal(biff_pop3_get_result(&e)->error, BIFF_ERR_PROTOCOL);
+    {
+        const char *d = NULL;
+        assert_int_equal(biff_pop3_error(&e, &d), BIFF_ERR_PROTOCOL);
+        assert_ptr_equal(d, biff_pop3_get_result(&e)->detail);
+    }
     biff_pop3_clear(&e);
 }
 

@@ -72,6 +72,7 @@ typedef enum {
 /* Caller-allocated; about 4 KB with the default buffer sizes. Fields are private. */
 typedef struct {
     const biff_check_account *acct;
+    const struct biff_check_engine *ops; /* the engine's calls, chosen at start */
     biff_transport *link;
     union {
         biff_imap imap;

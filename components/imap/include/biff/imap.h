@@ -21,7 +21,11 @@
  *
  * Driving loop: after every engine call, send biff_imap_output() and confirm it with
  * biff_imap_output_done(); feed what arrives; on an event, act and feed the unconsumed rest
- * (except after EV_STARTTLS, where the rest is plaintext that must be dropped).
+ * (except after EV_STARTTLS, where the rest is plaintext that must be dropped). When the
+ * server closes the link call biff_imap_eof(); when done with the engine, biff_imap_clear().
+ *
+ * The POP3 engine (biff/pop3.h) has the same shape: the same init buffers, feed, output,
+ * tls_started, eof, error and clear calls, and the same status values for the same events.
  */
 #ifndef BIFF_IMAP_H
 #define BIFF_IMAP_H
@@ -38,6 +42,7 @@
 #define BIFF_IMAP_DETAIL_MAX 96 /* error/alert text incl. NUL */
 #endif
 
+/* biff_pop3_status uses the same values for the same events: keep the order. */
 typedef enum {
     BIFF_IMAP_OK = 0,        /* input consumed; send pending output, feed more when it arrives */
     BIFF_IMAP_EV_STARTTLS,   /* start TLS now, then call biff_imap_tls_started() */
@@ -145,7 +150,7 @@ biff_imap_status biff_imap_init(biff_imap *e, const biff_imap_config *cfg, uint8
 biff_imap_status biff_imap_feed(biff_imap *e, const uint8_t *data, size_t len, size_t *consumed);
 
 /** Bytes waiting to be sent (0 = nothing). *data stays valid until the next engine call. */
-size_t biff_imap_output(biff_imap *e, const uint8_t **data);
+size_t biff_imap_output(const biff_imap *e, const uint8_t **data);
 
 /** The first n bytes from biff_imap_output() were sent; they are wiped (they may hold secrets). */
 void biff_imap_output_done(biff_imap *e, size_t n);
@@ -180,6 +185,16 @@ biff_error_class biff_imap_error(const biff_imap *e, const char **detail);
 
 /** Failed with XOAUTH2/OAUTHBEARER in a way a fresh access token may fix (expired, revoked). */
 int biff_imap_oauth_refused(const biff_imap *e);
+
+/**
+ * The server closed the link: EV_CLOSED if every folder had answered (servers may close right
+ * after LOGOUT's OK, or before it), else E_FAILED (a network error, unless the session had
+ * already failed for another reason).
+ */
+biff_imap_status biff_imap_eof(biff_imap *e);
+
+/** Wipe the engine and both buffers (they may hold credentials). Call when done with it. */
+void biff_imap_clear(biff_imap *e);
 
 /**
  * Encode a UTF-8 mailbox name as modified UTF-7 (RFC 3501 5.1.3) into out (NUL-terminated).

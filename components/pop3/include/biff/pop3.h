@@ -1,12 +1,14 @@
 /* Sans-I/O POP3 client engine: one mail check (greeting, CAPA, STLS, auth, STAT, UIDL, QUIT).
  *
- * The engine owns no socket, timer or heap. The caller:
- *   1. biff_pop3_init() with a config and a work buffer;
+ * The engine owns no socket, timer or heap. Its API has the shape of the IMAP engine's
+ * (biff/imap.h): the same init buffers, feed, output, tls_started, eof, error and clear calls,
+ * and status values that mean the same in both. The caller:
+ *   1. biff_pop3_init() with a config, a line buffer and an output buffer;
  *   2. loops: send what biff_pop3_output() exposes (then biff_pop3_output_done()), feed every byte
- *      received to biff_pop3_feed(), until the status is DONE or ERROR;
- *   3. on BIFF_POP3_STLS performs the TLS handshake and calls biff_pop3_tls_started();
- *   4. on connection close calls biff_pop3_eof() (which settles DONE or a clear "incomplete").
- * RAM: sizeof(biff_pop3) plus the work buffer (line bound + output area).
+ *      received to biff_pop3_feed(), until the status is EV_CLOSED or E_FAILED;
+ *   3. on BIFF_POP3_EV_STARTTLS performs the TLS handshake and calls biff_pop3_tls_started();
+ *   4. on connection close calls biff_pop3_eof() (which settles EV_CLOSED or a clear "incomplete").
+ * RAM: sizeof(biff_pop3) plus the two buffers.
  * Build option: -DBIFF_POP3_NO_APOP drops APOP and with it the need for mbedTLS MD5 (~2 KB).
  */
 #ifndef BIFF_POP3_H
@@ -17,12 +19,13 @@
 
 #include "biff/result.h"
 
+/* The values are those of the same events in biff_imap_status, so one caller handles both. */
 typedef enum {
-    BIFF_POP3_OK = 0, /* input consumed; send pending output, feed more */
-    BIFF_POP3_STLS,   /* server said +OK to STLS: start TLS now, then biff_pop3_tls_started() */
-    BIFF_POP3_DONE,   /* check complete: see biff_pop3_get_result() */
-    BIFF_POP3_ERROR,  /* check failed: error class and detail in biff_pop3_get_result() */
-    BIFF_POP3_E_ARG,  /* bad arguments to init/feed */
+    BIFF_POP3_OK = 0,          /* input consumed; send pending output, feed more */
+    BIFF_POP3_EV_STARTTLS = 1, /* server said +OK to STLS: start TLS now, then biff_pop3_tls_started() */
+    BIFF_POP3_EV_CLOSED = 5,   /* check complete (QUIT answered or link closed after it) */
+    BIFF_POP3_E_FAILED = 6,    /* check failed: biff_pop3_error() says why */
+    BIFF_POP3_E_ARG = 7,       /* bad arguments to init/feed, or tls_started without EV_STARTTLS */
 } biff_pop3_status;
 
 typedef enum {
@@ -41,7 +44,7 @@ typedef enum {
 } biff_pop3_security;
 
 /* Called once per UIDL entry while the listing streams in. uid is 1..70 printable octets,
- * not NUL-terminated. Entries are only trustworthy once the check ends in BIFF_POP3_DONE. */
+ * not NUL-terminated. Entries are only trustworthy once the check ends in BIFF_POP3_EV_CLOSED. */
 typedef void (*biff_pop3_uid_fn)(void *ctx, uint32_t msgno, const char *uid, size_t len);
 
 typedef struct {
@@ -51,7 +54,6 @@ typedef struct {
     unsigned port;           /* OAUTHBEARER "port=" (0 = omit) */
     biff_pop3_auth auth;
     biff_pop3_security security;
-    uint16_t max_line;       /* longest accepted server line incl. CRLF; 0 = 512 (RFC 1939) */
     biff_pop3_uid_fn on_uid; /* NULL: no UIDL, STAT only */
     void *uid_ctx;
 } biff_pop3_config;
@@ -60,7 +62,7 @@ typedef struct {
 #define BIFF_POP3_UID_MAX 70
 
 typedef struct {
-    biff_error_class error;  /* BIFF_ERR_NONE on DONE */
+    biff_error_class error;  /* BIFF_ERR_NONE on EV_CLOSED */
     uint32_t messages;       /* STAT count */
     uint32_t octets;         /* STAT size (saturates at UINT32_MAX) */
     uint32_t uids;           /* UIDL entries delivered to on_uid */
@@ -88,21 +90,23 @@ typedef struct biff_pop3 {
 } biff_pop3;
 
 /**
- * Prepare one check. work[cap] is split into a line buffer of cfg->max_line octets and the
- * output area (the rest, which must fit the longest command: AUTH with a base64 token for OAuth).
+ * Prepare one check. work[work_cap] bounds one server line incl. CRLF (512 per RFC 1939;
+ * minimum 16); out[out_cap] must fit the longest command (64 minimum; AUTH with a base64 token
+ * for OAuth needs about 4/3 of the token + 100). Both buffers must outlive the check.
  * cfg is copied; the strings it points to must stay valid until the check ends.
- * Returns BIFF_POP3_OK or BIFF_POP3_E_ARG (output area under 64 octets, cap > 65535, NULLs,
+ * Returns BIFF_POP3_OK or BIFF_POP3_E_ARG (a buffer too small or over 65535, NULLs,
  * unknown enum values, CR or LF in user or secret).
  */
-biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, void *work, size_t cap);
+biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, uint8_t *work,
+                                size_t work_cap, uint8_t *out, size_t out_cap);
 
 /**
  * Feed received bytes (any split). *consumed says how many were used: all of them unless an
- * event (DONE/ERROR) ended the check mid-buffer. On STLS the rest of the buffer is consumed and
- * dropped, and so is anything fed before biff_pop3_tls_started(): bytes that arrived in plaintext
- * must never be read as if TLS protected them (CVE-2021-22947).
+ * event (EV_CLOSED/E_FAILED) ended the check mid-buffer. On EV_STARTTLS the rest of the buffer is
+ * consumed and dropped, and so is anything fed before biff_pop3_tls_started(): bytes that arrived
+ * in plaintext must never be read as if TLS protected them (CVE-2021-22947).
  */
-biff_pop3_status biff_pop3_feed(biff_pop3 *e, const void *data, size_t len, size_t *consumed);
+biff_pop3_status biff_pop3_feed(biff_pop3 *e, const uint8_t *data, size_t len, size_t *consumed);
 
 /** Pending bytes to send: sets *ptr and returns their count (0 = nothing to send). */
 size_t biff_pop3_output(const biff_pop3 *e, const uint8_t **ptr);
@@ -110,14 +114,17 @@ size_t biff_pop3_output(const biff_pop3 *e, const uint8_t **ptr);
 /** n of the pending bytes were sent. Sent commands (which may hold credentials) are wiped. */
 void biff_pop3_output_done(biff_pop3 *e, size_t n);
 
-/** The TLS handshake after BIFF_POP3_STLS succeeded: the engine re-issues CAPA (RFC 2595). */
+/** The TLS handshake after BIFF_POP3_EV_STARTTLS succeeded: the engine re-issues CAPA (RFC 2595). */
 biff_pop3_status biff_pop3_tls_started(biff_pop3 *e);
 
-/** The server closed the link: DONE if everything needed arrived, else ERROR "incomplete". */
+/** The server closed the link: EV_CLOSED if everything needed arrived, else E_FAILED "incomplete". */
 biff_pop3_status biff_pop3_eof(biff_pop3 *e);
 
-/** Result so far (final once DONE/ERROR). */
+/** Result so far (final once EV_CLOSED/E_FAILED). */
 const biff_pop3_result *biff_pop3_get_result(const biff_pop3 *e);
+
+/** Why the check failed (BIFF_ERR_NONE if it did not); *detail (optional) gets the text. */
+biff_error_class biff_pop3_error(const biff_pop3 *e, const char **detail);
 
 /** Failed with XOAUTH2/OAUTHBEARER in a way a fresh access token may fix (expired, revoked). */
 int biff_pop3_oauth_refused(const biff_pop3 *e);
