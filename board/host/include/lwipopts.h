@@ -38,6 +38,13 @@
 #define SNTP_SET_SYSTEM_TIME(sec) biff_board_set_time(sec)
 void biff_board_set_time(unsigned long sec);
 
+/* altcp: lwIP's MQTT client connects through altcp_tls_new(), which components/mqtt provides
+ * over the project's transport and TLS (no altcp_tls_mbedtls). The longest Home Assistant
+ * message (components/ha: payload <= 1024 B, topic < 128 B) must fit the client's output ring. */
+#define LWIP_ALTCP                1
+#define LWIP_ALTCP_TLS            1
+#define MQTT_OUTPUT_RINGBUF_SIZE  1280
+
 #define LWIP_STATS                1   /* pbuf/memp counters feed the soak test's leak check */
 
 #endif

@@ -50,5 +50,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = 0;
     biff_uci_secrets_check((const char *)data, size, "fuzz.sec", diags, 6, &n);
     need(n <= 6);
+    /* Storing a token into any file: it reads back, and so does every other entry asked for. */
+    static char upd[8192];
+    size_t ulen = 0;
+    biff_uci_status s3 = biff_uci_secret_set((const char *)data, size, "work", "tok/en=1", upd, sizeof upd, &ulen);
+    need(s3 == BIFF_UCI_OK || s3 == BIFF_UCI_E_TOO_LONG);
+    if (s3 == BIFF_UCI_OK) {
+        need(ulen < sizeof upd && upd[ulen] == 0);
+        need(biff_uci_secret(upd, ulen, "work", out, sizeof out) == BIFF_UCI_OK && strcmp(out, "tok/en=1") == 0);
+        char before[32], after[32];
+        biff_uci_status b1 = biff_uci_secret((const char *)data, size, "home", before, sizeof before);
+        need(biff_uci_secret(upd, ulen, "home", after, sizeof after) == b1);
+        need(b1 != BIFF_UCI_OK || strcmp(before, after) == 0);
+    }
     return 0;
 }

@@ -986,6 +986,60 @@ biff_uci_status biff_uci_secret(const char *text, size_t len, const char *accoun
     return BIFF_UCI_E_NOT_FOUND;
 }
 
+/* Append n bytes to out; 0 when they do not fit (with room for the NUL). */
+static int put(char *out, size_t cap, size_t *o, const char *s, size_t n)
+{
+    if (n >= cap - *o) return 0;
+    memcpy(out + *o, s, n);
+    *o += n;
+    return 1;
+}
+
+static int put_entry(char *out, size_t cap, size_t *o, const char *name, const char *value, size_t vlen)
+{
+    return put(out, cap, o, name, strlen(name)) && put(out, cap, o, " = ", 3) && put(out, cap, o, value, vlen) &&
+           put(out, cap, o, "\n", 1);
+}
+
+biff_uci_status biff_uci_secret_set(const char *text, size_t len, const char *name, const char *value,
+                                    char *out, size_t cap, size_t *out_len)
+{
+    if ((!text && len) || !name || !out || cap == 0 || !is_ident(name, BIFF_ACCOUNT_NAME_MAX)) return BIFF_UCI_E_ARG;
+    size_t vlen = value ? strlen(value) : 0;
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char ch = (unsigned char)value[i];
+        if (ch < 0x20 || ch == 0x7f || ((i == 0 || i == vlen - 1) && ch == ' ')) return BIFF_UCI_E_ARG;
+    }
+    size_t o = 0, pos = 0, nlen = strlen(name);
+    int done = 0, ok = 1;
+    /* Walk the lines as biff_uci_secret() reads them; copy each one that is not the entry. */
+    while (ok && pos < len) {
+        size_t start = pos;
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        size_t probe = start;
+        secret_line one;
+        memset(&one, 0, sizeof one);
+        int is_entry = next_secret_line(text, end, &probe, &one) && !one.malformed && one.name_len == nlen &&
+                       memcmp(one.name, name, nlen) == 0;
+        pos = end + 1;
+        if (!is_entry) {
+            ok = put(out, cap, &o, text + start, end - start) && put(out, cap, &o, "\n", 1);
+        } else if (!done) {
+            done = 1;
+            if (vlen) ok = put_entry(out, cap, &o, name, value, vlen);
+        }
+    }
+    if (ok && !done && vlen) ok = put_entry(out, cap, &o, name, value, vlen);
+    if (!ok) {
+        memset(out, 0, cap);
+        return BIFF_UCI_E_TOO_LONG;
+    }
+    out[o] = 0;
+    if (out_len) *out_len = o;
+    return BIFF_UCI_OK;
+}
+
 biff_uci_status biff_uci_secrets_check(const char *text, size_t len, const char *file,
                                        biff_uci_diag *diags, size_t max_diags, size_t *n_diags)
 {

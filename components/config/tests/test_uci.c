@@ -643,6 +643,54 @@ static void oauth_errors(void **state)
                         "t.conf:1: account 'a': ;AUTH=PLAIN in the URL cannot carry an OAuth2 token (XOAUTH2 or OAUTHBEARER can)");
 }
 
+/* Storing a refresh token: the entry changes, nothing else does, and it reads back. */
+static void secrets_update(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "# tinybiff secrets\n"
+        "work = hunter2\n"
+        "\n"
+        "mail_oauth = old-token\n"
+        "broken line\n"
+        "mail_oauth = stale-duplicate\n"
+        "last = x";
+    char out[256], got[64];
+    size_t n = 0;
+    assert_int_equal(biff_uci_secret_set(text, strlen(text), "mail_oauth", "1//0gNEW-token.x", out, sizeof out, &n),
+                     BIFF_UCI_OK);
+    assert_int_equal(n, strlen(out));
+    assert_string_equal(out, "# tinybiff secrets\nwork = hunter2\n\nmail_oauth = 1//0gNEW-token.x\nbroken line\nlast = x\n");
+    assert_int_equal(biff_uci_secret(out, n, "mail_oauth", got, sizeof got), BIFF_UCI_OK);
+    assert_string_equal(got, "1//0gNEW-token.x");
+    assert_int_equal(biff_uci_secret(out, n, "work", got, sizeof got), BIFF_UCI_OK);
+    assert_string_equal(got, "hunter2");
+    /* New entry: appended. Removal: gone, the rest kept. */
+    assert_int_equal(biff_uci_secret_set(out, n, "other", "v", out + 0, 0, &n), BIFF_UCI_E_ARG);
+    char out2[256];
+    assert_int_equal(biff_uci_secret_set(text, strlen(text), "new_one", "v=1", out2, sizeof out2, &n), BIFF_UCI_OK);
+    assert_non_null(strstr(out2, "mail_oauth = old-token\n"));
+    assert_int_equal(strcmp(out2 + n - strlen("new_one = v=1\n"), "new_one = v=1\n"), 0);
+    assert_int_equal(biff_uci_secret_set(text, strlen(text), "mail_oauth", NULL, out2, sizeof out2, &n), BIFF_UCI_OK);
+    assert_string_equal(out2, "# tinybiff secrets\nwork = hunter2\n\nbroken line\nlast = x\n");
+    assert_int_equal(biff_uci_secret(out2, n, "mail_oauth", got, sizeof got), BIFF_UCI_E_NOT_FOUND);
+    /* An empty file. */
+    assert_int_equal(biff_uci_secret_set(NULL, 0, "a", "b", out2, sizeof out2, &n), BIFF_UCI_OK);
+    assert_string_equal(out2, "a = b\n");
+    /* Values that would not read back the same, names that are not names. */
+    assert_int_equal(biff_uci_secret_set(text, strlen(text), "a", "x\ny", out2, sizeof out2, &n), BIFF_UCI_E_ARG);
+    assert_int_equal(biff_uci_secret_set(text, strlen(text), "a", " x", out2, sizeof out2, &n), BIFF_UCI_E_ARG);
+    assert_int_equal(biff_uci_secret_set(text, strlen(text), "a", "x ", out2, sizeof out2, &n), BIFF_UCI_E_ARG);
+    assert_int_equal(biff_uci_secret_set(text, strlen(text), "a.b", "x", out2, sizeof out2, &n), BIFF_UCI_E_ARG);
+    assert_int_equal(biff_uci_secret_set(text, strlen(text), "", "x", out2, sizeof out2, &n), BIFF_UCI_E_ARG);
+    /* Too small: an error, and no half-written secret left behind. */
+    assert_int_equal(biff_uci_secret_set(text, strlen(text), "mail_oauth", "tok", out2, 40, &n), BIFF_UCI_E_TOO_LONG);
+    for (size_t i = 0; i < 40; i++) assert_int_equal(out2[i], 0);
+    size_t exact = strlen("a = b\n") + 1;
+    assert_int_equal(biff_uci_secret_set(NULL, 0, "a", "b", out2, exact, &n), BIFF_UCI_OK);
+    assert_int_equal(biff_uci_secret_set(NULL, 0, "a", "b", out2, exact - 1, &n), BIFF_UCI_E_TOO_LONG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -660,6 +708,7 @@ int main(void)
         cmocka_unit_test(secrets_diagnostics),
         cmocka_unit_test(oauth_accounts),
         cmocka_unit_test(oauth_errors),
+        cmocka_unit_test(secrets_update),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,6 +96,18 @@ biff_uci_status biff_uci_secret(const char *text, size_t len, const char *accoun
 biff_uci_status biff_uci_secrets_check(const char *text, size_t len, const char *file,
                                        biff_uci_diag *diags, size_t max_diags, size_t *n_diags);
 
+/**
+ * Write a secrets file with entry name set to value (NULL or "": removed) into out[cap], for the
+ * daemon to store a refresh token with biff_sfile_write() (atomic, mode 600). Every other line
+ * stays as it was, comments and order too; the first entry of that name is replaced where it
+ * is, later ones are dropped (only the first is used anyway); a new entry goes at the end.
+ * *out_len gets the length (out is NUL-terminated). E_ARG: name not 1 to 31 letters, digits or
+ * _, or a value with a control byte or space at either end (it would not read back the same);
+ * E_TOO_LONG: out is too small (out is then wiped).
+ */
+biff_uci_status biff_uci_secret_set(const char *text, size_t len, const char *name, const char *value,
+                                    char *out, size_t cap, size_t *out_len);
+
 /** Longest check interval, in seconds, either product accepts (interval_s * 1000 must fit
  *  32 bits where it is counted in milliseconds). */
 #define BIFF_UCI_INTERVAL_MAX 86400u
