@@ -66,17 +66,15 @@ static void die(const char *why, const char *detail)
 static void keep_token(const char *t)
 {
     int fd;
-    if (!token_file || !t || !*t)
-        return;
+    if (!token_file || !t || !*t) return;
     fd = open(token_file, O_WRONLY | O_APPEND | O_CREAT, 0600);
-    if (fd < 0 || write(fd, t, strlen(t)) < 0 || write(fd, "\n", 1) < 0)
-        die("cannot write the token file", token_file);
+    if (fd < 0 || write(fd, t, strlen(t)) < 0 || write(fd, "\n", 1) < 0) die("cannot write the token file", token_file);
     close(fd);
 }
 
 /* Connect and handshake; the caller closes both. */
-static int open_tls(biff_net_posix *s, biff_transport *t, biff_tls *tls, const char *host, unsigned port,
-                    char *why, size_t cap)
+static int open_tls(biff_net_posix *s, biff_transport *t, biff_tls *tls, const char *host, unsigned port, char *why,
+                    size_t cap)
 {
     biff_tls_status ts;
     if (biff_net_posix_connect(s, host, port, IO_TIMEOUT_MS, t) != BIFF_NET_OK) {
@@ -86,8 +84,7 @@ static int open_tls(biff_net_posix *s, biff_transport *t, biff_tls *tls, const c
     ts = biff_tls_start(tls, &tls_ctx, t, host, NULL, NULL);
     while (ts == BIFF_TLS_OK || ts == BIFF_TLS_WANT_READ || ts == BIFF_TLS_WANT_WRITE) {
         ts = biff_tls_handshake(tls);
-        if (ts == BIFF_TLS_OK)
-            return 0;
+        if (ts == BIFF_TLS_OK) return 0;
         if ((ts == BIFF_TLS_WANT_READ || ts == BIFF_TLS_WANT_WRITE) &&
             biff_net_posix_wait(s, ts == BIFF_TLS_WANT_WRITE, IO_TIMEOUT_MS) != BIFF_NET_OK)
             break;
@@ -118,8 +115,7 @@ static void exchange(biff_oauth *o, const biff_oauth_request *rq)
     up = biff_tls_transport(&tls);
     while (off < rq->len) {
         int32_t n = up->send(up->ctx, (const uint8_t *)rq->data + off, rq->len - off);
-        if (n < 0 || (n == 0 && biff_net_posix_wait(&s, 1, IO_TIMEOUT_MS) != BIFF_NET_OK))
-            break;
+        if (n < 0 || (n == 0 && biff_net_posix_wait(&s, 1, IO_TIMEOUT_MS) != BIFF_NET_OK)) break;
         off += (size_t)n;
     }
     biff_http_resp_init(&r, (uint8_t *)body, sizeof body);
@@ -159,8 +155,7 @@ static biff_oauth_action drive(biff_oauth *o, unsigned *refreshes, uint32_t give
         } else if (a == BIFF_OAUTH_READY || a == BIFF_OAUTH_STOPPED) {
             return a;
         } else {
-            if ((int32_t)(now_s() - give_up) >= 0)
-                die("gave up waiting", biff_oauth_state_text(o));
+            if ((int32_t)(now_s() - give_up) >= 0) die("gave up waiting", biff_oauth_state_text(o));
             sleep(1);
         }
         if (biff_oauth_get_state(o) == BIFF_OAUTH_WAITING_USER && strcmp(shown, biff_oauth_user_code(o))) {
@@ -174,8 +169,7 @@ static biff_oauth_action drive(biff_oauth *o, unsigned *refreshes, uint32_t give
             else if (refreshes && before == BIFF_OAUTH_REFRESHING)
                 say("REFRESHED %u", ++*refreshes);
         }
-        if (biff_oauth_refresh_gen(o) != gen)
-            keep_token(biff_oauth_refresh_token(o));
+        if (biff_oauth_refresh_gen(o) != gen) keep_token(biff_oauth_refresh_token(o));
     }
 }
 
@@ -188,9 +182,16 @@ typedef struct {
 /* One check with token; 0 ok (counts printed), 1 the token was refused, -1 other failure. */
 static int run_check(const mailbox *m, const char *token)
 {
-    static const char *const inbox[] = {"INBOX"};
-    biff_check_account a = {.proto = m->proto, .security = BIFF_CHECK_SEC_TLS, .auth = m->auth, .n_folders = 1,
-                            .host = m->host, .port = m->port, .user = m->user, .secret = token, .folders = inbox};
+    static const char *const inbox[] = { "INBOX" };
+    biff_check_account a = { .proto = m->proto,
+                             .security = BIFF_CHECK_SEC_TLS,
+                             .auth = m->auth,
+                             .n_folders = 1,
+                             .host = m->host,
+                             .port = m->port,
+                             .user = m->user,
+                             .secret = token,
+                             .folders = inbox };
     biff_net_posix s;
     biff_transport t;
     biff_tls tls;
@@ -199,8 +200,7 @@ static int run_check(const mailbox *m, const char *token)
     biff_check_status st;
     int rc;
     memset(&tls, 0, sizeof tls);
-    if (open_tls(&s, &t, &tls, m->host, m->port, why, sizeof why))
-        die("mail server", why);
+    if (open_tls(&s, &t, &tls, m->host, m->port, why, sizeof why)) die("mail server", why);
     st = biff_check_start(&check, &a, biff_tls_transport(&tls));
     while (st != BIFF_CHECK_DONE && st != BIFF_CHECK_FAILED && st != BIFF_CHECK_E_ARG) {
         st = biff_check_step(&check);
@@ -220,8 +220,7 @@ static int run_check(const mailbox *m, const char *token)
     } else {
         rc = biff_check_oauth_refused(&check) ? 1 : -1;
         biff_check_error(&check, &detail);
-        if (rc < 0)
-            say("CHECK-FAILED %s %s", m->proto == BIFF_CHECK_IMAP ? "imap" : "pop3", detail);
+        if (rc < 0) say("CHECK-FAILED %s %s", m->proto == BIFF_CHECK_IMAP ? "imap" : "pop3", detail);
     }
     biff_check_clear(&check);
     biff_tls_close(&tls);
@@ -234,8 +233,7 @@ static void check_both(biff_oauth *o, const mailbox *mb, unsigned *refreshes, ui
 {
     for (int i = 0; i < 2; i++) {
         int rc;
-        if (drive(o, refreshes, give_up) != BIFF_OAUTH_READY)
-            return;
+        if (drive(o, refreshes, give_up) != BIFF_OAUTH_READY) return;
         rc = run_check(&mb[i], biff_oauth_access_token(o, now_s()));
         if (rc == 1) {
             if (biff_oauth_token_refused(o, now_s()) != BIFF_OAUTH_OK) {
@@ -247,8 +245,7 @@ static void check_both(biff_oauth *o, const mailbox *mb, unsigned *refreshes, ui
                 return; /* the refresh was refused: needs authorization */
             rc = run_check(&mb[i], biff_oauth_access_token(o, now_s()));
         }
-        if (rc)
-            die("check failed", mb[i].proto == BIFF_CHECK_IMAP ? "imap" : "pop3");
+        if (rc) die("check failed", mb[i].proto == BIFF_CHECK_IMAP ? "imap" : "pop3");
     }
 }
 
@@ -267,8 +264,7 @@ static int probe(biff_oauth *o)
             sleep(1);
         else
             break;
-        if (*biff_oauth_detail(o) || biff_oauth_get_state(o) == BIFF_OAUTH_AUTHORIZED)
-            break;
+        if (*biff_oauth_detail(o) || biff_oauth_get_state(o) == BIFF_OAUTH_AUTHORIZED) break;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     say("RESULT %s | %s | %ld ms", biff_oauth_state_text(o), biff_oauth_detail(o),
@@ -279,16 +275,14 @@ static int probe(biff_oauth *o)
 static int has(int argc, char **argv, const char *name)
 {
     for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], name))
-            return 1;
+        if (!strcmp(argv[i], name)) return 1;
     return 0;
 }
 
 static const char *arg(int argc, char **argv, const char *name)
 {
     for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], name))
-            return argv[i + 1];
+        if (!strcmp(argv[i], name)) return argv[i + 1];
     fprintf(stderr, "oauth_flow: %s missing\n", name);
     exit(2);
 }
@@ -296,57 +290,49 @@ static const char *arg(int argc, char **argv, const char *name)
 int main(int argc, char **argv)
 {
     static char secret[256], expired[sizeof access_buf];
-    biff_oauth_config cfg = {arg(argc, argv, "--device-url"), arg(argc, argv, "--token-url"),
-                             arg(argc, argv, "--client-id"), secret, arg(argc, argv, "--scope")};
+    biff_oauth_config cfg = { arg(argc, argv, "--device-url"), arg(argc, argv, "--token-url"),
+                              arg(argc, argv, "--client-id"), secret, arg(argc, argv, "--scope") };
     int is_probe = has(argc, argv, "--probe");
     FILE *f = fopen(arg(argc, argv, "--secret-file"), "r");
     biff_oauth o;
     uint32_t end;
     char line[16];
 
-    if (has(argc, argv, "--exchange-timeout"))
-        exchange_timeout = (unsigned)atoi(arg(argc, argv, "--exchange-timeout"));
-    if (!is_probe)
-        token_file = arg(argc, argv, "--token-file");
-    if (!f || !fgets(secret, sizeof secret, f))
-        die("cannot read the client secret", NULL);
+    if (has(argc, argv, "--exchange-timeout")) exchange_timeout = (unsigned)atoi(arg(argc, argv, "--exchange-timeout"));
+    if (!is_probe) token_file = arg(argc, argv, "--token-file");
+    if (!f || !fgets(secret, sizeof secret, f)) die("cannot read the client secret", NULL);
     fclose(f);
     secret[strcspn(secret, "\r\n")] = 0;
-    if (biff_tls_ctx_init(&tls_ctx, arg(argc, argv, "--ca")) != BIFF_TLS_OK)
-        die("CA", tls_ctx.detail);
+    if (biff_tls_ctx_init(&tls_ctx, arg(argc, argv, "--ca")) != BIFF_TLS_OK) die("CA", tls_ctx.detail);
     if (biff_oauth_init(&o, &cfg, access_buf, sizeof access_buf, refresh_buf, sizeof refresh_buf, req_buf,
                         sizeof req_buf, NULL, now_s()) != BIFF_OAUTH_OK)
         die("oauth settings", NULL);
-    if (is_probe)
-        return probe(&o);
+    if (is_probe) return probe(&o);
 
     int xoauth2 = !strcmp(arg(argc, argv, "--imap-mech"), "xoauth2");
     mailbox mb[2] = {
-        {"localhost", arg(argc, argv, "--user"), (unsigned)atoi(arg(argc, argv, "--imaps-port")), BIFF_CHECK_IMAP,
-         xoauth2 ? BIFF_CHECK_AUTH_XOAUTH2 : BIFF_CHECK_AUTH_OAUTHBEARER},
-        {"localhost", mb[0].user, (unsigned)atoi(arg(argc, argv, "--pop3s-port")), BIFF_CHECK_POP3,
-         xoauth2 ? BIFF_CHECK_AUTH_OAUTHBEARER : BIFF_CHECK_AUTH_XOAUTH2},
+        { "localhost", arg(argc, argv, "--user"), (unsigned)atoi(arg(argc, argv, "--imaps-port")), BIFF_CHECK_IMAP,
+          xoauth2 ? BIFF_CHECK_AUTH_XOAUTH2 : BIFF_CHECK_AUTH_OAUTHBEARER },
+        { "localhost", mb[0].user, (unsigned)atoi(arg(argc, argv, "--pop3s-port")), BIFF_CHECK_POP3,
+          xoauth2 ? BIFF_CHECK_AUTH_OAUTHBEARER : BIFF_CHECK_AUTH_XOAUTH2 },
     };
     unsigned lifetime = (unsigned)atoi(arg(argc, argv, "--lifetime")), refreshes = 0;
     unsigned lifetimes = (unsigned)atoi(arg(argc, argv, "--lifetimes"));
 
     /* 1. The device flow: the test approves the code in the browser. */
     biff_oauth_authorize(&o, now_s());
-    if (drive(&o, NULL, now_s() + 120) != BIFF_OAUTH_READY)
-        die(biff_oauth_state_text(&o), biff_oauth_detail(&o));
+    if (drive(&o, NULL, now_s() + 120) != BIFF_OAUTH_READY) die(biff_oauth_state_text(&o), biff_oauth_detail(&o));
 
     /* 2. Hold on to the first token past its lifetime, then use it: the server refuses it, the
      *    engine says a fresh token may help, one refresh later the check succeeds. */
     snprintf(expired, sizeof expired, "%s", biff_oauth_access_token(&o, now_s()));
     sleep(lifetime + 2);
     for (int i = 0; i < 2; i++) {
-        if (run_check(&mb[i], expired) != 1)
-            die("an expired token was not refused as one", NULL);
+        if (run_check(&mb[i], expired) != 1) die("an expired token was not refused as one", NULL);
         say("REFUSED-EXPIRED %s", i ? "pop3" : "imap");
     }
     memset(expired, 0, sizeof expired);
-    if (biff_oauth_token_refused(&o, now_s()) != BIFF_OAUTH_OK)
-        die("token_refused", biff_oauth_detail(&o));
+    if (biff_oauth_token_refused(&o, now_s()) != BIFF_OAUTH_OK) die("token_refused", biff_oauth_detail(&o));
 
     /* 3. Counts, again and again, past several lifetimes: refreshes happen before expiry. */
     end = now_s() + lifetime * lifetimes;
@@ -357,8 +343,7 @@ int main(int argc, char **argv)
 
     /* 4. The user revokes access: the next refresh turns the account to "needs authorization". */
     say("WAITING-REVOKE");
-    if (!fgets(line, sizeof line, stdin))
-        die("no go-ahead on stdin", NULL);
+    if (!fgets(line, sizeof line, stdin)) die("no go-ahead on stdin", NULL);
     end = now_s() + 3 * lifetime;
     while (biff_oauth_get_state(&o) != BIFF_OAUTH_NEEDS_AUTH && (int32_t)(now_s() - end) < 0) {
         check_both(&o, mb, &refreshes, end);

@@ -56,15 +56,19 @@ static int tcp_connect(const char *host, const char *port)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: tls_probe HOST PORT CA_FILE [--expect VERSION] [--expect-verify-failure] [--sni NAME]\n");
+        fprintf(stderr,
+                "usage: tls_probe HOST PORT CA_FILE [--expect VERSION] [--expect-verify-failure] [--sni NAME]\n");
         return 2;
     }
     const char *host = argv[1], *port = argv[2], *ca = argv[3], *expect = NULL, *sni = host;
     int expect_verify_failure = 0;
     for (int i = 4; i < argc; i++) {
-        if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc) expect = argv[++i];
-        else if (strcmp(argv[i], "--sni") == 0 && i + 1 < argc) sni = argv[++i];
-        else if (strcmp(argv[i], "--expect-verify-failure") == 0) expect_verify_failure = 1;
+        if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc)
+            expect = argv[++i];
+        else if (strcmp(argv[i], "--sni") == 0 && i + 1 < argc)
+            sni = argv[++i];
+        else if (strcmp(argv[i], "--expect-verify-failure") == 0)
+            expect_verify_failure = 1;
     }
 
     mbedtls_entropy_context entropy;
@@ -135,8 +139,10 @@ int main(int argc, char **argv)
     }
     line[got] = 0;
     printf("server: %s", (char *)line);
-    if (got >= 3 && (memcmp(line, "* OK", 4) == 0 || memcmp(line, "+OK", 3) == 0)) status = 0;
-    else printf("tls_probe: no IMAP/POP3 greeting\n");
+    if (got >= 3 && (memcmp(line, "* OK", 4) == 0 || memcmp(line, "+OK", 3) == 0))
+        status = 0;
+    else
+        printf("tls_probe: no IMAP/POP3 greeting\n");
     mbedtls_ssl_close_notify(&ssl);
 out:
     if (fd >= 0) close(fd);

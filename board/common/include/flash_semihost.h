@@ -16,7 +16,7 @@ typedef struct {
 
 /** Open (or create, blank) the host file path as sector_count sectors of sector_size bytes.
  *  A file of another size is extended with 0xFF (or used in part). */
-biff_flash_status biff_flash_sh_init(biff_flash_sh *f, const char *path, uint32_t sector_size,
-                                     uint32_t sector_count, uint32_t program_unit);
+biff_flash_status biff_flash_sh_init(biff_flash_sh *f, const char *path, uint32_t sector_size, uint32_t sector_count,
+                                     uint32_t program_unit);
 
 #endif

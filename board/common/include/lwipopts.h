@@ -3,48 +3,48 @@
 #ifndef BIFF_LWIPOPTS_H
 #define BIFF_LWIPOPTS_H
 
-#define NO_SYS                    1
-#define LWIP_SOCKET               0
-#define LWIP_NETCONN              0
-#define SYS_LIGHTWEIGHT_PROT      0
+#define NO_SYS               1
+#define LWIP_SOCKET          0
+#define LWIP_NETCONN         0
+#define SYS_LIGHTWEIGHT_PROT 0
 
-#define LWIP_IPV4                 1
-#define LWIP_IPV6                 0
-#define LWIP_TCP                  1
-#define LWIP_UDP                  1
-#define LWIP_DNS                  1
-#define LWIP_DHCP                 1
-#define LWIP_ETHERNET             1
-#define LWIP_ARP                  1
+#define LWIP_IPV4                  1
+#define LWIP_IPV6                  0
+#define LWIP_TCP                   1
+#define LWIP_UDP                   1
+#define LWIP_DNS                   1
+#define LWIP_DHCP                  1
+#define LWIP_ETHERNET              1
+#define LWIP_ARP                   1
 #define LWIP_NETIF_STATUS_CALLBACK 1
-#define LWIP_NETIF_LINK_CALLBACK  1
+#define LWIP_NETIF_LINK_CALLBACK   1
 /* The address-conflict probe would add seconds to every boot; QEMU's user network has no
  * one to conflict with, and a product that wants it turns it back on. */
-#define LWIP_DHCP_DOES_ACD_CHECK  0
+#define LWIP_DHCP_DOES_ACD_CHECK 0
 
 /* DNS: two queries in flight, names up to 63 bytes. A small host table (filled from the
  * provisioning file) answers before the DNS server is asked: the e2e test maps the fixture's
  * certificate name "localhost" to QEMU's host address 10.0.2.2 that way. */
-#define DNS_TABLE_SIZE            2
-#define DNS_MAX_NAME_LENGTH       64
-#define DNS_LOCAL_HOSTLIST        1
-#define DNS_LOCAL_HOSTLIST_IS_DYNAMIC 1
+#define DNS_TABLE_SIZE                 2
+#define DNS_MAX_NAME_LENGTH            64
+#define DNS_LOCAL_HOSTLIST             1
+#define DNS_LOCAL_HOSTLIST_IS_DYNAMIC  1
 #define DNS_LOCAL_HOSTLIST_MAX_NAMELEN 63
-#define MEMP_NUM_LOCALHOSTLIST    2
+#define MEMP_NUM_LOCALHOSTLIST         2
 
-#define MEM_ALIGNMENT             4
-#define MEM_SIZE                  (6 * 1024) /* copied TCP send data (TCP_SND_BUF), UDP, ARP queue */
-#define MEMP_NUM_TCP_PCB          4
-#define MEMP_NUM_TCP_PCB_LISTEN   2
-#define MEMP_NUM_TCP_SEG          16
-#define PBUF_POOL_SIZE            8 /* received frames: one receive window plus DHCP/ARP */
-#define TCP_MSS                   536
-#define TCP_WND                   (4 * TCP_MSS)
-#define TCP_SND_BUF               (4 * TCP_MSS)
-#define IP_REASSEMBLY             0 /* mail and DHCP/DNS traffic never needs IP fragments */
-#define IP_FRAG                   0
-#define TCP_QUEUE_OOSEQ           0 /* one connection, in-order LAN/NAT path: no reorder buffer */
-#define MEMP_NUM_SYS_TIMEOUT      (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 2)
+#define MEM_ALIGNMENT           4
+#define MEM_SIZE                (6 * 1024) /* copied TCP send data (TCP_SND_BUF), UDP, ARP queue */
+#define MEMP_NUM_TCP_PCB        4
+#define MEMP_NUM_TCP_PCB_LISTEN 2
+#define MEMP_NUM_TCP_SEG        16
+#define PBUF_POOL_SIZE          8 /* received frames: one receive window plus DHCP/ARP */
+#define TCP_MSS                 536
+#define TCP_WND                 (4 * TCP_MSS)
+#define TCP_SND_BUF             (4 * TCP_MSS)
+#define IP_REASSEMBLY           0 /* mail and DHCP/DNS traffic never needs IP fragments */
+#define IP_FRAG                 0
+#define TCP_QUEUE_OOSEQ         0 /* one connection, in-order LAN/NAT path: no reorder buffer */
+#define MEMP_NUM_SYS_TIMEOUT    (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 2)
 
 /* SNTP (lwIP's app): one server, by name or address, on a port the firmware sets (the e2e
  * test's server is not on 123). The request carries a random transmit time and an answer must
@@ -56,7 +56,11 @@
 #define SNTP_CHECK_RESPONSE       2
 #define SNTP_PORT                 notifier_sntp_port
 #define SNTP_SET_SYSTEM_TIME(sec) notifier_sntp_time(sec)
-#define SNTP_GET_SYSTEM_TIME(sec, us) do { (sec) = (u32_t)biff_board_time(); (us) = biff_board_rand() % 1000000u; } while (0)
+#define SNTP_GET_SYSTEM_TIME(sec, us)                                                                                  \
+    do {                                                                                                               \
+        (sec) = (u32_t)biff_board_time();                                                                              \
+        (us) = biff_board_rand() % 1000000u;                                                                           \
+    } while (0)
 #include "board.h"
 extern unsigned short notifier_sntp_port;
 void notifier_sntp_time(unsigned long sec);
@@ -64,16 +68,16 @@ void notifier_sntp_time(unsigned long sec);
 /* Status page: lwIP's httpd. Every file is the firmware's (custom files with their headers, see
  * firmware/notifier/src/web.c), so there is no file system image. Data is copied into the send
  * buffer, because the JSON buffer is reused by the next request. */
-#define LWIP_HTTPD_CUSTOM_FILES   1
-#define LWIP_HTTPD_SUPPORT_POST   1
+#define LWIP_HTTPD_CUSTOM_FILES    1
+#define LWIP_HTTPD_SUPPORT_POST    1
 #define LWIP_HTTPD_DYNAMIC_HEADERS 0
-#define LWIP_HTTPD_SUPPORT_V09    0
-#define HTTPD_FSDATA_FILE         "fsdata_none.h"
-#define HTTP_IS_DATA_VOLATILE(hs) TCP_WRITE_FLAG_COPY
+#define LWIP_HTTPD_SUPPORT_V09     0
+#define HTTPD_FSDATA_FILE          "fsdata_none.h"
+#define HTTP_IS_DATA_VOLATILE(hs)  TCP_WRITE_FLAG_COPY
 /* httpd asks for its 501 page for a request the Host/Origin check refused (web.c). */
 #define LWIP_HTTPD_SUPPORT_EXTSTATUS 1
 
-#define LWIP_STATS                0
-#define LWIP_NOASSERT             1
+#define LWIP_STATS    0
+#define LWIP_NOASSERT 1
 
 #endif

@@ -57,8 +57,8 @@ static biff_flash_status sh_erase(void *ctx, uint32_t sector)
     return fill_ff(f, sector * f->flash.sector_size, f->flash.sector_size);
 }
 
-biff_flash_status biff_flash_sh_init(biff_flash_sh *f, const char *path, uint32_t sector_size,
-                                     uint32_t sector_count, uint32_t program_unit)
+biff_flash_status biff_flash_sh_init(biff_flash_sh *f, const char *path, uint32_t sector_size, uint32_t sector_count,
+                                     uint32_t program_unit)
 {
     memset(f, 0, sizeof *f);
     if (biff_flash_init(&f->flash, sh_read, sh_program, sh_erase, sector_size, sector_count, program_unit, f) !=

@@ -1,7 +1,7 @@
 /* NOT an entropy source: the QEMU boards have no TRNG, so for emulator runs this mixes the
- * board's tick phase (SysTick, mtime) into a xorshift state. Built only with BIFF_INSECURE_EMULATOR_RNG; the size report warns
- * when an image has it (it looks for this symbol). A product supplies biff_board_entropy() from
- * its TRNG instead. */
+ * board's tick phase (SysTick, mtime) into a xorshift state. Built only with BIFF_INSECURE_EMULATOR_RNG; the size
+ * report warns when an image has it (it looks for this symbol). A product supplies biff_board_entropy() from its TRNG
+ * instead. */
 #include "board.h"
 
 const char biff_insecure_emulator_rng[] = "entropy: emulator xorshift (BIFF_INSECURE_EMULATOR_RNG)";

@@ -19,8 +19,10 @@ unsigned biff_netif_deliver(struct netif *netif, struct pbuf *p)
 
 void biff_netif_link(struct netif *netif, int up)
 {
-    if (up && !netif_is_link_up(netif)) netif_set_link_up(netif);
-    else if (!up && netif_is_link_up(netif)) netif_set_link_down(netif);
+    if (up && !netif_is_link_up(netif))
+        netif_set_link_up(netif);
+    else if (!up && netif_is_link_up(netif))
+        netif_set_link_down(netif);
 }
 
 uint32_t biff_board_netif_drops(void)

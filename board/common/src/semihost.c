@@ -3,13 +3,13 @@
 
 #include "board.h"
 
-#define SYS_OPEN 0x01
-#define SYS_CLOSE 0x02
-#define SYS_WRITE 0x05
-#define SYS_READ 0x06
-#define SYS_SEEK 0x0A
-#define SYS_FLEN 0x0C
-#define SYS_GET_CMDLINE 0x15
+#define SYS_OPEN          0x01
+#define SYS_CLOSE         0x02
+#define SYS_WRITE         0x05
+#define SYS_READ          0x06
+#define SYS_SEEK          0x0A
+#define SYS_FLEN          0x0C
+#define SYS_GET_CMDLINE   0x15
 #define SYS_EXIT_EXTENDED 0x20
 
 int biff_board_sh_open(const char *path, int mode)

@@ -94,9 +94,12 @@ static void sync_dir_of(const char *path)
     char dir[1024];
     if ((size_t)snprintf(dir, sizeof dir, "%s", path) >= sizeof dir) return;
     char *slash = strrchr(dir, '/');
-    if (slash == dir) slash[1] = 0;
-    else if (slash) *slash = 0;
-    else snprintf(dir, sizeof dir, ".");
+    if (slash == dir)
+        slash[1] = 0;
+    else if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         (void)fsync(fd);
@@ -108,8 +111,10 @@ biff_sfile_status biff_sfile_replace(const char *tmp, const char *path, int dura
 {
     struct stat sb;
     biff_sfile_status st = BIFF_SFILE_OK;
-    if (lstat(path, &sb) == 0) st = judge(&sb, 0);
-    else if (errno != ENOENT) st = BIFF_SFILE_E_IO;
+    if (lstat(path, &sb) == 0)
+        st = judge(&sb, 0);
+    else if (errno != ENOENT)
+        st = BIFF_SFILE_E_IO;
     if (st == BIFF_SFILE_OK && rename(tmp, path) != 0) st = BIFF_SFILE_E_IO;
     if (st != BIFF_SFILE_OK) {
         int e = errno;

@@ -22,9 +22,9 @@
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
-#define TAP_MTU 1500
-#define FRAME_MAX (TAP_MTU + SIZEOF_ETH_HDR + ETH_PAD_SIZE)
-#define MAX_IOV 16
+#define TAP_MTU         1500
+#define FRAME_MAX       (TAP_MTU + SIZEOF_ETH_HDR + ETH_PAD_SIZE)
+#define MAX_IOV         16
 #define PUMP_MAX_FRAMES 64 /* per pump, so timers still run under a flood */
 
 static err_t tap_linkoutput(struct netif *netif, struct pbuf *p)
@@ -68,8 +68,8 @@ static err_t tap_netif_init(struct netif *netif)
     return ERR_OK;
 }
 
-biff_tapif_status biff_tapif_open(biff_tapif *t, const char *ifname, const ip4_addr_t *addr,
-                                  const ip4_addr_t *netmask, const ip4_addr_t *gw)
+biff_tapif_status biff_tapif_open(biff_tapif *t, const char *ifname, const ip4_addr_t *addr, const ip4_addr_t *netmask,
+                                  const ip4_addr_t *gw)
 {
     if (!t || !ifname || !addr || !netmask || !gw) return BIFF_TAPIF_E_ARG;
     memset(t, 0, sizeof *t);

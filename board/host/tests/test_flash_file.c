@@ -42,7 +42,7 @@ static void test_file_is_nor_and_persists(void **state)
 {
     (void)state;
     biff_flash_file ff;
-    uint8_t a[4] = {0x0F, 0, 0, 0}, b[4] = {0xF0, 0, 0, 0}, r[4];
+    uint8_t a[4] = { 0x0F, 0, 0, 0 }, b[4] = { 0xF0, 0, 0, 0 }, r[4];
     assert_int_equal(biff_flash_file_open(&ff, path, 512, 4, 4, BIFF_FLASH_FILE_NOSYNC), BIFF_FLASH_OK);
     const biff_flash *f = &ff.flash;
     assert_int_equal(f->read(f->ctx, 0, r, 4), BIFF_FLASH_OK);

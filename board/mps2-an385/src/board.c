@@ -9,13 +9,13 @@
 #define SYSCLK_HZ 25000000u /* AN385 runs the M3 at 25 MHz */
 
 /* CMSDK APB UART0 */
-#define UART0_BASE 0x40004000u
-#define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x00))
-#define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x04))
-#define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x08))
-#define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10))
+#define UART0_BASE        0x40004000u
+#define UART_DATA         (*(volatile uint32_t *)(UART0_BASE + 0x00))
+#define UART_STATE        (*(volatile uint32_t *)(UART0_BASE + 0x04))
+#define UART_CTRL         (*(volatile uint32_t *)(UART0_BASE + 0x08))
+#define UART_BAUDDIV      (*(volatile uint32_t *)(UART0_BASE + 0x10))
 #define UART_STATE_TXFULL 0x1u
-#define UART_CTRL_TXEN 0x1u
+#define UART_CTRL_TXEN    0x1u
 
 /* SysTick */
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
@@ -111,6 +111,4 @@ int _gettimeofday(struct timeval *tv, void *tz)
 
 /* -nostartfiles drops crti's _init; newlib's __libc_init_array still calls it. */
 void _init(void);
-void _init(void)
-{
-}
+void _init(void) {}

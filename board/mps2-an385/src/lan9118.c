@@ -34,13 +34,13 @@
 #define MAC_CSR_DATA   0xA8u
 #define AFC_CFG        0xACu
 
-#define HW_CFG_SRST       0x1u
-#define PMT_CTRL_READY    0x1u
-#define TX_CFG_TX_ON      0x2u
-#define TX_CFG_TXS_DUMP   0x8000u
-#define RX_CFG_RX_DUMP    0x8000u
-#define CSR_BUSY          0x80000000u
-#define CSR_READ          0x40000000u
+#define HW_CFG_SRST     0x1u
+#define PMT_CTRL_READY  0x1u
+#define TX_CFG_TX_ON    0x2u
+#define TX_CFG_TXS_DUMP 0x8000u
+#define RX_CFG_RX_DUMP  0x8000u
+#define CSR_BUSY        0x80000000u
+#define CSR_READ        0x40000000u
 
 /* MAC CSR indices and bits */
 #define MAC_CR       1u
@@ -57,17 +57,17 @@
 #define TXA_LAST_SEG  0x1000u
 
 /* RX status word */
-#define RXS_ERROR     0x8000u
-#define RXS_LEN(s)    (((s) >> 16) & 0x3FFFu)
+#define RXS_ERROR  0x8000u
+#define RXS_LEN(s) (((s) >> 16) & 0x3FFFu)
 
 /* PHY (internal, address 1) */
-#define PHY_ADDR   1u
-#define PHY_BMCR   0u
-#define PHY_BMSR   1u
-#define PHY_ANAR   4u
-#define BMCR_ANENABLE 0x1000u
+#define PHY_ADDR       1u
+#define PHY_BMCR       0u
+#define PHY_BMSR       1u
+#define PHY_ANAR       4u
+#define BMCR_ANENABLE  0x1000u
 #define BMCR_ANRESTART 0x0200u
-#define BMSR_LINK  0x0004u
+#define BMSR_LINK      0x0004u
 
 #define SPIN_LIMIT 100000u
 
@@ -160,8 +160,8 @@ err_t biff_board_netif_init(struct netif *netif)
     REG(INT_STS) = 0xFFFFFFFFu;
     REG(IRQ_CFG) = 0;
 
-    (void)mac_write(MAC_ADDRL, (uint32_t)mac[0] | (uint32_t)mac[1] << 8 | (uint32_t)mac[2] << 16 |
-                               (uint32_t)mac[3] << 24);
+    (void)mac_write(MAC_ADDRL,
+                    (uint32_t)mac[0] | (uint32_t)mac[1] << 8 | (uint32_t)mac[2] << 16 | (uint32_t)mac[3] << 24);
     (void)mac_write(MAC_ADDRH, (uint32_t)mac[4] | (uint32_t)mac[5] << 8);
 
     phy_write(PHY_ANAR, 0x01E1u); /* 10/100, half and full duplex */

@@ -31,7 +31,10 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16 + 32])
     MemManage_Handler,
     BusFault_Handler,
     UsageFault_Handler,
-    0, 0, 0, 0,
+    0,
+    0,
+    0,
+    0,
     Default_Handler, /* SVCall */
     Default_Handler, /* DebugMon */
     0,

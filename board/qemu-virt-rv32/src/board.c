@@ -7,22 +7,22 @@
 #include "board.h"
 
 /* ns16550a UART0 (byte registers, QEMU ignores the baud rate) */
-#define UART0_BASE 0x10000000u
-#define UART_THR (*(volatile uint8_t *)(UART0_BASE + 0))
-#define UART_IER (*(volatile uint8_t *)(UART0_BASE + 1))
-#define UART_FCR (*(volatile uint8_t *)(UART0_BASE + 2))
-#define UART_LCR (*(volatile uint8_t *)(UART0_BASE + 3))
-#define UART_LSR (*(volatile uint8_t *)(UART0_BASE + 5))
+#define UART0_BASE    0x10000000u
+#define UART_THR      (*(volatile uint8_t *)(UART0_BASE + 0))
+#define UART_IER      (*(volatile uint8_t *)(UART0_BASE + 1))
+#define UART_FCR      (*(volatile uint8_t *)(UART0_BASE + 2))
+#define UART_LCR      (*(volatile uint8_t *)(UART0_BASE + 3))
+#define UART_LSR      (*(volatile uint8_t *)(UART0_BASE + 5))
 #define UART_LSR_THRE 0x20u
 
 /* CLINT (SiFive layout): mtime runs at 10 MHz on virt; mtimecmp of hart 0. */
-#define CLINT_BASE 0x02000000u
-#define MTIMECMP_LO (*(volatile uint32_t *)(CLINT_BASE + 0x4000))
-#define MTIMECMP_HI (*(volatile uint32_t *)(CLINT_BASE + 0x4004))
-#define MTIME_LO (*(volatile uint32_t *)(CLINT_BASE + 0xBFF8))
-#define MTIME_HI (*(volatile uint32_t *)(CLINT_BASE + 0xBFFC))
+#define CLINT_BASE   0x02000000u
+#define MTIMECMP_LO  (*(volatile uint32_t *)(CLINT_BASE + 0x4000))
+#define MTIMECMP_HI  (*(volatile uint32_t *)(CLINT_BASE + 0x4004))
+#define MTIME_LO     (*(volatile uint32_t *)(CLINT_BASE + 0xBFF8))
+#define MTIME_HI     (*(volatile uint32_t *)(CLINT_BASE + 0xBFFC))
 #define MTIME_PER_MS 10000u
-#define MIE_MTIE 0x80u
+#define MIE_MTIE     0x80u
 
 static uint64_t mtime(void)
 {

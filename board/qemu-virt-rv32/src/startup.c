@@ -13,18 +13,17 @@ void biff_board_trap(void);
 
 __attribute__((naked, section(".text.start"))) void _start(void)
 {
-    __asm__ volatile(
-        ".option push\n"
-        ".option norelax\n"
-        ".option arch, +zicsr\n" /* binutils 2.40 wants it named; the multilib is rv32imac */
-        "la gp, __global_pointer$\n"
-        "csrr t0, mhartid\n"
-        "1: bnez t0, 1b\n"
-        "la sp, __stack_top\n"
-        "la t0, biff_board_trap\n"
-        "csrw mtvec, t0\n"
-        ".option pop\n"
-        "j biff_board_reset\n");
+    __asm__ volatile(".option push\n"
+                     ".option norelax\n"
+                     ".option arch, +zicsr\n" /* binutils 2.40 wants it named; the multilib is rv32imac */
+                     "la gp, __global_pointer$\n"
+                     "csrr t0, mhartid\n"
+                     "1: bnez t0, 1b\n"
+                     "la sp, __stack_top\n"
+                     "la t0, biff_board_trap\n"
+                     "csrw mtvec, t0\n"
+                     ".option pop\n"
+                     "j biff_board_reset\n");
 }
 
 void biff_board_reset(void)

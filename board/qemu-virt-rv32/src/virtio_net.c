@@ -18,58 +18,58 @@
 #include "lwip/pbuf.h"
 
 /* virtio-mmio transports of QEMU's virt machine: 8 slots of 0x1000 from 0x10001000. */
-#define MMIO_FIRST 0x10001000u
-#define MMIO_SLOTS 8u
+#define MMIO_FIRST  0x10001000u
+#define MMIO_SLOTS  8u
 #define MMIO_STRIDE 0x1000u
 
-#define R_MAGIC 0x000u
-#define R_VERSION 0x004u
-#define R_DEVICE_ID 0x008u
-#define R_DEVICE_FEATURES 0x010u
+#define R_MAGIC               0x000u
+#define R_VERSION             0x004u
+#define R_DEVICE_ID           0x008u
+#define R_DEVICE_FEATURES     0x010u
 #define R_DEVICE_FEATURES_SEL 0x014u
-#define R_DRIVER_FEATURES 0x020u
+#define R_DRIVER_FEATURES     0x020u
 #define R_DRIVER_FEATURES_SEL 0x024u
-#define R_QUEUE_SEL 0x030u
-#define R_QUEUE_NUM_MAX 0x034u
-#define R_QUEUE_NUM 0x038u
-#define R_QUEUE_READY 0x044u
-#define R_QUEUE_NOTIFY 0x050u
-#define R_INTERRUPT_STATUS 0x060u
-#define R_INTERRUPT_ACK 0x064u
-#define R_STATUS 0x070u
-#define R_QUEUE_DESC_LOW 0x080u
-#define R_QUEUE_DESC_HIGH 0x084u
-#define R_QUEUE_DRIVER_LOW 0x090u
-#define R_QUEUE_DRIVER_HIGH 0x094u
-#define R_QUEUE_DEVICE_LOW 0x0a0u
-#define R_QUEUE_DEVICE_HIGH 0x0a4u
-#define R_CONFIG 0x100u
+#define R_QUEUE_SEL           0x030u
+#define R_QUEUE_NUM_MAX       0x034u
+#define R_QUEUE_NUM           0x038u
+#define R_QUEUE_READY         0x044u
+#define R_QUEUE_NOTIFY        0x050u
+#define R_INTERRUPT_STATUS    0x060u
+#define R_INTERRUPT_ACK       0x064u
+#define R_STATUS              0x070u
+#define R_QUEUE_DESC_LOW      0x080u
+#define R_QUEUE_DESC_HIGH     0x084u
+#define R_QUEUE_DRIVER_LOW    0x090u
+#define R_QUEUE_DRIVER_HIGH   0x094u
+#define R_QUEUE_DEVICE_LOW    0x0a0u
+#define R_QUEUE_DEVICE_HIGH   0x0a4u
+#define R_CONFIG              0x100u
 
-#define MAGIC 0x74726976u /* "virt" */
+#define MAGIC      0x74726976u /* "virt" */
 #define DEVICE_NET 1u
 
 #define ST_ACKNOWLEDGE 1u
-#define ST_DRIVER 2u
-#define ST_DRIVER_OK 4u
+#define ST_DRIVER      2u
+#define ST_DRIVER_OK   4u
 #define ST_FEATURES_OK 8u
-#define ST_FAILED 128u
+#define ST_FAILED      128u
 
-#define F_NET_STATUS 16u /* bit in the low feature word */
-#define F_VERSION_1 0u   /* bit 32: bit 0 of the high feature word */
+#define F_NET_STATUS  16u /* bit in the low feature word */
+#define F_VERSION_1   0u  /* bit 32: bit 0 of the high feature word */
 #define NET_S_LINK_UP 1u
 #define CONFIG_STATUS 6u /* offset of le16 status in struct virtio_net_config (after mac[6]) */
 
 #define DESC_F_WRITE 2u
 
-#define RXQ 0u
-#define TXQ 1u
+#define RXQ  0u
+#define TXQ  1u
 #define RX_N 4u /* frames the device can hold for us between polls */
 #define TX_N 2u
 /* struct virtio_net_hdr with VERSION_1: flags, gso_type, hdr_len, gso_size, csum_start,
  * csum_offset, num_buffers: 12 bytes, all zero on TX (no offloads). */
-#define NET_HDR 12u
+#define NET_HDR   12u
 #define FRAME_MAX 1514u
-#define BUF_SIZE (NET_HDR + FRAME_MAX) /* without merged buffers each RX buffer takes a frame */
+#define BUF_SIZE  (NET_HDR + FRAME_MAX) /* without merged buffers each RX buffer takes a frame */
 
 struct vq_desc {
     uint64_t addr;
@@ -80,19 +80,19 @@ struct vq_desc {
 
 /* The three parts of a split virtqueue of n entries; the device's layout rules: descriptors
  * 16-byte aligned, the available ring 2, the used ring 4. */
-#define VQ(n)                                                                                      \
-    struct {                                                                                       \
-        struct vq_desc desc[n] __attribute__((aligned(16)));                                       \
-        struct {                                                                                   \
-            uint16_t flags, idx, ring[n], used_event;                                              \
-        } avail __attribute__((aligned(2)));                                                       \
-        struct {                                                                                   \
-            uint16_t flags, idx;                                                                   \
-            struct {                                                                               \
-                uint32_t id, len;                                                                  \
-            } ring[n];                                                                             \
-            uint16_t avail_event;                                                                  \
-        } used __attribute__((aligned(4)));                                                        \
+#define VQ(n)                                                                                                          \
+    struct {                                                                                                           \
+        struct vq_desc desc[n] __attribute__((aligned(16)));                                                           \
+        struct {                                                                                                       \
+            uint16_t flags, idx, ring[n], used_event;                                                                  \
+        } avail __attribute__((aligned(2)));                                                                           \
+        struct {                                                                                                       \
+            uint16_t flags, idx;                                                                                       \
+            struct {                                                                                                   \
+                uint32_t id, len;                                                                                      \
+            } ring[n];                                                                                                 \
+            uint16_t avail_event;                                                                                      \
+        } used __attribute__((aligned(4)));                                                                            \
     }
 
 static VQ(RX_N) rxq;

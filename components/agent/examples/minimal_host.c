@@ -42,11 +42,13 @@ static biff_net_status open_link(void *ctx, unsigned s, biff_agent_open_op op, c
                                  biff_transport **t, char *detail, size_t cap)
 {
     (void)ctx, (void)s;
-    biff_net_status ns = op == BIFF_AGENT_OPEN_START ? biff_net_posix_connect_start(&sock, host, port, &link_t)
+    biff_net_status ns = op == BIFF_AGENT_OPEN_START  ? biff_net_posix_connect_start(&sock, host, port, &link_t)
                          : op == BIFF_AGENT_OPEN_STEP ? biff_net_posix_connect_step(&sock, &link_t)
                                                       : biff_net_posix_connect_next(&sock, &link_t);
-    if (ns == BIFF_NET_OK) *t = &link_t;
-    else if (ns != BIFF_NET_PENDING) snprintf(detail, cap, "%s", sock.detail);
+    if (ns == BIFF_NET_OK)
+        *t = &link_t;
+    else if (ns != BIFF_NET_PENDING)
+        snprintf(detail, cap, "%s", sock.detail);
     return ns;
 }
 
@@ -102,12 +104,23 @@ int main(int argc, char **argv)
     cfg[0] = (biff_agent_account_cfg){
         .check = { .proto = imap ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
                    .security = url.implicit_tls ? BIFF_CHECK_SEC_TLS : BIFF_CHECK_SEC_STARTTLS,
-                   .n_folders = imap, .idle = 1, .host = url.host, .port = url.port, .user = url.user,
-                   .secret = secret, .folders = folders },
-        .interval_ms = 60000, .enabled = 1,
+                   .n_folders = imap,
+                   .idle = 1,
+                   .host = url.host,
+                   .port = url.port,
+                   .user = url.user,
+                   .secret = secret,
+                   .folders = folders },
+        .interval_ms = 60000,
+        .enabled = 1,
     };
-    static const biff_agent_port port = { .ctx = &model[0], .wall_time = wall, .event = on_event, .now_ms = now_ms,
-                                          .open = open_link, .close = close_link, .tls = tls_for };
+    static const biff_agent_port port = { .ctx = &model[0],
+                                          .wall_time = wall,
+                                          .event = on_event,
+                                          .now_ms = now_ms,
+                                          .open = open_link,
+                                          .close = close_link,
+                                          .tls = tls_for };
     biff_agent_init(&agent, &port, NULL, mailbox, model, 1, 0);
     biff_agent_account(&agent, 0, cfg[0].check.proto, biff_agent_account_id(imap, url.user, url.host, url.port),
                        argv[1], folders, 1);

@@ -119,8 +119,8 @@ uint32_t biff_agent_account_id(int imap, const char *user, const char *host, uns
     return biff_sync_id(id, (size_t)n);
 }
 
-biff_agent_status biff_agent_account(biff_agent *ag, size_t i, uint8_t proto, uint32_t account_id,
-                                     const char *name, const char *const *folders, unsigned n_folders)
+biff_agent_status biff_agent_account(biff_agent *ag, size_t i, uint8_t proto, uint32_t account_id, const char *name,
+                                     const char *const *folders, unsigned n_folders)
 {
     if (!ag || i >= ag->n || proto > BIFF_AGENT_POP3) return BIFF_AGENT_E_ARG;
     if (proto == BIFF_AGENT_IMAP && (n_folders == 0 || n_folders > BIFF_AGENT_MAX_FOLDERS || !folders))
@@ -152,7 +152,8 @@ biff_agent_status biff_agent_account(biff_agent *ag, size_t i, uint8_t proto, ui
         }
     } else {
         snprintf(m->folder[0].name, sizeof m->folder[0].name, "INBOX");
-        ss = ag->store ? biff_sync_folder_load(ag->store, (unsigned)i, 0, account_id, 0, &mb->u.pop3.rec) : BIFF_SYNC_FRESH;
+        ss = ag->store ? biff_sync_folder_load(ag->store, (unsigned)i, 0, account_id, 0, &mb->u.pop3.rec)
+                       : BIFF_SYNC_FRESH;
         if (ss != BIFF_SYNC_OK) {
             memset(&mb->u.pop3.rec, 0, sizeof mb->u.pop3.rec);
             mb->u.pop3.rec.account_id = account_id;
@@ -224,8 +225,10 @@ uint32_t biff_agent_imap_folder(biff_agent *ag, size_t i, unsigned f, const biff
     int changed = mf->unseen != r->unseen || mf->fresh != fresh;
     mf->unseen = r->unseen;
     mf->fresh = fresh;
-    if (changed) counts_changed(ag, i);
-    else announce(ag, i);
+    if (changed)
+        counts_changed(ag, i);
+    else
+        announce(ag, i);
     return fresh;
 }
 
@@ -272,8 +275,10 @@ uint32_t biff_agent_pop3_end(biff_agent *ag, size_t i, uint32_t messages, int ui
     int changed = mf->unseen != messages || mf->fresh != fresh;
     mf->unseen = messages;
     mf->fresh = fresh;
-    if (changed) counts_changed(ag, i);
-    else announce(ag, i);
+    if (changed)
+        counts_changed(ag, i);
+    else
+        announce(ag, i);
     return fresh;
 }
 

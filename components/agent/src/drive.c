@@ -36,8 +36,8 @@ static unsigned index_of(const biff_agent *ag, const biff_agent_session *s)
 biff_agent_status biff_agent_drive(biff_agent *ag, const biff_agent_account_cfg *cfg, biff_poller_account *sched,
                                    biff_poller_slot *slot, biff_agent_session *sessions, unsigned n_sessions)
 {
-    if (!ag || !ag->port || !ag->port->now_ms || !ag->port->open || !ag->port->close || (ag->n && (!cfg || !sched || !slot)) ||
-        !sessions || n_sessions == 0 || n_sessions > UINT16_MAX)
+    if (!ag || !ag->port || !ag->port->now_ms || !ag->port->open || !ag->port->close ||
+        (ag->n && (!cfg || !sched || !slot)) || !sessions || n_sessions == 0 || n_sessions > UINT16_MAX)
         return BIFF_AGENT_E_ARG;
     for (size_t i = 0; i < ag->n; i++) {
         sched[i].interval_ms = cfg[i].interval_ms;
@@ -52,7 +52,8 @@ biff_agent_status biff_agent_drive(biff_agent *ag, const biff_agent_account_cfg 
     ag->check_timeout_ms = BIFF_AGENT_CHECK_TIMEOUT_MS;
     uint32_t seed = ag->port->random ? ag->port->random(ag->port->ctx) : 0x5eed1u;
     return biff_poller_init(&ag->poller, sched, slot, ag->n, (uint16_t)n_sessions, seed, now(ag)) == BIFF_POLLER_OK
-               ? BIFF_AGENT_OK : BIFF_AGENT_E_ARG;
+               ? BIFF_AGENT_OK
+               : BIFF_AGENT_E_ARG;
 }
 
 /* The model's next check, in wall time. */
@@ -66,9 +67,14 @@ static void set_next_check(biff_agent *ag, size_t i)
 static void checked(biff_agent *ag, biff_agent_session *s, biff_error_class err, const char *detail)
 {
     if (!ag->port->event) return;
-    biff_agent_event ev = { .kind = BIFF_AGENT_EV_CHECKED, .account = (uint16_t)s->acct, .count = err,
-                            .text = detail ? detail : "", .check = &s->check, .tls = s->tls_up ? &s->tls : NULL,
-                            .ms = (uint32_t)(now(ag) - s->started_ms), .handshake_ms = s->handshake_ms };
+    biff_agent_event ev = { .kind = BIFF_AGENT_EV_CHECKED,
+                            .account = (uint16_t)s->acct,
+                            .count = err,
+                            .text = detail ? detail : "",
+                            .check = &s->check,
+                            .tls = s->tls_up ? &s->tls : NULL,
+                            .ms = (uint32_t)(now(ag) - s->started_ms),
+                            .handshake_ms = s->handshake_ms };
     ag->port->event(ag->port->ctx, &ev);
 }
 
@@ -166,7 +172,8 @@ static int results(biff_agent *ag, biff_agent_session *s, int final)
                 biff_agent_imap_folder(ag, i, f, r);
             } else if (err == BIFF_ERR_NONE) {
                 err = r && r->state == BIFF_IMAP_FOLDER_NO_DATA ? BIFF_ERR_PROTOCOL : BIFF_ERR_SERVER_ERROR;
-                detail = err == BIFF_ERR_PROTOCOL ? "STATUS answered without counts" : biff_check_folder_detail(&s->check);
+                detail =
+                    err == BIFF_ERR_PROTOCOL ? "STATUS answered without counts" : biff_check_folder_detail(&s->check);
                 if (!*detail) detail = "STATUS refused (no such folder?)";
             }
         }
@@ -214,8 +221,10 @@ static void start(biff_agent *ag, size_t i)
     char detail[96] = "";
     biff_net_status ns = ag->port->open(ag->port->ctx, index_of(ag, s), BIFF_AGENT_OPEN_START, s->ca.host, s->ca.port,
                                         &s->plain, detail, sizeof detail);
-    if (ns == BIFF_NET_OK) connected(ag, s);
-    else if (ns != BIFF_NET_PENDING) fail(ag, s, BIFF_ERR_NETWORK, detail[0] ? detail : biff_net_strerror(ns));
+    if (ns == BIFF_NET_OK)
+        connected(ag, s);
+    else if (ns != BIFF_NET_PENDING)
+        fail(ag, s, BIFF_ERR_NETWORK, detail[0] ? detail : biff_net_strerror(ns));
 }
 
 /* Move one session as far as it goes without blocking. */
@@ -257,8 +266,7 @@ static void run(biff_agent *ag, biff_agent_session *s)
         biff_check_status st = s->last == BIFF_CHECK_OK ? biff_check_step(&s->check) : s->last;
         s->last = BIFF_CHECK_OK;
         switch (st) {
-        case BIFF_CHECK_OK:
-            break;
+        case BIFF_CHECK_OK: break;
         case BIFF_CHECK_WANT_READ:
         case BIFF_CHECK_WANT_WRITE:
             s->want_write = st == BIFF_CHECK_WANT_WRITE;
@@ -356,7 +364,8 @@ uint64_t biff_agent_step(biff_agent *ag)
     while (biff_poller_next(&ag->poller, t, &i)) {
         biff_agent_session *open = NULL;
         for (unsigned k = 0; k < ag->n_sessions; k++)
-            if (ag->session[k].state != S_FREE && ag->session[k].acct == i && ag->session[k].idling) open = &ag->session[k];
+            if (ag->session[k].state != S_FREE && ag->session[k].acct == i && ag->session[k].idling)
+                open = &ag->session[k];
         if (open) { /* renewal of an idle session: check again on it */
             open->renewing = 1;
             open->last = biff_check_recheck(&open->check);

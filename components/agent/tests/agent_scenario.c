@@ -50,8 +50,9 @@ static void uid(unsigned k)
  * UIDs of the POP3 listing (0 = none). */
 static void check(const char *step, unsigned deliver_at, unsigned ack_at)
 {
-    biff_imap_folder_result r = { .state = BIFF_IMAP_FOLDER_OK, .messages = messages, .unseen = unseen,
-                                  .uidnext = messages + 1, .uidvalidity = 7 };
+    biff_imap_folder_result r = {
+        .state = BIFF_IMAP_FOLDER_OK, .messages = messages, .unseen = unseen, .uidnext = messages + 1, .uidvalidity = 7
+    };
     biff_agent_imap_folder(&ag, 0, 0, &r);
     biff_agent_check_done(&ag, 0, BIFF_ERR_NONE, NULL);
     biff_agent_pop3_begin(&ag, 1, &scan);

@@ -74,8 +74,11 @@ static int setup(void **state)
 
 static uint32_t imap_v(unsigned f, uint32_t uidvalidity, uint32_t messages, uint32_t unseen, uint32_t uidnext)
 {
-    biff_imap_folder_result r = { .state = BIFF_IMAP_FOLDER_OK, .messages = messages, .unseen = unseen,
-                                  .uidnext = uidnext, .uidvalidity = uidvalidity };
+    biff_imap_folder_result r = { .state = BIFF_IMAP_FOLDER_OK,
+                                  .messages = messages,
+                                  .unseen = unseen,
+                                  .uidnext = uidnext,
+                                  .uidvalidity = uidvalidity };
     return biff_agent_imap_folder(&ag, 0, f, &r);
 }
 
@@ -128,7 +131,7 @@ static void test_imap_uidvalidity_change_rebases(void **state)
     assert_int_equal(imap_v(0, 8, 3, 0, 4), 0); /* recreated, same UIDNEXT */
     assert_int_equal(imap_v(0, 8, 4, 1, 5), 1);
     boot();
-    assert_int_equal(imap_v(0, 8, 4, 1, 5), 1); /* the re-base was kept in flash */
+    assert_int_equal(imap_v(0, 8, 4, 1, 5), 1);  /* the re-base was kept in flash */
     assert_int_equal(imap_v(0, 9, 9, 9, 10), 0); /* recreated with more mail than before */
     assert_int_equal(imap_v(0, 9, 10, 10, 11), 1);
     assert_int_equal(model[0].folder[0].fresh, 1);
@@ -169,7 +172,7 @@ static void test_ack_before_any_result_and_idempotent(void **state)
     biff_agent_acknowledge(&ag, SIZE_MAX); /* nothing seen yet: nothing to take */
     assert_int_equal(imap(0, 5, 2, 6), 0);
     assert_int_equal(imap(0, 6, 2, 7), 1);
-    biff_agent_acknowledge(&ag, 2);        /* another account: this one stays new */
+    biff_agent_acknowledge(&ag, 2); /* another account: this one stays new */
     assert_int_equal(model[0].folder[0].fresh, 1);
     biff_agent_acknowledge(&ag, 0);
     biff_agent_acknowledge(&ag, 0);
@@ -241,10 +244,12 @@ static void test_requests_from_another_thread(void **state)
 static void test_account_id(void **state)
 {
     (void)state;
-    assert_int_equal(biff_agent_account_id(1, "me", "Mail.Example", 993), biff_agent_account_id(1, "me", "mail.example", 993));
+    assert_int_equal(biff_agent_account_id(1, "me", "Mail.Example", 993),
+                     biff_agent_account_id(1, "me", "mail.example", 993));
     assert_int_not_equal(biff_agent_account_id(1, "me", "h", 993), biff_agent_account_id(0, "me", "h", 993));
     assert_int_equal(biff_agent_account(&ag, N, BIFF_AGENT_IMAP, 1, "x", inbox, 1), BIFF_AGENT_E_ARG);
-    assert_int_equal(biff_agent_account(&ag, 0, BIFF_AGENT_IMAP, 1, "x", inbox, BIFF_AGENT_MAX_FOLDERS + 1), BIFF_AGENT_E_ARG);
+    assert_int_equal(biff_agent_account(&ag, 0, BIFF_AGENT_IMAP, 1, "x", inbox, BIFF_AGENT_MAX_FOLDERS + 1),
+                     BIFF_AGENT_E_ARG);
 }
 
 int main(void)

@@ -21,8 +21,8 @@
 #include "biff/agent.h"
 #include "biff/flash_fault.h"
 
-#define NA 10
-#define NIMAP 5
+#define NA     10
+#define NIMAP  5
 #define MAXMSG 40
 
 static uint8_t mem[32 * 1024], scratch[4096];
@@ -48,18 +48,18 @@ typedef struct {
     uint32_t msg[MAXMSG];
     unsigned n;
     /* The baseline the device should have: IMAP uidnext acked (0 none); POP3 the acked ids. */
-    int have_base, maybe;      /* maybe: an acknowledge was cut; either baseline is right */
+    int have_base, maybe; /* maybe: an acknowledge was cut; either baseline is right */
     uint32_t base_uidnext, alt_uidnext;
     uint32_t base_set[MAXMSG], alt_set[MAXMSG];
     unsigned base_n, alt_n;
     uint32_t last_seen[MAXMSG]; /* the last check the device (still) remembers */
     unsigned last_n;
     int seen;
-    uint32_t last_uid;          /* UIDs (and POP3 uid strings) count up per account */
-    uint32_t last_uidnext;      /* IMAP: UIDNEXT at the last check remembered */
+    uint32_t last_uid;            /* UIDs (and POP3 uid strings) count up per account */
+    uint32_t last_uidnext;        /* IMAP: UIDNEXT at the last check remembered */
     uint8_t announced_ever[4096]; /* message ids that were new at a check: to be announced once */
     unsigned ledger;
-    unsigned announced;         /* NEW_MAIL counts raised while the device was alive */
+    unsigned announced; /* NEW_MAIL counts raised while the device was alive */
 } acct_model;
 
 static acct_model am[NA];
@@ -113,8 +113,10 @@ static unsigned model_new(const acct_model *a, int alt, int imap)
 {
     unsigned c = 0;
     for (unsigned k = 0; k < a->n; k++) {
-        if (imap) c += a->msg[k] >= (alt ? a->alt_uidnext : a->base_uidnext);
-        else c += !in(alt ? a->alt_set : a->base_set, alt ? a->alt_n : a->base_n, a->msg[k]);
+        if (imap)
+            c += a->msg[k] >= (alt ? a->alt_uidnext : a->base_uidnext);
+        else
+            c += !in(alt ? a->alt_set : a->base_set, alt ? a->alt_n : a->base_n, a->msg[k]);
     }
     return c;
 }
@@ -161,7 +163,7 @@ static void check(unsigned i)
     day.checks++;
     uint32_t r = calm ? 50 : rnd(100);
     if (r < 8) fault.cut_at = fault.ops + 1 + rnd(4); /* the power goes during this check */
-    if (r >= 8 && r < 20) { /* reset, timeout or server error before any result */
+    if (r >= 8 && r < 20) {                           /* reset, timeout or server error before any result */
         static const biff_error_class why[] = { BIFF_ERR_NETWORK, BIFF_ERR_NETWORK, BIFF_ERR_SERVER_ERROR };
         if (!imap && rnd(2)) { /* reset in the middle of the listing */
             biff_agent_pop3_begin(&ag, i, &scan);
@@ -175,8 +177,11 @@ static void check(unsigned i)
         return;
     }
     if (imap) {
-        biff_imap_folder_result res = { .state = BIFF_IMAP_FOLDER_OK, .messages = a->n, .unseen = a->n,
-                                        .uidnext = a->last_uid + 1, .uidvalidity = 42 };
+        biff_imap_folder_result res = { .state = BIFF_IMAP_FOLDER_OK,
+                                        .messages = a->n,
+                                        .unseen = a->n,
+                                        .uidnext = a->last_uid + 1,
+                                        .uidvalidity = 42 };
         biff_agent_imap_folder(&ag, i, 0, &res);
     } else {
         biff_agent_pop3_begin(&ag, i, &scan);
@@ -267,10 +272,14 @@ static uint64_t run_day(uint32_t seed, unsigned steps)
     for (unsigned s = 0; s < steps; s++) {
         uint32_t r = rnd(100);
         unsigned i = rnd(NA);
-        if (r < 30) deliver(i);
-        else if (r < 38) client_deletes(i);
-        else if (r < 42) ack_all();
-        else check(i);
+        if (r < 30)
+            deliver(i);
+        else if (r < 38)
+            client_deletes(i);
+        else if (r < 42)
+            ack_all();
+        else
+            check(i);
         if (am[i].n > 30) client_deletes(i);
         if (fault.dead) {
             day.cuts++;
@@ -292,8 +301,8 @@ static uint64_t run_day(uint32_t seed, unsigned steps)
     digest = (digest ^ fault.ops ^ (uint64_t)day.checks << 32) * 1099511628211ull;
     printf("day seed %u: checks %u (ok %u, failed %u), deliveries %u, acknowledges %u (%u during a POP3 "
            "listing), power cuts %u, flash ops %u, mail missed %u, announced twice %u, count mismatches %u\n",
-           (unsigned)seed, day.checks, day.ok, day.failed, day.deliveries, day.acks, day.mid_listing_acks,
-           day.cuts, (unsigned)fault.ops, missed, twice, day.mismatches);
+           (unsigned)seed, day.checks, day.ok, day.failed, day.deliveries, day.acks, day.mid_listing_acks, day.cuts,
+           (unsigned)fault.ops, missed, twice, day.mismatches);
     assert_true(day.checks >= 1000);
     assert_true(day.cuts >= 20);
     assert_true(day.mid_listing_acks >= 5);

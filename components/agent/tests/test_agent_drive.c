@@ -19,14 +19,14 @@
 #define MAXB 16384
 
 typedef struct {
-    uint8_t srv[MAXB];       /* server bytes in order */
+    uint8_t srv[MAXB]; /* server bytes in order */
     size_t srv_len, srv_off;
-    size_t gate[256];        /* srv offset where server line block k starts ... */
-    size_t gate_need[256];   /* ... and the client bytes that must have been sent before it */
+    size_t gate[256];      /* srv offset where server line block k starts ... */
+    size_t gate_need[256]; /* ... and the client bytes that must have been sent before it */
     unsigned n_gates;
-    uint8_t cli[MAXB];       /* client bytes the engine must send */
+    uint8_t cli[MAXB]; /* client bytes the engine must send */
     size_t cli_len, cli_off;
-    int reset_at;            /* recv fails with E_IO once srv_off reaches it (-1: never) */
+    int reset_at; /* recv fails with E_IO once srv_off reaches it (-1: never) */
     int mismatch;
     char user[64], secret[64], folders[256];
 } script;
@@ -111,7 +111,8 @@ static int32_t fake_send(void *ctx, const uint8_t *buf, size_t len)
 {
     (void)ctx;
     if (sc.cli_off + len > sc.cli_len || memcmp(sc.cli + sc.cli_off, buf, len) != 0) {
-        fprintf(stderr, "engine sent unexpected bytes at client offset %zu: %.*s\n", sc.cli_off, (int)len, (const char *)buf);
+        fprintf(stderr, "engine sent unexpected bytes at client offset %zu: %.*s\n", sc.cli_off, (int)len,
+                (const char *)buf);
         sc.mismatch = 1;
         return BIFF_NET_E_IO;
     }
@@ -168,7 +169,11 @@ static void on_event(void *ctx, const biff_agent_event *ev)
 }
 
 static const biff_agent_port port = {
-    .wall_time = fake_wall, .event = on_event, .now_ms = fake_now, .open = fake_open, .close = fake_close,
+    .wall_time = fake_wall,
+    .event = on_event,
+    .now_ms = fake_now,
+    .open = fake_open,
+    .close = fake_close,
 };
 
 static biff_agent ag;
@@ -188,9 +193,16 @@ static void setup_account(int imap, int idle)
     for (char *p = strtok(folder_buf, ","); p && n < 4; p = strtok(NULL, ",")) folders[n++] = p;
     memset(cfg, 0, sizeof cfg);
     cfg[0].check = (biff_check_account){
-        .proto = imap ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3, .security = BIFF_CHECK_SEC_NONE,
-        .auth = imap ? BIFF_CHECK_AUTH_AUTO : BIFF_CHECK_AUTH_PLAIN, .n_folders = (uint8_t)n, .idle = (uint8_t)idle,
-        .host = "mail.example", .port = imap ? 143 : 110, .user = sc.user, .secret = sc.secret, .folders = folders,
+        .proto = imap ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
+        .security = BIFF_CHECK_SEC_NONE,
+        .auth = imap ? BIFF_CHECK_AUTH_AUTO : BIFF_CHECK_AUTH_PLAIN,
+        .n_folders = (uint8_t)n,
+        .idle = (uint8_t)idle,
+        .host = "mail.example",
+        .port = imap ? 143 : 110,
+        .user = sc.user,
+        .secret = sc.secret,
+        .folders = folders,
     };
     cfg[0].interval_ms = 60000;
     cfg[0].enabled = 1;
@@ -238,7 +250,7 @@ static void test_imap_idle_delivery(void **state)
     run_for(1500, 100);
     assert_false(sc.mismatch);
     assert_int_equal(open_calls, 1);
-    assert_int_equal(closes, 0);                   /* still in IDLE */
+    assert_int_equal(closes, 0); /* still in IDLE */
     assert_int_equal(slot[0].state, BIFF_ACCT_IDLING);
     assert_int_equal(model[0].folder[0].unseen, 3);
     assert_int_equal(model[0].folder[0].fresh, 1); /* message 6 arrived during IDLE */
@@ -277,7 +289,7 @@ static void test_silent_server_times_out(void **state)
     (void)state;
     load(DATA_POP3 "/dovecot_plain.txt", 0); /* not even the greeting... */
     sc.reset_at = -1;
-    sc.gate_need[0] = SIZE_MAX;                /* ...ever arrives */
+    sc.gate_need[0] = SIZE_MAX; /* ...ever arrives */
     setup_account(0, 0);
     run_for(BIFF_AGENT_CHECK_TIMEOUT_MS - 2000, 1000);
     assert_int_equal(model[0].state, BIFF_STATE_CHECKING);

@@ -26,20 +26,41 @@ struct biff_check_engine {
     void (*clear)(biff_check *c);
 };
 
-#define ENGINE_OPS(p)                                                                              \
-    static int p##_feed(biff_check *c, const uint8_t *d, size_t n, size_t *used)                 \
-    {                                                                                              \
-        return (int)biff_##p##_feed(&c->e.p, d, n, used);                                          \
-    }                                                                                              \
-    static size_t p##_output(const biff_check *c, const uint8_t **d) { return biff_##p##_output(&c->e.p, d); } \
-    static void p##_output_done(biff_check *c, size_t n) { biff_##p##_output_done(&c->e.p, n); } \
-    static int p##_tls_started(biff_check *c) { return (int)biff_##p##_tls_started(&c->e.p); }  \
-    static int p##_eof(biff_check *c) { return (int)biff_##p##_eof(&c->e.p); }                   \
-    static biff_error_class p##_error(const biff_check *c, const char **d) { return biff_##p##_error(&c->e.p, d); } \
-    static int p##_oauth_refused(const biff_check *c) { return biff_##p##_oauth_refused(&c->e.p); } \
-    static void p##_clear(biff_check *c) { biff_##p##_clear(&c->e.p); }                          \
-    static const struct biff_check_engine p##_ops = {                                              \
-        p##_feed, p##_output, p##_output_done, p##_tls_started, p##_eof, p##_error, p##_oauth_refused, p##_clear, \
+#define ENGINE_OPS(p)                                                                                                  \
+    static int p##_feed(biff_check *c, const uint8_t *d, size_t n, size_t *used)                                       \
+    {                                                                                                                  \
+        return (int)biff_##p##_feed(&c->e.p, d, n, used);                                                              \
+    }                                                                                                                  \
+    static size_t p##_output(const biff_check *c, const uint8_t **d)                                                   \
+    {                                                                                                                  \
+        return biff_##p##_output(&c->e.p, d);                                                                          \
+    }                                                                                                                  \
+    static void p##_output_done(biff_check *c, size_t n)                                                               \
+    {                                                                                                                  \
+        biff_##p##_output_done(&c->e.p, n);                                                                            \
+    }                                                                                                                  \
+    static int p##_tls_started(biff_check *c)                                                                          \
+    {                                                                                                                  \
+        return (int)biff_##p##_tls_started(&c->e.p);                                                                   \
+    }                                                                                                                  \
+    static int p##_eof(biff_check *c)                                                                                  \
+    {                                                                                                                  \
+        return (int)biff_##p##_eof(&c->e.p);                                                                           \
+    }                                                                                                                  \
+    static biff_error_class p##_error(const biff_check *c, const char **d)                                             \
+    {                                                                                                                  \
+        return biff_##p##_error(&c->e.p, d);                                                                           \
+    }                                                                                                                  \
+    static int p##_oauth_refused(const biff_check *c)                                                                  \
+    {                                                                                                                  \
+        return biff_##p##_oauth_refused(&c->e.p);                                                                      \
+    }                                                                                                                  \
+    static void p##_clear(biff_check *c)                                                                               \
+    {                                                                                                                  \
+        biff_##p##_clear(&c->e.p);                                                                                     \
+    }                                                                                                                  \
+    static const struct biff_check_engine p##_ops = {                                                                  \
+        p##_feed, p##_output, p##_output_done, p##_tls_started, p##_eof, p##_error, p##_oauth_refused, p##_clear,      \
     };
 ENGINE_OPS(imap)
 ENGINE_OPS(pop3)
@@ -64,10 +85,13 @@ static biff_check_status engine_failed(biff_check *c)
 
 int biff_check_auth_from_name(const char *name, uint8_t *auth)
 {
-    static const struct { const char *name; uint8_t auth; } map[] = {
-        { "", BIFF_CHECK_AUTH_AUTO },          { "PLAIN", BIFF_CHECK_AUTH_PLAIN },
-        { "LOGIN", BIFF_CHECK_AUTH_LOGIN },    { "+USER", BIFF_CHECK_AUTH_LOGIN },
-        { "USER", BIFF_CHECK_AUTH_LOGIN },     { "+APOP", BIFF_CHECK_AUTH_APOP },
+    static const struct {
+        const char *name;
+        uint8_t auth;
+    } map[] = {
+        { "", BIFF_CHECK_AUTH_AUTO },           { "PLAIN", BIFF_CHECK_AUTH_PLAIN },
+        { "LOGIN", BIFF_CHECK_AUTH_LOGIN },     { "+USER", BIFF_CHECK_AUTH_LOGIN },
+        { "USER", BIFF_CHECK_AUTH_LOGIN },      { "+APOP", BIFF_CHECK_AUTH_APOP },
         { "XOAUTH2", BIFF_CHECK_AUTH_XOAUTH2 }, { "OAUTHBEARER", BIFF_CHECK_AUTH_OAUTHBEARER },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -88,8 +112,10 @@ biff_check_status biff_check_start(biff_check *c, const biff_check_account *a, b
     c->state = ST_RUN;
     if (a->proto == BIFF_CHECK_IMAP) {
         static const uint8_t auth_map[] = {
-            [BIFF_CHECK_AUTH_AUTO] = BIFF_IMAP_AUTH_AUTO, [BIFF_CHECK_AUTH_PLAIN] = BIFF_IMAP_AUTH_PLAIN,
-            [BIFF_CHECK_AUTH_LOGIN] = BIFF_IMAP_AUTH_LOGIN, [BIFF_CHECK_AUTH_APOP] = 0xff,
+            [BIFF_CHECK_AUTH_AUTO] = BIFF_IMAP_AUTH_AUTO,
+            [BIFF_CHECK_AUTH_PLAIN] = BIFF_IMAP_AUTH_PLAIN,
+            [BIFF_CHECK_AUTH_LOGIN] = BIFF_IMAP_AUTH_LOGIN,
+            [BIFF_CHECK_AUTH_APOP] = 0xff,
             [BIFF_CHECK_AUTH_XOAUTH2] = BIFF_IMAP_AUTH_XOAUTH2,
             [BIFF_CHECK_AUTH_OAUTHBEARER] = BIFF_IMAP_AUTH_OAUTHBEARER,
         };
@@ -106,8 +132,9 @@ biff_check_status biff_check_start(biff_check *c, const biff_check_account *a, b
         cfg->idle = a->idle;
         cfg->n_folders = a->n_folders;
         cfg->auth = auth_map[a->auth];
-        cfg->security = a->security == BIFF_CHECK_SEC_TLS ? BIFF_IMAP_SEC_TLS
-                      : a->security == BIFF_CHECK_SEC_STARTTLS ? BIFF_IMAP_SEC_STARTTLS : BIFF_IMAP_SEC_NONE;
+        cfg->security = a->security == BIFF_CHECK_SEC_TLS        ? BIFF_IMAP_SEC_TLS
+                        : a->security == BIFF_CHECK_SEC_STARTTLS ? BIFF_IMAP_SEC_STARTTLS
+                                                                 : BIFF_IMAP_SEC_NONE;
         if (biff_imap_init(&c->e.imap, cfg, c->work, BIFF_CHECK_LINE_MAX, c->work + BIFF_CHECK_LINE_MAX,
                            BIFF_CHECK_OUT_MAX) != BIFF_IMAP_OK) {
             return fail(c, BIFF_ERR_CONFIG, "invalid IMAP account (user, password or folder names)");
@@ -115,18 +142,25 @@ biff_check_status biff_check_start(biff_check *c, const biff_check_account *a, b
         c->ops = &imap_ops;
     } else {
         static const uint8_t auth_map[] = {
-            [BIFF_CHECK_AUTH_AUTO] = BIFF_POP3_AUTH_AUTO, [BIFF_CHECK_AUTH_PLAIN] = BIFF_POP3_AUTH_PLAIN,
-            [BIFF_CHECK_AUTH_LOGIN] = BIFF_POP3_AUTH_USER, [BIFF_CHECK_AUTH_APOP] = BIFF_POP3_AUTH_APOP,
+            [BIFF_CHECK_AUTH_AUTO] = BIFF_POP3_AUTH_AUTO,
+            [BIFF_CHECK_AUTH_PLAIN] = BIFF_POP3_AUTH_PLAIN,
+            [BIFF_CHECK_AUTH_LOGIN] = BIFF_POP3_AUTH_USER,
+            [BIFF_CHECK_AUTH_APOP] = BIFF_POP3_AUTH_APOP,
             [BIFF_CHECK_AUTH_XOAUTH2] = BIFF_POP3_AUTH_XOAUTH2,
             [BIFF_CHECK_AUTH_OAUTHBEARER] = BIFF_POP3_AUTH_OAUTHBEARER,
         };
         if (a->auth >= sizeof auth_map) return fail(c, BIFF_ERR_CONFIG, "unknown mechanism");
         biff_pop3_config cfg = {
-            .user = a->user, .secret = a->secret, .host = a->host, .port = a->port,
+            .user = a->user,
+            .secret = a->secret,
+            .host = a->host,
+            .port = a->port,
             .auth = auth_map[a->auth],
-            .security = a->security == BIFF_CHECK_SEC_TLS ? BIFF_POP3_SEC_TLS
-                      : a->security == BIFF_CHECK_SEC_STARTTLS ? BIFF_POP3_SEC_STARTTLS : BIFF_POP3_SEC_NONE,
-            .on_uid = a->on_uid, .uid_ctx = a->uid_ctx,
+            .security = a->security == BIFF_CHECK_SEC_TLS        ? BIFF_POP3_SEC_TLS
+                        : a->security == BIFF_CHECK_SEC_STARTTLS ? BIFF_POP3_SEC_STARTTLS
+                                                                 : BIFF_POP3_SEC_NONE,
+            .on_uid = a->on_uid,
+            .uid_ctx = a->uid_ctx,
         };
         if (biff_pop3_init(&c->e.pop3, &cfg, c->work, BIFF_CHECK_LINE_MAX, c->work + BIFF_CHECK_LINE_MAX,
                            BIFF_CHECK_OUT_MAX) != BIFF_POP3_OK) {
@@ -157,9 +191,7 @@ static biff_check_status feed(biff_check *c)
             /* News while idling: the engine leaves IDLE, rechecks, and goes back. */
             if (biff_imap_recheck(&c->e.imap) != BIFF_IMAP_OK) return engine_failed(c);
             break;
-        case EV_STARTTLS:
-            c->state = ST_NEED_TLS;
-            return BIFF_CHECK_NEED_TLS;
+        case EV_STARTTLS: c->state = ST_NEED_TLS; return BIFF_CHECK_NEED_TLS;
         case EV_CLOSED: c->state = ST_DONE; return BIFF_CHECK_DONE;
         default: return engine_failed(c);
         }
@@ -253,8 +285,7 @@ biff_error_class biff_check_error(const biff_check *c, const char **detail)
 
 int biff_check_oauth_refused(const biff_check *c)
 {
-    if (c->state != ST_FAILED || c->err != BIFF_ERR_AUTH_FAILED)
-        return 0;
+    if (c->state != ST_FAILED || c->err != BIFF_ERR_AUTH_FAILED) return 0;
     return c->ops->oauth_refused(c);
 }
 

@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     if (biff_url_parse_mqtt(text, &u) == BIFF_URL_OK) {
-        if (memchr(u.user, 0, sizeof u.user) == NULL || memchr(u.host, 0, sizeof u.host) == NULL ||
-            u.port == 0 || u.proto != BIFF_URL_MQTT || u.mailbox[0]) {
+        if (memchr(u.user, 0, sizeof u.user) == NULL || memchr(u.host, 0, sizeof u.host) == NULL || u.port == 0 ||
+            u.proto != BIFF_URL_MQTT || u.mailbox[0]) {
             __builtin_trap();
         }
     }

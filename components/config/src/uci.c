@@ -11,12 +11,37 @@ enum { SEC_NONE, SEC_MAIN, SEC_ACCOUNT, SEC_LED, SEC_MQTT, SEC_SKIP };
 
 /* Keys a section accepts; the id picks the handler, the bit tracks "given twice". */
 enum {
-    K_INTERVAL, K_STATUS_BIND, K_STATUS_HOST, K_STATUS_JSON, K_STATE, K_CA, K_SECRETS, K_LOG, K_IDLE_RENEW,
-    K_MAX_PARALLEL, K_CONTROL,
-    K_URL, K_FOLDER, K_SECURITY, K_PIN, K_IDLE, K_ENABLED, K_SECRET_ENV,
-    K_SYSFS, K_TERMINAL, K_ACCOUNT,
-    K_USERNAME, K_CLIENT_ID, K_DISCOVERY_PREFIX, K_BASE_TOPIC,
-    K_AUTH, K_OAUTH_PROVIDER, K_TOKEN_URL, K_DEVICE_URL, K_CLIENT_SECRET, K_SCOPE,
+    K_INTERVAL,
+    K_STATUS_BIND,
+    K_STATUS_HOST,
+    K_STATUS_JSON,
+    K_STATE,
+    K_CA,
+    K_SECRETS,
+    K_LOG,
+    K_IDLE_RENEW,
+    K_MAX_PARALLEL,
+    K_CONTROL,
+    K_URL,
+    K_FOLDER,
+    K_SECURITY,
+    K_PIN,
+    K_IDLE,
+    K_ENABLED,
+    K_SECRET_ENV,
+    K_SYSFS,
+    K_TERMINAL,
+    K_ACCOUNT,
+    K_USERNAME,
+    K_CLIENT_ID,
+    K_DISCOVERY_PREFIX,
+    K_BASE_TOPIC,
+    K_AUTH,
+    K_OAUTH_PROVIDER,
+    K_TOKEN_URL,
+    K_DEVICE_URL,
+    K_CLIENT_SECRET,
+    K_SCOPE,
     K_COUNT /* at most 32: the "given twice" bits are a uint32_t */
 };
 _Static_assert(K_COUNT <= 32, "option ids must fit parser.seen");
@@ -29,26 +54,44 @@ typedef struct {
 } key_def;
 
 static const key_def keys[] = {
-    { "interval", SEC_MAIN, 0, K_INTERVAL },       { "status_bind", SEC_MAIN, 0, K_STATUS_BIND },
-    { "status_json", SEC_MAIN, 0, K_STATUS_JSON }, { "ca", SEC_MAIN, 0, K_CA },
-    { "secrets", SEC_MAIN, 0, K_SECRETS },         { "state", SEC_MAIN, 0, K_STATE },         { "log", SEC_MAIN, 0, K_LOG },
-    { "idle_renew", SEC_MAIN, 0, K_IDLE_RENEW },   { "max_parallel", SEC_MAIN, 0, K_MAX_PARALLEL },
-    { "status_host", SEC_MAIN, 1, K_STATUS_HOST }, { "control", SEC_MAIN, 0, K_CONTROL },
-    { "url", SEC_ACCOUNT, 0, K_URL },              { "folder", SEC_ACCOUNT, 1, K_FOLDER },
-    { "interval", SEC_ACCOUNT, 0, K_INTERVAL },    { "security", SEC_ACCOUNT, 0, K_SECURITY },
-    { "ca", SEC_ACCOUNT, 0, K_CA },                { "pin", SEC_ACCOUNT, 0, K_PIN },
-    { "idle", SEC_ACCOUNT, 0, K_IDLE },            { "enabled", SEC_ACCOUNT, 0, K_ENABLED },
+    { "interval", SEC_MAIN, 0, K_INTERVAL },
+    { "status_bind", SEC_MAIN, 0, K_STATUS_BIND },
+    { "status_json", SEC_MAIN, 0, K_STATUS_JSON },
+    { "ca", SEC_MAIN, 0, K_CA },
+    { "secrets", SEC_MAIN, 0, K_SECRETS },
+    { "state", SEC_MAIN, 0, K_STATE },
+    { "log", SEC_MAIN, 0, K_LOG },
+    { "idle_renew", SEC_MAIN, 0, K_IDLE_RENEW },
+    { "max_parallel", SEC_MAIN, 0, K_MAX_PARALLEL },
+    { "status_host", SEC_MAIN, 1, K_STATUS_HOST },
+    { "control", SEC_MAIN, 0, K_CONTROL },
+    { "url", SEC_ACCOUNT, 0, K_URL },
+    { "folder", SEC_ACCOUNT, 1, K_FOLDER },
+    { "interval", SEC_ACCOUNT, 0, K_INTERVAL },
+    { "security", SEC_ACCOUNT, 0, K_SECURITY },
+    { "ca", SEC_ACCOUNT, 0, K_CA },
+    { "pin", SEC_ACCOUNT, 0, K_PIN },
+    { "idle", SEC_ACCOUNT, 0, K_IDLE },
+    { "enabled", SEC_ACCOUNT, 0, K_ENABLED },
     { "secret_env", SEC_ACCOUNT, 0, K_SECRET_ENV },
-    { "auth", SEC_ACCOUNT, 0, K_AUTH },            { "oauth_provider", SEC_ACCOUNT, 0, K_OAUTH_PROVIDER },
-    { "token_url", SEC_ACCOUNT, 0, K_TOKEN_URL },  { "device_url", SEC_ACCOUNT, 0, K_DEVICE_URL },
-    { "client_id", SEC_ACCOUNT, 0, K_CLIENT_ID },  { "client_secret", SEC_ACCOUNT, 0, K_CLIENT_SECRET },
+    { "auth", SEC_ACCOUNT, 0, K_AUTH },
+    { "oauth_provider", SEC_ACCOUNT, 0, K_OAUTH_PROVIDER },
+    { "token_url", SEC_ACCOUNT, 0, K_TOKEN_URL },
+    { "device_url", SEC_ACCOUNT, 0, K_DEVICE_URL },
+    { "client_id", SEC_ACCOUNT, 0, K_CLIENT_ID },
+    { "client_secret", SEC_ACCOUNT, 0, K_CLIENT_SECRET },
     { "scope", SEC_ACCOUNT, 0, K_SCOPE },
-    { "sysfs", SEC_LED, 0, K_SYSFS },              { "terminal", SEC_LED, 0, K_TERMINAL },
+    { "sysfs", SEC_LED, 0, K_SYSFS },
+    { "terminal", SEC_LED, 0, K_TERMINAL },
     { "account", SEC_LED, 1, K_ACCOUNT },
-    { "url", SEC_MQTT, 0, K_URL },                 { "username", SEC_MQTT, 0, K_USERNAME },
-    { "ca", SEC_MQTT, 0, K_CA },                   { "pin", SEC_MQTT, 0, K_PIN },
-    { "secret_env", SEC_MQTT, 0, K_SECRET_ENV },   { "enabled", SEC_MQTT, 0, K_ENABLED },
-    { "client_id", SEC_MQTT, 0, K_CLIENT_ID },     { "discovery_prefix", SEC_MQTT, 0, K_DISCOVERY_PREFIX },
+    { "url", SEC_MQTT, 0, K_URL },
+    { "username", SEC_MQTT, 0, K_USERNAME },
+    { "ca", SEC_MQTT, 0, K_CA },
+    { "pin", SEC_MQTT, 0, K_PIN },
+    { "secret_env", SEC_MQTT, 0, K_SECRET_ENV },
+    { "enabled", SEC_MQTT, 0, K_ENABLED },
+    { "client_id", SEC_MQTT, 0, K_CLIENT_ID },
+    { "discovery_prefix", SEC_MQTT, 0, K_DISCOVERY_PREFIX },
     { "base_topic", SEC_MQTT, 0, K_BASE_TOPIC },
 };
 
@@ -61,12 +104,12 @@ typedef struct {
     size_t len;
     uint32_t line;
     uint32_t sec_line;
-    uint32_t seen;       /* option bits given in this section */
+    uint32_t seen; /* option bits given in this section */
     uint8_t kind;
     uint8_t seen_main;
     uint8_t global_err;
     uint8_t partial;
-    uint8_t security;    /* SEC_UNSET or biff_security from option security */
+    uint8_t security; /* SEC_UNSET or biff_security from option security */
     uint8_t have_url;
     uint8_t folder_list; /* list folder given */
     uint16_t idx;        /* account or LED being filled */
@@ -79,8 +122,8 @@ static const char *sec_type(uint8_t kind)
     return kind == SEC_MAIN ? "tinybiff" : kind == SEC_ACCOUNT ? "account" : kind == SEC_MQTT ? "mqtt" : "led";
 }
 
-__attribute__((format(printf, 4, 5)))
-static void diag_at(parser *p, uint32_t line, int section_scoped, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void diag_at(parser *p, uint32_t line, int section_scoped, const char *fmt,
+                                                          ...)
 {
     biff_uci_config *c = p->cfg;
     int32_t acct = -1;
@@ -125,8 +168,7 @@ static int is_ident(const char *s, size_t max)
     size_t n = 0;
     for (; s[n]; n++) {
         char ch = s[n];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'))
-            return 0;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_')) return 0;
     }
     return n > 0 && n < max;
 }
@@ -238,9 +280,12 @@ static int b64val(char ch)
 /* "sha256/" (or curl's "sha256//") + base64 of exactly 32 bytes: 43 symbols, optional '='. */
 static int parse_pin(const char *s, uint8_t out[32])
 {
-    if (strncmp(s, "sha256//", 8) == 0) s += 8;
-    else if (strncmp(s, "sha256/", 7) == 0) s += 7;
-    else return -1;
+    if (strncmp(s, "sha256//", 8) == 0)
+        s += 8;
+    else if (strncmp(s, "sha256/", 7) == 0)
+        s += 7;
+    else
+        return -1;
     size_t n = strlen(s);
     if (n == 44 && s[43] == '=') n = 43;
     if (n != 43) return -1;
@@ -272,8 +317,8 @@ static int valid_bind(const char *s)
         if (!end || end == s + 1 || end[1] != ':') return 0;
         for (const char *q = s + 1; q < end; q++) {
             char ch = *q;
-            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F') ||
-                  ch == ':' || ch == '.'))
+            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F') || ch == ':' ||
+                  ch == '.'))
                 return 0;
         }
         colon = end + 1;
@@ -282,8 +327,8 @@ static int valid_bind(const char *s)
         if (!colon || colon == s) return 0;
         for (const char *q = s; q < colon; q++) {
             char ch = *q;
-            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '.' || ch == '-'))
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                  ch == '-'))
                 return 0;
         }
     }
@@ -299,8 +344,8 @@ static int valid_sysfs(const char *s)
     if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return 0;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == ':' || ch == '_' || ch == '-' || ch == '.' || ch == '+'))
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == ':' ||
+              ch == '_' || ch == '-' || ch == '.' || ch == '+'))
             return 0;
     }
     return 1;
@@ -318,29 +363,34 @@ static void set_path(parser *p, char *dst, size_t cap, const char *key, const ch
 static void set_interval(parser *p, const char *key, const char *v, uint32_t min, uint32_t max, uint32_t *out)
 {
     if (biff_uci_uint(v, min, max, out) != 0)
-        ERR(p, "option %s: '%.20s' is not a number of seconds from %lu to %lu", key, v,
-            (unsigned long)min, (unsigned long)max);
+        ERR(p, "option %s: '%.20s' is not a number of seconds from %lu to %lu", key, v, (unsigned long)min,
+            (unsigned long)max);
 }
 
 static void set_bool(parser *p, const char *key, const char *v, uint8_t *out)
 {
     int b = parse_bool(v);
-    if (b < 0) ERR(p, "option %s: '%.20s' is not 1 or 0", key, v);
-    else *out = (uint8_t)b;
+    if (b < 0)
+        ERR(p, "option %s: '%.20s' is not 1 or 0", key, v);
+    else
+        *out = (uint8_t)b;
 }
 
 /* option pin and option secret_env, the same for an account and the broker. */
 static void set_pin(parser *p, const char *v, uint8_t pin[32], uint8_t *has_pin)
 {
-    if (parse_pin(v, pin) != 0) ERR(p, "option pin: expected sha256/ and the base64 of 32 bytes");
-    else *has_pin = 1;
+    if (parse_pin(v, pin) != 0)
+        ERR(p, "option pin: expected sha256/ and the base64 of 32 bytes");
+    else
+        *has_pin = 1;
 }
 
 static void set_env_name(parser *p, const char *v, char *dst, size_t cap)
 {
     if (!is_ident(v, cap) || (v[0] >= '0' && v[0] <= '9'))
         ERR(p, "option secret_env: '%.64s' is not an environment variable name", v);
-    else memcpy(dst, v, strlen(v) + 1);
+    else
+        memcpy(dst, v, strlen(v) + 1);
 }
 
 static void main_option(parser *p, uint8_t id, const char *key, const char *v)
@@ -351,8 +401,10 @@ static void main_option(parser *p, uint8_t id, const char *key, const char *v)
     case K_INTERVAL: set_interval(p, key, v, 1, BIFF_UCI_INTERVAL_MAX, &g->interval_s); break;
     case K_IDLE_RENEW: set_interval(p, key, v, 60, 1740, &g->idle_renew_s); break;
     case K_MAX_PARALLEL:
-        if (biff_uci_uint(v, 1, 1024, &u) != 0) ERR(p, "option max_parallel: '%.20s' is not a number from 1 to 1024", v);
-        else g->max_parallel = (uint16_t)u;
+        if (biff_uci_uint(v, 1, 1024, &u) != 0)
+            ERR(p, "option max_parallel: '%.20s' is not a number from 1 to 1024", v);
+        else
+            g->max_parallel = (uint16_t)u;
         break;
     case K_STATUS_BIND:
         if (!valid_bind(v) || copy_str(g->status_bind, sizeof g->status_bind, v) != 0)
@@ -365,7 +417,8 @@ static void main_option(parser *p, uint8_t id, const char *key, const char *v)
             ERR(p, "list status_host: '%.64s' is not a host name (letters, digits, '.', '-'; at most 63)", v);
         else if (g->n_status_hosts >= BIFF_STATUS_HOSTS_MAX)
             ERR(p, "list status_host: more than %u names", (unsigned)BIFF_STATUS_HOSTS_MAX);
-        else memcpy(g->status_host[g->n_status_hosts++], v, n + 1);
+        else
+            memcpy(g->status_host[g->n_status_hosts++], v, n + 1);
         break;
     }
     case K_STATUS_JSON: set_path(p, g->status_json, sizeof g->status_json, key, v, 1); break;
@@ -374,9 +427,12 @@ static void main_option(parser *p, uint8_t id, const char *key, const char *v)
     case K_STATE: set_path(p, g->state, sizeof g->state, key, v, 1); break;
     case K_CONTROL: set_path(p, g->control, sizeof g->control, key, v, 1); break;
     case K_LOG:
-        if (strcmp(v, "stderr") == 0) g->log = BIFF_LOG_STDERR;
-        else if (strcmp(v, "syslog") == 0) g->log = BIFF_LOG_SYSLOG;
-        else ERR(p, "option log: '%.20s' is not stderr or syslog", v);
+        if (strcmp(v, "stderr") == 0)
+            g->log = BIFF_LOG_STDERR;
+        else if (strcmp(v, "syslog") == 0)
+            g->log = BIFF_LOG_SYSLOG;
+        else
+            ERR(p, "option log: '%.20s' is not stderr or syslog", v);
         break;
     default: break;
     }
@@ -422,8 +478,10 @@ static void account_option(parser *p, uint8_t id, const char *key, const char *v
         biff_url_status st = biff_url_parse(v, &a->url);
         if (st == BIFF_URL_E_PASSWORD)
             ERR(p, "option url: passwords do not belong in URLs: use the secrets file or option secret_env");
-        else if (st != BIFF_URL_OK) ERR(p, "option url: %s", biff_url_strerror(st));
-        else p->have_url = 1;
+        else if (st != BIFF_URL_OK)
+            ERR(p, "option url: %s", biff_url_strerror(st));
+        else
+            p->have_url = 1;
         break;
     }
     case K_FOLDER:
@@ -446,10 +504,14 @@ static void account_option(parser *p, uint8_t id, const char *key, const char *v
         break;
     case K_INTERVAL: set_interval(p, key, v, 1, BIFF_UCI_INTERVAL_MAX, &a->interval_s); break;
     case K_SECURITY:
-        if (strcmp(v, "tls") == 0) p->security = BIFF_SECURITY_TLS;
-        else if (strcmp(v, "starttls") == 0) p->security = BIFF_SECURITY_STARTTLS;
-        else if (strcmp(v, "none") == 0) p->security = BIFF_SECURITY_NONE;
-        else ERR(p, "option security: '%.20s' is not tls, starttls or none", v);
+        if (strcmp(v, "tls") == 0)
+            p->security = BIFF_SECURITY_TLS;
+        else if (strcmp(v, "starttls") == 0)
+            p->security = BIFF_SECURITY_STARTTLS;
+        else if (strcmp(v, "none") == 0)
+            p->security = BIFF_SECURITY_NONE;
+        else
+            ERR(p, "option security: '%.20s' is not tls, starttls or none", v);
         break;
     case K_CA: set_path(p, a->ca, sizeof a->ca, key, v, 0); break;
     case K_PIN: set_pin(p, v, a->pin, &a->has_pin); break;
@@ -457,22 +519,25 @@ static void account_option(parser *p, uint8_t id, const char *key, const char *v
     case K_ENABLED: set_bool(p, key, v, &a->enabled); break;
     case K_SECRET_ENV: set_env_name(p, v, a->secret_env, sizeof a->secret_env); break;
     case K_AUTH:
-        if (strcmp(v, "oauth2") == 0) a->oauth2 = 1;
-        else if (strcmp(v, "password") != 0) ERR(p, "option auth: '%.20s' is not password or oauth2", v);
+        if (strcmp(v, "oauth2") == 0)
+            a->oauth2 = 1;
+        else if (strcmp(v, "password") != 0)
+            ERR(p, "option auth: '%.20s' is not password or oauth2", v);
         break;
     case K_OAUTH_PROVIDER: {
         biff_oauth_config oc = { 0 };
         if (strlen(v) >= sizeof a->oauth_provider || biff_oauth_preset(v, &oc) != 0)
             ERR(p, "option oauth_provider: '%.20s' is not google, microsoft or custom", v);
-        else memcpy(a->oauth_provider, v, strlen(v) + 1);
+        else
+            memcpy(a->oauth_provider, v, strlen(v) + 1);
         break;
     }
     case K_TOKEN_URL:
     case K_DEVICE_URL: {
         char *dst = id == K_TOKEN_URL ? a->token_url : a->device_url;
         if (!oauth_url_ok(v) || copy_str(dst, BIFF_ACCOUNT_OAUTH_URL_MAX, v) != 0)
-            ERR(p, "option %s: '%.64s' is not https://HOST[:PORT]/PATH (host up to %u bytes, URL up to %u)", key,
-                v, (unsigned)(BIFF_OAUTH_HOST_MAX - 1), (unsigned)(BIFF_ACCOUNT_OAUTH_URL_MAX - 1));
+            ERR(p, "option %s: '%.64s' is not https://HOST[:PORT]/PATH (host up to %u bytes, URL up to %u)", key, v,
+                (unsigned)(BIFF_OAUTH_HOST_MAX - 1), (unsigned)(BIFF_ACCOUNT_OAUTH_URL_MAX - 1));
         break;
     }
     case K_CLIENT_ID:
@@ -499,8 +564,10 @@ static void led_option(parser *p, uint8_t id, const char *key, const char *v)
     biff_led_config *l = &p->cfg->leds[p->idx];
     switch (id) {
     case K_SYSFS:
-        if (!valid_sysfs(v)) ERR(p, "option sysfs: '%.64s' is not a LED name under /sys/class/leds", v);
-        else memcpy(l->sysfs, v, strlen(v) + 1);
+        if (!valid_sysfs(v))
+            ERR(p, "option sysfs: '%.64s' is not a LED name under /sys/class/leds", v);
+        else
+            memcpy(l->sysfs, v, strlen(v) + 1);
         break;
     case K_TERMINAL: set_bool(p, key, v, &l->terminal); break;
     case K_ACCOUNT:
@@ -533,10 +600,14 @@ static void mqtt_option(parser *p, uint8_t id, const char *key, const char *v)
         biff_url_status st = biff_url_parse_mqtt(v, &m->url);
         if (st == BIFF_URL_E_PASSWORD)
             ERR(p, "option url: passwords do not belong in URLs: use the secrets file or option secret_env");
-        else if (st == BIFF_URL_E_SCHEME) ERR(p, "option url: scheme must be mqtts:// or mqtt://");
-        else if (st != BIFF_URL_OK) ERR(p, "option url: %s", biff_url_strerror(st));
-        else if (m->url.user[0]) ERR(p, "option url: the broker's user name goes in option username");
-        else p->have_url = 1;
+        else if (st == BIFF_URL_E_SCHEME)
+            ERR(p, "option url: scheme must be mqtts:// or mqtt://");
+        else if (st != BIFF_URL_OK)
+            ERR(p, "option url: %s", biff_url_strerror(st));
+        else if (m->url.user[0])
+            ERR(p, "option url: the broker's user name goes in option username");
+        else
+            p->have_url = 1;
         break;
     }
     case K_USERNAME:
@@ -553,12 +624,14 @@ static void mqtt_option(parser *p, uint8_t id, const char *key, const char *v)
         int ok = n > 0 && n < sizeof m->client_id;
         for (size_t i = 0; ok && i < n; i++) {
             char ch = v[i];
-            ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                 ch == '_' || ch == '-';
+            ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                 ch == '-';
         }
-        if (!ok) ERR(p, "option client_id: '%.40s' must be 1 to %u letters, digits, _ or -", v,
-                     (unsigned)(sizeof m->client_id - 1));
-        else memcpy(m->client_id, v, n + 1);
+        if (!ok)
+            ERR(p, "option client_id: '%.40s' must be 1 to %u letters, digits, _ or -", v,
+                (unsigned)(sizeof m->client_id - 1));
+        else
+            memcpy(m->client_id, v, n + 1);
         break;
     }
     case K_DISCOVERY_PREFIX:
@@ -566,9 +639,10 @@ static void mqtt_option(parser *p, uint8_t id, const char *key, const char *v)
         char *dst = id == K_BASE_TOPIC ? m->base_topic : m->discovery_prefix;
         size_t cap = id == K_BASE_TOPIC ? sizeof m->base_topic : sizeof m->discovery_prefix;
         if (!valid_topic(v, cap - 1))
-            ERR(p, "option %s: '%.64s' is not a topic of 1 to %u bytes without +, # or empty levels",
-                key, v, (unsigned)(cap - 1));
-        else memcpy(dst, v, strlen(v) + 1);
+            ERR(p, "option %s: '%.64s' is not a topic of 1 to %u bytes without +, # or empty levels", key, v,
+                (unsigned)(cap - 1));
+        else
+            memcpy(dst, v, strlen(v) + 1);
         break;
     }
     default: break;
@@ -579,7 +653,8 @@ static void mqtt_option(parser *p, uint8_t id, const char *key, const char *v)
 static void finish_oauth(parser *p, biff_account *a)
 {
     static const uint8_t ids[] = { K_OAUTH_PROVIDER, K_TOKEN_URL, K_DEVICE_URL, K_CLIENT_ID, K_CLIENT_SECRET, K_SCOPE };
-    static const char *const names[] = { "oauth_provider", "token_url", "device_url", "client_id", "client_secret", "scope" };
+    static const char *const names[] = { "oauth_provider", "token_url",     "device_url",
+                                         "client_id",      "client_secret", "scope" };
     uint32_t l = p->sec_line;
     if (!a->oauth2) {
         for (size_t i = 0; i < sizeof ids; i++) {
@@ -614,8 +689,8 @@ static void finish_oauth(parser *p, biff_account *a)
     /* A preset's endpoints are its provider's: a URL given too is a mix-up, not an override. */
     for (size_t i = 1; i < 3; i++) {
         if (p->seen & (1u << ids[i]))
-            diag_at(p, l, 1, "account '%s': option %s comes from provider %s (use custom to set it)", a->name,
-                    names[i], a->oauth_provider);
+            diag_at(p, l, 1, "account '%s': option %s comes from provider %s (use custom to set it)", a->name, names[i],
+                    a->oauth_provider);
     }
     copy_str(a->token_url, sizeof a->token_url, oc.token_url);
     copy_str(a->device_url, sizeof a->device_url, oc.device_url);
@@ -634,8 +709,8 @@ static void finish_section(parser *p)
             uint8_t sec = p->security;
             if (a->url.implicit_tls) {
                 if (sec != SEC_UNSET && sec != BIFF_SECURITY_TLS)
-                    diag_at(p, l, 1, "account '%s': security '%s' contradicts the %s:// URL (implicit TLS)",
-                            a->name, sec == BIFF_SECURITY_NONE ? "none" : "starttls",
+                    diag_at(p, l, 1, "account '%s': security '%s' contradicts the %s:// URL (implicit TLS)", a->name,
+                            sec == BIFF_SECURITY_NONE ? "none" : "starttls",
                             a->url.proto == BIFF_URL_IMAP ? "imaps" : "pop3s");
                 a->security = BIFF_SECURITY_TLS;
             } else if (sec == BIFF_SECURITY_TLS) {
@@ -644,14 +719,14 @@ static void finish_section(parser *p)
                 a->security = sec == SEC_UNSET ? BIFF_SECURITY_STARTTLS : sec;
             }
             if (a->url.proto == BIFF_URL_POP3) {
-                if (p->folder_list)
-                    diag_at(p, l, 1, "account '%s': list folder is for IMAP accounts only", a->name);
+                if (p->folder_list) diag_at(p, l, 1, "account '%s': list folder is for IMAP accounts only", a->name);
                 a->n_folders = 0;
             } else if (!p->folder_list) {
                 if (copy_str(a->folders[0], sizeof a->folders[0], a->url.mailbox) != 0)
                     diag_at(p, l, 1, "account '%s': URL mailbox longer than %u bytes", a->name,
                             (unsigned)(BIFF_ACCOUNT_FOLDER_MAX - 1));
-                else a->n_folders = 1;
+                else
+                    a->n_folders = 1;
             }
         }
         finish_oauth(p, a);
@@ -662,8 +737,7 @@ static void finish_section(parser *p)
             diag_at(p, p->sec_line, 1, "mqtt '%s': option url is missing", m->name);
         if (!m->client_id[0]) memcpy(m->client_id, "tinybiff", sizeof "tinybiff");
         if (!m->discovery_prefix[0]) memcpy(m->discovery_prefix, "homeassistant", sizeof "homeassistant");
-        if (!m->base_topic[0])
-            snprintf(m->base_topic, sizeof m->base_topic, "tinybiff/%s", m->client_id);
+        if (!m->base_topic[0]) snprintf(m->base_topic, sizeof m->base_topic, "tinybiff/%s", m->client_id);
         if (m->bad) m->enabled = 0;
     } else if (p->kind == SEC_LED) {
         biff_led_config *led = &p->cfg->leds[p->idx];
@@ -690,9 +764,8 @@ static void begin_section(parser *p, const char *type, const char *name)
         return;
     }
     if (name && !is_ident(name, BIFF_ACCOUNT_NAME_MAX)) {
-        diag_at(p, p->line, strcmp(type, "tinybiff") != 0,
-                "section name '%.40s' must be 1 to %u letters, digits or _", name,
-                (unsigned)(BIFF_ACCOUNT_NAME_MAX - 1));
+        diag_at(p, p->line, strcmp(type, "tinybiff") != 0, "section name '%.40s' must be 1 to %u letters, digits or _",
+                name, (unsigned)(BIFF_ACCOUNT_NAME_MAX - 1));
         return;
     }
     if (strcmp(type, "tinybiff") == 0) {
@@ -714,8 +787,10 @@ static void begin_section(parser *p, const char *type, const char *name)
         for (uint16_t i = 0; i < n; i++) {
             const char *other = is_acct ? c->accounts[i].name : c->leds[i].name;
             if (strcmp(other, name) == 0) {
-                if (is_acct) ERR(p, "account '%s' defined twice (first on line %u)", name, (unsigned)c->accounts[i].line);
-                else ERR(p, "led '%s' defined twice", name);
+                if (is_acct)
+                    ERR(p, "account '%s' defined twice (first on line %u)", name, (unsigned)c->accounts[i].line);
+                else
+                    ERR(p, "led '%s' defined twice", name);
                 return;
             }
         }
@@ -773,15 +848,20 @@ static void option(parser *p, int is_list, const char *key, const char *v)
         if (keys[i].sec == p->kind && strcmp(keys[i].key, key) == 0) k = &keys[i];
     }
     if (!k) {
-        if (p->kind == SEC_MAIN) ERR(p, "unknown option '%.40s' in config tinybiff", key);
-        else ERR(p, "unknown %s '%.40s' in config %s '%s'", is_list ? "list" : "option", key,
-                 sec_type(p->kind), p->kind == SEC_ACCOUNT ? p->cfg->accounts[p->idx].name
-                                    : p->kind == SEC_MQTT ? p->cfg->mqtt.name : p->cfg->leds[p->idx].name);
+        if (p->kind == SEC_MAIN)
+            ERR(p, "unknown option '%.40s' in config tinybiff", key);
+        else
+            ERR(p, "unknown %s '%.40s' in config %s '%s'", is_list ? "list" : "option", key, sec_type(p->kind),
+                p->kind == SEC_ACCOUNT ? p->cfg->accounts[p->idx].name
+                : p->kind == SEC_MQTT  ? p->cfg->mqtt.name
+                                       : p->cfg->leds[p->idx].name);
         return;
     }
     if (k->is_list != is_list) {
-        if (k->is_list) ERR(p, "'%s' is a list: write list %s '...'", key, key);
-        else ERR(p, "'%s' is an option, not a list", key);
+        if (k->is_list)
+            ERR(p, "'%s' is a list: write list %s '...'", key, key);
+        else
+            ERR(p, "'%s' is an option, not a list", key);
         return;
     }
     if (!is_list) {
@@ -791,10 +871,14 @@ static void option(parser *p, int is_list, const char *key, const char *v)
         }
         p->seen |= 1u << k->id;
     }
-    if (p->kind == SEC_MAIN) main_option(p, k->id, key, v);
-    else if (p->kind == SEC_ACCOUNT) account_option(p, k->id, key, v);
-    else if (p->kind == SEC_MQTT) mqtt_option(p, k->id, key, v);
-    else led_option(p, k->id, key, v);
+    if (p->kind == SEC_MAIN)
+        main_option(p, k->id, key, v);
+    else if (p->kind == SEC_ACCOUNT)
+        account_option(p, k->id, key, v);
+    else if (p->kind == SEC_MQTT)
+        mqtt_option(p, k->id, key, v);
+    else
+        led_option(p, k->id, key, v);
 }
 
 static void statement(parser *p, int n)
@@ -807,9 +891,12 @@ static void statement(parser *p, int n)
     } else if (strcmp(t0, "option") == 0 || strcmp(t0, "list") == 0) {
         int is_list = t0[0] == 'l';
         if (p->kind == SEC_SKIP) return;
-        if (!t1 || !is_ident(t1, 64)) ERR(p, "%s needs a name of letters, digits or _", t0);
-        else if (!t2) ERR(p, "%s %s needs a value", t0, t1);
-        else option(p, is_list, t1, t2);
+        if (!t1 || !is_ident(t1, 64))
+            ERR(p, "%s needs a name of letters, digits or _", t0);
+        else if (!t2)
+            ERR(p, "%s %s needs a value", t0, t1);
+        else
+            option(p, is_list, t1, t2);
     } else if (strcmp(t0, "package") == 0) {
         if (n != 2 || p->kind != SEC_NONE || p->cfg->n_accounts || p->cfg->n_leds || p->seen_main)
             ERR(p, "package must come first and name the package");
@@ -865,8 +952,8 @@ static void resolve_leds(parser *p)
     p->kind = SEC_NONE;
 }
 
-void biff_uci_init(biff_uci_config *cfg, biff_account *accounts, size_t max_accounts,
-                   biff_led_config *leds, size_t max_leds, biff_uci_diag *diags, size_t max_diags)
+void biff_uci_init(biff_uci_config *cfg, biff_account *accounts, size_t max_accounts, biff_led_config *leds,
+                   size_t max_leds, biff_uci_diag *diags, size_t max_diags)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->accounts = accounts;
@@ -915,12 +1002,13 @@ biff_uci_status biff_uci_parse(biff_uci_config *cfg, const char *file, const cha
     finish_section(&p);
     for (uint16_t k = 0; cfg->mqtt.given && k < cfg->n_accounts; k++) {
         if (strcmp(cfg->accounts[k].name, cfg->mqtt.name) != 0) continue;
-        p.kind = SEC_MQTT;  /* the broker section is the one rejected: mail goes on */
-        diag_at(&p, cfg->mqtt.line, 1, "mqtt '%s': an account has this name too (they would share a secrets file entry)",
-                cfg->mqtt.name);
+        p.kind = SEC_MQTT; /* the broker section is the one rejected: mail goes on */
+        diag_at(&p, cfg->mqtt.line, 1,
+                "mqtt '%s': an account has this name too (they would share a secrets file entry)", cfg->mqtt.name);
         p.kind = SEC_NONE;
     }
-    if (!p.global_err) resolve_leds(&p);
+    if (!p.global_err)
+        resolve_leds(&p);
     else {
         for (uint16_t k = 0; k < cfg->n_leds; k++) cfg->leds[k].n_accounts = 0, cfg->leds[k].bad = 1;
     }
@@ -962,8 +1050,10 @@ static int next_secret_line(const char *text, size_t len, size_t *pos, secret_li
         sl->name_len = ne - i;
         sl->secret = text + s;
         sl->secret_len = e - s;
-        if (!sl->name_len) sl->malformed = 2;
-        else if (!sl->secret_len) sl->malformed = 3;
+        if (!sl->name_len)
+            sl->malformed = 2;
+        else if (!sl->secret_len)
+            sl->malformed = 3;
         return 1;
     }
     return 0;
@@ -1001,8 +1091,8 @@ static int put_entry(char *out, size_t cap, size_t *o, const char *name, const c
            put(out, cap, o, "\n", 1);
 }
 
-biff_uci_status biff_uci_secret_set(const char *text, size_t len, const char *name, const char *value,
-                                    char *out, size_t cap, size_t *out_len)
+biff_uci_status biff_uci_secret_set(const char *text, size_t len, const char *name, const char *value, char *out,
+                                    size_t cap, size_t *out_len)
 {
     if ((!text && len) || !name || !out || cap == 0 || !is_ident(name, BIFF_ACCOUNT_NAME_MAX)) return BIFF_UCI_E_ARG;
     size_t vlen = value ? strlen(value) : 0;
@@ -1040,8 +1130,8 @@ biff_uci_status biff_uci_secret_set(const char *text, size_t len, const char *na
     return BIFF_UCI_OK;
 }
 
-biff_uci_status biff_uci_secrets_check(const char *text, size_t len, const char *file,
-                                       biff_uci_diag *diags, size_t max_diags, size_t *n_diags)
+biff_uci_status biff_uci_secrets_check(const char *text, size_t len, const char *file, biff_uci_diag *diags,
+                                       size_t max_diags, size_t *n_diags)
 {
     if ((!text && len) || (!diags && max_diags)) return BIFF_UCI_E_ARG;
     biff_uci_config cfg;

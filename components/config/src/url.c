@@ -31,17 +31,25 @@ static int decode(const char *s, const char *e, char *out, size_t cap)
     return 0;
 }
 
-typedef struct { const char *name; unsigned char proto, tls; unsigned short port; } scheme;
+typedef struct {
+    const char *name;
+    unsigned char proto, tls;
+    unsigned short port;
+} scheme;
 
 static const scheme mail_schemes[] = {
-    { "imaps://", BIFF_URL_IMAP, 1, 993 }, { "imap://", BIFF_URL_IMAP, 0, 143 },
-    { "pop3s://", BIFF_URL_POP3, 1, 995 }, { "pop3://", BIFF_URL_POP3, 0, 110 },
-    { "pops://", BIFF_URL_POP3, 1, 995 },  { "pop://", BIFF_URL_POP3, 0, 110 },
+    { "imaps://", BIFF_URL_IMAP, 1, 993 },
+    { "imap://", BIFF_URL_IMAP, 0, 143 },
+    { "pop3s://", BIFF_URL_POP3, 1, 995 },
+    { "pop3://", BIFF_URL_POP3, 0, 110 },
+    { "pops://", BIFF_URL_POP3, 1, 995 },
+    { "pop://", BIFF_URL_POP3, 0, 110 },
     { NULL, 0, 0, 0 },
 };
 /* The ports IANA registered for MQTT over TLS and over TCP. */
 static const scheme mqtt_schemes[] = {
-    { "mqtts://", BIFF_URL_MQTT, 1, 8883 }, { "mqtt://", BIFF_URL_MQTT, 0, 1883 },
+    { "mqtts://", BIFF_URL_MQTT, 1, 8883 },
+    { "mqtt://", BIFF_URL_MQTT, 0, 1883 },
     { NULL, 0, 0, 0 },
 };
 
@@ -84,8 +92,8 @@ static biff_url_status parse_userinfo(const char *s, const char *e, biff_url *u)
         if (r < 0 || !u->auth[0]) return BIFF_URL_E_AUTH;
         for (char *c = u->auth; *c; c++) {
             if (*c >= 'a' && *c <= 'z') *c = (char)(*c - 32);
-            if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' ||
-                  *c == '*' || *c == '+')) {
+            if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '*' ||
+                  *c == '+')) {
                 return BIFF_URL_E_AUTH;
             }
         }
@@ -118,8 +126,8 @@ static biff_url_status parse_hostport(const char *s, const char *e, biff_url *u)
         if (n >= sizeof u->host) return BIFF_URL_E_TOO_LONG;
         for (const char *c = s; c < host_end; c++) {
             unsigned char ch = (unsigned char)*c;
-            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '-' || ch == '.' || ch == '_')) {
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                  ch == '.' || ch == '_')) {
                 return BIFF_URL_E_HOST;
             }
         }
@@ -202,8 +210,10 @@ const char *biff_url_redact(const char *text, char *out, size_t cap)
     auth = auth ? auth + 3 : text;
     const char *first = strchr(auth, '@'), *last = strrchr(auth, '@');
     const char *colon = first ? memchr(auth, ':', (size_t)(first - auth)) : NULL;
-    if (colon) snprintf(out, cap, "%.*s%s", (int)(colon - text), text, last);
-    else snprintf(out, cap, "%s", text);
+    if (colon)
+        snprintf(out, cap, "%.*s%s", (int)(colon - text), text, last);
+    else
+        snprintf(out, cap, "%s", text);
     return out;
 }
 

@@ -25,46 +25,46 @@ static biff_uci_status parse(const char *text)
     return biff_uci_parse(&cfg, "t.conf", text, strlen(text));
 }
 
-static const char good_file[] =
-    "# tinybiff on a router\n"
-    "package tinybiff\n"
-    "\n"
-    "config tinybiff 'main'\n"
-    "\toption interval '120'\n"
-    "\toption status_bind '[::1]:8080'\n"
-    "\toption status_json \"/tmp/tinybiff.json\"\n"
-    "\toption ca /etc/ssl/ca.pem   # trailing comment\n"
-    "\toption secrets '/etc/tinybiff/secrets'\n"
-    "\toption log 'syslog'\n"
-    "\toption idle_renew '600'\n"
-    "\toption max_parallel '32'\n"
-    "\tlist status_host 'router.lan'\n"
-    "\tlist status_host Biff-1.example\n"
-    "\toption control '/var/run/tinybiff/control'\n"
-    "\r\n"
-    "config led 'green'\n"
-    "\toption sysfs 'green:mail'\n"
-    "\tlist account 'home'\n"
-    "\tlist account work\n"
-    "config led 'all'\n"
-    "\toption terminal 'yes'\n"
-    "\n"
-    "config account 'work'\r\n"
-    "\toption url 'imaps://alice;AUTH=PLAIN@mail.example.com/INBOX'\n"
-    "\tlist folder 'INBOX'\n"
-    "\tlist folder 'Lists/dev team'\n"
-    "\tlist folder \"Entw\xc3\xbc" "rfe \\\"x\\\"\"\n"
-    "\toption interval '60'\n"
-    "\toption idle '0'\n"
-    "\toption pin 'sha256//AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8='\n"
-    "\toption secret_env 'WORK_PASSWORD'\n"
-    "\toption ca '/etc/ssl/work.pem'\n"
-    "config account 'home'\n"
-    "\toption url 'pop3://bob@pop.example:1110'\n"
-    "\toption security 'none'\n"
-    "\toption enabled 'off'\n"
-    "config account imap_plain\n"
-    "\toption url imap://carol@h/Archive\n";
+static const char good_file[] = "# tinybiff on a router\n"
+                                "package tinybiff\n"
+                                "\n"
+                                "config tinybiff 'main'\n"
+                                "\toption interval '120'\n"
+                                "\toption status_bind '[::1]:8080'\n"
+                                "\toption status_json \"/tmp/tinybiff.json\"\n"
+                                "\toption ca /etc/ssl/ca.pem   # trailing comment\n"
+                                "\toption secrets '/etc/tinybiff/secrets'\n"
+                                "\toption log 'syslog'\n"
+                                "\toption idle_renew '600'\n"
+                                "\toption max_parallel '32'\n"
+                                "\tlist status_host 'router.lan'\n"
+                                "\tlist status_host Biff-1.example\n"
+                                "\toption control '/var/run/tinybiff/control'\n"
+                                "\r\n"
+                                "config led 'green'\n"
+                                "\toption sysfs 'green:mail'\n"
+                                "\tlist account 'home'\n"
+                                "\tlist account work\n"
+                                "config led 'all'\n"
+                                "\toption terminal 'yes'\n"
+                                "\n"
+                                "config account 'work'\r\n"
+                                "\toption url 'imaps://alice;AUTH=PLAIN@mail.example.com/INBOX'\n"
+                                "\tlist folder 'INBOX'\n"
+                                "\tlist folder 'Lists/dev team'\n"
+                                "\tlist folder \"Entw\xc3\xbc"
+                                "rfe \\\"x\\\"\"\n"
+                                "\toption interval '60'\n"
+                                "\toption idle '0'\n"
+                                "\toption pin 'sha256//AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8='\n"
+                                "\toption secret_env 'WORK_PASSWORD'\n"
+                                "\toption ca '/etc/ssl/work.pem'\n"
+                                "config account 'home'\n"
+                                "\toption url 'pop3://bob@pop.example:1110'\n"
+                                "\toption security 'none'\n"
+                                "\toption enabled 'off'\n"
+                                "config account imap_plain\n"
+                                "\toption url imap://carol@h/Archive\n";
 
 static void good_round_trip(void **state)
 {
@@ -102,7 +102,8 @@ static void good_round_trip(void **state)
     assert_int_equal(w->n_folders, 3);
     assert_string_equal(w->folders[0], "INBOX");
     assert_string_equal(w->folders[1], "Lists/dev team");
-    assert_string_equal(w->folders[2], "Entw\xc3\xbc" "rfe \"x\"");
+    assert_string_equal(w->folders[2], "Entw\xc3\xbc"
+                                       "rfe \"x\"");
     assert_int_equal(w->interval_s, 60);
     assert_int_equal(w->idle, 0);
     assert_int_equal(w->has_pin, 1);
@@ -180,7 +181,8 @@ static const struct {
     { "config tinybiff\n option status_host x\n", BIFF_UCI_E_INVALID,
       "t.conf:2: 'status_host' is a list: write list status_host '...'" },
     { "config tinybiff\n list status_host a\n list status_host b\n list status_host c\n list status_host d\n"
-      " list status_host e\n", BIFF_UCI_E_INVALID, "t.conf:6: list status_host: more than 4 names" },
+      " list status_host e\n",
+      BIFF_UCI_E_INVALID, "t.conf:6: list status_host: more than 4 names" },
     { "config acount 'x'\n", BIFF_UCI_E_INVALID,
       "t.conf:1: unknown section type 'acount' (expected tinybiff, account, led or mqtt)" },
     { "config tinybiff\n option intervall 5\n", BIFF_UCI_E_INVALID,
@@ -213,7 +215,8 @@ static const struct {
       "t.conf:3: option interval: '0' is not a number of seconds from 1 to 86400" },
     { ACC " option interval '99999999999999'\n", BIFF_UCI_PARTIAL,
       "t.conf:3: option interval: '99999999999999' is not a number of seconds from 1 to 86400" },
-    { ACC " option security 'ssl'\n", BIFF_UCI_PARTIAL, "t.conf:3: option security: 'ssl' is not tls, starttls or none" },
+    { ACC " option security 'ssl'\n", BIFF_UCI_PARTIAL,
+      "t.conf:3: option security: 'ssl' is not tls, starttls or none" },
     { ACC " option security 'starttls'\n", BIFF_UCI_PARTIAL,
       "t.conf:1: account 'a': security 'starttls' contradicts the imaps:// URL (implicit TLS)" },
     { "config account a\n option url pop3s://u@h\n option security none\n", BIFF_UCI_PARTIAL,
@@ -227,7 +230,8 @@ static const struct {
     { ACC " list folder 1\n list folder 2\n list folder 3\n list folder 4\n list folder 5\n list folder 6\n"
           " list folder 7\n list folder 8\n list folder 9\n",
       BIFF_UCI_PARTIAL, "t.conf:11: list folder: more than 8 folders" },
-    { ACC " option pin 'sha1/AAAA'\n", BIFF_UCI_PARTIAL, "t.conf:3: option pin: expected sha256/ and the base64 of 32 bytes" },
+    { ACC " option pin 'sha1/AAAA'\n", BIFF_UCI_PARTIAL,
+      "t.conf:3: option pin: expected sha256/ and the base64 of 32 bytes" },
     { ACC " option pin 'sha256/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9='\n", BIFF_UCI_PARTIAL,
       "t.conf:3: option pin: expected sha256/ and the base64 of 32 bytes" }, /* non-canonical tail */
     { ACC " option pin 'sha256/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8AAAA='\n", BIFF_UCI_PARTIAL,
@@ -240,7 +244,8 @@ static const struct {
       "t.conf:2: option status_bind: '127.0.0.1' is not ADDRESS:PORT (e.g. 127.0.0.1:8025)" },
     { "config tinybiff\n option status_bind 'localhost:70000'\n", BIFF_UCI_E_INVALID,
       "t.conf:2: option status_bind: 'localhost:70000' is not ADDRESS:PORT (e.g. 127.0.0.1:8025)" },
-    { "config tinybiff\n option log 'file'\n", BIFF_UCI_E_INVALID, "t.conf:2: option log: 'file' is not stderr or syslog" },
+    { "config tinybiff\n option log 'file'\n", BIFF_UCI_E_INVALID,
+      "t.conf:2: option log: 'file' is not stderr or syslog" },
     { "config tinybiff\n option idle_renew '1800'\n", BIFF_UCI_E_INVALID,
       "t.conf:2: option idle_renew: '1800' is not a number of seconds from 60 to 1740" },
     { "config tinybiff\n option max_parallel '0'\n", BIFF_UCI_E_INVALID,
@@ -291,10 +296,9 @@ static void broken_files(void **state)
 static void bad_account_does_not_stop_others(void **state)
 {
     (void)state;
-    const char *text =
-        "config account good1\n option url imaps://u@h\n"
-        "config account bad\n option url imaps://u@h\n option colour red\n option interval x\n"
-        "config account good2\n option url pop3s://u@h\n";
+    const char *text = "config account good1\n option url imaps://u@h\n"
+                       "config account bad\n option url imaps://u@h\n option colour red\n option interval x\n"
+                       "config account good2\n option url pop3s://u@h\n";
     assert_int_equal(parse(text), BIFF_UCI_PARTIAL);
     assert_int_equal(cfg.n_accounts, 3);
     assert_int_equal(accts[0].enabled, 1);
@@ -329,7 +333,8 @@ static void mqtt_section(void **state)
                            " option discovery_prefix 'ha/discovery'\n"
                            " option base_topic 'home/tinybiff'\n"
                            " option secret_env 'MQTT_PASS'\n"
-                           "config account a\n option url imaps://u@h\n"), BIFF_UCI_OK);
+                           "config account a\n option url imaps://u@h\n"),
+                     BIFF_UCI_OK);
     assert_int_equal(cfg.mqtt.given, 1);
     assert_int_equal(cfg.mqtt.enabled, 1);
     assert_string_equal(cfg.mqtt.name, "ha");
@@ -367,16 +372,23 @@ static void mqtt_section(void **state)
 static void mqtt_errors_spare_the_mail(void **state)
 {
     (void)state;
-    static const struct { const char *body; const char *want; } t[] = {
+    static const struct {
+        const char *body;
+        const char *want;
+    } t[] = {
         { " option url 'imaps://b'\n", "t.conf:3: option url: scheme must be mqtts:// or mqtt://" },
-        { " option url 'mqtts://u:hunter2@b'\n", "t.conf:3: option url: passwords do not belong in URLs: use the secrets file or option secret_env" },
+        { " option url 'mqtts://u:hunter2@b'\n",
+          "t.conf:3: option url: passwords do not belong in URLs: use the secrets file or option secret_env" },
         { " option url 'mqtts://u@b'\n", "t.conf:3: option url: the broker's user name goes in option username" },
         { " option url 'mqtts://b/x'\n", "t.conf:3: option url: " },
         { " option url 'mqtts://b;AUTH=PLAIN@c'\n", "t.conf:3: option url: " },
         { " option username u\n", "t.conf:2: mqtt 'ha': option url is missing" },
-        { " option url mqtts://b\n option client_id 'a b'\n", "t.conf:4: option client_id: 'a b' must be 1 to 32 letters, digits, _ or -" },
-        { " option url mqtts://b\n option client_id '123456789012345678901234567890123'\n", "t.conf:4: option client_id: " },
-        { " option url mqtts://b\n option base_topic 'a/+/b'\n", "t.conf:4: option base_topic: 'a/+/b' is not a topic of 1 to 64 bytes without +, # or empty levels" },
+        { " option url mqtts://b\n option client_id 'a b'\n",
+          "t.conf:4: option client_id: 'a b' must be 1 to 32 letters, digits, _ or -" },
+        { " option url mqtts://b\n option client_id '123456789012345678901234567890123'\n",
+          "t.conf:4: option client_id: " },
+        { " option url mqtts://b\n option base_topic 'a/+/b'\n",
+          "t.conf:4: option base_topic: 'a/+/b' is not a topic of 1 to 64 bytes without +, # or empty levels" },
         { " option url mqtts://b\n option base_topic 'a//b'\n", "t.conf:4: option base_topic: " },
         { " option url mqtts://b\n option discovery_prefix 'ha/'\n", "t.conf:4: option discovery_prefix: " },
         { " option url mqtts://b\n option discovery_prefix '#'\n", "t.conf:4: option discovery_prefix: " },
@@ -402,17 +414,22 @@ static void mqtt_errors_spare_the_mail(void **state)
         assert_int_equal(accts[0].enabled, 1);
         assert_true(cfg.n_diags >= 1);
         assert_int_equal(diags[0].account, -1);
-        if (strncmp(diags[0].text, want, strlen(want)) != 0) fail_msg("case %zu: '%s' does not start with '%s'", i, diags[0].text, want);
+        if (strncmp(diags[0].text, want, strlen(want)) != 0)
+            fail_msg("case %zu: '%s' does not start with '%s'", i, diags[0].text, want);
         assert_null(strstr(diags[0].text, "hunter2"));
     }
     /* A second section, a missing name, an account of the same name. */
-    assert_int_equal(parse("config mqtt a\n option url mqtts://b\nconfig mqtt b\n option url mqtts://c\n"), BIFF_UCI_PARTIAL);
+    assert_int_equal(parse("config mqtt a\n option url mqtts://b\nconfig mqtt b\n option url mqtts://c\n"),
+                     BIFF_UCI_PARTIAL);
     assert_string_equal(diags[0].text, "t.conf:3: second config mqtt section (first on line 1)");
     assert_string_equal(cfg.mqtt.url.host, "b");
     assert_int_equal(parse("config mqtt\n option url mqtts://b\n"), BIFF_UCI_PARTIAL);
-    assert_string_equal(diags[0].text, "t.conf:1: config mqtt needs a name (its secrets file entry), e.g. config mqtt 'ha'");
-    assert_int_equal(parse("config mqtt a\n option url mqtts://b\nconfig account a\n option url imaps://u@h\n"), BIFF_UCI_PARTIAL);
-    assert_string_equal(diags[0].text, "t.conf:1: mqtt 'a': an account has this name too (they would share a secrets file entry)");
+    assert_string_equal(diags[0].text,
+                        "t.conf:1: config mqtt needs a name (its secrets file entry), e.g. config mqtt 'ha'");
+    assert_int_equal(parse("config mqtt a\n option url mqtts://b\nconfig account a\n option url imaps://u@h\n"),
+                     BIFF_UCI_PARTIAL);
+    assert_string_equal(diags[0].text,
+                        "t.conf:1: mqtt 'a': an account has this name too (they would share a secrets file entry)");
     assert_int_equal(cfg.mqtt.enabled, 0);
     assert_int_equal(accts[0].enabled, 1);
 }
@@ -482,17 +499,16 @@ static void long_value(void **state)
     assert_string_equal(diags[0].text, "t.conf:3: line longer than 511 bytes");
 }
 
-static const char secrets[] =
-    "# name = secret\n"
-    "work = s3cr=t with spaces  \r\n"
-    "\n"
-    "  home=pw\n"
-    "work = 0ther\n"
-    "broken line hunter2\n"
-    "bad:hunter2 = x\n"
-    "empty =   \n"
-    " = orphan\n"
-    "last=tail";
+static const char secrets[] = "# name = secret\n"
+                              "work = s3cr=t with spaces  \r\n"
+                              "\n"
+                              "  home=pw\n"
+                              "work = 0ther\n"
+                              "broken line hunter2\n"
+                              "bad:hunter2 = x\n"
+                              "empty =   \n"
+                              " = orphan\n"
+                              "last=tail";
 
 static void secrets_lookup(void **state)
 {
@@ -540,24 +556,23 @@ static void secrets_diagnostics(void **state)
 static void oauth_accounts(void **state)
 {
     (void)state;
-    const char *text =
-        "config account corp\n"
-        " option url 'imaps://alice;AUTH=OAUTHBEARER@mail.example.com'\n"
-        " option auth 'oauth2'\n"
-        " option oauth_provider 'custom'\n"
-        " option token_url 'https://idp.example.com:8443/api/oidc/token'\n"
-        " option device_url 'https://idp.example.com:8443/api/oidc/device_authorization'\n"
-        " option client_id 'tinybiff-1'\n"
-        " option client_secret 'cl1ent-s3cret'\n"
-        " option scope 'openid mail'\n"
-        "config account gmail\n"
-        " option url 'imaps://bob@imap.gmail.com'\n"
-        " option auth oauth2\n"
-        " option oauth_provider google\n"
-        " option client_id 123.apps.googleusercontent.com\n"
-        "config account plain\n"
-        " option url 'pop3s://carol@pop.example.com'\n"
-        " option auth 'password'\n";
+    const char *text = "config account corp\n"
+                       " option url 'imaps://alice;AUTH=OAUTHBEARER@mail.example.com'\n"
+                       " option auth 'oauth2'\n"
+                       " option oauth_provider 'custom'\n"
+                       " option token_url 'https://idp.example.com:8443/api/oidc/token'\n"
+                       " option device_url 'https://idp.example.com:8443/api/oidc/device_authorization'\n"
+                       " option client_id 'tinybiff-1'\n"
+                       " option client_secret 'cl1ent-s3cret'\n"
+                       " option scope 'openid mail'\n"
+                       "config account gmail\n"
+                       " option url 'imaps://bob@imap.gmail.com'\n"
+                       " option auth oauth2\n"
+                       " option oauth_provider google\n"
+                       " option client_id 123.apps.googleusercontent.com\n"
+                       "config account plain\n"
+                       " option url 'pop3s://carol@pop.example.com'\n"
+                       " option auth 'password'\n";
     assert_int_equal(parse(text), BIFF_UCI_OK);
     assert_int_equal(cfg.n_accounts, 3);
     const biff_account *c = &accts[0], *g = &accts[1], *pl = &accts[2];
@@ -612,21 +627,24 @@ static void oauth_errors(void **state)
           "t.conf:1: account 'a': option token_url comes from provider google (use custom to set it)" },
         { " option client_id x\n", "t.conf:1: account 'a': option client_id needs option auth 'oauth2'" },
         { " option client_secret hunter2\n", "t.conf:1: account 'a': option client_secret needs option auth 'oauth2'" },
-        { " option token_url http://h/t\n",
-          "t.conf:3: option token_url: 'http://h/t' is not https://HOST[:PORT]/PATH (host up to 63 bytes, URL up to 191)" },
-        { " option device_url https://h:99999/d\n",
-          "t.conf:3: option device_url: 'https://h:99999/d' is not https://HOST[:PORT]/PATH (host up to 63 bytes, URL up to 191)" },
-        { " option device_url https://h\n",
-          "t.conf:3: option device_url: 'https://h' is not https://HOST[:PORT]/PATH (host up to 63 bytes, URL up to 191)" },
-        { " option client_id 'a b'\n", "t.conf:3: option client_id: 'a b' must be 1 to 127 printable characters without spaces" },
+        { " option token_url http://h/t\n", "t.conf:3: option token_url: 'http://h/t' is not https://HOST[:PORT]/PATH "
+                                            "(host up to 63 bytes, URL up to 191)" },
+        { " option device_url https://h:99999/d\n", "t.conf:3: option device_url: 'https://h:99999/d' is not "
+                                                    "https://HOST[:PORT]/PATH (host up to 63 bytes, URL up to 191)" },
+        { " option device_url https://h\n", "t.conf:3: option device_url: 'https://h' is not https://HOST[:PORT]/PATH "
+                                            "(host up to 63 bytes, URL up to 191)" },
+        { " option client_id 'a b'\n",
+          "t.conf:3: option client_id: 'a b' must be 1 to 127 printable characters without spaces" },
         { " option client_secret 'hunter2 x'\n",
           "t.conf:3: option client_secret: must be 1 to 127 printable characters without spaces" },
         { " option scope ''\n", "t.conf:3: option scope: must be 1 to 255 bytes" },
     };
     char text[512];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        snprintf(text, sizeof text, "config account a\n option url imaps://u@h\n%s"
-                                    "config account b\n option url imaps://u@h\n", cases[i].body);
+        snprintf(text, sizeof text,
+                 "config account a\n option url imaps://u@h\n%s"
+                 "config account b\n option url imaps://u@h\n",
+                 cases[i].body);
         assert_int_equal(parse(text), BIFF_UCI_PARTIAL);
         assert_true(cfg.n_diags >= 1);
         assert_string_equal(diags[0].text, cases[i].msg);
@@ -639,28 +657,29 @@ static void oauth_errors(void **state)
     assert_int_equal(parse("config account a\n option url 'imaps://u;AUTH=PLAIN@h'\n option auth oauth2\n"
                            " option oauth_provider google\n option client_id x\n"),
                      BIFF_UCI_PARTIAL);
-    assert_string_equal(diags[0].text,
-                        "t.conf:1: account 'a': ;AUTH=PLAIN in the URL cannot carry an OAuth2 token (XOAUTH2 or OAUTHBEARER can)");
+    assert_string_equal(
+        diags[0].text,
+        "t.conf:1: account 'a': ;AUTH=PLAIN in the URL cannot carry an OAuth2 token (XOAUTH2 or OAUTHBEARER can)");
 }
 
 /* Storing a refresh token: the entry changes, nothing else does, and it reads back. */
 static void secrets_update(void **state)
 {
     (void)state;
-    static const char text[] =
-        "# tinybiff secrets\n"
-        "work = hunter2\n"
-        "\n"
-        "mail_oauth = old-token\n"
-        "broken line\n"
-        "mail_oauth = stale-duplicate\n"
-        "last = x";
+    static const char text[] = "# tinybiff secrets\n"
+                               "work = hunter2\n"
+                               "\n"
+                               "mail_oauth = old-token\n"
+                               "broken line\n"
+                               "mail_oauth = stale-duplicate\n"
+                               "last = x";
     char out[256], got[64];
     size_t n = 0;
     assert_int_equal(biff_uci_secret_set(text, strlen(text), "mail_oauth", "1//0gNEW-token.x", out, sizeof out, &n),
                      BIFF_UCI_OK);
     assert_int_equal(n, strlen(out));
-    assert_string_equal(out, "# tinybiff secrets\nwork = hunter2\n\nmail_oauth = 1//0gNEW-token.x\nbroken line\nlast = x\n");
+    assert_string_equal(out,
+                        "# tinybiff secrets\nwork = hunter2\n\nmail_oauth = 1//0gNEW-token.x\nbroken line\nlast = x\n");
     assert_int_equal(biff_uci_secret(out, n, "mail_oauth", got, sizeof got), BIFF_UCI_OK);
     assert_string_equal(got, "1//0gNEW-token.x");
     assert_int_equal(biff_uci_secret(out, n, "work", got, sizeof got), BIFF_UCI_OK);

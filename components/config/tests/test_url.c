@@ -15,9 +15,13 @@ static void good_urls(void **state)
         unsigned port, proto, tls;
     } cases[] = {
         { "imaps://alice@mail.example/INBOX", "alice", "", "mail.example", "INBOX", 993, BIFF_URL_IMAP, 1 },
-        { "imap://bob;AUTH=PLAIN@127.0.0.1:1143/Archive", "bob", "PLAIN", "127.0.0.1", "Archive", 1143, BIFF_URL_IMAP, 0 },
+        { "imap://bob;AUTH=PLAIN@127.0.0.1:1143/Archive", "bob", "PLAIN", "127.0.0.1", "Archive", 1143, BIFF_URL_IMAP,
+          0 },
         { "IMAPS://carol;auth=xoauth2@[::1]:9993", "carol", "XOAUTH2", "::1", "INBOX", 9993, BIFF_URL_IMAP, 1 },
-        { "imaps://d%40corp@host/Entw%C3%BCrfe;UIDVALIDITY=7", "d@corp", "", "host", "Entw\xc3\xbc" "rfe", 993, BIFF_URL_IMAP, 1 },
+        { "imaps://d%40corp@host/Entw%C3%BCrfe;UIDVALIDITY=7", "d@corp", "", "host",
+          "Entw\xc3\xbc"
+          "rfe",
+          993, BIFF_URL_IMAP, 1 },
         { "imaps://e@host/a%2Fb/", "e", "", "host", "a/b", 993, BIFF_URL_IMAP, 1 },
         { "imaps://f;AUTH=*@host", "f", "", "host", "INBOX", 993, BIFF_URL_IMAP, 1 },
         { "pop3s://gina@pop.example", "gina", "", "pop.example", "", 995, BIFF_URL_POP3, 1 },
@@ -44,7 +48,10 @@ static void good_urls(void **state)
 static void bad_urls(void **state)
 {
     (void)state;
-    static const struct { const char *in; biff_url_status want; } cases[] = {
+    static const struct {
+        const char *in;
+        biff_url_status want;
+    } cases[] = {
         { "http://a@b/", BIFF_URL_E_SCHEME },
         { "imaps:/a@b", BIFF_URL_E_SCHEME },
         { "", BIFF_URL_E_SCHEME },
@@ -140,11 +147,8 @@ static void mqtt_urls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(good_urls),
-        cmocka_unit_test(bad_urls),
-        cmocka_unit_test(overlong_parts),
-        cmocka_unit_test(redact),
-        cmocka_unit_test(mqtt_urls),
+        cmocka_unit_test(good_urls), cmocka_unit_test(bad_urls),  cmocka_unit_test(overlong_parts),
+        cmocka_unit_test(redact),    cmocka_unit_test(mqtt_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

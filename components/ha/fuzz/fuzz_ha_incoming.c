@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static biff_ha_msg reply;
     biff_ha ha;
     if (size < 2) return 0;
-    size_t tlen = data[0];  /* then a flags byte (bit 0: retained), the topic, the payload */
+    size_t tlen = data[0]; /* then a flags byte (bit 0: retained), the topic, the payload */
     int retained = data[1] & 1;
     data += 2, size -= 2;
     if (tlen > size) tlen = size;
@@ -34,8 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r == BIFF_HA_IN_STALE &&
         (reply.len != 0 || !reply.retain || strlen(reply.topic) != tlen || memcmp(reply.topic, topic, tlen)))
         __builtin_trap();
-    if (r == BIFF_HA_IN_PRESS && (retained || tlen != 14 || memcmp(topic, "tinybiff/k/ack", 14)))
-        __builtin_trap();
+    if (r == BIFF_HA_IN_PRESS && (retained || tlen != 14 || memcmp(topic, "tinybiff/k/ack", 14))) __builtin_trap();
     /* Whatever came in, what is due next is still a well-formed message. */
     biff_ha_msg m;
     while (biff_ha_next(&ha, &m) == BIFF_HA_OK) {

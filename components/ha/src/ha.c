@@ -42,8 +42,7 @@ static int id_ok(const char *s)
     if (n == 0 || n > BIFF_HA_NODE_MAX) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
             return 0;
     }
     return 1;
@@ -59,17 +58,16 @@ static int text_ok(const char *s)
     return 1;
 }
 
-biff_ha_status biff_ha_init(biff_ha *ha, const biff_ha_device *dev,
-                            const biff_status_account *acct, const uint32_t *ids,
-                            biff_ha_shown *shown, size_t n)
+biff_ha_status biff_ha_init(biff_ha *ha, const biff_ha_device *dev, const biff_status_account *acct,
+                            const uint32_t *ids, biff_ha_shown *shown, size_t n)
 {
     if (!ha || !dev || (n && (!acct || !ids || !shown))) return BIFF_HA_E_ARG;
     const char *prefix = dev->prefix && dev->prefix[0] ? dev->prefix : "homeassistant";
     /* Three configs per account plus three must count in cfg_next. */
     if (n > (UINT16_MAX - CFG_DEVICE) / ACC_ENTITIES) return BIFF_HA_E_ARG;
     if (!dev->base || !dev->node_id || !topic_ok(prefix, BIFF_HA_PREFIX_MAX, 1) ||
-        !topic_ok(dev->base, BIFF_HA_BASE_MAX, 1) || !id_ok(dev->node_id) ||
-        !text_ok(dev->name) || !text_ok(dev->model) || !text_ok(dev->sw_version))
+        !topic_ok(dev->base, BIFF_HA_BASE_MAX, 1) || !id_ok(dev->node_id) || !text_ok(dev->name) ||
+        !text_ok(dev->model) || !text_ok(dev->sw_version))
         return BIFF_HA_E_ARG;
     memset(ha, 0, sizeof *ha);
     memset(shown, 0, n * sizeof *shown);
@@ -214,8 +212,8 @@ static biff_ha_shown now_of(const biff_status_account *a)
 
 static int same(const biff_ha_shown *a, const biff_ha_shown *b)
 {
-    return a->valid && b->valid && a->unread == b->unread && a->fresh == b->fresh &&
-           a->err == b->err && a->problem == b->problem;
+    return a->valid && b->valid && a->unread == b->unread && a->fresh == b->fresh && a->err == b->err &&
+           a->problem == b->problem;
 }
 
 /* ---- payloads ---- */
@@ -405,9 +403,12 @@ static int hex32(const char *s, size_t n, uint32_t *v)
     for (int i = 0; i < 8; i++) {
         char c = s[i];
         unsigned d;
-        if (c >= '0' && c <= '9') d = (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f') d = (unsigned)(c - 'a' + 10);
-        else return 0;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else
+            return 0;
         *v = (*v << 4) | d;
     }
     return 1;
@@ -421,23 +422,21 @@ static int configured(const biff_ha *ha, uint32_t id)
 }
 
 /* Is <prefix>/<component>/<node>/<object>/config one of today's configs? */
-static int config_current(const biff_ha *ha, const char *comp, size_t clen, const char *obj,
-                          size_t olen)
+static int config_current(const biff_ha *ha, const char *comp, size_t clen, const char *obj, size_t olen)
 {
     char want[BIFF_HA_TOPIC_MAX];
     for (unsigned k = 0; k < CFG_DEVICE; k++) {
         biff_out o = { want, sizeof want, 0 };
         put_object(&o, ha, k);
         const char *c = component_of(k);
-        if (o.pos == olen && !memcmp(want, obj, olen) && strlen(c) == clen && !memcmp(c, comp, clen))
-            return 1;
+        if (o.pos == olen && !memcmp(want, obj, olen) && strlen(c) == clen && !memcmp(c, comp, clen)) return 1;
     }
     uint32_t id;
     if (olen < 8 || !hex32(obj, olen, &id) || !configured(ha, id)) return 0;
     for (unsigned e = 0; e < ACC_ENTITIES; e++) {
         const char *c = e == ACC_PROBLEM ? "binary_sensor" : "sensor";
-        if (strlen(acc_suffix[e]) == olen - 8 && !memcmp(acc_suffix[e], obj + 8, olen - 8) &&
-            strlen(c) == clen && !memcmp(c, comp, clen))
+        if (strlen(acc_suffix[e]) == olen - 8 && !memcmp(acc_suffix[e], obj + 8, olen - 8) && strlen(c) == clen &&
+            !memcmp(c, comp, clen))
             return 1;
     }
     return 0;
@@ -454,8 +453,8 @@ static biff_ha_in stale(const char *topic, size_t tlen, biff_ha_msg *reply)
     return BIFF_HA_IN_STALE;
 }
 
-biff_ha_in biff_ha_incoming(biff_ha *ha, const char *topic, size_t tlen, const char *payload,
-                            size_t plen, int retained, biff_ha_msg *reply)
+biff_ha_in biff_ha_incoming(biff_ha *ha, const char *topic, size_t tlen, const char *payload, size_t plen, int retained,
+                            biff_ha_msg *reply)
 {
     if (!ha || !ha->dev || !topic || (plen && !payload)) return BIFF_HA_IN_NONE;
     /* MQTT forbids NUL in a topic: such a name would come back cut in a deletion. */
@@ -469,12 +468,11 @@ biff_ha_in biff_ha_incoming(biff_ha *ha, const char *topic, size_t tlen, const c
         if (ha->connected) biff_ha_republish(ha);
         return BIFF_HA_IN_HA_ONLINE;
     }
-    if (plen == 0 || !reply) return BIFF_HA_IN_NONE;   /* already deleted (or our own deletion) */
+    if (plen == 0 || !reply) return BIFF_HA_IN_NONE; /* already deleted (or our own deletion) */
     size_t pos = 0;
     uint32_t id;
     if (eat(topic, tlen, &pos, ha->dev->base) && eat(topic, tlen, &pos, "/account/")) {
-        if (tlen - pos == 8 && hex32(topic + pos, 8, &id) && !configured(ha, id))
-            return stale(topic, tlen, reply);
+        if (tlen - pos == 8 && hex32(topic + pos, 8, &id) && !configured(ha, id)) return stale(topic, tlen, reply);
         return BIFF_HA_IN_NONE;
     }
     pos = 0;

@@ -11,8 +11,12 @@
 #include "biff/result.h"
 
 static const biff_ha_device dev = {
-    .prefix = NULL, .base = "tinybiff/kitchen", .node_id = "tb_kitchen",
-    .name = "Kitchen biff", .model = "router daemon", .sw_version = "0.1.0",
+    .prefix = NULL,
+    .base = "tinybiff/kitchen",
+    .node_id = "tb_kitchen",
+    .name = "Kitchen biff",
+    .model = "router daemon",
+    .sw_version = "0.1.0",
 };
 
 static biff_status_account acct[2];
@@ -74,7 +78,7 @@ static void init_rejects(void **state)
     (void)state;
     biff_ha h;
     biff_ha_device d = dev;
-    d.node_id = "tb kitchen";   /* HA's discovery topic takes [a-zA-Z0-9_-] only */
+    d.node_id = "tb kitchen"; /* HA's discovery topic takes [a-zA-Z0-9_-] only */
     assert_int_equal(biff_ha_init(&h, &d, acct, ids, shown, 2), BIFF_HA_E_ARG);
     d = dev;
     d.base = "tinybiff/+";
@@ -129,24 +133,32 @@ static void connect_publishes_everything_once(void **state)
                        "\"name\":\"Kitchen biff\",\"mdl\":\"router daemon\",\"sw\":\"0.1.0\","
                        "\"mf\":\"tinybiff\"}}";
     char want[1024];
-    snprintf(want, sizeof want, "{\"~\":\"tinybiff/kitchen\",\"name\":\"Acknowledge\","
-             "\"uniq_id\":\"tb_kitchen_ack\",\"cmd_t\":\"~/ack\",\"pl_prs\":\"PRESS\",%s", devj);
+    snprintf(want, sizeof want,
+             "{\"~\":\"tinybiff/kitchen\",\"name\":\"Acknowledge\","
+             "\"uniq_id\":\"tb_kitchen_ack\",\"cmd_t\":\"~/ack\",\"pl_prs\":\"PRESS\",%s",
+             devj);
     take("homeassistant/button/tb_kitchen/ack/config", want);
-    snprintf(want, sizeof want, "{\"~\":\"tinybiff/kitchen\",\"name\":\"Unread\","
+    snprintf(want, sizeof want,
+             "{\"~\":\"tinybiff/kitchen\",\"name\":\"Unread\","
              "\"uniq_id\":\"tb_kitchen_unread\",\"stat_t\":\"~/state\","
-             "\"val_tpl\":\"{{ value_json.unread }}\",\"stat_cla\":\"measurement\",%s", devj);
+             "\"val_tpl\":\"{{ value_json.unread }}\",\"stat_cla\":\"measurement\",%s",
+             devj);
     take("homeassistant/sensor/tb_kitchen/unread/config", want);
     take("homeassistant/sensor/tb_kitchen/new/config", NULL);
-    snprintf(want, sizeof want, "{\"~\":\"tinybiff/kitchen\",\"name\":\"work unread\","
+    snprintf(want, sizeof want,
+             "{\"~\":\"tinybiff/kitchen\",\"name\":\"work unread\","
              "\"uniq_id\":\"tb_kitchen_0badcafe_unread\",\"stat_t\":\"~/account/0badcafe\","
-             "\"val_tpl\":\"{{ value_json.unread }}\",\"stat_cla\":\"measurement\",%s", devj);
+             "\"val_tpl\":\"{{ value_json.unread }}\",\"stat_cla\":\"measurement\",%s",
+             devj);
     take("homeassistant/sensor/tb_kitchen/0badcafe_unread/config", want);
     take("homeassistant/sensor/tb_kitchen/0badcafe_new/config", NULL);
-    snprintf(want, sizeof want, "{\"~\":\"tinybiff/kitchen\",\"name\":\"work problem\","
+    snprintf(want, sizeof want,
+             "{\"~\":\"tinybiff/kitchen\",\"name\":\"work problem\","
              "\"uniq_id\":\"tb_kitchen_0badcafe_problem\",\"stat_t\":\"~/account/0badcafe\","
              "\"val_tpl\":\"{{ value_json.problem }}\",\"dev_cla\":\"problem\","
              "\"json_attr_t\":\"~/account/0badcafe\","
-             "\"json_attr_tpl\":\"{{ {'error': value_json.error} | tojson }}\",%s", devj);
+             "\"json_attr_tpl\":\"{{ {'error': value_json.error} | tojson }}\",%s",
+             devj);
     take("homeassistant/binary_sensor/tb_kitchen/0badcafe_problem/config", want);
     take("homeassistant/sensor/tb_kitchen/12345678_unread/config", NULL);
     take("homeassistant/sensor/tb_kitchen/12345678_new/config", NULL);
@@ -199,7 +211,7 @@ static void unsent_stays_due(void **state)
     assert_int_equal(biff_ha_next(&ha, &m), BIFF_HA_OK);
     assert_string_equal(m.topic, "homeassistant/button/tb_kitchen/ack/config");
     biff_ha_disconnected(&ha);
-    biff_ha_sent(&ha);  /* late completion of a publish that died with the connection */
+    biff_ha_sent(&ha); /* late completion of a publish that died with the connection */
     assert_int_equal(biff_ha_next(&ha, &m), BIFF_HA_IDLE);
     /* Reconnect: everything again, from availability on (the broker may have lost it). */
     biff_ha_connected(&ha);
@@ -290,7 +302,7 @@ static void rename_keeps_ids(void **state)
 {
     (void)state;
     biff_ha_connected(&ha);
-    pass_on(4);   /* availability and the device's three configs */
+    pass_on(4); /* availability and the device's three configs */
     assert_int_equal(biff_ha_next(&ha, &m), BIFF_HA_OK);
     char before[BIFF_HA_PAYLOAD_MAX], topic[BIFF_HA_TOPIC_MAX];
     strcpy(before, m.payload);
@@ -301,7 +313,8 @@ static void rename_keeps_ids(void **state)
     pass_on(3);
     assert_int_equal(biff_ha_next(&ha, &m), BIFF_HA_OK);
     assert_string_equal(m.topic, topic);
-    assert_non_null(strstr(m.payload, "\"name\":\"Work \\\"mail\\\" unread\",\"uniq_id\":\"tb_kitchen_0badcafe_unread\""));
+    assert_non_null(
+        strstr(m.payload, "\"name\":\"Work \\\"mail\\\" unread\",\"uniq_id\":\"tb_kitchen_0badcafe_unread\""));
 }
 
 /* The longest names of the worst characters still fit BIFF_HA_PAYLOAD_MAX and the topic bound. */
@@ -313,9 +326,9 @@ static void worst_case_fits(void **state)
     memset(pfx, 'p', sizeof pfx - 1), pfx[sizeof pfx - 1] = 0;
     memset(base, 'b', sizeof base - 1), base[sizeof base - 1] = 0;
     memset(node, 'n', sizeof node - 1), node[sizeof node - 1] = 0;
-    memset(text, '"', sizeof text - 1), text[sizeof text - 1] = 0;  /* each escapes to 2 bytes */
+    memset(text, '"', sizeof text - 1), text[sizeof text - 1] = 0; /* each escapes to 2 bytes */
     biff_ha_device d = { pfx, base, node, text, text, text };
-    memset(acct[0].name, 0x01, sizeof acct[0].name - 1);           /* each escapes to 6 bytes */
+    memset(acct[0].name, 0x01, sizeof acct[0].name - 1); /* each escapes to 6 bytes */
     acct[0].name[sizeof acct[0].name - 1] = 0;
     acct[0].err = BIFF_ERR_AUTH_METHOD_UNAVAILABLE;
     acct[0].folder[0].unseen = acct[0].folder[0].fresh = UINT32_MAX;

@@ -42,7 +42,12 @@
 /* ---- a small JSON reader (only what the checks need: objects, arrays, strings, numbers) ---- */
 
 enum { J_NULL, J_STR, J_NUM, J_OBJ, J_ARR, J_BOOL };
-typedef struct { int type; char key[64]; char str[256]; int first, next; } jnode;
+typedef struct {
+    int type;
+    char key[64];
+    char str[256];
+    int first, next;
+} jnode;
 static jnode nodes[256];
 static int n_nodes;
 
@@ -62,10 +67,12 @@ static const char *jstr(const char *p, char *out, size_t cap)
         if (c == '\\') {
             c = *p++;
             if (c == 'u') {
-                for (int i = 0; i < 4; i++) if (!p[i]) return NULL;
+                for (int i = 0; i < 4; i++)
+                    if (!p[i]) return NULL;
                 p += 4;
                 c = '?';
-            } else if (!strchr("\"\\/bfnrt", c)) return NULL;
+            } else if (!strchr("\"\\/bfnrt", c))
+                return NULL;
         }
         if (n + 1 < cap) out[n++] = c;
     }
@@ -107,14 +114,26 @@ static const char *jvalue(const char *p, int *idx, int depth)
             *link = c;
             link = &nodes[c].next;
             p = ws(p);
-            if (*p == ',') { p++; continue; }
+            if (*p == ',') {
+                p++;
+                continue;
+            }
             if (*p == (obj ? '}' : ']')) return p + 1;
             return NULL;
         }
     }
-    if (!strncmp(p, "null", 4)) { j->type = J_NULL; return p + 4; }
-    if (!strncmp(p, "true", 4)) { j->type = J_BOOL; return p + 4; }
-    if (!strncmp(p, "false", 5)) { j->type = J_BOOL; return p + 5; }
+    if (!strncmp(p, "null", 4)) {
+        j->type = J_NULL;
+        return p + 4;
+    }
+    if (!strncmp(p, "true", 4)) {
+        j->type = J_BOOL;
+        return p + 4;
+    }
+    if (!strncmp(p, "false", 5)) {
+        j->type = J_BOOL;
+        return p + 5;
+    }
     char *e;
     (void)strtod(p, &e);
     if (e == p) return NULL;
@@ -143,47 +162,92 @@ static const jnode *jget(int obj, const char *key)
 
 /* R3: HA's abbreviation table, the entries a tinybiff config may use. */
 static const char *const abbrev[][2] = {
-    { "avty_t", "availability_topic" }, { "cmd_t", "command_topic" }, { "dev", "device" },
-    { "dev_cla", "device_class" }, { "json_attr_t", "json_attributes_topic" },
-    { "json_attr_tpl", "json_attributes_template" }, { "pl_avail", "payload_available" },
-    { "pl_not_avail", "payload_not_available" }, { "pl_on", "payload_on" },
-    { "pl_off", "payload_off" }, { "pl_prs", "payload_press" }, { "stat_cla", "state_class" },
-    { "stat_t", "state_topic" }, { "uniq_id", "unique_id" }, { "val_tpl", "value_template" },
-    { "unit_of_meas", "unit_of_measurement" }, { "obj_id", "object_id" },
+    { "avty_t", "availability_topic" },
+    { "cmd_t", "command_topic" },
+    { "dev", "device" },
+    { "dev_cla", "device_class" },
+    { "json_attr_t", "json_attributes_topic" },
+    { "json_attr_tpl", "json_attributes_template" },
+    { "pl_avail", "payload_available" },
+    { "pl_not_avail", "payload_not_available" },
+    { "pl_on", "payload_on" },
+    { "pl_off", "payload_off" },
+    { "pl_prs", "payload_press" },
+    { "stat_cla", "state_class" },
+    { "stat_t", "state_topic" },
+    { "uniq_id", "unique_id" },
+    { "val_tpl", "value_template" },
+    { "unit_of_meas", "unit_of_measurement" },
+    { "obj_id", "object_id" },
 };
 static const char *const dev_abbrev[][2] = {
     { "ids", "identifiers" }, { "cns", "connections" }, { "mf", "manufacturer" },
-    { "mdl", "model" }, { "sw", "sw_version" }, { "name", "name" },
+    { "mdl", "model" },       { "sw", "sw_version" },   { "name", "name" },
 };
 
 /* Documented keys per platform (the subset of each page's list a tinybiff may ever send). */
 static const char *const common_keys[] = {
-    "~", "name", "unique_id", "object_id", "availability_topic", "payload_available",
-    "payload_not_available", "device", "json_attributes_topic", "json_attributes_template",
-    "device_class", NULL,
+    "~",
+    "name",
+    "unique_id",
+    "object_id",
+    "availability_topic",
+    "payload_available",
+    "payload_not_available",
+    "device",
+    "json_attributes_topic",
+    "json_attributes_template",
+    "device_class",
+    NULL,
 };
-static const char *const sensor_keys[] = { "state_topic", "value_template", "state_class",
-                                           "unit_of_measurement", NULL };
-static const char *const binary_keys[] = { "state_topic", "value_template", "payload_on",
-                                           "payload_off", NULL };
+static const char *const sensor_keys[] = { "state_topic", "value_template", "state_class", "unit_of_measurement",
+                                           NULL };
+static const char *const binary_keys[] = { "state_topic", "value_template", "payload_on", "payload_off", NULL };
 static const char *const button_keys[] = { "command_topic", "payload_press", NULL };
 /* binary_sensor device classes (R7). */
 static const char *const bin_classes[] = {
-    "battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door",
-    "garage_door", "gas", "heat", "light", "lock", "moisture", "motion", "moving", "occupancy",
-    "opening", "plug", "power", "presence", "problem", "running", "safety", "smoke", "sound",
-    "tamper", "update", "vibration", "window", NULL,
+    "battery",
+    "battery_charging",
+    "carbon_monoxide",
+    "cold",
+    "connectivity",
+    "door",
+    "garage_door",
+    "gas",
+    "heat",
+    "light",
+    "lock",
+    "moisture",
+    "motion",
+    "moving",
+    "occupancy",
+    "opening",
+    "plug",
+    "power",
+    "presence",
+    "problem",
+    "running",
+    "safety",
+    "smoke",
+    "sound",
+    "tamper",
+    "update",
+    "vibration",
+    "window",
+    NULL,
 };
 
 static int in_list(const char *const *l, const char *s)
 {
-    for (; *l; l++) if (!strcmp(*l, s)) return 1;
+    for (; *l; l++)
+        if (!strcmp(*l, s)) return 1;
     return 0;
 }
 
 static const char *expand(const char *const (*t)[2], size_t n, const char *k)
 {
-    for (size_t i = 0; i < n; i++) if (!strcmp(t[i][0], k)) return t[i][1];
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(t[i][0], k)) return t[i][1];
     return k;
 }
 
@@ -213,14 +277,16 @@ static const char *val(int root, const char *k, char *buf, size_t cap)
     for (int c = nodes[root].first; c >= 0; c = nodes[c].next) {
         const char *full = expand(abbrev, sizeof abbrev / sizeof abbrev[0], nodes[c].key);
         if (strcmp(full, k)) continue;
-        assert_int_equal(nodes[c].type, J_STR);   /* R6 */
+        assert_int_equal(nodes[c].type, J_STR); /* R6 */
         const char *v = nodes[c].str;
         size_t n = strlen(v), tl = strlen(k);
         const jnode *tilde = jget(root, "~");
         if (tl > 6 && !strcmp(k + tl - 6, "_topic") && tilde && n && (v[0] == '~' || v[n - 1] == '~')) {
-            biff_out o = { buf, cap - 1, 0 };   /* R4 */
-            if (v[0] == '~') biff_out_str(&o, tilde->str), biff_out_str(&o, v + 1);
-            else biff_out_put(&o, v, n - 1), biff_out_str(&o, tilde->str);
+            biff_out o = { buf, cap - 1, 0 }; /* R4 */
+            if (v[0] == '~')
+                biff_out_str(&o, tilde->str), biff_out_str(&o, v + 1);
+            else
+                biff_out_put(&o, v, n - 1), biff_out_str(&o, tilde->str);
             assert_true(o.pos < cap);
             buf[o.pos] = 0;
         } else {
@@ -249,12 +315,14 @@ static void check_config(const char *prefix, const biff_ha_msg *m, entity *e)
     assert_true(root >= 0);
     assert_int_equal(nodes[root].type, J_OBJ);
     /* R3 */
-    const char *const *plat = !strcmp(comp, "sensor") ? sensor_keys
-                              : !strcmp(comp, "binary_sensor") ? binary_keys : button_keys;
+    const char *const *plat = !strcmp(comp, "sensor")          ? sensor_keys
+                              : !strcmp(comp, "binary_sensor") ? binary_keys
+                                                               : button_keys;
     for (int c = nodes[root].first; c >= 0; c = nodes[c].next) {
         const char *full = expand(abbrev, sizeof abbrev / sizeof abbrev[0], nodes[c].key);
-        if (!in_list(common_keys, full) && !in_list(plat, full)) fail_msg("%s: key %s is not documented for %s", m->topic, nodes[c].key, comp);
-        if (strcmp(full, "device")) assert_int_equal(nodes[c].type, J_STR);  /* R6 */
+        if (!in_list(common_keys, full) && !in_list(plat, full))
+            fail_msg("%s: key %s is not documented for %s", m->topic, nodes[c].key, comp);
+        if (strcmp(full, "device")) assert_int_equal(nodes[c].type, J_STR); /* R6 */
     }
     memset(e, 0, sizeof *e);
     memcpy(e->comp, comp, sizeof comp);
@@ -359,7 +427,7 @@ static void check_device(const biff_ha_device *dev, biff_status_account *acct, c
     int sent = 0;
     while ((st = biff_ha_next(&ha, &m)) == BIFF_HA_OK && sent++ < 100) {
         biff_ha_sent(&ha);
-        assert_true(topic_name_ok(m.topic));   /* R9 */
+        assert_true(topic_name_ok(m.topic)); /* R9 */
         assert_int_equal(m.retain, 1);
         if (!strncmp(m.topic, prefix, pl) && m.topic[pl] == '/') {
             assert_true(n_ent < (int)(sizeof ent / sizeof ent[0]));

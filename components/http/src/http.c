@@ -3,14 +3,24 @@
 
 #include <string.h>
 
-enum { S_STATUS, S_HEAD, S_BODY_LEN, S_BODY_CLOSE, S_CHUNK_SIZE, S_CHUNK_DATA, S_CHUNK_CRLF, S_TRAILER, S_DONE,
-       S_DEAD };
+enum {
+    S_STATUS,
+    S_HEAD,
+    S_BODY_LEN,
+    S_BODY_CLOSE,
+    S_CHUNK_SIZE,
+    S_CHUNK_DATA,
+    S_CHUNK_CRLF,
+    S_TRAILER,
+    S_DONE,
+    S_DEAD
+};
 
-#define F_LEN 0x01u     /* Content-Length seen */
+#define F_LEN     0x01u /* Content-Length seen */
 #define F_CHUNKED 0x02u /* Transfer-Encoding: chunked */
-#define F_JSON 0x04u    /* Content-Type is JSON */
-#define F_LONG 0x08u    /* the current line was longer than the line buffer */
-#define F_CR 0x10u      /* chunk CRLF: the CR is in */
+#define F_JSON    0x04u /* Content-Type is JSON */
+#define F_LONG    0x08u /* the current line was longer than the line buffer */
+#define F_CR      0x10u /* chunk CRLF: the CR is in */
 
 /* ---------- request ---------- */
 
@@ -21,8 +31,7 @@ typedef struct {
 
 static void put(wbuf *w, const char *s, size_t n)
 {
-    if (w->len + n < w->cap)
-        memcpy(w->p + w->len, s, n);
+    if (w->len + n < w->cap) memcpy(w->p + w->len, s, n);
     w->len += n;
 }
 
@@ -55,7 +64,7 @@ static void put_form(wbuf *w, const char *s)
         } else if (c == ' ') {
             put(w, "+", 1);
         } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            char e[3] = { '%', hex[c >> 4], hex[c & 15] };
             put(w, e, 3);
         }
     }
@@ -64,8 +73,7 @@ static void put_form(wbuf *w, const char *s)
 static void put_body(wbuf *w, const biff_http_field *f, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            put(w, "&", 1);
+        if (i) put(w, "&", 1);
         put_form(w, f[i].name);
         put(w, "=", 1);
         put_form(w, f[i].value);
@@ -74,27 +82,23 @@ static void put_body(wbuf *w, const biff_http_field *f, size_t n)
 
 static int bad_token(const char *s)
 {
-    if (!s || !*s)
-        return 1;
+    if (!s || !*s) return 1;
     for (; *s; s++)
-        if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
-            return 1;
+        if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f) return 1;
     return 0;
 }
 
 biff_http_status biff_http_post_form(char *out, size_t cap, size_t *len, const char *host, unsigned port,
                                      const char *path, const biff_http_field *fields, size_t n_fields)
 {
-    wbuf w = {out, 0, cap}, body;
-    if (len)
-        *len = 0;
+    wbuf w = { out, 0, cap }, body;
+    if (len) *len = 0;
     if (!out || bad_token(host) || bad_token(path) || path[0] != '/' || port > 65535 || (n_fields && !fields))
         return BIFF_HTTP_E_ARG;
     for (size_t i = 0; i < n_fields; i++)
-        if (bad_token(fields[i].name) || !fields[i].value)
-            return BIFF_HTTP_E_ARG;
+        if (bad_token(fields[i].name) || !fields[i].value) return BIFF_HTTP_E_ARG;
     /* The body's length is needed first: measure it by writing into nothing. */
-    body = (wbuf){NULL, 0, 0};
+    body = (wbuf){ NULL, 0, 0 };
     put_body(&body, fields, n_fields);
     puts_(&w, "POST ");
     puts_(&w, path);
@@ -110,13 +114,11 @@ biff_http_status biff_http_post_form(char *out, size_t cap, size_t *len, const c
     puts_(&w, "\r\n\r\n");
     put_body(&w, fields, n_fields);
     if (w.len >= cap) { /* one byte kept for the NUL */
-        if (cap)
-            memset(out, 0, cap);
+        if (cap) memset(out, 0, cap);
         return BIFF_HTTP_E_SPACE;
     }
     out[w.len] = 0;
-    if (len)
-        *len = w.len;
+    if (len) *len = w.len;
     return BIFF_HTTP_OK;
 }
 
@@ -132,14 +134,11 @@ void biff_http_resp_init(biff_http_resp *r, uint8_t *body, size_t cap)
 static int ci_prefix(const char *s, size_t n, const char *p)
 {
     size_t k = strlen(p);
-    if (n < k)
-        return 0;
+    if (n < k) return 0;
     for (size_t i = 0; i < k; i++) {
         char c = s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != p[i])
-            return 0;
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != p[i]) return 0;
     }
     return 1;
 }
@@ -150,8 +149,7 @@ static const char *trim(const char *s, size_t *n)
         s++;
         (*n)--;
     }
-    while (*n && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
-        (*n)--;
+    while (*n && (s[*n - 1] == ' ' || s[*n - 1] == '\t')) (*n)--;
     return s;
 }
 
@@ -165,15 +163,12 @@ static biff_http_status dead(biff_http_resp *r, biff_http_status s)
 static biff_http_status status_line(biff_http_resp *r, const char *l, size_t n)
 {
     unsigned code = 0;
-    if (n < 12 || memcmp(l, "HTTP/1.", 7) || (l[7] != '0' && l[7] != '1') || l[8] != ' ')
-        return BIFF_HTTP_E_STATUS;
+    if (n < 12 || memcmp(l, "HTTP/1.", 7) || (l[7] != '0' && l[7] != '1') || l[8] != ' ') return BIFF_HTTP_E_STATUS;
     for (int i = 9; i < 12; i++) {
-        if (l[i] < '0' || l[i] > '9')
-            return BIFF_HTTP_E_STATUS;
+        if (l[i] < '0' || l[i] > '9') return BIFF_HTTP_E_STATUS;
         code = code * 10 + (unsigned)(l[i] - '0');
     }
-    if (code < 100 || code > 599 || (n > 12 && l[12] != ' '))
-        return BIFF_HTTP_E_STATUS;
+    if (code < 100 || code > 599 || (n > 12 && l[12] != ' ')) return BIFF_HTTP_E_STATUS;
     r->status = (uint16_t)code;
     r->flags = 0; /* a 1xx response's fields do not carry over */
     r->content_length = 0;
@@ -191,25 +186,20 @@ static biff_http_status header_line(biff_http_resp *r, const char *l, size_t n, 
     v = trim(colon + 1, &vn);
     if (ci_prefix(l, n, "content-length:")) {
         uint32_t cl = 0;
-        if (truncated || !vn)
-            return BIFF_HTTP_E_HEADER;
+        if (truncated || !vn) return BIFF_HTTP_E_HEADER;
         for (size_t i = 0; i < vn; i++) {
-            if (v[i] < '0' || v[i] > '9' || cl > (UINT32_MAX - 9) / 10)
-                return BIFF_HTTP_E_HEADER;
+            if (v[i] < '0' || v[i] > '9' || cl > (UINT32_MAX - 9) / 10) return BIFF_HTTP_E_HEADER;
             cl = cl * 10 + (uint32_t)(v[i] - '0');
         }
-        if ((r->flags & F_LEN) && cl != r->content_length)
-            return BIFF_HTTP_E_HEADER;
+        if ((r->flags & F_LEN) && cl != r->content_length) return BIFF_HTTP_E_HEADER;
         r->flags |= F_LEN;
         r->content_length = cl;
     } else if (ci_prefix(l, n, "transfer-encoding:")) {
-        if (truncated || vn != 7 || !ci_prefix(v, vn, "chunked"))
-            return BIFF_HTTP_E_HEADER;
+        if (truncated || vn != 7 || !ci_prefix(v, vn, "chunked")) return BIFF_HTTP_E_HEADER;
         r->flags |= F_CHUNKED;
     } else if (ci_prefix(l, n, "content-type:")) {
         size_t k = 0;
-        while (k < vn && v[k] != ';' && v[k] != ' ')
-            k++;
+        while (k < vn && v[k] != ';' && v[k] != ' ') k++;
         if ((k == 16 && ci_prefix(v, k, "application/json")) || (k > 5 && ci_prefix(v + k - 5, 5, "+json")))
             r->flags |= F_JSON;
     }
@@ -230,8 +220,7 @@ static biff_http_status head_done(biff_http_resp *r)
     } else if (r->flags & F_CHUNKED) {
         r->state = S_CHUNK_SIZE;
     } else if (r->flags & F_LEN) {
-        if (r->content_length > r->body_cap)
-            return BIFF_HTTP_E_BODY_SIZE;
+        if (r->content_length > r->body_cap) return BIFF_HTTP_E_BODY_SIZE;
         r->state = r->content_length ? S_BODY_LEN : S_DONE;
     } else {
         r->state = S_BODY_CLOSE;
@@ -243,24 +232,19 @@ static biff_http_status chunk_size(biff_http_resp *r, const char *l, size_t n, i
 {
     uint32_t v = 0;
     size_t i = 0;
-    if (truncated)
-        return BIFF_HTTP_E_CHUNK;
+    if (truncated) return BIFF_HTTP_E_CHUNK;
     for (; i < n; i++) {
         char c = l[i];
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
                      : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
                      : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
                                             : 16u;
-        if (d == 16)
-            break;
-        if (v > 0x0FFFFFFFu)
-            return BIFF_HTTP_E_CHUNK;
+        if (d == 16) break;
+        if (v > 0x0FFFFFFFu) return BIFF_HTTP_E_CHUNK;
         v = v * 16 + d;
     }
-    if (!i || (i < n && l[i] != ';' && l[i] != ' ' && l[i] != '\t'))
-        return BIFF_HTTP_E_CHUNK;
-    if (v > r->body_cap - r->body_len)
-        return BIFF_HTTP_E_BODY_SIZE;
+    if (!i || (i < n && l[i] != ';' && l[i] != ' ' && l[i] != '\t')) return BIFF_HTTP_E_CHUNK;
+    if (v > r->body_cap - r->body_len) return BIFF_HTTP_E_BODY_SIZE;
     r->chunk_left = v;
     r->state = v ? S_CHUNK_DATA : S_TRAILER;
     return BIFF_HTTP_MORE;
@@ -274,14 +258,11 @@ static biff_http_status on_line(biff_http_resp *r)
     r->flags &= (uint8_t)~F_LONG;
     r->line_len = 0;
     switch (r->state) {
-    case S_STATUS:
-        return status_line(r, r->line, n);
+    case S_STATUS: return status_line(r, r->line, n);
     case S_HEAD:
-        if (!n && !truncated)
-            return head_done(r);
+        if (!n && !truncated) return head_done(r);
         return header_line(r, r->line, n, truncated);
-    case S_CHUNK_SIZE:
-        return chunk_size(r, r->line, n, truncated);
+    case S_CHUNK_SIZE: return chunk_size(r, r->line, n, truncated);
     default: /* S_TRAILER: fields after the last chunk are read over */
         if (!n && !truncated) {
             r->state = S_DONE;
@@ -295,12 +276,9 @@ biff_http_status biff_http_feed(biff_http_resp *r, const uint8_t *data, size_t l
 {
     size_t i = 0;
     biff_http_status st = BIFF_HTTP_MORE;
-    if (used)
-        *used = 0;
-    if (r->state == S_DONE)
-        return BIFF_HTTP_OK;
-    if (r->state == S_DEAD)
-        return (biff_http_status)r->err;
+    if (used) *used = 0;
+    if (r->state == S_DONE) return BIFF_HTTP_OK;
+    if (r->state == S_DEAD) return (biff_http_status)r->err;
     while (i < len && st == BIFF_HTTP_MORE) {
         uint8_t c = data[i];
         size_t take;
@@ -311,10 +289,8 @@ biff_http_status biff_http_feed(biff_http_resp *r, const uint8_t *data, size_t l
             take = len - i;
             if (r->state == S_BODY_LEN && take > r->content_length - r->body_len)
                 take = r->content_length - r->body_len;
-            if (r->state == S_CHUNK_DATA && take > r->chunk_left)
-                take = r->chunk_left;
-            if (take > r->body_cap - r->body_len)
-                return dead(r, BIFF_HTTP_E_BODY_SIZE);
+            if (r->state == S_CHUNK_DATA && take > r->chunk_left) take = r->chunk_left;
+            if (take > r->body_cap - r->body_len) return dead(r, BIFF_HTTP_E_BODY_SIZE);
             memcpy(r->body + r->body_len, data + i, take);
             r->body_len += take;
             i += take;
@@ -338,26 +314,21 @@ biff_http_status biff_http_feed(biff_http_resp *r, const uint8_t *data, size_t l
             continue;
         default: /* line states */
             i++;
-            if (r->state != S_CHUNK_SIZE && ++r->head_bytes > BIFF_HTTP_HEAD_MAX)
-                return dead(r, BIFF_HTTP_E_HEAD_SIZE);
+            if (r->state != S_CHUNK_SIZE && ++r->head_bytes > BIFF_HTTP_HEAD_MAX) return dead(r, BIFF_HTTP_E_HEAD_SIZE);
             if (c == '\n') {
-                if (r->line_len && r->line[r->line_len - 1] == '\r')
-                    r->line_len--;
+                if (r->line_len && r->line[r->line_len - 1] == '\r') r->line_len--;
                 st = on_line(r);
             } else if (r->line_len < sizeof r->line) {
                 r->line[r->line_len++] = (char)c;
             } else {
-                if (r->state == S_CHUNK_SIZE)
-                    return dead(r, BIFF_HTTP_E_CHUNK);
+                if (r->state == S_CHUNK_SIZE) return dead(r, BIFF_HTTP_E_CHUNK);
                 r->flags |= F_LONG;
             }
             continue;
         }
     }
-    if (used)
-        *used = i;
-    if (st != BIFF_HTTP_MORE && st != BIFF_HTTP_OK)
-        return dead(r, st);
+    if (used) *used = i;
+    if (st != BIFF_HTTP_MORE && st != BIFF_HTTP_OK) return dead(r, st);
     return st;
 }
 

@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const folders[] = {"INBOX", "Archive", "Entw\xc3\xbcrfe", "R&D \"q\""};
+static const char *const folders[] = { "INBOX", "Archive", "Entw\xc3\xbcrfe", "R&D \"q\"" };
 static const char secret[] = "pw-secret";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -23,8 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *p;
     const char *detail;
 
-    if (size < 4)
-        return 0;
+    if (size < 4) return 0;
     memset(&cfg, 0, sizeof(cfg));
     cfg.user = "u";
     cfg.secret = secret;
@@ -41,10 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* exact-size heap buffers: ASan flags any byte written past them */
     work = malloc(work_cap);
     out = malloc(out_cap);
-    if (!work || !out)
-        abort();
-    if (biff_imap_init(&e, &cfg, work, work_cap, out, out_cap) != BIFF_IMAP_OK)
-        abort();
+    if (!work || !out) abort();
+    if (biff_imap_init(&e, &cfg, work, work_cap, out, out_cap) != BIFF_IMAP_OK) abort();
     data += 4;
     size -= 4;
     while (pos < size) {
@@ -52,25 +49,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         biff_imap_status r;
         rng = rng * 1103515245u + 12345u;
         chunk = data[-2] ? 1 + (rng >> 16) % data[-2] : size - pos;
-        if (chunk > size - pos)
-            chunk = size - pos;
+        if (chunk > size - pos) chunk = size - pos;
         r = biff_imap_feed(&e, data + pos, chunk, &used);
-        if (used > chunk)
-            abort();
+        if (used > chunk) abort();
         pos += used;
         while ((n = biff_imap_output(&e, &p)) != 0) {
-            if (n > out_cap || p != out)
-                abort();
+            if (n > out_cap || p != out) abort();
             biff_imap_output_done(&e, (rng & 1) ? 1 : n);
         }
         switch (r) {
         case BIFF_IMAP_OK:
-            if (used != chunk)
-                abort();
+            if (used != chunk) abort();
             break;
         case BIFF_IMAP_EV_STARTTLS:
-            if (used != chunk)
-                abort();
+            if (used != chunk) abort();
             (void)biff_imap_tls_started(&e);
             break;
         case BIFF_IMAP_EV_CHANGED:
@@ -84,22 +76,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             break;
         case BIFF_IMAP_EV_CLOSED:
-        case BIFF_IMAP_E_FAILED:
-            pos = size;
-            break;
-        default:
-            abort(); /* E_ARG / E_STATE cannot come from feed with valid arguments */
+        case BIFF_IMAP_E_FAILED: pos = size; break;
+        default: abort(); /* E_ARG / E_STATE cannot come from feed with valid arguments */
         }
     }
     for (size_t i = 0; i < cfg.n_folders; i++)
-        if (!biff_imap_folder(&e, i))
-            abort();
+        if (!biff_imap_folder(&e, i)) abort();
     (void)biff_imap_error(&e, &detail);
-    if (strlen(detail) >= BIFF_IMAP_DETAIL_MAX || strstr(detail, secret))
-        abort();
+    if (strlen(detail) >= BIFF_IMAP_DETAIL_MAX || strstr(detail, secret)) abort();
     for (const char *c = detail; *c; c++)
-        if (*c < 0x20 || *c > 0x7E)
-            abort();
+        if (*c < 0x20 || *c > 0x7E) abort();
     free(work);
     free(out);
     return 0;

@@ -10,8 +10,18 @@
 enum { P_GREETING, P_PRE, P_TLSWAIT, P_SESSION, P_CLOSED, P_FAILED };
 
 enum {
-    TX_NONE, TX_CAPA, TX_STARTTLS, TX_AUTH, TX_AUTH_DATA, TX_ENABLE, TX_STATUS, TX_EXAMINE,
-    TX_IDLE, TX_DONE, TX_NOOP, TX_LOGOUT
+    TX_NONE,
+    TX_CAPA,
+    TX_STARTTLS,
+    TX_AUTH,
+    TX_AUTH_DATA,
+    TX_ENABLE,
+    TX_STATUS,
+    TX_EXAMINE,
+    TX_IDLE,
+    TX_DONE,
+    TX_NOOP,
+    TX_LOGOUT
 };
 
 /* Tags are "b" + one letter per command (+ folder digit for STATUS); the letter's position in
@@ -31,18 +41,27 @@ enum {
     F_REQ_CHECK = 1u << 8,
     F_REQ_LOGOUT = 1u << 9,
     F_REQ_NOOP = 1u << 10,
-    F_LOGOUT = 1u << 11,  /* LOGOUT sent */
-    F_OVF = 1u << 12,     /* command did not fit in out */
-    F_REQ_CAPA = 1u << 13, /* ask for the capabilities the login did not report */
+    F_LOGOUT = 1u << 11,    /* LOGOUT sent */
+    F_OVF = 1u << 12,       /* command did not fit in out */
+    F_REQ_CAPA = 1u << 13,  /* ask for the capabilities the login did not report */
     F_NOT_TOKEN = 1u << 14, /* the OAuth error report blames something a new token cannot fix */
-    F_CHECKED = 1u << 15, /* every folder answered at least once: results are complete */
+    F_CHECKED = 1u << 15,   /* every folder answered at least once: results are complete */
 };
 
 /* Capability bits: position in cap_names (1-based). */
 enum {
-    C_KNOWN = 1u << 0, C_STARTTLS = 1u << 1, C_LOGINDISABLED = 1u << 2, C_SASLIR = 1u << 3,
-    C_LITPLUS = 1u << 4, C_LITMINUS = 1u << 5, C_PLAIN = 1u << 6, C_XOAUTH2 = 1u << 7,
-    C_OAUTHBEARER = 1u << 8, C_IDLE = 1u << 9, C_CONDSTORE = 1u << 10, C_ENABLE = 1u << 11,
+    C_KNOWN = 1u << 0,
+    C_STARTTLS = 1u << 1,
+    C_LOGINDISABLED = 1u << 2,
+    C_SASLIR = 1u << 3,
+    C_LITPLUS = 1u << 4,
+    C_LITMINUS = 1u << 5,
+    C_PLAIN = 1u << 6,
+    C_XOAUTH2 = 1u << 7,
+    C_OAUTHBEARER = 1u << 8,
+    C_IDLE = 1u << 9,
+    C_CONDSTORE = 1u << 10,
+    C_ENABLE = 1u << 11,
     C_UTF8 = 1u << 12
 };
 /* Word lists for kw(): NUL-separated, ended by an empty word. */
@@ -75,8 +94,7 @@ static int tok_is(const uint8_t *s, size_t n, const char *w)
 {
     size_t i;
     for (i = 0; i < n; i++)
-        if (!w[i] || upc(s[i]) != (uint8_t)w[i])
-            return 0;
+        if (!w[i] || upc(s[i]) != (uint8_t)w[i]) return 0;
     return w[n] == 0;
 }
 
@@ -85,8 +103,7 @@ static unsigned kw(const uint8_t *s, size_t n, const char *list)
 {
     unsigned i;
     for (i = 1; *list; i++, list += strlen(list) + 1)
-        if (tok_is(s, n, list))
-            return i;
+        if (tok_is(s, n, list)) return i;
     return 0;
 }
 
@@ -97,8 +114,7 @@ static int ci_find(const uint8_t *s, size_t n, const char *needle)
     for (i = 0; i + k <= n; i++) {
         for (j = 0; j < k && (s[i + j] | 0x20) == (uint8_t)needle[j]; j++) {
         }
-        if (j == k)
-            return 1;
+        if (j == k) return 1;
     }
     return 0;
 }
@@ -107,24 +123,20 @@ static int ci_find(const uint8_t *s, size_t n, const char *needle)
 static unsigned tag_kind(uint8_t ch)
 {
     unsigned i = 0;
-    while (i < 8 && (uint8_t)tag_kinds[i] != ch)
-        i++;
+    while (i < 8 && (uint8_t)tag_kinds[i] != ch) i++;
     return i;
 }
 
 static void skip_sp(cur *c)
 {
-    while (c->p < c->end && *c->p == ' ')
-        c->p++;
+    while (c->p < c->end && *c->p == ' ') c->p++;
 }
 
 /* Atom-ish token: up to SP, parenthesis, bracket or end. */
 static size_t atom(cur *c, const uint8_t **s)
 {
     uint8_t *b = c->p;
-    while (c->p < c->end && *c->p != ' ' && *c->p != '(' && *c->p != ')' && *c->p != '[' &&
-           *c->p != ']')
-        c->p++;
+    while (c->p < c->end && *c->p != ' ' && *c->p != '(' && *c->p != ')' && *c->p != '[' && *c->p != ']') c->p++;
     *s = b;
     return (size_t)(c->p - b);
 }
@@ -137,8 +149,7 @@ static int number(cur *c, uint64_t max, uint64_t *v)
     while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
         uint64_t d = (uint64_t)(*c->p++ - '0');
         /* Bound before the multiply: x*10+d can wrap 64 bits and come back small. */
-        if (x > (max - d) / 10)
-            return 0;
+        if (x > (max - d) / 10) return 0;
         x = x * 10 + d;
     }
     *v = x;
@@ -152,36 +163,29 @@ static int number(cur *c, uint64_t max, uint64_t *v)
 static int string(cur *c, const uint8_t **s, size_t *n)
 {
     uint64_t len;
-    if (c->p >= c->end)
-        return 0;
+    if (c->p >= c->end) return 0;
     if (*c->p == '"') {
         uint8_t *r = ++c->p, *w = r;
         *s = r;
         while (r < c->end && *r != '"') {
-            if (*r == '\\' && ++r >= c->end)
-                return 0;
+            if (*r == '\\' && ++r >= c->end) return 0;
             *w++ = *r++;
         }
-        if (r >= c->end)
-            return 0;
+        if (r >= c->end) return 0;
         *n = (size_t)(w - *s);
         c->p = r + 1;
         return 1;
     }
     if (*c->p == '{') {
         c->p++;
-        if (!number(c, 0xFFFFFFFFu, &len))
-            return 0;
-        if (c->p < c->end && *c->p == '+')
-            c->p++;
-        if (c->end - c->p < 2 || c->p[0] != '}')
-            return 0;
+        if (!number(c, 0xFFFFFFFFu, &len)) return 0;
+        if (c->p < c->end && *c->p == '+') c->p++;
+        if (c->end - c->p < 2 || c->p[0] != '}') return 0;
         if (c->p[1] == '\r') {
             c->p += 2;
             return -1;
         }
-        if (c->p[1] != '\n' || (uint64_t)(c->end - c->p - 2) < len)
-            return 0;
+        if (c->p[1] != '\n' || (uint64_t)(c->end - c->p - 2) < len) return 0;
         *s = c->p + 2;
         *n = (size_t)len;
         c->p += 2 + len;
@@ -199,17 +203,14 @@ static int skip_value(cur *c)
     size_t n;
     do {
         skip_sp(c);
-        if (c->p >= c->end)
-            return 0;
+        if (c->p >= c->end) return 0;
         if (*c->p == '(') {
-            if (++depth > 8)
-                return 0;
+            if (++depth > 8) return 0;
             c->p++;
             continue;
         }
         if (*c->p == ')') {
-            if (!depth)
-                return 0;
+            if (!depth) return 0;
             depth--;
             c->p++;
             continue;
@@ -266,8 +267,7 @@ static void put_quoted(biff_imap *e, const uint8_t *s, size_t n)
 {
     putc_(e, '"');
     while (n--) {
-        if (*s == '"' || *s == '\\')
-            putc_(e, '\\');
+        if (*s == '"' || *s == '\\') putc_(e, '\\');
         putc_(e, (char)*s++);
     }
     putc_(e, '"');
@@ -284,8 +284,7 @@ static void put_mailbox(biff_imap *e, const char *name)
     putc_(e, '"');
     biff_mutf7_start(&m, name);
     while ((ch = biff_mutf7_next(&m)) >= 0) {
-        if (ch == '"' || ch == '\\')
-            putc_(e, '\\');
+        if (ch == '"' || ch == '\\') putc_(e, '\\');
         putc_(e, (char)ch);
     }
     putc_(e, '"');
@@ -316,8 +315,7 @@ static void set_detail(biff_imap *e, const char *msg, const uint8_t *text, size_
         detail_add(e, (const char *)text, n);
 }
 
-static biff_imap_status fail(biff_imap *e, biff_error_class cls, const char *msg,
-                             const uint8_t *text, size_t n)
+static biff_imap_status fail(biff_imap *e, biff_error_class cls, const char *msg, const uint8_t *text, size_t n)
 {
     set_detail(e, msg, text, n);
     e->err = (uint8_t)cls;
@@ -349,10 +347,10 @@ static void put_ir(biff_imap *e)
 {
     const biff_imap_config *cfg = e->cfg;
     size_t room = (size_t)(e->out_cap - e->out_len), n = 0;
-    if (room < 3 || biff_sasl_initial_response(sasl_mech(e->mech), cfg->user, cfg->secret,
-                                               cfg->host ? cfg->host : "", cfg->port,
-                                               (char *)e->out + e->out_len, room - 2,
-                                               &n) != BIFF_SASL_OK || n + 3 > room) {
+    if (room < 3 ||
+        biff_sasl_initial_response(sasl_mech(e->mech), cfg->user, cfg->secret, cfg->host ? cfg->host : "", cfg->port,
+                                   (char *)e->out + e->out_len, room - 2, &n) != BIFF_SASL_OK ||
+        n + 3 > room) {
         e->flags |= F_OVF;
         return;
     }
@@ -363,8 +361,7 @@ static void put_ir(biff_imap *e)
 static int needs_literal(const char *s)
 {
     for (; *s; s++)
-        if ((uint8_t)*s < 0x20 || (uint8_t)*s >= 0x7F)
-            return 1;
+        if ((uint8_t)*s < 0x20 || (uint8_t)*s >= 0x7F) return 1;
     return 0;
 }
 
@@ -385,8 +382,7 @@ static uint8_t put_login(biff_imap *e, unsigned k, int body)
             putc_(e, '{');
             put_u(e, (uint32_t)n);
             puts_(e, nonsync ? "+}\r\n" : "}\r\n");
-            if (!nonsync)
-                return (uint8_t)(AS_LIT0 + k);
+            if (!nonsync) return (uint8_t)(AS_LIT0 + k);
             put(e, s, n);
         }
         puts_(e, k ? "\r\n" : " ");
@@ -396,9 +392,13 @@ static uint8_t put_login(biff_imap *e, unsigned k, int body)
 
 /* Commands without arguments, by TX_*. */
 static const char *const fixed_cmd[] = {
-    [TX_CAPA] = "bC CAPABILITY\r\n", [TX_STARTTLS] = "bT STARTTLS\r\n",
-    [TX_ENABLE] = "bE ENABLE UTF8=ACCEPT\r\n", [TX_IDLE] = "bI IDLE\r\n", [TX_DONE] = "DONE\r\n",
-    [TX_NOOP] = "bN NOOP\r\n", [TX_LOGOUT] = "bQ LOGOUT\r\n",
+    [TX_CAPA] = "bC CAPABILITY\r\n",
+    [TX_STARTTLS] = "bT STARTTLS\r\n",
+    [TX_ENABLE] = "bE ENABLE UTF8=ACCEPT\r\n",
+    [TX_IDLE] = "bI IDLE\r\n",
+    [TX_DONE] = "DONE\r\n",
+    [TX_NOOP] = "bN NOOP\r\n",
+    [TX_LOGOUT] = "bQ LOGOUT\r\n",
 };
 
 /* Writes the command for e->tx; returns the next tx. State changes only if it all fit. */
@@ -412,8 +412,7 @@ static uint8_t render(biff_imap *e)
     if (e->tx < sizeof(fixed_cmd) / sizeof(fixed_cmd[0]) && fixed_cmd[e->tx]) {
         const char *fx = fixed_cmd[e->tx];
         puts_(e, fx);
-        if (fx[0] == 'b')
-            kind = (int)tag_kind((uint8_t)fx[1]);
+        if (fx[0] == 'b') kind = (int)tag_kind((uint8_t)fx[1]);
         if (e->tx == TX_ENABLE) {
             set = F_UTF8;
             next = TX_STATUS;
@@ -472,22 +471,17 @@ static uint8_t render(biff_imap *e)
         put_mailbox(e, cfg->folders[0]);
         puts_(e, "\r\n");
     }
-    if (e->flags & F_OVF)
-        return e->tx;
-    if (kind >= 0)
-        e->inflight |= (uint8_t)(1u << kind);
+    if (e->flags & F_OVF) return e->tx;
+    if (kind >= 0) e->inflight |= (uint8_t)(1u << kind);
     if (e->tx == TX_AUTH || e->tx == TX_AUTH_DATA) {
         e->auth_step = step;
         /* Only LOGIN has commands pipelined behind it. Cyrus (3.6 and later) re-reads its input
          * from the AUTHENTICATE line after a successful SASL exchange and loses what follows;
          * waiting for the tagged OK also brings the post-login capabilities (CONDSTORE). */
-        if (step == AS_PIPE && e->mech == BIFF_IMAP_AUTH_LOGIN)
-            set |= F_AUTHED;
+        if (step == AS_PIPE && e->mech == BIFF_IMAP_AUTH_LOGIN) set |= F_AUTHED;
     }
-    if (e->tx == TX_STATUS)
-        e->tx_idx++;
-    if (next == TX_STATUS && e->tx != TX_STATUS)
-        e->tx_idx = 0;
+    if (e->tx == TX_STATUS) e->tx_idx++;
+    if (next == TX_STATUS && e->tx != TX_STATUS) e->tx_idx = 0;
     e->flags = (uint16_t)((e->flags | set) & ~clr);
     return next;
 }
@@ -496,12 +490,10 @@ static uint8_t render(biff_imap *e)
 static void plan(biff_imap *e)
 {
     uint16_t f = e->flags;
-    if (e->phase != P_SESSION || !(f & F_AUTHED) || (f & F_LOGOUT))
-        return;
+    if (e->phase != P_SESSION || !(f & F_AUTHED) || (f & F_LOGOUT)) return;
     if (f & F_IDLE_SENT) {
         /* DONE only after the server's "+": RFC 2177 */
-        if ((f & F_IDLING) && (f & (F_REQ_CHECK | F_REQ_LOGOUT)))
-            e->tx = TX_DONE;
+        if ((f & F_IDLING) && (f & (F_REQ_CHECK | F_REQ_LOGOUT))) e->tx = TX_DONE;
         return;
     }
     if (f & F_REQ_CAPA) {
@@ -518,9 +510,7 @@ static void plan(biff_imap *e)
         e->n_done = 0;
         e->flags |= F_CHECKING;
         e->tx_idx = 0;
-        e->tx = ((e->caps & (C_UTF8 | C_ENABLE)) == (C_UTF8 | C_ENABLE) && !(f & F_UTF8))
-                    ? TX_ENABLE
-                    : TX_STATUS;
+        e->tx = ((e->caps & (C_UTF8 | C_ENABLE)) == (C_UTF8 | C_ENABLE) && !(f & F_UTF8)) ? TX_ENABLE : TX_STATUS;
     } else if (f & F_REQ_NOOP) {
         e->tx = TX_NOOP;
     } else if (e->cfg->idle && (e->caps & C_IDLE) && !e->inflight && !(f & F_CHECKING)) {
@@ -533,10 +523,8 @@ static void fill(biff_imap *e)
 {
     for (;;) {
         uint16_t mark = e->out_len;
-        if (e->tx == TX_NONE)
-            plan(e);
-        if (e->tx == TX_NONE || e->phase == P_FAILED)
-            return;
+        if (e->tx == TX_NONE) plan(e);
+        if (e->tx == TX_NONE || e->phase == P_FAILED) return;
         e->tx = render(e);
         if (e->flags & F_OVF) {
             e->flags &= (uint16_t)~F_OVF;
@@ -558,15 +546,13 @@ static void parse_caps(biff_imap *e, cur *c)
     uint16_t caps = C_KNOWN;
     for (;;) {
         skip_sp(c);
-        if (c->p >= c->end || *c->p == ']')
-            break;
+        if (c->p >= c->end || *c->p == ']') break;
         n = atom(c, &s);
         if (!n) {
             c->p++;
             continue;
         }
-        if (c->p == c->end && e->line_trunc)
-            break; /* cut off by the line bound */
+        if (c->p == c->end && e->line_trunc) break; /* cut off by the line bound */
         caps |= (uint16_t)(1u << kw(s, n, cap_names));
     }
     e->caps = caps;
@@ -583,8 +569,7 @@ static uint8_t resp_text(biff_imap *e, cur *c, const uint8_t **text, size_t *tle
         c->p++;
         n = atom(c, &s);
         code = (uint8_t)kw(s, n, "ALERT\0UNAVAILABLE\0PRIVACYREQUIRED\0CAPABILITY\0");
-        if (code == CODE_CAPABILITY)
-            parse_caps(e, c);
+        if (code == CODE_CAPABILITY) parse_caps(e, c);
         while (c->p < c->end && *c->p++ != ']') {
         }
         skip_sp(c);
@@ -611,27 +596,22 @@ static biff_imap_status proceed(biff_imap *e)
         return BIFF_IMAP_OK;
     }
     if (!(e->flags & F_SECURE) && cfg->security == BIFF_IMAP_SEC_STARTTLS) {
-        if (!(e->caps & C_STARTTLS))
-            return fail(e, BIFF_ERR_TLS, "server lacks STARTTLS", NULL, 0);
+        if (!(e->caps & C_STARTTLS)) return fail(e, BIFF_ERR_TLS, "server lacks STARTTLS", NULL, 0);
         e->tx = TX_STARTTLS;
         return BIFF_IMAP_OK;
     }
     if (!(e->flags & F_SECURE) && cfg->security != BIFF_IMAP_SEC_NONE)
         return fail(e, BIFF_ERR_TLS, "TLS required", NULL, 0);
-    if (m == BIFF_IMAP_AUTH_AUTO)
-        m = (e->caps & C_PLAIN) ? BIFF_IMAP_AUTH_PLAIN : BIFF_IMAP_AUTH_LOGIN;
+    if (m == BIFF_IMAP_AUTH_AUTO) m = (e->caps & C_PLAIN) ? BIFF_IMAP_AUTH_PLAIN : BIFF_IMAP_AUTH_LOGIN;
     if (m == BIFF_IMAP_AUTH_LOGIN) {
         if (e->caps & C_LOGINDISABLED)
-            return fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE,
-                        (e->flags & F_SECURE) ? msg_basic_off : msg_needs_tls,
+            return fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, (e->flags & F_SECURE) ? msg_basic_off : msg_needs_tls,
                         (const uint8_t *)"LOGINDISABLED", 13);
     } else {
-        need = m == BIFF_IMAP_AUTH_PLAIN ? C_PLAIN
-               : m == BIFF_IMAP_AUTH_XOAUTH2 ? C_XOAUTH2 : C_OAUTHBEARER;
+        need = m == BIFF_IMAP_AUTH_PLAIN ? C_PLAIN : m == BIFF_IMAP_AUTH_XOAUTH2 ? C_XOAUTH2 : C_OAUTHBEARER;
         if (!(e->caps & need)) {
             const char *name = biff_sasl_mech_name(sasl_mech(m));
-            return fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, "server lacks AUTH=",
-                        (const uint8_t *)name, strlen(name));
+            return fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, "server lacks AUTH=", (const uint8_t *)name, strlen(name));
         }
     }
     e->mech = m;
@@ -670,14 +650,11 @@ static int folder_is(const biff_imap *e, unsigned i, const uint8_t *s, size_t n)
     biff_mutf7 m;
     size_t k = 0;
     int ch;
-    if (tok_is(s, n, "INBOX") && tok_is((const uint8_t *)name, strlen(name), "INBOX"))
-        return 1;
-    if (e->flags & F_UTF8)
-        return strlen(name) == n && !memcmp(name, s, n);
+    if (tok_is(s, n, "INBOX") && tok_is((const uint8_t *)name, strlen(name), "INBOX")) return 1;
+    if (e->flags & F_UTF8) return strlen(name) == n && !memcmp(name, s, n);
     biff_mutf7_start(&m, name);
     while ((ch = biff_mutf7_next(&m)) >= 0)
-        if (k >= n || s[k++] != ch)
-            return 0;
+        if (k >= n || s[k++] != ch) return 0;
     return k == n;
 }
 
@@ -691,39 +668,32 @@ static biff_imap_status on_status(biff_imap *e, cur *c)
 
     skip_sp(c);
     r = string(c, &s, &n);
-    if (!r)
-        return proto_err(e, "bad STATUS reply");
+    if (!r) return proto_err(e, "bad STATUS reply");
     for (i = 0; r > 0 && i < e->cfg->n_folders; i++)
-        if (folder_is(e, i, s, n))
-            break;
-    if (r < 0 || i >= e->cfg->n_folders)
-        return BIFF_IMAP_OK; /* not ours */
+        if (folder_is(e, i, s, n)) break;
+    if (r < 0 || i >= e->cfg->n_folders) return BIFF_IMAP_OK; /* not ours */
     f = &e->folder[i];
     skip_sp(c);
-    if (c->p >= c->end || *c->p++ != '(')
-        return proto_err(e, "bad STATUS reply");
+    if (c->p >= c->end || *c->p++ != '(') return proto_err(e, "bad STATUS reply");
     for (;;) {
         uint64_t v, max = 0xFFFFFFFFu;
         uint8_t bit = 0;
         skip_sp(c);
-        if (c->p < c->end && *c->p == ')')
-            break;
+        if (c->p < c->end && *c->p == ')') break;
         n = atom(c, &s);
-        if (!n)
-            return proto_err(e, "bad STATUS reply");
+        if (!n) return proto_err(e, "bad STATUS reply");
         /* list order = BIFF_IMAP_HAVE_* bit order */
-        bit = (uint8_t)((1u << kw(s, n, "MESSAGES\0UNSEEN\0UIDNEXT\0UIDVALIDITY\0"
-                                        "HIGHESTMODSEQ\0")) >> 1);
+        bit = (uint8_t)((1u << kw(s, n,
+                                  "MESSAGES\0UNSEEN\0UIDNEXT\0UIDVALIDITY\0"
+                                  "HIGHESTMODSEQ\0")) >>
+                        1);
         skip_sp(c);
         if (!bit) {
-            if (!skip_value(c))
-                return proto_err(e, "bad STATUS reply");
+            if (!skip_value(c)) return proto_err(e, "bad STATUS reply");
             continue;
         }
-        if (bit == BIFF_IMAP_HAVE_HIGHESTMODSEQ)
-            max = 0x7FFFFFFFFFFFFFFFull; /* RFC 7162 mod-sequence-value */
-        if (!number(c, max, &v))
-            return proto_err(e, "bad number");
+        if (bit == BIFF_IMAP_HAVE_HIGHESTMODSEQ) max = 0x7FFFFFFFFFFFFFFFull; /* RFC 7162 mod-sequence-value */
+        if (!number(c, max, &v)) return proto_err(e, "bad number");
         f->have |= bit;
         if (bit == BIFF_IMAP_HAVE_MESSAGES)
             f->messages = (uint32_t)v;
@@ -736,8 +706,7 @@ static biff_imap_status on_status(biff_imap *e, cur *c)
         else
             f->highestmodseq = v;
     }
-    if (i == 0)
-        e->flags &= (uint16_t)~F_DIRTY;
+    if (i == 0) e->flags &= (uint16_t)~F_DIRTY;
     return BIFF_IMAP_OK;
 }
 
@@ -749,17 +718,13 @@ static biff_imap_status on_untagged(biff_imap *e, cur *c)
     uint8_t w, code;
 
     if (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-        if (!number(c, 0xFFFFFFFFu, &num))
-            return proto_err(e, "bad number");
+        if (!number(c, 0xFFFFFFFFu, &num)) return proto_err(e, "bad number");
         skip_sp(c);
         n = atom(c, &s);
         w = (uint8_t)kw(s, n, "EXISTS\0EXPUNGE\0FETCH\0");
-        if (w > 1 || (w == 1 && (!(e->folder[0].have & BIFF_IMAP_HAVE_MESSAGES) ||
-                                 num != e->folder[0].messages))) {
-            if (!(e->flags & F_SELECTED) && !(e->inflight & (1u << K_EXAMINE)))
-                return BIFF_IMAP_OK;
-            if ((e->flags & F_IDLING) && !(e->flags & (F_REQ_CHECK | F_REQ_LOGOUT)) &&
-                e->tx == TX_NONE)
+        if (w > 1 || (w == 1 && (!(e->folder[0].have & BIFF_IMAP_HAVE_MESSAGES) || num != e->folder[0].messages))) {
+            if (!(e->flags & F_SELECTED) && !(e->inflight & (1u << K_EXAMINE))) return BIFF_IMAP_OK;
+            if ((e->flags & F_IDLING) && !(e->flags & (F_REQ_CHECK | F_REQ_LOGOUT)) && e->tx == TX_NONE)
                 return BIFF_IMAP_EV_CHANGED;
             e->flags |= F_DIRTY;
         }
@@ -768,15 +733,11 @@ static biff_imap_status on_untagged(biff_imap *e, cur *c)
     n = atom(c, &s);
     w = cond_word(s, n);
     if (w == R_OTHER) {
-        if (e->phase == P_GREETING)
-            return proto_err(e, "bad greeting");
+        if (e->phase == P_GREETING) return proto_err(e, "bad greeting");
         w = (uint8_t)kw(s, n, "CAPABILITY\0STATUS\0");
-        if (w && e->line_trunc)
-            return proto_err(e, "line too long");
-        if (w == 1)
-            parse_caps(e, c);
-        if (w == 2)
-            return on_status(e, c);
+        if (w && e->line_trunc) return proto_err(e, "line too long");
+        if (w == 1) parse_caps(e, c);
+        if (w == 2) return on_status(e, c);
         return BIFF_IMAP_OK;
     }
     code = resp_text(e, c, &t, &tn);
@@ -785,16 +746,13 @@ static biff_imap_status on_untagged(biff_imap *e, cur *c)
             return BIFF_IMAP_OK; /* the answer to our LOGOUT, not a cut-short check */
         return fail(e, BIFF_ERR_SERVER_ERROR, "server closed: ", t, tn);
     }
-    if (code == CODE_ALERT && !e->err)
-        set_detail(e, "", t, tn);
-    if (e->phase != P_GREETING)
-        return BIFF_IMAP_OK;
+    if (code == CODE_ALERT && !e->err) set_detail(e, "", t, tn);
+    if (e->phase != P_GREETING) return BIFF_IMAP_OK;
     if (w == R_OK) {
         e->phase = P_PRE;
     } else if (w == R_PREAUTH) {
         if (!(e->flags & F_SECURE) && e->cfg->security == BIFF_IMAP_SEC_STARTTLS)
-            return fail(e, BIFF_ERR_TLS, "PREAUTH before STARTTLS", NULL,
-                        0);
+            return fail(e, BIFF_ERR_TLS, "PREAUTH before STARTTLS", NULL, 0);
         e->phase = P_SESSION;
         e->flags |= F_AUTHED;
     } else {
@@ -815,8 +773,7 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
     uint8_t w, code;
 
     n = atom(c, &s);
-    if (n >= 2 && s[0] == 'b')
-        kind = tag_kind(s[1]);
+    if (n >= 2 && s[0] == 'b') kind = tag_kind(s[1]);
     if (n == 3 && s[0] == 'b' && s[1] == 'S' && s[2] >= '0' && s[2] <= '9')
         idx = (unsigned)(s[2] - '0');
     else if (kind > 7 || n != 2)
@@ -824,49 +781,39 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
     skip_sp(c);
     wn = atom(c, &ws);
     w = cond_word(ws, wn);
-    if (w == R_OTHER || w > R_BAD)
-        return proto_err(e, "unexpected reply");
+    if (w == R_OTHER || w > R_BAD) return proto_err(e, "unexpected reply");
     code = resp_text(e, c, &t, &tn);
 
     if (n == 3) {
         biff_imap_folder_result *f;
-        unsigned sent = e->tx == TX_STATUS ? e->tx_idx
-                        : e->tx == TX_ENABLE ? 0 : e->cfg->n_folders;
-        if (idx >= sent || !(e->flags & F_CHECKING) ||
-            (f = &e->folder[idx])->state != BIFF_IMAP_FOLDER_PENDING)
+        unsigned sent = e->tx == TX_STATUS ? e->tx_idx : e->tx == TX_ENABLE ? 0 : e->cfg->n_folders;
+        if (idx >= sent || !(e->flags & F_CHECKING) || (f = &e->folder[idx])->state != BIFF_IMAP_FOLDER_PENDING)
             return proto_err(e, "unexpected reply");
         f->state = w != R_OK ? BIFF_IMAP_FOLDER_ERROR : f->have ? BIFF_IMAP_FOLDER_OK : BIFF_IMAP_FOLDER_NO_DATA;
-        if (w != R_OK && !e->detail[0])
-            set_detail(e, "STATUS: ", t, tn);
-        if (++e->n_done < e->cfg->n_folders)
-            return BIFF_IMAP_OK;
+        if (w != R_OK && !e->detail[0]) set_detail(e, "STATUS: ", t, tn);
+        if (++e->n_done < e->cfg->n_folders) return BIFF_IMAP_OK;
         e->flags = (uint16_t)((e->flags & ~F_CHECKING) | F_CHECKED);
         return BIFF_IMAP_EV_CHECKED;
     }
-    if (!(e->inflight & (1u << kind)))
-        return proto_err(e, "unexpected reply");
+    if (!(e->inflight & (1u << kind))) return proto_err(e, "unexpected reply");
     e->inflight &= (uint8_t) ~(1u << kind);
     switch (kind) {
     case K_CAPA:
-        if (w != R_OK || !(e->caps & C_KNOWN))
-            return fail(e, BIFF_ERR_SERVER_ERROR, "CAPABILITY: ", t, tn);
+        if (w != R_OK || !(e->caps & C_KNOWN)) return fail(e, BIFF_ERR_SERVER_ERROR, "CAPABILITY: ", t, tn);
         if (e->mech != BIFF_IMAP_AUTH_AUTO)
             return BIFF_IMAP_OK; /* after login: only refreshes caps (IDLE, CONDSTORE) */
         return proceed(e);
     case K_STARTTLS:
-        if (w != R_OK)
-            return fail(e, BIFF_ERR_TLS, "STARTTLS refused: ", t, tn);
+        if (w != R_OK) return fail(e, BIFF_ERR_TLS, "STARTTLS refused: ", t, tn);
         e->phase = P_TLSWAIT;
         return BIFF_IMAP_EV_STARTTLS;
     case K_AUTH:
         e->auth_step = AS_NONE;
-        if (w != R_OK)
-            return auth_failed(e, code, t, tn);
+        if (w != R_OK) return auth_failed(e, code, t, tn);
         e->flags |= F_AUTHED;
         /* Capabilities may grow at login (RFC 3501 6.2.2). Without a list in this reply, a
          * session that stays open asks for them, in the same flight as the check, to find IDLE. */
-        if (code != CODE_CAPABILITY && e->cfg->idle)
-            e->flags |= F_REQ_CAPA;
+        if (code != CODE_CAPABILITY && e->cfg->idle) e->flags |= F_REQ_CAPA;
         return BIFF_IMAP_OK;
     case K_EXAMINE:
         if (w == R_OK)
@@ -886,11 +833,8 @@ static biff_imap_status on_tagged(biff_imap *e, cur *c)
             return BIFF_IMAP_EV_CHANGED;
         }
         return BIFF_IMAP_OK;
-    case K_LOGOUT:
-        e->phase = P_CLOSED;
-        return BIFF_IMAP_EV_CLOSED;
-    default: /* ENABLE: names already went out as UTF-8 */
-        return BIFF_IMAP_OK;
+    case K_LOGOUT: e->phase = P_CLOSED; return BIFF_IMAP_EV_CLOSED;
+    default: /* ENABLE: names already went out as UTF-8 */ return BIFF_IMAP_OK;
     }
 }
 
@@ -925,10 +869,8 @@ static biff_imap_status on_line(biff_imap *e)
         c.p += 2;
         return on_untagged(e, &c);
     }
-    if (e->phase == P_GREETING)
-        return proto_err(e, "bad greeting");
-    if (c.p < c.end && *c.p == '+')
-        return on_continuation(e);
+    if (e->phase == P_GREETING) return proto_err(e, "bad greeting");
+    if (c.p < c.end && *c.p == '+') return on_continuation(e);
     return on_tagged(e, &c);
 }
 
@@ -952,8 +894,7 @@ static void track(biff_imap *e, uint8_t ch)
         e->lit_scan = LS_DIGIT0;
     } else if (ch >= '0' && ch <= '9' && (ls == LS_DIGIT0 || ls == LS_DIGITS)) {
         uint64_t v = (uint64_t)e->lit_num * 10 + (uint64_t)(ch - '0');
-        if (v > 0xFFFFFFFFu)
-            big = LS_TOOBIG, v = 0;
+        if (v > 0xFFFFFFFFu) big = LS_TOOBIG, v = 0;
         e->lit_num = (uint32_t)v;
         e->lit_scan = LS_DIGITS | big;
     } else if (ch == '+' && ls == LS_DIGITS) {
@@ -975,8 +916,7 @@ static int literal_allowed(const biff_imap *e)
     size_t n;
     c.p = e->work;
     c.end = e->work + e->line_len;
-    if (c.p < c.end && *c.p == '+')
-        return 0;
+    if (c.p < c.end && *c.p == '+') return 0;
     atom(&c, &s);
     skip_sp(&c);
     n = atom(&c, &s);
@@ -987,11 +927,9 @@ static biff_imap_status line_end(biff_imap *e)
 {
     uint8_t ls = e->lit_scan & 0x7F;
     biff_imap_status r;
-    if (e->line_len && !e->line_trunc && e->work[e->line_len - 1] == '\r')
-        e->line_len--;
+    if (e->line_len && !e->line_trunc && e->work[e->line_len - 1] == '\r') e->line_len--;
     if ((ls == LS_CLOSE || ls == LS_CR) && literal_allowed(e)) {
-        if (e->lit_scan & LS_TOOBIG)
-            return proto_err(e, "literal too large");
+        if (e->lit_scan & LS_TOOBIG) return proto_err(e, "literal too large");
         /* '\n' = literal bytes follow in work; '\r' = literal skipped (too big to keep). */
         e->lit_copy = !e->line_trunc && e->lit_num < (uint32_t)(e->work_cap - e->line_len);
         store(e, e->lit_copy ? '\n' : '\r');
@@ -1010,39 +948,34 @@ static biff_imap_status line_end(biff_imap *e)
 
 _Static_assert(BIFF_IMAP_MAX_FOLDERS >= 1 && BIFF_IMAP_MAX_FOLDERS <= 10, "one-digit tags");
 
-biff_imap_status biff_imap_init(biff_imap *e, const biff_imap_config *cfg, uint8_t *work,
-                                size_t work_cap, uint8_t *out, size_t out_cap)
+biff_imap_status biff_imap_init(biff_imap *e, const biff_imap_config *cfg, uint8_t *work, size_t work_cap, uint8_t *out,
+                                size_t out_cap)
 {
     unsigned i;
-    if (!e)
-        return BIFF_IMAP_E_ARG;
+    if (!e) return BIFF_IMAP_E_ARG;
     memset(e, 0, sizeof(*e));
-    if (!cfg || !work || !out || work_cap < 64 || out_cap < 64 || !cfg->user || !cfg->secret ||
-        !cfg->folders || !cfg->n_folders || cfg->n_folders > BIFF_IMAP_MAX_FOLDERS ||
-        cfg->auth > BIFF_IMAP_AUTH_OAUTHBEARER || cfg->security > BIFF_IMAP_SEC_NONE)
+    if (!cfg || !work || !out || work_cap < 64 || out_cap < 64 || !cfg->user || !cfg->secret || !cfg->folders ||
+        !cfg->n_folders || cfg->n_folders > BIFF_IMAP_MAX_FOLDERS || cfg->auth > BIFF_IMAP_AUTH_OAUTHBEARER ||
+        cfg->security > BIFF_IMAP_SEC_NONE)
         return BIFF_IMAP_E_ARG;
     for (i = 0; i < cfg->n_folders; i++) {
         const char *s = cfg->folders[i];
         biff_mutf7 m;
         int ch;
-        if (!s || !*s)
-            return BIFF_IMAP_E_ARG;
+        if (!s || !*s) return BIFF_IMAP_E_ARG;
         for (; *s; s++)
-            if ((uint8_t)*s < 0x20 || *s == 0x7F)
-                return BIFF_IMAP_E_ARG;
+            if ((uint8_t)*s < 0x20 || *s == 0x7F) return BIFF_IMAP_E_ARG;
         biff_mutf7_start(&m, cfg->folders[i]);
         while ((ch = biff_mutf7_next(&m)) >= 0) {
         }
-        if (ch == -2)
-            return BIFF_IMAP_E_ARG;
+        if (ch == -2) return BIFF_IMAP_E_ARG;
     }
     e->cfg = cfg;
     e->work = work;
     e->out = out;
     e->work_cap = (uint16_t)(work_cap > 0xFFFF ? 0xFFFF : work_cap);
     e->out_cap = (uint16_t)(out_cap > 0xFFFF ? 0xFFFF : out_cap);
-    if (cfg->security == BIFF_IMAP_SEC_TLS)
-        e->flags = F_SECURE;
+    if (cfg->security == BIFF_IMAP_SEC_TLS) e->flags = F_SECURE;
     return BIFF_IMAP_OK;
 }
 
@@ -1051,13 +984,10 @@ biff_imap_status biff_imap_feed(biff_imap *e, const uint8_t *data, size_t len, s
     size_t i = 0;
     biff_imap_status r = BIFF_IMAP_OK;
 
-    if (!consumed)
-        return BIFF_IMAP_E_ARG;
+    if (!consumed) return BIFF_IMAP_E_ARG;
     *consumed = 0;
-    if (!e || !e->cfg || (!data && len))
-        return BIFF_IMAP_E_ARG;
-    if (e->phase == P_FAILED)
-        return BIFF_IMAP_E_FAILED;
+    if (!e || !e->cfg || (!data && len)) return BIFF_IMAP_E_ARG;
+    if (e->phase == P_FAILED) return BIFF_IMAP_E_FAILED;
     if (e->phase == P_TLSWAIT || e->phase == P_CLOSED) {
         *consumed = len; /* plaintext after STARTTLS is never parsed (CVE-2021-22947) */
         return e->phase == P_TLSWAIT ? BIFF_IMAP_EV_STARTTLS : BIFF_IMAP_EV_CLOSED;
@@ -1077,33 +1007,28 @@ biff_imap_status biff_imap_feed(biff_imap *e, const uint8_t *data, size_t len, s
             i++;
             r = line_end(e);
             fill(e);
-            if (e->phase == P_FAILED)
-                r = BIFF_IMAP_E_FAILED;
+            if (e->phase == P_FAILED) r = BIFF_IMAP_E_FAILED;
             continue;
         }
         track(e, data[i]);
         store(e, data[i++]);
     }
-    if (r == BIFF_IMAP_EV_STARTTLS)
-        i = len;
+    if (r == BIFF_IMAP_EV_STARTTLS) i = len;
     *consumed = i;
     return r;
 }
 
 size_t biff_imap_output(const biff_imap *e, const uint8_t **data)
 {
-    if (!e || !data || !e->cfg)
-        return 0;
+    if (!e || !data || !e->cfg) return 0;
     *data = e->out;
     return e->out_len;
 }
 
 void biff_imap_output_done(biff_imap *e, size_t n)
 {
-    if (!e || !e->cfg)
-        return;
-    if (n > e->out_len)
-        n = e->out_len;
+    if (!e || !e->cfg) return;
+    if (n > e->out_len) n = e->out_len;
     memmove(e->out, e->out + n, e->out_len - n);
     e->out_len = (uint16_t)(e->out_len - n);
     memset(e->out + e->out_len, 0, n);
@@ -1112,10 +1037,8 @@ void biff_imap_output_done(biff_imap *e, size_t n)
 
 biff_imap_status biff_imap_tls_started(biff_imap *e)
 {
-    if (!e || !e->cfg)
-        return BIFF_IMAP_E_ARG;
-    if (e->phase != P_TLSWAIT)
-        return BIFF_IMAP_E_STATE;
+    if (!e || !e->cfg) return BIFF_IMAP_E_ARG;
+    if (e->phase != P_TLSWAIT) return BIFF_IMAP_E_STATE;
     e->phase = P_PRE;
     e->flags |= F_SECURE;
     e->caps = 0; /* anything learnt in plaintext may be forged */
@@ -1132,14 +1055,10 @@ biff_imap_status biff_imap_tls_started(biff_imap *e)
 
 static biff_imap_status request(biff_imap *e, uint16_t req)
 {
-    if (!e || !e->cfg)
-        return BIFF_IMAP_E_ARG;
-    if (e->phase != P_SESSION || !(e->flags & F_AUTHED) || (e->flags & F_LOGOUT))
-        return BIFF_IMAP_E_STATE;
-    if (req == F_REQ_CHECK && (e->flags & F_CHECKING))
-        return BIFF_IMAP_OK;
-    if (req == F_REQ_NOOP && (e->flags & F_IDLE_SENT))
-        return BIFF_IMAP_OK;
+    if (!e || !e->cfg) return BIFF_IMAP_E_ARG;
+    if (e->phase != P_SESSION || !(e->flags & F_AUTHED) || (e->flags & F_LOGOUT)) return BIFF_IMAP_E_STATE;
+    if (req == F_REQ_CHECK && (e->flags & F_CHECKING)) return BIFF_IMAP_OK;
+    if (req == F_REQ_NOOP && (e->flags & F_IDLE_SENT)) return BIFF_IMAP_OK;
     e->flags |= req;
     fill(e);
     return e->phase == P_FAILED ? BIFF_IMAP_E_FAILED : BIFF_IMAP_OK;
@@ -1162,14 +1081,12 @@ biff_imap_status biff_imap_logout(biff_imap *e)
 
 int biff_imap_idling(const biff_imap *e)
 {
-    return e && e->phase == P_SESSION && (e->flags & F_IDLING) &&
-           !(e->flags & (F_REQ_CHECK | F_REQ_LOGOUT));
+    return e && e->phase == P_SESSION && (e->flags & F_IDLING) && !(e->flags & (F_REQ_CHECK | F_REQ_LOGOUT));
 }
 
 const biff_imap_folder_result *biff_imap_folder(const biff_imap *e, size_t i)
 {
-    if (!e || !e->cfg || i >= e->cfg->n_folders)
-        return NULL;
+    if (!e || !e->cfg || i >= e->cfg->n_folders) return NULL;
     return &e->folder[i];
 }
 
@@ -1180,29 +1097,25 @@ int biff_imap_oauth_refused(const biff_imap *e)
 
 biff_error_class biff_imap_error(const biff_imap *e, const char **detail)
 {
-    if (detail)
-        *detail = e ? e->detail : "";
+    if (detail) *detail = e ? e->detail : "";
     return e ? (biff_error_class)e->err : BIFF_ERR_CONFIG;
 }
 
 biff_imap_status biff_imap_eof(biff_imap *e)
 {
-    if (!e || !e->cfg)
-        return BIFF_IMAP_E_ARG;
+    if (!e || !e->cfg) return BIFF_IMAP_E_ARG;
     /* Servers may close right after the tagged LOGOUT OK or even before it. */
     if (e->flags & F_CHECKED) {
         e->phase = P_CLOSED;
         return BIFF_IMAP_EV_CLOSED;
     }
-    if (e->phase == P_FAILED)
-        return BIFF_IMAP_E_FAILED;
+    if (e->phase == P_FAILED) return BIFF_IMAP_E_FAILED;
     return fail(e, BIFF_ERR_NETWORK, "connection closed by the server", NULL, 0);
 }
 
 void biff_imap_clear(biff_imap *e)
 {
-    if (!e)
-        return;
+    if (!e) return;
     if (e->cfg) {
         mbedtls_platform_zeroize(e->work, e->work_cap);
         mbedtls_platform_zeroize(e->out, e->out_cap);

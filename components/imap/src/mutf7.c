@@ -4,8 +4,7 @@
 
 #include "biff/imap.h"
 
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 void biff_mutf7_start(biff_mutf7 *m, const char *utf8)
 {
@@ -36,8 +35,7 @@ static int32_t utf8_get(const uint8_t **ps)
             return -1;
         c = (c << 6) | (*s++ & 0x3Fu);
     }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return -1;
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return -1;
     *ps = s;
     return (int32_t)c;
 }
@@ -49,8 +47,7 @@ static void push(biff_mutf7 *m, char c)
 
 static void flush(biff_mutf7 *m)
 {
-    if (m->nbits)
-        push(m, b64chars[(m->bits << (6 - m->nbits)) & 63]);
+    if (m->nbits) push(m, b64chars[(m->bits << (6 - m->nbits)) & 63]);
     m->nbits = 0;
     m->bits = 0;
     m->b64 = 0;
@@ -70,23 +67,18 @@ static void add16(biff_mutf7 *m, uint32_t u)
 
 int biff_mutf7_next(biff_mutf7 *m)
 {
-    if (m->q_pos < m->q_len)
-        return (uint8_t)m->q[m->q_pos++];
+    if (m->q_pos < m->q_len) return (uint8_t)m->q[m->q_pos++];
     m->q_pos = m->q_len = 0;
     if (!*m->s) {
-        if (!m->b64)
-            return -1;
+        if (!m->b64) return -1;
         flush(m);
     } else {
         int32_t c = utf8_get(&m->s);
-        if (c < 0)
-            return -2;
+        if (c < 0) return -2;
         if (c >= 0x20 && c < 0x7F) {
-            if (m->b64)
-                flush(m);
+            if (m->b64) flush(m);
             push(m, (char)c);
-            if (c == '&')
-                push(m, '-');
+            if (c == '&') push(m, '-');
         } else {
             if (!m->b64) {
                 push(m, '&');
@@ -109,8 +101,7 @@ biff_imap_status biff_imap_mutf7_encode(const char *utf8, char *out, size_t cap,
     size_t n = 0;
     int c;
 
-    if (!utf8 || !out || !cap)
-        return BIFF_IMAP_E_ARG;
+    if (!utf8 || !out || !cap) return BIFF_IMAP_E_ARG;
     biff_mutf7_start(&m, utf8);
     while ((c = biff_mutf7_next(&m)) >= 0) {
         if (n + 1 >= cap) {
@@ -124,7 +115,6 @@ biff_imap_status biff_imap_mutf7_encode(const char *utf8, char *out, size_t cap,
         out[0] = 0;
         return BIFF_IMAP_E_ARG;
     }
-    if (out_len)
-        *out_len = n;
+    if (out_len) *out_len = n;
     return BIFF_IMAP_OK;
 }

@@ -9,9 +9,9 @@ typedef struct {
     const uint8_t *s; /* rest of the NUL-terminated UTF-8 input */
     uint32_t bits;    /* pending base64 bits */
     uint8_t nbits;
-    uint8_t b64;      /* inside an &...- run */
+    uint8_t b64; /* inside an &...- run */
     uint8_t q_len, q_pos;
-    char q[8];        /* bytes produced by the last input character */
+    char q[8]; /* bytes produced by the last input character */
 } biff_mutf7;
 
 void biff_mutf7_start(biff_mutf7 *m, const char *utf8);

@@ -13,7 +13,7 @@
 
 static biff_imap E;
 static uint8_t work[512], out[1024];
-static const char *folders3[] = {"INBOX", "Archive", "Entw\xc3\xbcrfe"};
+static const char *folders3[] = { "INBOX", "Archive", "Entw\xc3\xbcrfe" };
 
 static biff_imap_config cfg_tls(void)
 {
@@ -48,16 +48,16 @@ static const char *take(biff_imap *e)
 static void test_mutf7_vectors(void **state)
 {
     static const char *const v[][2] = {
-        {"INBOX", "INBOX"},
-        {"Entw\xc3\xbcrfe", "Entw&APw-rfe"},
-        {"R&D", "R&-D"},
-        {"&", "&-"},
-        {"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "&ZeVnLIqe-"},
-        {"~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
-         "~peter/mail/&U,BTFw-/&ZeVnLIqe-"}, /* RFC 3501 5.1.3 */
-        {"\xf0\x9f\x98\x80", "&2D3eAA-"},     /* U+1F600 as a surrogate pair */
-        {"a\xc3\xa9z", "a&AOk-z"},
-        {"", ""},
+        { "INBOX", "INBOX" },
+        { "Entw\xc3\xbcrfe", "Entw&APw-rfe" },
+        { "R&D", "R&-D" },
+        { "&", "&-" },
+        { "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "&ZeVnLIqe-" },
+        { "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+          "~peter/mail/&U,BTFw-/&ZeVnLIqe-" }, /* RFC 3501 5.1.3 */
+        { "\xf0\x9f\x98\x80", "&2D3eAA-" },    /* U+1F600 as a surrogate pair */
+        { "a\xc3\xa9z", "a&AOk-z" },
+        { "", "" },
     };
     char buf[64];
     size_t n;
@@ -70,11 +70,9 @@ static void test_mutf7_vectors(void **state)
     /* invalid UTF-8: lone continuation, overlong, surrogate, truncated, past U+10FFFF */
     assert_int_equal(biff_imap_mutf7_encode("\x80", buf, sizeof(buf), &n), BIFF_IMAP_E_ARG);
     assert_int_equal(biff_imap_mutf7_encode("\xc0\xaf", buf, sizeof(buf), &n), BIFF_IMAP_E_ARG);
-    assert_int_equal(biff_imap_mutf7_encode("\xed\xa0\x80", buf, sizeof(buf), &n),
-                     BIFF_IMAP_E_ARG);
+    assert_int_equal(biff_imap_mutf7_encode("\xed\xa0\x80", buf, sizeof(buf), &n), BIFF_IMAP_E_ARG);
     assert_int_equal(biff_imap_mutf7_encode("a\xe6\x97", buf, sizeof(buf), &n), BIFF_IMAP_E_ARG);
-    assert_int_equal(biff_imap_mutf7_encode("\xf4\x90\x80\x80", buf, sizeof(buf), &n),
-                     BIFF_IMAP_E_ARG);
+    assert_int_equal(biff_imap_mutf7_encode("\xf4\x90\x80\x80", buf, sizeof(buf), &n), BIFF_IMAP_E_ARG);
     /* too small: "Entw&APw-rfe" needs 13 bytes with the NUL */
     assert_int_equal(biff_imap_mutf7_encode("Entw\xc3\xbcrfe", buf, 12, &n), BIFF_IMAP_E_ARG);
     assert_int_equal(biff_imap_mutf7_encode("Entw\xc3\xbcrfe", buf, 13, &n), BIFF_IMAP_OK);
@@ -83,40 +81,32 @@ static void test_mutf7_vectors(void **state)
 static void test_init_rejects_bad_config(void **state)
 {
     biff_imap_config c = cfg_tls();
-    const char *bad_utf8[] = {"IN\xffX"};
-    const char *ctrl[] = {"IN\tBOX"};
-    const char *empty[] = {""};
+    const char *bad_utf8[] = { "IN\xffX" };
+    const char *ctrl[] = { "IN\tBOX" };
+    const char *empty[] = { "" };
     (void)state;
     assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_OK);
-    assert_int_equal(biff_imap_init(NULL, &c, work, sizeof(work), out, sizeof(out)),
-                     BIFF_IMAP_E_ARG);
+    assert_int_equal(biff_imap_init(NULL, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_E_ARG);
     assert_int_equal(biff_imap_init(&E, &c, work, 63, out, sizeof(out)), BIFF_IMAP_E_ARG);
     assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, 63), BIFF_IMAP_E_ARG);
     c.n_folders = 0;
-    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)),
-                     BIFF_IMAP_E_ARG);
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_E_ARG);
     c.n_folders = BIFF_IMAP_MAX_FOLDERS + 1;
-    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)),
-                     BIFF_IMAP_E_ARG);
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_E_ARG);
     c = cfg_tls();
     c.n_folders = 1;
     c.folders = bad_utf8;
-    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)),
-                     BIFF_IMAP_E_ARG);
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_E_ARG);
     c.folders = ctrl;
-    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)),
-                     BIFF_IMAP_E_ARG);
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_E_ARG);
     c.folders = empty;
-    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)),
-                     BIFF_IMAP_E_ARG);
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_E_ARG);
     c = cfg_tls();
     c.secret = NULL;
-    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)),
-                     BIFF_IMAP_E_ARG);
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_E_ARG);
     c = cfg_tls();
     c.auth = 9;
-    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)),
-                     BIFF_IMAP_E_ARG);
+    assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_E_ARG);
 }
 
 /* AUTHENTICATE goes out alone (Cyrus loses what is pipelined behind it); after its tagged OK
@@ -130,20 +120,16 @@ static void test_auth_then_one_flight(void **state)
     (void)state;
     assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_OK);
     assert_int_equal(biff_imap_output(&E, &p), 0); /* client speaks after the greeting */
-    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used),
-                     BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used), BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bA AUTHENTICATE PLAIN AHUAcHctc2VjcmV0\r\n");
     /* the sent bytes were wiped: they held the password */
-    for (size_t i = 0; i < sizeof(out); i++)
-        assert_int_equal(out[i], 0);
-    assert_int_equal(feed_str(&E, "bA OK [CAPABILITY IMAP4rev1 CONDSTORE IDLE] in\r\n", &used),
-                     BIFF_IMAP_OK);
-    assert_string_equal(take(&E),
-                        "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY HIGHESTMODSEQ)\r\n"
-                        "bS1 STATUS \"Archive\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY HIGHESTMODSEQ)\r\n"
-                        "bS2 STATUS \"Entw&APw-rfe\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY "
-                        "HIGHESTMODSEQ)\r\n"
-                        "bQ LOGOUT\r\n");
+    for (size_t i = 0; i < sizeof(out); i++) assert_int_equal(out[i], 0);
+    assert_int_equal(feed_str(&E, "bA OK [CAPABILITY IMAP4rev1 CONDSTORE IDLE] in\r\n", &used), BIFF_IMAP_OK);
+    assert_string_equal(take(&E), "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY HIGHESTMODSEQ)\r\n"
+                                  "bS1 STATUS \"Archive\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY HIGHESTMODSEQ)\r\n"
+                                  "bS2 STATUS \"Entw&APw-rfe\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY "
+                                  "HIGHESTMODSEQ)\r\n"
+                                  "bQ LOGOUT\r\n");
     assert_int_equal(feed_str(&E,
                               "* STATUS INBOX (MESSAGES 5 UNSEEN 2 UIDNEXT 6 UIDVALIDITY 7 "
                               "HIGHESTMODSEQ 12)\r\n"
@@ -174,8 +160,7 @@ static void test_login_one_flight(void **state)
     c.auth = BIFF_IMAP_AUTH_LOGIN;
     c.n_folders = 1;
     assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_OK);
-    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n", &used),
-                     BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n", &used), BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bA LOGIN \"u\" \"pw-secret\"\r\n"
                                   "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n"
                                   "bQ LOGOUT\r\n");
@@ -191,15 +176,16 @@ static void test_idle_found_after_login(void **state)
     c.n_folders = 1;
     c.idle = 1;
     assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_OK);
-    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used),
-                     BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used), BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bA AUTHENTICATE PLAIN AHUAcHctc2VjcmV0\r\n");
     assert_int_equal(feed_str(&E, "bA OK in\r\n", &used), BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bC CAPABILITY\r\n"
                                   "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n");
-    assert_int_equal(feed_str(&E, "* CAPABILITY IMAP4rev1 IDLE CONDSTORE\r\nbC OK\r\n"
-                                  "* STATUS INBOX (MESSAGES 1 UNSEEN 1 UIDNEXT 2 UIDVALIDITY 3)\r\n"
-                                  "bS0 OK\r\n", &used),
+    assert_int_equal(feed_str(&E,
+                              "* CAPABILITY IMAP4rev1 IDLE CONDSTORE\r\nbC OK\r\n"
+                              "* STATUS INBOX (MESSAGES 1 UNSEEN 1 UIDNEXT 2 UIDVALIDITY 3)\r\n"
+                              "bS0 OK\r\n",
+                              &used),
                      BIFF_IMAP_EV_CHECKED);
     assert_string_equal(take(&E), "bX EXAMINE \"INBOX\"\r\n");
     assert_int_equal(feed_str(&E, "bX OK\r\n", &used), BIFF_IMAP_OK);
@@ -220,8 +206,7 @@ static void test_starttls_discards_same_read(void **state)
     c.security = BIFF_IMAP_SEC_STARTTLS;
     c.n_folders = 1;
     assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), out, sizeof(out)), BIFF_IMAP_OK);
-    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] hi\r\n", &used),
-                     BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] hi\r\n", &used), BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bT STARTTLS\r\n"); /* nothing else in clear */
     assert_int_equal(feed_str(&E, inj, &used), BIFF_IMAP_EV_STARTTLS);
     assert_int_equal(used, strlen(inj));
@@ -229,8 +214,7 @@ static void test_starttls_discards_same_read(void **state)
     assert_int_equal(biff_imap_tls_started(&E), BIFF_IMAP_OK);
     assert_int_equal(biff_imap_tls_started(&E), BIFF_IMAP_E_STATE);
     assert_string_equal(take(&E), "bC CAPABILITY\r\n"); /* nothing learnt before TLS is kept */
-    assert_int_equal(feed_str(&E, "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nbC OK\r\n", &used),
-                     BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nbC OK\r\n", &used), BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bA AUTHENTICATE PLAIN\r\n"); /* no SASL-IR after TLS */
 }
 
@@ -266,14 +250,15 @@ static void test_status_reply_before_its_command(void **state)
     const char *d;
     (void)state;
     assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), small, sizeof small), BIFF_IMAP_OK);
-    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used),
-                     BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used), BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bA AUTHENTICATE PLAIN AHUAcHctc2VjcmV0\r\n");
     assert_int_equal(feed_str(&E, "bA OK in\r\n", &used), BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n");
     /* bS1 is queued behind it now; bS2 is not */
-    assert_int_equal(feed_str(&E, "* STATUS Entw&APw-rfe (MESSAGES 1 UNSEEN 1 UIDNEXT 2 UIDVALIDITY 3)\r\n"
-                                  "bS2 OK\r\n", &used),
+    assert_int_equal(feed_str(&E,
+                              "* STATUS Entw&APw-rfe (MESSAGES 1 UNSEEN 1 UIDNEXT 2 UIDVALIDITY 3)\r\n"
+                              "bS2 OK\r\n",
+                              &used),
                      BIFF_IMAP_E_FAILED);
     assert_int_equal(biff_imap_error(&E, &d), BIFF_ERR_PROTOCOL);
 }
@@ -304,13 +289,11 @@ static void test_output_bounds(void **state)
 
     c = cfg_tls();
     assert_int_equal(biff_imap_init(&E, &c, work, sizeof(work), small, 64), BIFF_IMAP_OK);
-    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used),
-                     BIFF_IMAP_OK);
+    assert_int_equal(feed_str(&E, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", &used), BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bA AUTHENTICATE PLAIN AHUAcHctc2VjcmV0\r\n");
     assert_int_equal(feed_str(&E, "bA OK\r\n", &used), BIFF_IMAP_OK);
     assert_string_equal(take(&E), "bS0 STATUS \"INBOX\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n");
-    assert_string_equal(take(&E),
-                        "bS1 STATUS \"Archive\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n");
+    assert_string_equal(take(&E), "bS1 STATUS \"Archive\" (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)\r\n");
 }
 
 /* A literal is kept in work only if it fits with the byte that marks it: one exactly as long
@@ -320,7 +303,7 @@ static void test_literal_exact_fit(void **state)
 {
     enum { CAP = 64, GUARD = 16 };
     static uint8_t guarded[CAP + GUARD];
-    static const char *inbox[] = {"INBOX"};
+    static const char *inbox[] = { "INBOX" };
     biff_imap_config c = cfg_tls();
     char line[160];
     size_t used;
@@ -343,11 +326,13 @@ static void test_literal_exact_fit(void **state)
         for (size_t i = CAP; i < sizeof guarded; i++)
             assert_int_equal(guarded[i], 0xA5); /* nothing written past work */
     }
-    assert_int_equal(feed_str(&E, "* STATUS INBOX (MESSAGES 4 UNSEEN 1 UIDNEXT 9 UIDVALIDITY 3)\r\n"
-                                  "bS0 OK\r\n", &used), BIFF_IMAP_EV_CHECKED);
+    assert_int_equal(feed_str(&E,
+                              "* STATUS INBOX (MESSAGES 4 UNSEEN 1 UIDNEXT 9 UIDVALIDITY 3)\r\n"
+                              "bS0 OK\r\n",
+                              &used),
+                     BIFF_IMAP_EV_CHECKED);
     assert_int_equal(biff_imap_folder(&E, 0)->uidnext, 9);
-    for (size_t i = CAP; i < sizeof guarded; i++)
-        assert_int_equal(guarded[i], 0xA5);
+    for (size_t i = CAP; i < sizeof guarded; i++) assert_int_equal(guarded[i], 0xA5);
 }
 
 static void test_api_misuse(void **state)
@@ -400,10 +385,8 @@ static void test_eof_and_clear(void **state)
     assert_int_equal(biff_imap_error(&E, NULL), BIFF_ERR_NONE);
     assert_int_equal(biff_imap_folder(&E, 0)->unseen, 1);
     biff_imap_clear(&E);
-    for (size_t i = 0; i < sizeof(out); i++)
-        assert_int_equal(out[i], 0);
-    for (size_t i = 0; i < sizeof(work); i++)
-        assert_int_equal(work[i], 0);
+    for (size_t i = 0; i < sizeof(out); i++) assert_int_equal(out[i], 0);
+    for (size_t i = 0; i < sizeof(work); i++) assert_int_equal(work[i], 0);
     assert_null(biff_imap_folder(&E, 0));
 }
 

@@ -22,9 +22,9 @@
 
 #include "biff/imap.h"
 
-#define MAX_SEG 4
+#define MAX_SEG   4
 #define MAX_BYTES 65536
-#define MAX_EV 32
+#define MAX_EV    32
 
 typedef struct {
     char name[128];
@@ -65,7 +65,7 @@ static size_t unescape(const char *in, uint8_t *out, size_t cap)
             out[n++] = '\\';
             in += 2;
         } else if (in[0] == '\\' && in[1] == 'x' && in[2] && in[3]) {
-            char h[3] = {in[2], in[3], 0};
+            char h[3] = { in[2], in[3], 0 };
             out[n++] = (uint8_t)strtoul(h, NULL, 16);
             in += 4;
         } else {
@@ -84,10 +84,9 @@ static void append(uint8_t *buf, size_t *len, const uint8_t *s, size_t n)
 
 static int parse_auth(const char *v)
 {
-    static const char *const names[] = {"auto", "plain", "login", "xoauth2", "oauthbearer"};
+    static const char *const names[] = { "auto", "plain", "login", "xoauth2", "oauthbearer" };
     for (int i = 0; i < 5; i++)
-        if (!strcmp(v, names[i]))
-            return i;
+        if (!strcmp(v, names[i])) return i;
     fail_msg("auth %s", v);
     return 0;
 }
@@ -107,15 +106,13 @@ static void load(const char *path)
     strcpy(S.host, "localhost");
     while (fgets(line, sizeof(line), f)) {
         size_t l = strlen(line), n;
-        while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
-            line[--l] = 0;
+        while (l && (line[l - 1] == '\n' || line[l - 1] == '\r')) line[--l] = 0;
         if (line[0] == '@') {
             char *fl = strstr(line, " folders="), *tok, *p, *sv;
             assert_non_null(fl);
             *fl = 0; /* folder names may hold spaces: the rest of the line */
             S.fbuf[unescape(fl + 9, (uint8_t *)S.fbuf, sizeof(S.fbuf) - 1)] = 0;
-            for (p = strtok_r(S.fbuf, ",", &sv); p; p = strtok_r(NULL, ",", &sv))
-                S.folders[S.nf++] = p;
+            for (p = strtok_r(S.fbuf, ",", &sv); p; p = strtok_r(NULL, ",", &sv)) S.folders[S.nf++] = p;
             tok = strtok(line + 1, " ");
             for (; tok; tok = strtok(NULL, " ")) {
                 char *v = strchr(tok, '=');
@@ -148,8 +145,7 @@ static void load(const char *path)
             }
             n = l > 3 ? unescape(line + 3, tmp, sizeof(tmp)) : 0;
             append(S.seg[S.nseg - 1], &S.seg_len[S.nseg - 1], tmp, n);
-            if (line[1] == ':')
-                append(S.seg[S.nseg - 1], &S.seg_len[S.nseg - 1], (const uint8_t *)"\r\n", 2);
+            if (line[1] == ':') append(S.seg[S.nseg - 1], &S.seg_len[S.nseg - 1], (const uint8_t *)"\r\n", 2);
         } else if (!strncmp(line, "S* ", 3)) { /* "S* N c": N copies of byte c */
             unsigned long cnt = strtoul(line + 3, NULL, 10);
             char *c = strchr(line + 3, ' ');
@@ -171,9 +167,9 @@ static void load(const char *path)
             S.nev++;
         } else if (!strncmp(line, "R: ", 3)) {
             unsigned long long *r = S.res[S.nres++];
-            assert_int_equal(sscanf(line + 3, "%llu %llu %llu %llu %llu %llu %llu", &r[0], &r[1],
-                                    &r[2], &r[3], &r[4], &r[5], &r[6]),
-                             7);
+            assert_int_equal(
+                sscanf(line + 3, "%llu %llu %llu %llu %llu %llu %llu", &r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]),
+                7);
         } else if (!strncmp(line, "O: ", 3)) {
             S.oauth_refused = atoi(line + 3);
         } else if (!strncmp(line, "X: ", 3)) {
@@ -222,8 +218,7 @@ static void drain(biff_imap *e, int bytewise)
     const uint8_t *p;
     size_t n;
     while ((n = biff_imap_output(e, &p)) != 0) {
-        if (bytewise)
-            n = 1;
+        if (bytewise) n = 1;
         assert_true(got_len + n <= MAX_BYTES);
         memcpy(got + got_len, p, n);
         got_len += n;
@@ -257,24 +252,21 @@ static void run(size_t chunk, size_t out_cap)
             else if (split > base + pos && split < base + len)
                 end = split - base;
             for (int fl = 0; fl < S.nflight[sg]; fl++)
-                if (S.flight[sg][fl] > pos && S.flight[sg][fl] < end)
-                    end = S.flight[sg][fl];
+                if (S.flight[sg][fl] > pos && S.flight[sg][fl] < end) end = S.flight[sg][fl];
             r = biff_imap_feed(&e, d + pos, end - pos, &used);
             assert_true(used <= end - pos);
             pos += used;
             drain(&e, bytewise);
             if (r == BIFF_IMAP_OK) {
                 snprintf(msg, sizeof(msg), "%s chunk %zu: not all consumed", S.name, chunk);
-                if (pos != end)
-                    fail_msg("%s", msg);
+                if (pos != end) fail_msg("%s", msg);
                 continue;
             }
             if (evi >= S.nev || strcmp(S.ev[evi], ev_name(r))) {
                 const char *dt;
                 biff_imap_error(&e, &dt);
-                fail_msg("%s chunk %zu out %zu: event %s (%s) at offset %zu, expected %s", S.name,
-                         chunk, out_cap, ev_name(r), dt, base + pos,
-                         evi < S.nev ? S.ev[evi] : "none");
+                fail_msg("%s chunk %zu out %zu: event %s (%s) at offset %zu, expected %s", S.name, chunk, out_cap,
+                         ev_name(r), dt, base + pos, evi < S.nev ? S.ev[evi] : "none");
             }
             if (!strcmp(S.act[evi], "recheck"))
                 assert_int_equal(biff_imap_recheck(&e), BIFF_IMAP_OK);
@@ -287,23 +279,20 @@ static void run(size_t chunk, size_t out_cap)
             if (r == BIFF_IMAP_EV_STARTTLS) {
                 assert_int_equal(pos, end); /* everything after the OK was dropped */
                 /* a later read before the handshake is dropped too */
-                assert_int_equal(biff_imap_feed(&e, (const uint8_t *)"* OK x\r\n", 8, &used),
-                                 BIFF_IMAP_EV_STARTTLS);
+                assert_int_equal(biff_imap_feed(&e, (const uint8_t *)"* OK x\r\n", 8, &used), BIFF_IMAP_EV_STARTTLS);
                 assert_int_equal(used, 8);
                 assert_int_equal(biff_imap_tls_started(&e), BIFF_IMAP_OK);
                 drain(&e, bytewise);
                 break;
             }
-            if (r == BIFF_IMAP_E_FAILED || r == BIFF_IMAP_EV_CLOSED)
-                stop = 1;
+            if (r == BIFF_IMAP_E_FAILED || r == BIFF_IMAP_EV_CLOSED) stop = 1;
         }
         base += len;
     }
-    if (evi != S.nev)
-        fail_msg("%s chunk %zu: %d of %d events", S.name, chunk, evi, S.nev);
+    if (evi != S.nev) fail_msg("%s chunk %zu: %d of %d events", S.name, chunk, evi, S.nev);
     if (got_len != S.client_len || memcmp(got, S.client, got_len)) {
-        fprintf(stderr, "%s chunk %zu out %zu: client bytes differ\n--- got\n%.*s--- want\n%.*s",
-                S.name, chunk, out_cap, (int)got_len, got, (int)S.client_len, S.client);
+        fprintf(stderr, "%s chunk %zu out %zu: client bytes differ\n--- got\n%.*s--- want\n%.*s", S.name, chunk,
+                out_cap, (int)got_len, got, (int)S.client_len, S.client);
         fail();
     }
     for (int i = 0; i < S.nres; i++) {
@@ -320,16 +309,12 @@ static void run(size_t chunk, size_t out_cap)
         const char *detail;
         biff_error_class c = biff_imap_error(&e, &detail);
         if (strcmp(biff_error_class_name(c), S.err))
-            fail_msg("%s: error %s (%s), expected %s", S.name, biff_error_class_name(c), detail,
-                     S.err);
-        if (S.detail[0] && !strstr(detail, S.detail))
-            fail_msg("%s: detail '%s' lacks '%s'", S.name, detail, S.detail);
+            fail_msg("%s: error %s (%s), expected %s", S.name, biff_error_class_name(c), detail, S.err);
+        if (S.detail[0] && !strstr(detail, S.detail)) fail_msg("%s: detail '%s' lacks '%s'", S.name, detail, S.detail);
         if (S.oauth_refused >= 0 && biff_imap_oauth_refused(&e) != S.oauth_refused)
             fail_msg("%s: oauth_refused %d, expected %d", S.name, biff_imap_oauth_refused(&e), S.oauth_refused);
-        if (strlen(S.secret) >= 3 && strstr(detail, S.secret))
-            fail_msg("%s: secret in detail", S.name);
-        for (const char *p = detail; *p; p++)
-            assert_true(*p >= 0x20 && *p < 0x7F);
+        if (strlen(S.secret) >= 3 && strstr(detail, S.secret)) fail_msg("%s: secret in detail", S.name);
+        for (const char *p = detail; *p; p++) assert_true(*p >= 0x20 && *p < 0x7F);
     }
 }
 
@@ -339,15 +324,13 @@ static void replay_file(const char *path)
 {
     size_t total = 0;
     load(path);
-    for (int i = 0; i < S.nseg; i++)
-        total += S.seg_len[i];
+    for (int i = 0; i < S.nseg; i++) total += S.seg_len[i];
     n_runs += 3 + total;
     run(0, S.out_cap);
     run(1, S.out_cap);
     run(0, 160); /* commands trickle out as the small buffer drains */
     /* every split point; long transcripts (huge literals) at a stride to stay O(n) */
-    for (size_t k = 1; k < total; k += total > 8192 ? 97 : 1)
-        run(k + 2, S.out_cap);
+    for (size_t k = 1; k<total; k += total> 8192 ? 97 : 1) run(k + 2, S.out_cap);
 }
 
 static void test_all_transcripts(void **state)
@@ -360,8 +343,7 @@ static void test_all_transcripts(void **state)
     assert_non_null(d);
     while ((de = readdir(d)) != NULL) {
         size_t l = strlen(de->d_name);
-        if (l < 5 || strcmp(de->d_name + l - 4, ".txt"))
-            continue;
+        if (l < 5 || strcmp(de->d_name + l - 4, ".txt")) continue;
         snprintf(path, sizeof(path), "%s/%s", IMAP_DATA_DIR, de->d_name);
         replay_file(path);
         n++;
@@ -406,8 +388,7 @@ static void replay_lost(const char *path)
     got[got_len] = 0;
     if (strstr((const char *)got, "bS") || strstr((const char *)got, "bQ"))
         fail_msg("%s: commands pipelined behind AUTHENTICATE:\n%s", path, (const char *)got);
-    while (seg[pos] != '\n')
-        pos++;
+    while (seg[pos] != '\n') pos++;
     assert_int_equal(biff_imap_feed(&e, seg + ok_at, pos + 1 - ok_at, &used), BIFF_IMAP_OK);
     n = biff_imap_output(&e, &p);
     assert_true(n >= sizeof(want) - 1);
@@ -416,8 +397,7 @@ static void replay_lost(const char *path)
 
 static void test_lost_behind_authenticate(void **state)
 {
-    static const char *const names[] = {"cyrus_pipelined_lost.txt",
-                                        "cyrus_pipelined_lost_noir.txt"};
+    static const char *const names[] = { "cyrus_pipelined_lost.txt", "cyrus_pipelined_lost_noir.txt" };
     char path[1024];
     (void)state;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -12,8 +12,7 @@ typedef struct {
 
 static void ws(rd *r)
 {
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
-        r->p++;
+    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')) r->p++;
 }
 
 static int hex4(const char *p, unsigned *v)
@@ -21,12 +20,11 @@ static int hex4(const char *p, unsigned *v)
     *v = 0;
     for (int i = 0; i < 4; i++) {
         char c = p[i];
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
                      : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
                      : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
                                             : 16u;
-        if (d == 16)
-            return -1;
+        if (d == 16) return -1;
         *v = *v << 4 | d;
     }
     return 0;
@@ -42,61 +40,51 @@ static biff_json_status string(rd *r, char *out, size_t cap, size_t *n)
         char b[4];
         size_t bn = 1;
         unsigned char c;
-        if (r->p >= r->end)
-            return BIFF_JSON_E_SYNTAX;
+        if (r->p >= r->end) return BIFF_JSON_E_SYNTAX;
         c = (unsigned char)*r->p++;
-        if (c == '"')
-            break;
-        if (c < 0x20)
-            return BIFF_JSON_E_SYNTAX;
+        if (c == '"') break;
+        if (c < 0x20) return BIFF_JSON_E_SYNTAX;
         b[0] = (char)c;
         if (c == '\\') {
             unsigned u, lo;
-            if (r->p >= r->end)
-                return BIFF_JSON_E_SYNTAX;
+            if (r->p >= r->end) return BIFF_JSON_E_SYNTAX;
             c = (unsigned char)*r->p++;
             switch (c) {
-            case '"': case '\\': case '/': b[0] = (char)c; break;
+            case '"':
+            case '\\':
+            case '/': b[0] = (char)c; break;
             case 'b': b[0] = '\b'; break;
             case 'f': b[0] = '\f'; break;
             case 'n': b[0] = '\n'; break;
             case 'r': b[0] = '\r'; break;
             case 't': b[0] = '\t'; break;
             case 'u':
-                if (r->end - r->p < 4 || hex4(r->p, &u))
-                    return BIFF_JSON_E_SYNTAX;
+                if (r->end - r->p < 4 || hex4(r->p, &u)) return BIFF_JSON_E_SYNTAX;
                 r->p += 4;
-                if (u >= 0xDC00 && u <= 0xDFFF)
-                    return BIFF_JSON_E_SYNTAX; /* lone low surrogate */
+                if (u >= 0xDC00 && u <= 0xDFFF) return BIFF_JSON_E_SYNTAX; /* lone low surrogate */
                 if (u >= 0xD800 && u <= 0xDBFF) {
-                    if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' || hex4(r->p + 2, &lo) ||
-                        lo < 0xDC00 || lo > 0xDFFF)
+                    if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' || hex4(r->p + 2, &lo) || lo < 0xDC00 ||
+                        lo > 0xDFFF)
                         return BIFF_JSON_E_SYNTAX;
                     r->p += 6;
                     u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
                 }
-                if (!u)
-                    return BIFF_JSON_E_SYNTAX; /* a NUL would cut the C string short */
+                if (!u) return BIFF_JSON_E_SYNTAX; /* a NUL would cut the C string short */
                 bn = u < 0x80 ? 1 : u < 0x800 ? 2 : u < 0x10000 ? 3 : 4;
-                for (size_t i = bn - 1; i > 0; i--, u >>= 6)
-                    b[i] = (char)(0x80 | (u & 0x3F));
+                for (size_t i = bn - 1; i > 0; i--, u >>= 6) b[i] = (char)(0x80 | (u & 0x3F));
                 b[0] = (char)(bn == 1 ? u : ((0xFF00u >> bn) & 0xFFu) | u);
                 break;
-            default:
-                return BIFF_JSON_E_SYNTAX;
+            default: return BIFF_JSON_E_SYNTAX;
             }
         }
         if (out) {
-            if (k + bn >= cap)
-                return BIFF_JSON_E_TOO_LONG;
+            if (k + bn >= cap) return BIFF_JSON_E_TOO_LONG;
             memcpy(out + k, b, bn);
         }
         k += bn;
     }
-    if (out)
-        out[k] = 0;
-    if (n)
-        *n = k;
+    if (out) out[k] = 0;
+    if (n) *n = k;
     return BIFF_JSON_OK;
 }
 
@@ -110,10 +98,8 @@ static biff_json_status number(rd *r, uint32_t *v, int *ok)
         *ok = 0;
         p++;
     }
-    if (p >= r->end || *p < '0' || *p > '9')
-        return BIFF_JSON_E_SYNTAX;
-    if (*p == '0' && p + 1 < r->end && p[1] >= '0' && p[1] <= '9')
-        return BIFF_JSON_E_SYNTAX; /* no leading zeros */
+    if (p >= r->end || *p < '0' || *p > '9') return BIFF_JSON_E_SYNTAX;
+    if (*p == '0' && p + 1 < r->end && p[1] >= '0' && p[1] <= '9') return BIFF_JSON_E_SYNTAX; /* no leading zeros */
     while (p < r->end && *p >= '0' && *p <= '9') {
         x = x * 10 + (uint64_t)(*p++ - '0');
         if (x > UINT32_MAX) {
@@ -123,19 +109,14 @@ static biff_json_status number(rd *r, uint32_t *v, int *ok)
     }
     if (p < r->end && *p == '.') {
         *ok = 0;
-        if (++p >= r->end || *p < '0' || *p > '9')
-            return BIFF_JSON_E_SYNTAX;
-        while (p < r->end && *p >= '0' && *p <= '9')
-            p++;
+        if (++p >= r->end || *p < '0' || *p > '9') return BIFF_JSON_E_SYNTAX;
+        while (p < r->end && *p >= '0' && *p <= '9') p++;
     }
     if (p < r->end && (*p == 'e' || *p == 'E')) {
         *ok = 0;
-        if (++p < r->end && (*p == '+' || *p == '-'))
-            p++;
-        if (p >= r->end || *p < '0' || *p > '9')
-            return BIFF_JSON_E_SYNTAX;
-        while (p < r->end && *p >= '0' && *p <= '9')
-            p++;
+        if (++p < r->end && (*p == '+' || *p == '-')) p++;
+        if (p >= r->end || *p < '0' || *p > '9') return BIFF_JSON_E_SYNTAX;
+        while (p < r->end && *p >= '0' && *p <= '9') p++;
     }
     r->p = p;
     *v = (uint32_t)x;
@@ -145,8 +126,7 @@ static biff_json_status number(rd *r, uint32_t *v, int *ok)
 static int word(rd *r, const char *w)
 {
     size_t n = strlen(w);
-    if ((size_t)(r->end - r->p) < n || memcmp(r->p, w, n))
-        return 0;
+    if ((size_t)(r->end - r->p) < n || memcmp(r->p, w, n)) return 0;
     r->p += n;
     return 1;
 }
@@ -159,8 +139,7 @@ static biff_json_status container(rd *r, unsigned depth)
     int obj = *r->p == '{';
     char close = obj ? '}' : ']';
     biff_json_status s;
-    if (depth > BIFF_JSON_DEPTH_MAX)
-        return BIFF_JSON_E_DEPTH;
+    if (depth > BIFF_JSON_DEPTH_MAX) return BIFF_JSON_E_DEPTH;
     r->p++;
     ws(r);
     if (r->p < r->end && *r->p == close) {
@@ -173,94 +152,76 @@ static biff_json_status container(rd *r, unsigned depth)
         if (obj) {
             const char *key;
             size_t kn;
-            if (r->p >= r->end || *r->p != '"')
-                return BIFF_JSON_E_SYNTAX;
+            if (r->p >= r->end || *r->p != '"') return BIFF_JSON_E_SYNTAX;
             key = r->p + 1;
-            if ((s = string(r, NULL, 0, &kn)) != BIFF_JSON_OK)
-                return s;
+            if ((s = string(r, NULL, 0, &kn)) != BIFF_JSON_OK) return s;
             /* Wanted names are plain ASCII: a key with escapes in it is none of them. */
             if (depth == 1 && (size_t)(r->p - 1 - key) == kn) {
                 for (size_t i = 0; i < r->n; i++) {
                     if (strlen(r->f[i].name) == kn && !memcmp(r->f[i].name, key, kn)) {
                         want = &r->f[i];
                         r->member = want->name;
-                        if (want->found)
-                            return BIFF_JSON_E_DUPLICATE;
+                        if (want->found) return BIFF_JSON_E_DUPLICATE;
                     }
                 }
             }
             ws(r);
-            if (r->p >= r->end || *r->p != ':')
-                return BIFF_JSON_E_SYNTAX;
+            if (r->p >= r->end || *r->p != ':') return BIFF_JSON_E_SYNTAX;
             r->p++;
             ws(r);
         }
-        if ((s = value(r, depth, want)) != BIFF_JSON_OK)
-            return s;
+        if ((s = value(r, depth, want)) != BIFF_JSON_OK) return s;
         r->member = NULL;
         ws(r);
-        if (r->p >= r->end)
-            return BIFF_JSON_E_SYNTAX;
+        if (r->p >= r->end) return BIFF_JSON_E_SYNTAX;
         if (*r->p == close) {
             r->p++;
             return BIFF_JSON_OK;
         }
-        if (*r->p++ != ',')
-            return BIFF_JSON_E_SYNTAX;
+        if (*r->p++ != ',') return BIFF_JSON_E_SYNTAX;
     }
 }
 
 static biff_json_status value(rd *r, unsigned depth, biff_json_field *want)
 {
     biff_json_status s;
-    if (r->p >= r->end)
-        return BIFF_JSON_E_SYNTAX;
+    if (r->p >= r->end) return BIFF_JSON_E_SYNTAX;
     switch (*r->p) {
     case '{':
     case '[':
-        if (want)
-            return BIFF_JSON_E_TYPE;
+        if (want) return BIFF_JSON_E_TYPE;
         return container(r, depth + 1);
     case '"':
         if (want && want->type == BIFF_JSON_UINT) {
             const char *q = r->p + 1;
             uint64_t x = 0;
             size_t n;
-            if ((s = string(r, NULL, 0, &n)) != BIFF_JSON_OK)
-                return s;
-            if (!n || n > 10 || (size_t)(r->p - 1 - q) != n)
-                return BIFF_JSON_E_TYPE;
+            if ((s = string(r, NULL, 0, &n)) != BIFF_JSON_OK) return s;
+            if (!n || n > 10 || (size_t)(r->p - 1 - q) != n) return BIFF_JSON_E_TYPE;
             for (size_t i = 0; i < n; i++) {
-                if (q[i] < '0' || q[i] > '9')
-                    return BIFF_JSON_E_TYPE;
+                if (q[i] < '0' || q[i] > '9') return BIFF_JSON_E_TYPE;
                 x = x * 10 + (uint64_t)(q[i] - '0');
             }
-            if (x > UINT32_MAX)
-                return BIFF_JSON_E_TYPE;
+            if (x > UINT32_MAX) return BIFF_JSON_E_TYPE;
             *want->num = (uint32_t)x;
             want->found = 1;
             return BIFF_JSON_OK;
         }
-        if (want)
-            want->found = 1; /* before the copy: a failed copy is wiped with the others */
+        if (want) want->found = 1; /* before the copy: a failed copy is wiped with the others */
         return string(r, want ? want->str : NULL, want ? want->cap : 0, NULL);
     case 't':
     case 'f':
-        if (!word(r, "true") && !word(r, "false"))
-            return BIFF_JSON_E_SYNTAX;
+        if (!word(r, "true") && !word(r, "false")) return BIFF_JSON_E_SYNTAX;
         return want ? BIFF_JSON_E_TYPE : BIFF_JSON_OK;
     case 'n':
-        if (!word(r, "null"))
-            return BIFF_JSON_E_SYNTAX;
+        if (!word(r, "null")) return BIFF_JSON_E_SYNTAX;
         return BIFF_JSON_OK; /* null: as if absent */
     default: {
         uint32_t v;
         int ok;
-        if ((s = number(r, &v, &ok)) != BIFF_JSON_OK)
-            return s;
+        if ((s = number(r, &v, &ok)) != BIFF_JSON_OK) return s;
         if (want) {
-            if (want->type != BIFF_JSON_UINT || !ok)
-                return BIFF_JSON_E_TYPE;
+            if (want->type != BIFF_JSON_UINT || !ok) return BIFF_JSON_E_TYPE;
             *want->num = v;
             want->found = 1;
         }
@@ -269,21 +230,17 @@ static biff_json_status value(rd *r, unsigned depth, biff_json_field *want)
     }
 }
 
-biff_json_status biff_json_read(const char *in, size_t len, biff_json_field *fields, size_t n_fields,
-                                size_t *where, const char **member)
+biff_json_status biff_json_read(const char *in, size_t len, biff_json_field *fields, size_t n_fields, size_t *where,
+                                const char **member)
 {
-    rd r = {in, in + len, in, fields, n_fields, NULL};
+    rd r = { in, in + len, in, fields, n_fields, NULL };
     biff_json_status s;
-    if (where)
-        *where = 0;
-    if (member)
-        *member = NULL;
-    if ((!in && len) || (n_fields && !fields))
-        return BIFF_JSON_E_ARG;
+    if (where) *where = 0;
+    if (member) *member = NULL;
+    if ((!in && len) || (n_fields && !fields)) return BIFF_JSON_E_ARG;
     for (size_t i = 0; i < n_fields; i++) {
         biff_json_field *f = &fields[i];
-        if (!f->name || (f->type == BIFF_JSON_STRING ? !f->str || !f->cap : !f->num))
-            return BIFF_JSON_E_ARG;
+        if (!f->name || (f->type == BIFF_JSON_STRING ? !f->str || !f->cap : !f->num)) return BIFF_JSON_E_ARG;
         f->found = 0;
     }
     ws(&r);
@@ -296,14 +253,11 @@ biff_json_status biff_json_read(const char *in, size_t len, biff_json_field *fie
                 : BIFF_JSON_E_SYNTAX;
     else if ((s = container(&r, 1)) == BIFF_JSON_OK) {
         ws(&r);
-        if (r.p != r.end)
-            s = BIFF_JSON_E_SYNTAX;
+        if (r.p != r.end) s = BIFF_JSON_E_SYNTAX;
     }
     if (s != BIFF_JSON_OK) {
-        if (where)
-            *where = (size_t)(r.p - r.start);
-        if (member)
-            *member = r.member;
+        if (where) *where = (size_t)(r.p - r.start);
+        if (member) *member = r.member;
         for (size_t i = 0; i < n_fields; i++) {
             if (fields[i].type == BIFF_JSON_STRING && fields[i].found)
                 memset(fields[i].str, 0, fields[i].cap); /* may hold half a token */

@@ -14,13 +14,13 @@
 static char at[64], rt[32], tt[16], err[32], uri[64];
 static uint32_t exp_in, interval;
 static biff_json_field F[] = {
-    {"access_token", BIFF_JSON_STRING, 0, at, sizeof at, NULL},
-    {"refresh_token", BIFF_JSON_STRING, 0, rt, sizeof rt, NULL},
-    {"token_type", BIFF_JSON_STRING, 0, tt, sizeof tt, NULL},
-    {"error", BIFF_JSON_STRING, 0, err, sizeof err, NULL},
-    {"verification_uri", BIFF_JSON_STRING, 0, uri, sizeof uri, NULL},
-    {"expires_in", BIFF_JSON_UINT, 0, NULL, 0, &exp_in},
-    {"interval", BIFF_JSON_UINT, 0, NULL, 0, &interval},
+    { "access_token", BIFF_JSON_STRING, 0, at, sizeof at, NULL },
+    { "refresh_token", BIFF_JSON_STRING, 0, rt, sizeof rt, NULL },
+    { "token_type", BIFF_JSON_STRING, 0, tt, sizeof tt, NULL },
+    { "error", BIFF_JSON_STRING, 0, err, sizeof err, NULL },
+    { "verification_uri", BIFF_JSON_STRING, 0, uri, sizeof uri, NULL },
+    { "expires_in", BIFF_JSON_UINT, 0, NULL, 0, &exp_in },
+    { "interval", BIFF_JSON_UINT, 0, NULL, 0, &interval },
 };
 #define NF (sizeof F / sizeof F[0])
 
@@ -82,39 +82,39 @@ static void test_errors(void **state)
 {
     (void)state;
     static const bad v[] = {
-        {"", BIFF_JSON_E_SYNTAX, NULL},
-        {"<html><body>Bad Gateway</body></html>", BIFF_JSON_E_SYNTAX, NULL},
-        {"[1,2]", BIFF_JSON_E_NOT_OBJECT, NULL},
-        {"\"s\"", BIFF_JSON_E_NOT_OBJECT, NULL},
-        {"{", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":1", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":1,}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\" 1}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{a:1}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":01}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":1.}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":-}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":1e}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":tru}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":\"x\ny\"}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":\"\\x\"}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":\"\\u12\"}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":\"\\ud800\"}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":\"\\udc00\"}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":\"\\u0000\"}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":1} x", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":1}{}", BIFF_JSON_E_SYNTAX, NULL},
-        {"{\"a\":[[[[[[[[1]]]]]]]]}", BIFF_JSON_E_DEPTH, NULL},
-        {"{\"access_token\":\"0123456789012345678901234567890123456789012345678901234567890123\"}",
-         BIFF_JSON_E_TOO_LONG, "access_token"},
-        {"{\"expires_in\":-1}", BIFF_JSON_E_TYPE, "expires_in"},
-        {"{\"expires_in\":1.5}", BIFF_JSON_E_TYPE, "expires_in"},
-        {"{\"expires_in\":4294967296}", BIFF_JSON_E_TYPE, "expires_in"},
-        {"{\"expires_in\":\"12a\"}", BIFF_JSON_E_TYPE, "expires_in"},
-        {"{\"expires_in\":true}", BIFF_JSON_E_TYPE, "expires_in"},
-        {"{\"access_token\":5}", BIFF_JSON_E_TYPE, "access_token"},
-        {"{\"access_token\":{\"x\":1}}", BIFF_JSON_E_TYPE, "access_token"},
-        {"{\"access_token\":\"a\",\"access_token\":\"b\"}", BIFF_JSON_E_DUPLICATE, "access_token"},
+        { "", BIFF_JSON_E_SYNTAX, NULL },
+        { "<html><body>Bad Gateway</body></html>", BIFF_JSON_E_SYNTAX, NULL },
+        { "[1,2]", BIFF_JSON_E_NOT_OBJECT, NULL },
+        { "\"s\"", BIFF_JSON_E_NOT_OBJECT, NULL },
+        { "{", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":1", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":1,}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\" 1}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{a:1}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":01}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":1.}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":-}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":1e}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":tru}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":\"x\ny\"}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":\"\\x\"}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":\"\\u12\"}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":\"\\ud800\"}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":\"\\udc00\"}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":\"\\u0000\"}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":1} x", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":1}{}", BIFF_JSON_E_SYNTAX, NULL },
+        { "{\"a\":[[[[[[[[1]]]]]]]]}", BIFF_JSON_E_DEPTH, NULL },
+        { "{\"access_token\":\"0123456789012345678901234567890123456789012345678901234567890123\"}",
+          BIFF_JSON_E_TOO_LONG, "access_token" },
+        { "{\"expires_in\":-1}", BIFF_JSON_E_TYPE, "expires_in" },
+        { "{\"expires_in\":1.5}", BIFF_JSON_E_TYPE, "expires_in" },
+        { "{\"expires_in\":4294967296}", BIFF_JSON_E_TYPE, "expires_in" },
+        { "{\"expires_in\":\"12a\"}", BIFF_JSON_E_TYPE, "expires_in" },
+        { "{\"expires_in\":true}", BIFF_JSON_E_TYPE, "expires_in" },
+        { "{\"access_token\":5}", BIFF_JSON_E_TYPE, "access_token" },
+        { "{\"access_token\":{\"x\":1}}", BIFF_JSON_E_TYPE, "access_token" },
+        { "{\"access_token\":\"a\",\"access_token\":\"b\"}", BIFF_JSON_E_DUPLICATE, "access_token" },
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         size_t where = 99;
@@ -134,16 +134,13 @@ static void test_errors(void **state)
         /* Nothing half-read is left; what was not touched stays. */
         int wrote = v[i].member && !strcmp(v[i].member, "access_token") && v[i].want != BIFF_JSON_E_TYPE;
         assert_string_equal(at, wrote ? "" : "old");
-        for (size_t k = 0; k < NF; k++)
-            assert_false(F[k].found);
+        for (size_t k = 0; k < NF; k++) assert_false(F[k].found);
     }
     /* The depth bound is exactly BIFF_JSON_DEPTH_MAX levels. */
     char deep[64] = "{\"a\":";
     size_t n = strlen(deep);
-    for (int d = 1; d < BIFF_JSON_DEPTH_MAX; d++)
-        deep[n++] = '[';
-    for (int d = 1; d < BIFF_JSON_DEPTH_MAX; d++)
-        deep[n++] = ']';
+    for (int d = 1; d < BIFF_JSON_DEPTH_MAX; d++) deep[n++] = '[';
+    for (int d = 1; d < BIFF_JSON_DEPTH_MAX; d++) deep[n++] = ']';
     deep[n++] = '}';
     deep[n] = 0;
     assert_int_equal(rd(deep), BIFF_JSON_OK);

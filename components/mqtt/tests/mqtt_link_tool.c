@@ -37,8 +37,7 @@ static void on_sub(void *arg, err_t err)
 static void on_pub(void *arg, err_t err)
 {
     (void)arg;
-    if (err != ERR_OK)
-        printf("PUBLISH FAILED %d\n", (int)err);
+    if (err != ERR_OK) printf("PUBLISH FAILED %d\n", (int)err);
 }
 
 static void on_conn(mqtt_client_t *c, void *arg, mqtt_connection_status_t st)
@@ -60,7 +59,8 @@ static void on_conn(mqtt_client_t *c, void *arg, mqtt_connection_status_t st)
 
 static void on_topic(void *arg, const char *topic, u32_t len)
 {
-    (void)arg; (void)len;
+    (void)arg;
+    (void)len;
     snprintf(in_topic, sizeof in_topic, "%s", topic);
     in_len = 0;
 }
@@ -104,8 +104,7 @@ int main(int argc, char **argv)
         biff_tls_status ts = biff_tls_start(&tls, &ctx, &plain, host, NULL, NULL);
         while (ts == BIFF_TLS_OK || ts == BIFF_TLS_WANT_READ || ts == BIFF_TLS_WANT_WRITE) {
             ts = biff_tls_handshake(&tls);
-            if (ts == BIFF_TLS_OK)
-                break;
+            if (ts == BIFF_TLS_OK) break;
             if ((ts == BIFF_TLS_WANT_READ || ts == BIFF_TLS_WANT_WRITE) &&
                 biff_net_posix_wait(&sock, ts == BIFF_TLS_WANT_WRITE, 5000) != BIFF_NET_OK) {
                 printf("TLS timeout\n");
@@ -125,13 +124,20 @@ int main(int argc, char **argv)
     static char will_topic[160];
     snprintf(will_topic, sizeof will_topic, "%s/availability", base);
     struct mqtt_connect_client_info_t ci = {
-        .client_id = argv[4], .client_user = argv[5], .client_pass = pass, .keep_alive = 30,
-        .will_topic = will_topic, .will_msg = "offline", .will_msg_len = 7, .will_qos = 1,
-        .will_retain = 1, .tls_config = &link,
+        .client_id = argv[4],
+        .client_user = argv[5],
+        .client_pass = pass,
+        .keep_alive = 30,
+        .will_topic = will_topic,
+        .will_msg = "offline",
+        .will_msg_len = 7,
+        .will_qos = 1,
+        .will_retain = 1,
+        .tls_config = &link,
     };
     mqtt_client_t *c = mqtt_client_new();
     mqtt_set_inpub_callback(c, on_topic, on_data, NULL);
-    ip_addr_t unused = {0};
+    ip_addr_t unused = { 0 };
     if (mqtt_client_connect(c, &unused, 0, on_conn, NULL, &ci) != ERR_OK) {
         printf("CONNECT FAILED\n");
         return 1;
@@ -158,8 +164,7 @@ int main(int argc, char **argv)
         printf("REFUSED %d\n", (int)conn_status);
         rc = 1;
     }
-    if (mqtt_client_is_connected(c))
-        mqtt_disconnect(c);
+    if (mqtt_client_is_connected(c)) mqtt_disconnect(c);
     while (biff_mqtt_link_poll(&link) == BIFF_MQTT_LINK_OK && link.pcb && link.tx_len)
         ;
     mqtt_client_free(c);

@@ -157,8 +157,10 @@ static void on_dns(const char *name, const ip_addr_t *addr, void *arg)
     biff_net_lwip *c = live;
     while (c && c->gen != gen) c = c->next;
     if (!c || c->state != ST_RESOLVING) return; /* closed or reused meanwhile */
-    if (!addr) fail(c, BIFF_NET_E_RESOLVE, "name not found (or no DNS answer)");
-    else start_tcp(c, addr);
+    if (!addr)
+        fail(c, BIFF_NET_E_RESOLVE, "name not found (or no DNS answer)");
+    else
+        start_tcp(c, addr);
 }
 #endif
 
@@ -227,8 +229,10 @@ biff_net_status biff_net_lwip_connect(biff_net_lwip *c, const char *host, uint16
     if (e == ERR_OK) {
         start_tcp(c, &addr);
     } else if (e != ERR_INPROGRESS) {
-        fail(c, BIFF_NET_E_RESOLVE, e == ERR_VAL ? "no DNS server configured"
-                                   : e == ERR_MEM ? "DNS query table full" : "name not resolvable");
+        fail(c, BIFF_NET_E_RESOLVE,
+             e == ERR_VAL   ? "no DNS server configured"
+             : e == ERR_MEM ? "DNS query table full"
+                            : "name not resolvable");
         return BIFF_NET_E_RESOLVE;
     }
 #else
@@ -246,16 +250,14 @@ unsigned biff_net_lwip_poll(const biff_net_lwip *c)
     if (!c) return 0;
     switch (c->state) {
     case ST_FAILED:
-    case ST_CLOSED:
-        return BIFF_NET_LWIP_FAILED | BIFF_NET_LWIP_READABLE | BIFF_NET_LWIP_WRITABLE;
+    case ST_CLOSED: return BIFF_NET_LWIP_FAILED | BIFF_NET_LWIP_READABLE | BIFF_NET_LWIP_WRITABLE;
     case ST_CONNECTED: {
         unsigned f = BIFF_NET_LWIP_CONNECTED;
         if (c->rxq || c->fin) f |= BIFF_NET_LWIP_READABLE;
         if (tcp_sndbuf(c->pcb) > 0 && tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN) f |= BIFF_NET_LWIP_WRITABLE;
         return f;
     }
-    default:
-        return 0;
+    default: return 0;
     }
 }
 

@@ -93,8 +93,7 @@ static const struct addrinfo *current(const biff_net_posix *s)
     return ai;
 }
 
-biff_net_status biff_net_posix_connect_start(biff_net_posix *s, const char *host, unsigned port,
-                                             biff_transport *t)
+biff_net_status biff_net_posix_connect_start(biff_net_posix *s, const char *host, unsigned port, biff_transport *t)
 {
     if (!s || !host || !t || port == 0 || port > 65535) return BIFF_NET_E_ARG;
     s->fd = -1;
@@ -104,8 +103,7 @@ biff_net_status biff_net_posix_connect_start(biff_net_posix *s, const char *host
     s->detail[0] = 0;
     char service[8];
     snprintf(service, sizeof service, "%u", port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_ADDRCONFIG };
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
     int gai = getaddrinfo(host, service, &hints, &s->res);
     if (gai != 0) {
         s->res = NULL;
@@ -142,13 +140,13 @@ biff_net_status biff_net_posix_connect_next(biff_net_posix *s, biff_transport *t
     return try_next(s, t);
 }
 
-biff_net_status biff_net_posix_connect(biff_net_posix *s, const char *host, unsigned port,
-                                       int timeout_ms, biff_transport *t)
+biff_net_status biff_net_posix_connect(biff_net_posix *s, const char *host, unsigned port, int timeout_ms,
+                                       biff_transport *t)
 {
     biff_net_status st = biff_net_posix_connect_start(s, host, port, t);
     while (st == BIFF_NET_PENDING) {
         st = biff_net_posix_wait(s, 1, timeout_ms) == BIFF_NET_OK ? biff_net_posix_connect_step(s, t)
-                                                                 : biff_net_posix_connect_next(s, t);
+                                                                  : biff_net_posix_connect_next(s, t);
     }
     return st;
 }

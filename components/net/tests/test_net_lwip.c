@@ -324,7 +324,7 @@ static void dns_srv_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const i
     dns_queries++;
     q[2] = 0x81; /* response, recursion desired+available, no error */
     q[3] = 0x80;
-    q[7] = 1;    /* one answer */
+    q[7] = 1; /* one answer */
     static const uint8_t answer[16] = { 0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1 };
     memcpy(q + n, answer, sizeof answer);
     if (memcmp(q + 13, "stale", 5) == 0) q[n + 15] = 2;

@@ -6,10 +6,10 @@
 #include "biff/http.h"
 #include "biff/json.h"
 
-#define POLL_DEFAULT 5u   /* RFC 8628 3.2: interval when the server names none */
-#define SLOW_DOWN_STEP 5u /* RFC 8628 3.5 */
-#define RETRY_FIRST 5u
-#define RETRY_MAX 300u
+#define POLL_DEFAULT     5u /* RFC 8628 3.2: interval when the server names none */
+#define SLOW_DOWN_STEP   5u /* RFC 8628 3.5 */
+#define RETRY_FIRST      5u
+#define RETRY_MAX        300u
 #define ASSUMED_LIFETIME 3600u /* a token response without expires_in (RFC 6749 5.1 allows it) */
 
 enum { IN_NONE = 0, IN_DEVICE, IN_POLL, IN_REFRESH };
@@ -19,20 +19,16 @@ static const char grant_device[] = "urn:ietf:params:oauth:grant-type:device_code
 static void wipe(char *p, size_t n)
 {
     volatile char *v = p;
-    while (n--)
-        *v++ = 0;
+    while (n--) *v++ = 0;
 }
 
 static void set_detail(biff_oauth *o, const char *a, const char *b)
 {
     size_t n = strlen(a), m = b ? strlen(b) : 0;
-    if (n >= sizeof o->detail)
-        n = sizeof o->detail - 1;
+    if (n >= sizeof o->detail) n = sizeof o->detail - 1;
     memcpy(o->detail, a, n);
-    if (m > sizeof o->detail - 1 - n)
-        m = sizeof o->detail - 1 - n;
-    if (m)
-        memcpy(o->detail + n, b, m);
+    if (m > sizeof o->detail - 1 - n) m = sizeof o->detail - 1 - n;
+    if (m) memcpy(o->detail + n, b, m);
     o->detail[n + m] = 0;
 }
 
@@ -66,8 +62,7 @@ biff_oauth_status biff_oauth_init(biff_oauth *o, const biff_oauth_config *cfg, c
                                   char *refresh, size_t refresh_cap, char *req, size_t req_cap,
                                   const char *refresh_token, uint32_t now)
 {
-    if (!o)
-        return BIFF_OAUTH_E_ARG;
+    if (!o) return BIFF_OAUTH_E_ARG;
     memset(o, 0, sizeof *o);
     if (!cfg || !url_ok(cfg->device_url) || !url_ok(cfg->token_url) || !cfg->client_id || !cfg->client_id[0] ||
         !cfg->scope || !access || access_cap < 16 || !refresh || refresh_cap < 16 || !req || req_cap < 256)
@@ -83,8 +78,7 @@ biff_oauth_status biff_oauth_init(biff_oauth *o, const biff_oauth_config *cfg, c
     wipe(refresh, refresh_cap);
     if (refresh_token && refresh_token[0]) {
         size_t n = strlen(refresh_token);
-        if (n >= refresh_cap)
-            return BIFF_OAUTH_E_ARG;
+        if (n >= refresh_cap) return BIFF_OAUTH_E_ARG;
         memcpy(refresh, refresh_token, n);
         to_state(o, BIFF_OAUTH_REFRESHING, BIFF_OAUTH_WHY_NONE);
         o->due = now;
@@ -98,8 +92,7 @@ void biff_oauth_authorize(biff_oauth *o, uint32_t now)
 {
     wipe(o->access, o->access_cap);
     o->have_access = 0;
-    if (o->refresh[0])
-        drop_refresh(o);
+    if (o->refresh[0]) drop_refresh(o);
     o->backoff = 0;
     o->inflight = IN_NONE;
     o->due = now;
@@ -120,30 +113,27 @@ static int build(biff_oauth *o, biff_oauth_request *req)
     if (colon) {
         port = 0;
         for (const char *p = colon + 1; p < path; p++) {
-            if (*p < '0' || *p > '9' || port > 6553)
-                return -1;
+            if (*p < '0' || *p > '9' || port > 6553) return -1;
             port = port * 10 + (unsigned long)(*p - '0');
         }
     }
-    if (!hn || hn >= sizeof o->host || !port || port > 65535)
-        return -1;
+    if (!hn || hn >= sizeof o->host || !port || port > 65535) return -1;
     memcpy(o->host, h, hn);
     o->host[hn] = 0;
     if (o->state == BIFF_OAUTH_STARTING) {
-        f[n++] = (biff_http_field){"scope", c->scope};
+        f[n++] = (biff_http_field){ "scope", c->scope };
         o->inflight = IN_DEVICE;
     } else if (o->state == BIFF_OAUTH_WAITING_USER) {
-        f[n++] = (biff_http_field){"grant_type", grant_device};
-        f[n++] = (biff_http_field){"device_code", o->refresh};
+        f[n++] = (biff_http_field){ "grant_type", grant_device };
+        f[n++] = (biff_http_field){ "device_code", o->refresh };
         o->inflight = IN_POLL;
     } else {
-        f[n++] = (biff_http_field){"grant_type", "refresh_token"};
-        f[n++] = (biff_http_field){"refresh_token", o->refresh};
+        f[n++] = (biff_http_field){ "grant_type", "refresh_token" };
+        f[n++] = (biff_http_field){ "refresh_token", o->refresh };
         o->inflight = IN_REFRESH;
     }
-    f[n++] = (biff_http_field){"client_id", c->client_id};
-    if (c->client_secret && c->client_secret[0])
-        f[n++] = (biff_http_field){"client_secret", c->client_secret};
+    f[n++] = (biff_http_field){ "client_id", c->client_id };
+    if (c->client_secret && c->client_secret[0]) f[n++] = (biff_http_field){ "client_secret", c->client_secret };
     if (biff_http_post_form(o->req, o->req_cap, &len, o->host, (unsigned)port, path, f, n) != BIFF_HTTP_OK) {
         o->inflight = IN_NONE;
         return -1;
@@ -159,8 +149,7 @@ biff_oauth_action biff_oauth_next(biff_oauth *o, uint32_t now, biff_oauth_reques
 {
     int valid;
     memset(req, 0, sizeof *req);
-    if (o->state == BIFF_OAUTH_NEEDS_AUTH || o->state == BIFF_OAUTH_CONFIG_ERROR || !o->cfg)
-        return BIFF_OAUTH_STOPPED;
+    if (o->state == BIFF_OAUTH_NEEDS_AUTH || o->state == BIFF_OAUTH_CONFIG_ERROR || !o->cfg) return BIFF_OAUTH_STOPPED;
     if (o->state == BIFF_OAUTH_WAITING_USER && (int32_t)(now - o->code_expires) >= 0) {
         needs_auth(o, BIFF_OAUTH_WHY_CODE_EXPIRED);
         return BIFF_OAUTH_STOPPED;
@@ -186,8 +175,7 @@ biff_oauth_action biff_oauth_next(biff_oauth *o, uint32_t now, biff_oauth_reques
         return BIFF_OAUTH_SEND;
     }
     req->wake = o->inflight ? now : o->due; /* in flight: the response comes first */
-    if (valid && (o->inflight || (int32_t)(o->expires - o->due) < 0))
-        req->wake = o->expires;
+    if (valid && (o->inflight || (int32_t)(o->expires - o->due) < 0)) req->wake = o->expires;
     return valid ? BIFF_OAUTH_READY : BIFF_OAUTH_WAIT;
 }
 
@@ -201,8 +189,7 @@ static void retry(biff_oauth *o, uint32_t now, biff_oauth_why why)
 
 biff_oauth_status biff_oauth_failed(biff_oauth *o, uint32_t now, int server_fault, const char *why)
 {
-    if (!o->inflight)
-        return BIFF_OAUTH_E_STATE;
+    if (!o->inflight) return BIFF_OAUTH_E_STATE;
     o->inflight = IN_NONE;
     wipe(o->req, o->req_cap);
     set_detail(o, why && why[0] ? why : "exchange failed", NULL);
@@ -213,19 +200,16 @@ biff_oauth_status biff_oauth_failed(biff_oauth *o, uint32_t now, int server_faul
 /* An error code from the server is shown only when it is a plain word (never echoed bytes). */
 static int plain_word(const char *s)
 {
-    if (!*s)
-        return 0;
+    if (!*s) return 0;
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || *s == '_'))
-            return 0;
+        if (!((*s >= 'a' && *s <= 'z') || *s == '_')) return 0;
     return 1;
 }
 
 static void token_ok(biff_oauth *o, uint32_t now, uint32_t expires_in, int has_expires)
 {
     uint32_t life = has_expires && expires_in ? expires_in : ASSUMED_LIFETIME, margin;
-    if (life > 0x7FFFFFFFu)
-        life = 0x7FFFFFFFu;
+    if (life > 0x7FFFFFFFu) life = 0x7FFFFFFFu;
     /* Refresh a quarter of the lifetime early, at most a minute: a check that starts just before
      * expiry still logs in, and a 60 s test token is refreshed every 45 s. */
     margin = life / 4 > 60 ? 60 : life / 4;
@@ -277,8 +261,7 @@ static biff_oauth_status on_error(biff_oauth *o, uint32_t now, uint8_t in, const
         return revoked(o, err);
     } else if (is(err, "invalid_client") || is(err, "unauthorized_client") || is(err, "unsupported_grant_type") ||
                is(err, "invalid_scope")) {
-        if (in != IN_REFRESH)
-            needs_auth(o, BIFF_OAUTH_WHY_NONE); /* the device code is of no use now */
+        if (in != IN_REFRESH) needs_auth(o, BIFF_OAUTH_WHY_NONE); /* the device code is of no use now */
         to_state(o, BIFF_OAUTH_CONFIG_ERROR, err[8] == 's' ? BIFF_OAUTH_WHY_SCOPE : BIFF_OAUTH_WHY_CLIENT);
         set_detail(o, err, NULL);
         return BIFF_OAUTH_OK;
@@ -289,8 +272,8 @@ static biff_oauth_status on_error(biff_oauth *o, uint32_t now, uint8_t in, const
     return BIFF_OAUTH_OK;
 }
 
-biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http_status, int is_json,
-                                      const char *body, size_t len)
+biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http_status, int is_json, const char *body,
+                                      size_t len)
 {
     char err[32], type[16], hs[9] = "HTTP 000";
     uint32_t expires_in = 0, interval = 0;
@@ -298,43 +281,41 @@ biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http
     biff_json_status js;
     const char *member = NULL;
     biff_json_field f[] = {
-        {"error", BIFF_JSON_STRING, 0, err, sizeof err, NULL},
-        {"token_type", BIFF_JSON_STRING, 0, type, sizeof type, NULL},
-        {"expires_in", BIFF_JSON_UINT, 0, NULL, 0, &expires_in},
-        {"interval", BIFF_JSON_UINT, 0, NULL, 0, &interval},
-        {"user_code", BIFF_JSON_STRING, 0, o->user_code, sizeof o->user_code, NULL},
-        {"verification_uri", BIFF_JSON_STRING, 0, o->uri, sizeof o->uri, NULL},
-        {"verification_url", BIFF_JSON_STRING, 0, o->uri, sizeof o->uri, NULL}, /* Google's name */
-        {"verification_uri_complete", BIFF_JSON_STRING, 0, o->uri_complete, sizeof o->uri_complete, NULL},
-        {"device_code", BIFF_JSON_STRING, 0, o->refresh, o->refresh_cap, NULL},
+        { "error", BIFF_JSON_STRING, 0, err, sizeof err, NULL },
+        { "token_type", BIFF_JSON_STRING, 0, type, sizeof type, NULL },
+        { "expires_in", BIFF_JSON_UINT, 0, NULL, 0, &expires_in },
+        { "interval", BIFF_JSON_UINT, 0, NULL, 0, &interval },
+        { "user_code", BIFF_JSON_STRING, 0, o->user_code, sizeof o->user_code, NULL },
+        { "verification_uri", BIFF_JSON_STRING, 0, o->uri, sizeof o->uri, NULL },
+        { "verification_url", BIFF_JSON_STRING, 0, o->uri, sizeof o->uri, NULL }, /* Google's name */
+        { "verification_uri_complete", BIFF_JSON_STRING, 0, o->uri_complete, sizeof o->uri_complete, NULL },
+        { "device_code", BIFF_JSON_STRING, 0, o->refresh, o->refresh_cap, NULL },
     };
-    if (!in)
-        return BIFF_OAUTH_E_STATE;
+    if (!in) return BIFF_OAUTH_E_STATE;
     o->inflight = IN_NONE;
     wipe(o->req, o->req_cap);
     hs[5] = (char)('0' + http_status / 100 % 10);
     hs[6] = (char)('0' + http_status / 10 % 10);
     hs[7] = (char)('0' + http_status % 10);
-    if (http_status >= 300 && http_status < 400)
-        return server_fail(o, now, hs, " redirect, not followed");
+    if (http_status >= 300 && http_status < 400) return server_fail(o, now, hs, " redirect, not followed");
     if (in == IN_REFRESH && http_status == 400 && (!is_json || !len))
         return revoked(o, "HTTP 400 without an error code"); /* glewlwyd 2.7's invalid_grant */
-    if (!is_json)
-        return server_fail(o, now, hs, ", not JSON");
+    if (!is_json) return server_fail(o, now, hs, ", not JSON");
     err[0] = type[0] = 0;
     /* Tokens and the device code are read only once the reply is known to be a success, so an
      * error reply never touches the ones held. */
     js = biff_json_read(body, len, f, in == IN_DEVICE ? 8 : 4, NULL, &member);
-    if (js == BIFF_JSON_OK && f[0].found)
-        return on_error(o, now, in, err);
-    if (js == BIFF_JSON_OK && http_status != 200)
-        return server_fail(o, now, hs, NULL);
+    if (js == BIFF_JSON_OK && f[0].found) return on_error(o, now, in, err);
+    if (js == BIFF_JSON_OK && http_status != 200) return server_fail(o, now, hs, NULL);
     if (js == BIFF_JSON_OK && in == IN_DEVICE) {
         /* The device code goes where the refresh token would be (there is none now). */
         js = biff_json_read(body, len, f + 8, 1, NULL, &member);
         if (js == BIFF_JSON_OK) {
-            const char *lacks = !f[8].found ? "device_code" : !o->user_code[0] ? "user_code"
-                                : !o->uri[0] ? "verification_uri" : !f[2].found ? "expires_in" : NULL;
+            const char *lacks = !f[8].found        ? "device_code"
+                                : !o->user_code[0] ? "user_code"
+                                : !o->uri[0]       ? "verification_uri"
+                                : !f[2].found      ? "expires_in"
+                                                   : NULL;
             if (lacks) {
                 needs_auth(o, BIFF_OAUTH_WHY_NONE);
                 to_state(o, BIFF_OAUTH_STARTING, BIFF_OAUTH_WHY_NONE);
@@ -350,8 +331,8 @@ biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http
         }
     } else if (js == BIFF_JSON_OK) {
         biff_json_field t[] = {
-            {"access_token", BIFF_JSON_STRING, 0, o->access, o->access_cap, NULL},
-            {"refresh_token", BIFF_JSON_STRING, 0, o->refresh, o->refresh_cap, NULL},
+            { "access_token", BIFF_JSON_STRING, 0, o->access, o->access_cap, NULL },
+            { "refresh_token", BIFF_JSON_STRING, 0, o->refresh, o->refresh_cap, NULL },
         };
         if (type[0] && strcmp(type, "Bearer") && strcmp(type, "bearer") && strcmp(type, "BEARER"))
             return server_fail(o, now, "token type is not Bearer", NULL);
@@ -366,10 +347,8 @@ biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http
             return BIFF_OAUTH_OK;
         }
         o->have_access = 0; /* a failed read wiped what it wrote */
-        if (t[1].found || (member && is(member, "refresh_token")))
-            o->gen++;
-        if (js == BIFF_JSON_OK)
-            return server_fail(o, now, "reply lacks access_token", NULL);
+        if (t[1].found || (member && is(member, "refresh_token"))) o->gen++;
+        if (js == BIFF_JSON_OK) return server_fail(o, now, "reply lacks access_token", NULL);
     }
     if (!o->refresh[0] && in != IN_DEVICE)
         needs_auth(o, BIFF_OAUTH_WHY_NO_TOKEN); /* a half-read reply cost the refresh token or code */
@@ -388,8 +367,7 @@ biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http
 
 biff_oauth_status biff_oauth_token_refused(biff_oauth *o, uint32_t now)
 {
-    if (o->state != BIFF_OAUTH_AUTHORIZED && o->state != BIFF_OAUTH_REFRESHING)
-        return BIFF_OAUTH_E_STATE;
+    if (o->state != BIFF_OAUTH_AUTHORIZED && o->state != BIFF_OAUTH_REFRESHING) return BIFF_OAUTH_E_STATE;
     if (o->refusal == 2 && o->have_access) {
         /* This token is the one the last refusal got us: refreshing again would loop. */
         o->refusal = 0;
@@ -424,14 +402,21 @@ const char *biff_oauth_state_text(const biff_oauth *o)
 {
     /* The reason, when there is one, says more than the state. */
     static const char *const why[] = {
-        NULL, "needs authorization", "waiting for approval", "waiting for approval (polling slower)",
-        "needs authorization: the code expired", "needs authorization: access was denied",
-        "needs authorization: access was revoked", "server refused the client id or secret",
-        "server refused the scope", "authorization server failed; retrying",
-        "authorization server unreachable; retrying", "mail server refused the token; refreshing",
+        NULL,
+        "needs authorization",
+        "waiting for approval",
+        "waiting for approval (polling slower)",
+        "needs authorization: the code expired",
+        "needs authorization: access was denied",
+        "needs authorization: access was revoked",
+        "server refused the client id or secret",
+        "server refused the scope",
+        "authorization server failed; retrying",
+        "authorization server unreachable; retrying",
+        "mail server refused the token; refreshing",
     };
-    static const char *const state[] = {"needs authorization", "asking for a code", "waiting for approval",
-                                        "authorized", "refreshing the token", "server refused the client"};
+    static const char *const state[] = { "needs authorization", "asking for a code",    "waiting for approval",
+                                         "authorized",          "refreshing the token", "server refused the client" };
     return why[o->why] ? why[o->why] : state[o->state];
 }
 
@@ -477,11 +462,8 @@ uint16_t biff_oauth_refresh_gen(const biff_oauth *o)
 
 void biff_oauth_clear(biff_oauth *o)
 {
-    if (o->access)
-        wipe(o->access, o->access_cap);
-    if (o->refresh)
-        wipe(o->refresh, o->refresh_cap);
-    if (o->req)
-        wipe(o->req, o->req_cap);
+    if (o->access) wipe(o->access, o->access_cap);
+    if (o->refresh) wipe(o->refresh, o->refresh_cap);
+    if (o->req) wipe(o->req, o->req_cap);
     o->have_access = 0;
 }

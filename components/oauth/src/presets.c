@@ -5,8 +5,7 @@
 
 int biff_oauth_preset(const char *name, biff_oauth_config *cfg)
 {
-    if (!name || !cfg)
-        return -1;
+    if (!name || !cfg) return -1;
     if (!strcmp(name, "google")) {
         cfg->device_url = "https://oauth2.googleapis.com/device/code";
         cfg->token_url = "https://oauth2.googleapis.com/token";

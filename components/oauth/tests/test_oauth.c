@@ -11,24 +11,25 @@
 
 #include "biff/oauth.h"
 
-static const biff_oauth_config cfg = {
-    "https://auth.test:4593/api/oidc/device_authorization", "https://auth.test:4593/api/oidc/token", "tinybiff-dev",
-    "s3cret", "openid mail"};
+static const biff_oauth_config cfg = { "https://auth.test:4593/api/oidc/device_authorization",
+                                       "https://auth.test:4593/api/oidc/token", "tinybiff-dev", "s3cret",
+                                       "openid mail" };
 static char access_buf[128], refresh_buf[96], req_buf[768];
 static biff_oauth O;
 static uint32_t now;
 
-#define DEVICE_OK                                                                                                    \
-    "{\"device_code\":\"DEVCODE-0123456789\",\"user_code\":\"ABCD-EFGH\",\"verification_uri\":"                     \
-    "\"https://auth.test/device\",\"verification_uri_complete\":\"https://auth.test/device?code=ABCD-EFGH\","       \
+#define DEVICE_OK                                                                                                      \
+    "{\"device_code\":\"DEVCODE-0123456789\",\"user_code\":\"ABCD-EFGH\",\"verification_uri\":"                        \
+    "\"https://auth.test/device\",\"verification_uri_complete\":\"https://auth.test/device?code=ABCD-EFGH\","          \
     "\"expires_in\":600,\"interval\":5}"
-#define TOKEN(a, r) "{\"access_token\":\"" a "\",\"token_type\":\"Bearer\",\"expires_in\":60,\"refresh_token\":\"" r "\"}"
+#define TOKEN(a, r)                                                                                                    \
+    "{\"access_token\":\"" a "\",\"token_type\":\"Bearer\",\"expires_in\":60,\"refresh_token\":\"" r "\"}"
 
 static void setup(const char *rt)
 {
     now = 1000;
-    assert_int_equal(biff_oauth_init(&O, &cfg, access_buf, sizeof access_buf, refresh_buf, sizeof refresh_buf,
-                                     req_buf, sizeof req_buf, rt, now),
+    assert_int_equal(biff_oauth_init(&O, &cfg, access_buf, sizeof access_buf, refresh_buf, sizeof refresh_buf, req_buf,
+                                     sizeof req_buf, rt, now),
                      BIFF_OAUTH_OK);
 }
 
@@ -50,8 +51,7 @@ static biff_oauth_action expect_action(biff_oauth_action a, uint32_t wake)
     biff_oauth_request r;
     biff_oauth_action got = biff_oauth_next(&O, now, &r);
     assert_int_equal(got, a);
-    if (a == BIFF_OAUTH_WAIT || a == BIFF_OAUTH_READY)
-        assert_int_equal(r.wake, wake);
+    if (a == BIFF_OAUTH_WAIT || a == BIFF_OAUTH_READY) assert_int_equal(r.wake, wake);
     return got;
 }
 
@@ -196,7 +196,7 @@ static void test_poll_answers(void **state)
     reply(200, "{\"device_code\":\"DEVCODE\",\"user_code\":\"X\",\"verification_url\":\"https://g.test/device\","
                "\"expires_in\":7}");
     assert_string_equal(biff_oauth_verification_uri(&O), "https://g.test/device"); /* Google's spelling */
-    expect_action(BIFF_OAUTH_WAIT, now + 5); /* no interval: RFC 8628's 5 s */
+    expect_action(BIFF_OAUTH_WAIT, now + 5);                                       /* no interval: RFC 8628's 5 s */
     now += 5;
     expect_send();
     reply(400, "{\"error\":\"authorization_pending\"}");
@@ -353,8 +353,7 @@ static void test_config(void **state)
     biff_oauth_request r;
     assert_int_equal(biff_oauth_next(&O, 0, &r), BIFF_OAUTH_STOPPED);
     assert_int_equal(biff_oauth_get_state(&O), BIFF_OAUTH_CONFIG_ERROR);
-    for (size_t i = 0; i < sizeof small; i++)
-        assert_int_equal(small[i], 0);
+    for (size_t i = 0; i < sizeof small; i++) assert_int_equal(small[i], 0);
     c = cfg;
     c.token_url = "https://auth.test:99999/t";
     assert_int_equal(biff_oauth_init(&O, &c, access_buf, sizeof access_buf, refresh_buf, sizeof refresh_buf, req_buf,
@@ -366,8 +365,8 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_device_flow),   cmocka_unit_test(test_poll_answers),
-        cmocka_unit_test(test_token_refused), cmocka_unit_test(test_server_failures),
+        cmocka_unit_test(test_device_flow),     cmocka_unit_test(test_poll_answers),
+        cmocka_unit_test(test_token_refused),   cmocka_unit_test(test_server_failures),
         cmocka_unit_test(test_device_failures), cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

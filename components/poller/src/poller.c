@@ -21,8 +21,8 @@ static uint64_t jittered(biff_poller *p, uint32_t delay_ms)
     return (uint64_t)delay_ms - span + r;
 }
 
-biff_poller_status biff_poller_init(biff_poller *p, const biff_poller_account *acct, biff_poller_slot *slot,
-                                    size_t n, uint16_t max_parallel, uint32_t seed, uint64_t now_ms)
+biff_poller_status biff_poller_init(biff_poller *p, const biff_poller_account *acct, biff_poller_slot *slot, size_t n,
+                                    uint16_t max_parallel, uint32_t seed, uint64_t now_ms)
 {
     if (!p || (n && (!acct || !slot)) || max_parallel == 0) return BIFF_POLLER_E_ARG;
     memset(p, 0, sizeof *p);
@@ -73,8 +73,7 @@ uint64_t biff_poller_next_deadline(const biff_poller *p)
     return t;
 }
 
-biff_poller_status biff_poller_done(biff_poller *p, size_t idx, uint64_t now_ms, biff_error_class err,
-                                    int idling)
+biff_poller_status biff_poller_done(biff_poller *p, size_t idx, uint64_t now_ms, biff_error_class err, int idling)
 {
     if (idx >= p->n) return BIFF_POLLER_E_ARG;
     biff_poller_slot *s = &p->slot[idx];

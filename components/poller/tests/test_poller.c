@@ -77,7 +77,7 @@ static void interval_with_jitter(void **state)
         if (d > hi) hi = d;
     }
     assert_true(lo >= 9 * MIN && hi <= 11 * MIN); /* +-10% */
-    assert_true(hi - lo > MIN / 2);                /* and it really varies */
+    assert_true(hi - lo > MIN / 2);               /* and it really varies */
 }
 
 static void backoff_doubles_to_cap_and_resets(void **state)

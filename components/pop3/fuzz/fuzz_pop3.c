@@ -49,7 +49,7 @@ static void check(const biff_pop3 *e, const char *secret)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char token[600];
-    static const uint16_t maxlines[4] = {512, 64, 100, 1000};
+    static const uint16_t maxlines[4] = { 512, 64, 100, 1000 };
     biff_pop3_config cfg;
     biff_pop3 e;
     uint8_t *work, *outbuf;

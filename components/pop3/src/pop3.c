@@ -28,11 +28,11 @@ enum {
 };
 
 /* flags */
-#define F_TLS 0x01u  /* link is encrypted */
-#define F_CAPA 0x02u /* CAPA answered +OK */
-#define F_SKIP 0x04u /* discarding the rest of an over-long CAPA line */
-#define F_ALL 0x08u  /* STAT/UIDL/QUIT already sent in one flight */
-#define F_CONT 0x10u /* answered a SASL challenge: the next line ends the exchange */
+#define F_TLS       0x01u /* link is encrypted */
+#define F_CAPA      0x02u /* CAPA answered +OK */
+#define F_SKIP      0x04u /* discarding the rest of an over-long CAPA line */
+#define F_ALL       0x08u /* STAT/UIDL/QUIT already sent in one flight */
+#define F_CONT      0x10u /* answered a SASL challenge: the next line ends the exchange */
 #define F_NOT_TOKEN 0x20u /* the OAuth error report blames something a new token cannot fix */
 
 /* caps: bit i = i-th name in cap_names */
@@ -42,7 +42,7 @@ enum {
 static const char cap_names[] = "STLS\0USER\0PIPELINING\0";
 
 #define OAUTH_BITS (BIFF_SASL_BIT(BIFF_SASL_XOAUTH2) | BIFF_SASL_BIT(BIFF_SASL_OAUTHBEARER))
-#define ABIT(m) (1u << (m))
+#define ABIT(m)    (1u << (m))
 
 #ifdef BIFF_POP3_NO_APOP
 #define APOP_NAME "APOP (not built in)"
@@ -201,9 +201,9 @@ static void start_auth(biff_pop3 *e)
     off |= e->apop[0] ? ABIT(BIFF_POP3_AUTH_APOP) : 0u;
     if (m == BIFF_POP3_AUTH_AUTO) {
         m = (e->sasl & BIFF_SASL_BIT(BIFF_SASL_PLAIN)) ? BIFF_POP3_AUTH_PLAIN
-            : (off & ABIT(BIFF_POP3_AUTH_USER))     ? BIFF_POP3_AUTH_USER
-            : (off & ABIT(BIFF_POP3_AUTH_APOP))     ? BIFF_POP3_AUTH_APOP
-                                                    : BIFF_POP3_AUTH_AUTO;
+            : (off & ABIT(BIFF_POP3_AUTH_USER))        ? BIFF_POP3_AUTH_USER
+            : (off & ABIT(BIFF_POP3_AUTH_APOP))        ? BIFF_POP3_AUTH_APOP
+                                                       : BIFF_POP3_AUTH_AUTO;
         if (m == BIFF_POP3_AUTH_AUTO) {
             unavailable(e, "no password login offered", "");
             return;
@@ -308,8 +308,7 @@ static void uidl_entry(biff_pop3 *e, const char *l, size_t n)
         bad |= p[i] < 0x21 || p[i] > 0x7e;
     }
     if (bad || k > BIFF_POP3_UID_MAX) {
-        fail(e, BIFF_ERR_PROTOCOL, bad ? "malformed UIDL id, message " : "UIDL id longer than 70 octets, message ",
-             0);
+        fail(e, BIFF_ERR_PROTOCOL, bad ? "malformed UIDL id, message " : "UIDL id longer than 70 octets, message ", 0);
         dnum(&e->res, msg);
         return;
     }
@@ -381,8 +380,7 @@ static void challenge(biff_pop3 *e, const char *l, size_t n)
     if (n > 2 && !biff_sasl_oauth_token_refused(l + 2, n - 2)) {
         e->flags |= F_NOT_TOKEN; /* PLAIN: never asked (biff_pop3_oauth_refused checks the mech) */
     }
-    cmd(e, e->mech == BIFF_POP3_AUTH_OAUTHBEARER ? "AQ==" : e->mech == BIFF_POP3_AUTH_PLAIN ? "*" : NULL, NULL,
-        NULL);
+    cmd(e, e->mech == BIFF_POP3_AUTH_OAUTHBEARER ? "AQ==" : e->mech == BIFF_POP3_AUTH_PLAIN ? "*" : NULL, NULL, NULL);
 }
 
 /* One line of a multi-line reply (CAPA or UIDL listing). */
@@ -504,9 +502,7 @@ static void line(biff_pop3 *e, const char *l, size_t n)
             e->state = ST_UIDL_BODY;
         }
         return;
-    case ST_QUIT:
-        e->state = ST_DONE;
-        return;
+    case ST_QUIT: e->state = ST_DONE; return;
     default: /* USER, PASS, APOP, AUTH */
         if (err) {
             if ((e->flags & F_CONT) && e->mech != BIFF_POP3_AUTH_PLAIN) {
@@ -534,15 +530,15 @@ static void line(biff_pop3 *e, const char *l, size_t n)
     }
 }
 
-biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, uint8_t *work,
-                                size_t work_cap, uint8_t *out, size_t out_cap)
+biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, uint8_t *work, size_t work_cap, uint8_t *out,
+                                size_t out_cap)
 {
     if (!e || !cfg || !work || !out || !cfg->user || !cfg->secret) {
         return BIFF_POP3_E_ARG;
     }
     if (work_cap > 65535u || out_cap > 65535u || work_cap < 16u || out_cap < 64u ||
-        cfg->security > BIFF_POP3_SEC_NONE || cfg->auth > BIFF_POP3_AUTH_OAUTHBEARER ||
-        strpbrk(cfg->user, "\r\n") || strpbrk(cfg->secret, "\r\n")) {
+        cfg->security > BIFF_POP3_SEC_NONE || cfg->auth > BIFF_POP3_AUTH_OAUTHBEARER || strpbrk(cfg->user, "\r\n") ||
+        strpbrk(cfg->secret, "\r\n")) {
         return BIFF_POP3_E_ARG;
     }
     memset(e, 0, sizeof *e);
@@ -565,14 +561,10 @@ biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, uint8
 static biff_pop3_status status_of(const biff_pop3 *e)
 {
     switch (e->state) {
-    case ST_DONE:
-        return BIFF_POP3_EV_CLOSED;
-    case ST_ERROR:
-        return BIFF_POP3_E_FAILED;
-    case ST_TLSWAIT:
-        return BIFF_POP3_EV_STARTTLS;
-    default:
-        return BIFF_POP3_OK;
+    case ST_DONE: return BIFF_POP3_EV_CLOSED;
+    case ST_ERROR: return BIFF_POP3_E_FAILED;
+    case ST_TLSWAIT: return BIFF_POP3_EV_STARTTLS;
+    default: return BIFF_POP3_OK;
     }
 }
 
@@ -653,7 +645,7 @@ biff_pop3_status biff_pop3_eof(biff_pop3 *e)
 {
     /* phase names, and each state's offset into them */
     static const char ph[] = "greeting\0CAPA\0STLS\0login\0STAT\0UIDL";
-    static const uint8_t at[] = {0, 9, 9, 14, 14, 19, 19, 19, 19, 25, 30, 30};
+    static const uint8_t at[] = { 0, 9, 9, 14, 14, 19, 19, 19, 19, 25, 30, 30 };
     unsigned st = e->state;
     if (st == ST_QUIT) {
         e->state = ST_DONE; /* everything asked for has arrived; some servers close before +OK */

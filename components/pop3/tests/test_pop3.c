@@ -54,7 +54,7 @@ static size_t unescape(const char *s, char *out)
             out[n++] = '\\';
             s += 2;
         } else if (s[0] == '\\' && s[1] == 'x') {
-            char h[3] = {s[2], s[3], 0};
+            char h[3] = { s[2], s[3], 0 };
             out[n++] = (char)strtoul(h, NULL, 16);
             s += 4;
         } else if (s[0] == '\\' && s[1] == 'R') { /* \R<count>:<char> repeats (long lines) */
@@ -131,7 +131,7 @@ static void load(transcript *t, const char *path)
         } else if (!strcmp(ln, "@eof")) {
             t->eof = 1;
         } else if (!strncmp(ln, "@auth ", 6)) {
-            static const char *const a[] = {"AUTO", "USER", "APOP", "PLAIN", "XOAUTH2", "OAUTHBEARER"};
+            static const char *const a[] = { "AUTO", "USER", "APOP", "PLAIN", "XOAUTH2", "OAUTHBEARER" };
             int found = 0;
             for (int i = 0; i < 6; i++) {
                 if (!strcmp(v, a[i])) {
@@ -223,7 +223,7 @@ static void run(const transcript *t, int mode, size_t split)
     static char got[MAXB];
     size_t glen = 0, pos = 0;
     int tls = 0;
-    uidsink sink = {{0}, 0};
+    uidsink sink = { { 0 }, 0 };
     biff_pop3_config cfg = t->cfg;
     biff_pop3 e;
     biff_pop3_status st = BIFF_POP3_OK;
@@ -292,8 +292,8 @@ static void run(const transcript *t, int mode, size_t split)
         assert_int_equal(r->error, BIFF_ERR_NONE);
     }
     if (mode == 0 && getenv("POP3_VERBOSE")) {
-        printf("%-36s %-6s %-24s %s\n", t->name, st == BIFF_POP3_EV_CLOSED ? "DONE" : "ERROR", biff_error_class_name(r->error),
-               r->detail);
+        printf("%-36s %-6s %-24s %s\n", t->name, st == BIFF_POP3_EV_CLOSED ? "DONE" : "ERROR",
+               biff_error_class_name(r->error), r->detail);
     }
     if (t->messages >= 0) {
         assert_int_equal(r->messages, t->messages);
@@ -361,7 +361,7 @@ static void api(void **state)
     (void)state;
     static uint8_t work[512], out[512];
     biff_pop3 e;
-    biff_pop3_config cfg = {.user = "joe", .secret = "pw"};
+    biff_pop3_config cfg = { .user = "joe", .secret = "pw" };
     const uint8_t *p;
     size_t used = 9;
 

@@ -79,12 +79,11 @@ static int has_ctl(const char *s)
     return 0;
 }
 
-biff_sasl_status biff_sasl_initial_response(biff_sasl_mech mech, const char *user, const char *secret,
-                                            const char *host, unsigned port, char *out, size_t cap,
-                                            size_t *out_len)
+biff_sasl_status biff_sasl_initial_response(biff_sasl_mech mech, const char *user, const char *secret, const char *host,
+                                            unsigned port, char *out, size_t cap, size_t *out_len)
 {
     biff_sasl_status st = BIFF_SASL_OK;
-    b64w w = {out, cap, 0, {0, 0, 0}, 0, 0};
+    b64w w = { out, cap, 0, { 0, 0, 0 }, 0, 0 };
 
     if (out_len) {
         *out_len = 0;
@@ -117,7 +116,8 @@ biff_sasl_status biff_sasl_initial_response(biff_sasl_mech mech, const char *use
             b64_saslname(&w, user);
             b64_str(&w, ",");
             if (host) {
-                b64_str(&w, "\x01" "host=");
+                b64_str(&w, "\x01"
+                            "host=");
                 b64_str(&w, host);
             }
             if (port) {
@@ -128,11 +128,13 @@ biff_sasl_status biff_sasl_initial_response(biff_sasl_mech mech, const char *use
                     digits[--i] = (char)('0' + port % 10u);
                     port /= 10u;
                 } while (port);
-                b64_str(&w, "\x01" "port=");
+                b64_str(&w, "\x01"
+                            "port=");
                 b64_str(&w, digits + i);
             }
         }
-        b64_str(&w, "\x01" "auth=Bearer ");
+        b64_str(&w, "\x01"
+                    "auth=Bearer ");
         b64_str(&w, secret);
         b64_str(&w, "\x01\x01");
     } else {
@@ -155,12 +157,9 @@ biff_sasl_status biff_sasl_initial_response(biff_sasl_mech mech, const char *use
 const char *biff_sasl_mech_name(biff_sasl_mech mech)
 {
     switch (mech) {
-    case BIFF_SASL_PLAIN:
-        return "PLAIN";
-    case BIFF_SASL_XOAUTH2:
-        return "XOAUTH2";
-    case BIFF_SASL_OAUTHBEARER:
-        return "OAUTHBEARER";
+    case BIFF_SASL_PLAIN: return "PLAIN";
+    case BIFF_SASL_XOAUTH2: return "XOAUTH2";
+    case BIFF_SASL_OAUTHBEARER: return "OAUTHBEARER";
     }
     return "";
 }
@@ -214,8 +213,7 @@ int biff_sasl_oauth_token_refused(const char *challenge, size_t len)
     static const char key[] = "\"status\":\"";
     const char *v;
     char r[128];
-    if (biff_sasl_b64_decode(challenge, len, r, sizeof r, NULL) != BIFF_SASL_OK || !(v = strstr(r, key)))
-        return 1;
+    if (biff_sasl_b64_decode(challenge, len, r, sizeof r, NULL) != BIFF_SASL_OK || !(v = strstr(r, key))) return 1;
     v += sizeof key - 1; /* r is NUL-terminated: the comparisons stop at its end */
     return !strncmp(v, "401\"", 4) || !strncmp(v, "invalid_token\"", 14) || !strchr(v, '"');
 }
@@ -267,8 +265,10 @@ static char core_at(const pattern *p, size_t t)
 
 static int b64_same(char a, char b)
 {
-    if (a == '-') a = '+'; /* base64url */
-    else if (a == '_') a = '/';
+    if (a == '-')
+        a = '+'; /* base64url */
+    else if (a == '_')
+        a = '/';
     return a == b;
 }
 
@@ -298,7 +298,8 @@ int biff_sasl_leaks_secret(const char *text, size_t len, const char *user, const
     /* From 5 bytes on every alignment has a core, so the cores cover every message that
      * carried the secret. A shorter one (a password: tokens are long) went out in PLAIN. */
     char ir[256];
-    if (sl >= 5 || biff_sasl_initial_response(BIFF_SASL_PLAIN, user, secret, NULL, 0, ir, sizeof ir, &n) != BIFF_SASL_OK)
+    if (sl >= 5 ||
+        biff_sasl_initial_response(BIFF_SASL_PLAIN, user, secret, NULL, 0, ir, sizeof ir, &n) != BIFF_SASL_OK)
         return 0;
     p.s = (const unsigned char *)ir;
     while (n && ir[n - 1] == '=') n--; /* padding may be dropped */

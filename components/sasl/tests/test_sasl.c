@@ -47,8 +47,8 @@ static void test_oauthbearer(void **state)
 {
     (void)state;
     /* RFC 7628 section 4.1 example message. */
-    expect_ir(BIFF_SASL_OAUTHBEARER, "user@example.com", "vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg==",
-              "server.example.com", 143,
+    expect_ir(BIFF_SASL_OAUTHBEARER, "user@example.com",
+              "vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg==", "server.example.com", 143,
               "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9MTQzAWF1dGg9QmVhcmVyIHZGOWRmdDRx"
               "bVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2c9PQEB");
     /* saslname escaping (',' -> =2C, '=' -> =3D); host and port omitted. */
@@ -93,8 +93,7 @@ static void test_space(void **state)
     assert_int_equal(biff_sasl_initial_response(BIFF_SASL_PLAIN, "us", "p", NULL, 0, out, 9, &n), BIFF_SASL_OK);
     assert_string_equal(out, "AHVzAHA=");
     memset(out, 'x', sizeof out);
-    assert_int_equal(biff_sasl_initial_response(BIFF_SASL_PLAIN, "us", "p", NULL, 0, out, 8, &n),
-                     BIFF_SASL_E_SPACE);
+    assert_int_equal(biff_sasl_initial_response(BIFF_SASL_PLAIN, "us", "p", NULL, 0, out, 8, &n), BIFF_SASL_E_SPACE);
     assert_int_equal(n, 0);
     for (size_t i = 0; i < 8; i++) {
         assert_int_equal(out[i], 0);
@@ -104,11 +103,9 @@ static void test_space(void **state)
     char tok[300];
     memset(tok, 'a', sizeof tok - 1);
     tok[sizeof tok - 1] = '\0';
-    assert_int_equal(biff_sasl_initial_response(BIFF_SASL_XOAUTH2, "u", tok, NULL, 0, out, 13, &n),
-                     BIFF_SASL_E_SPACE);
+    assert_int_equal(biff_sasl_initial_response(BIFF_SASL_XOAUTH2, "u", tok, NULL, 0, out, 13, &n), BIFF_SASL_E_SPACE);
     assert_int_equal(biff_sasl_initial_response(BIFF_SASL_PLAIN, "u", "p", NULL, 0, out, 0, &n), BIFF_SASL_E_SPACE);
-    assert_int_equal(biff_sasl_initial_response(BIFF_SASL_PLAIN, "u", "p", NULL, 0, NULL, 10, NULL),
-                     BIFF_SASL_E_SPACE);
+    assert_int_equal(biff_sasl_initial_response(BIFF_SASL_PLAIN, "u", "p", NULL, 0, NULL, 10, NULL), BIFF_SASL_E_SPACE);
 }
 
 static void test_names(void **state)
@@ -127,7 +124,8 @@ static void test_names(void **state)
     assert_int_equal(biff_sasl_mech_parse("PLAI", 4, &m), -1);
     assert_int_equal(biff_sasl_mech_parse("", 0, &m), -1);
     const char *l = "  CRAM-MD5 plain\tXOAUTH2 GSSAPI ";
-    assert_int_equal(biff_sasl_mech_mask(l, strlen(l)), BIFF_SASL_BIT(BIFF_SASL_PLAIN) | BIFF_SASL_BIT(BIFF_SASL_XOAUTH2));
+    assert_int_equal(biff_sasl_mech_mask(l, strlen(l)),
+                     BIFF_SASL_BIT(BIFF_SASL_PLAIN) | BIFF_SASL_BIT(BIFF_SASL_XOAUTH2));
     /* Length bound respected: "OAUTHBEARER" cut to "OAUTH" is not a mechanism. */
     assert_int_equal(biff_sasl_mech_mask("OAUTHBEARER", 5), 0);
     assert_int_equal(biff_sasl_mech_mask("OAUTHBEARER", 11), BIFF_SASL_BIT(BIFF_SASL_OAUTHBEARER));
@@ -160,14 +158,23 @@ static void test_leaks_secret(void **state)
 {
     (void)state;
     /* Raw bytes, non-ASCII ones included (they are compared before any mapping). */
-    assert_true(leaks("NO password p\xc3\xa4" "55w\xc3\xb6rd is wrong", "p\xc3\xa4" "55w\xc3\xb6rd"));
-    assert_true(leaks("NO cut off: p\xc3\xa4", "p\xc3\xa4" "55w\xc3\xb6rd")); /* 3 bytes at the end */
-    assert_false(leaks("NO cut off: p\xc3", "p\xc3\xa4" "55w\xc3\xb6rd"));
-    assert_false(leaks("NO p\xc3\xa4 and more", "p\xc3\xa4" "55w\xc3\xb6rd")); /* a start, not at the end */
+    assert_true(leaks("NO password p\xc3\xa4"
+                      "55w\xc3\xb6rd is wrong",
+                      "p\xc3\xa4"
+                      "55w\xc3\xb6rd"));
+    assert_true(leaks("NO cut off: p\xc3\xa4", "p\xc3\xa4"
+                                               "55w\xc3\xb6rd")); /* 3 bytes at the end */
+    assert_false(leaks("NO cut off: p\xc3", "p\xc3\xa4"
+                                            "55w\xc3\xb6rd"));
+    assert_false(leaks("NO p\xc3\xa4 and more", "p\xc3\xa4"
+                                                "55w\xc3\xb6rd")); /* a start, not at the end */
     /* Base64 of the secret and of the PLAIN message that carried it, in any context. */
-    assert_true(leaks("NO \"cMOkNTV3w7ZyZA==\"", "p\xc3\xa4" "55w\xc3\xb6rd"));
-    assert_true(leaks("NO key=AHUAcMOkNTV3w7ZyZA==;", "p\xc3\xa4" "55w\xc3\xb6rd"));
-    assert_true(leaks("NO (AHUAcMOkNTV3w7)", "p\xc3\xa4" "55w\xc3\xb6rd")); /* cut, closed by ')' */
+    assert_true(leaks("NO \"cMOkNTV3w7ZyZA==\"", "p\xc3\xa4"
+                                                 "55w\xc3\xb6rd"));
+    assert_true(leaks("NO key=AHUAcMOkNTV3w7ZyZA==;", "p\xc3\xa4"
+                                                      "55w\xc3\xb6rd"));
+    assert_true(leaks("NO (AHUAcMOkNTV3w7)", "p\xc3\xa4"
+                                             "55w\xc3\xb6rd")); /* cut, closed by ')' */
     /* base64url spells + and / as - and _ */
     assert_true(leaks("NO token=eD4_fng-P34", "x>?~x>?~"));
     assert_true(leaks("NO [AHUAeD4/fng+P34=]", "x>?~x>?~"));
@@ -183,7 +190,8 @@ static int refused(const char *report, size_t len)
 {
     char b64[256];
     size_t n = 0;
-    assert_int_equal(mbedtls_base64_encode((unsigned char *)b64, sizeof b64, &n, (const unsigned char *)report, len), 0);
+    assert_int_equal(mbedtls_base64_encode((unsigned char *)b64, sizeof b64, &n, (const unsigned char *)report, len),
+                     0);
     return biff_sasl_oauth_token_refused(b64, n);
 }
 
@@ -191,17 +199,20 @@ static void test_oauth_token_refused(void **state)
 {
     (void)state;
     /* Dovecot 2.3's reports (OAUTHBEARER, XOAUTH2) and Google's XOAUTH2 one. */
-    static const char *const yes[] = {"{\"status\":\"invalid_token\"}",
-                                      "{\"status\":\"401\",\"schemes\":\"bearer\",\"scope\":\"mail\"}",
-                                      "{\"status\":\"401\",\"schemes\":\"Bearer\",\"scope\":\"https://mail.google.com/\"}",
-                                      "{\"status\" : \"invalid_token\"}", "{}", "not json", ""};
-    static const char *const no[] = {"{\"status\":\"insufficient_scope\",\"scope\":\"mail\"}",
-                                     "{\"status\":\"400\"}", "{\"status\":\"403\"}",
-                                     "{\"status\":\"invalid_token_x\"}", "{\"status\":\"4011\"}"};
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
-        assert_true(refused(yes[i], strlen(yes[i])));
-    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
-        assert_false(refused(no[i], strlen(no[i])));
+    static const char *const yes[] = {
+        "{\"status\":\"invalid_token\"}",
+        "{\"status\":\"401\",\"schemes\":\"bearer\",\"scope\":\"mail\"}",
+        "{\"status\":\"401\",\"schemes\":\"Bearer\",\"scope\":\"https://mail.google.com/\"}",
+        "{\"status\" : \"invalid_token\"}",
+        "{}",
+        "not json",
+        ""
+    };
+    static const char *const no[] = { "{\"status\":\"insufficient_scope\",\"scope\":\"mail\"}", "{\"status\":\"400\"}",
+                                      "{\"status\":\"403\"}", "{\"status\":\"invalid_token_x\"}",
+                                      "{\"status\":\"4011\"}" };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) assert_true(refused(yes[i], strlen(yes[i])));
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) assert_false(refused(no[i], strlen(no[i])));
     /* A cut-off report is not read past its end; what is not base64 is no report. */
     assert_true(refused("{\"status\":\"40", 13));
     assert_true(biff_sasl_oauth_token_refused("%%%%", 4));
@@ -211,9 +222,10 @@ static void test_oauth_token_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),   cmocka_unit_test(test_xoauth2), cmocka_unit_test(test_oauthbearer),
-        cmocka_unit_test(test_rejects), cmocka_unit_test(test_space),   cmocka_unit_test(test_names),
-        cmocka_unit_test(test_decode),  cmocka_unit_test(test_oauth_token_refused),
+        cmocka_unit_test(test_plain),        cmocka_unit_test(test_xoauth2),
+        cmocka_unit_test(test_oauthbearer),  cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_space),        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_decode),       cmocka_unit_test(test_oauth_token_refused),
         cmocka_unit_test(test_leaks_secret),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,10 +39,14 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     size_t len;
     uint32_t cp;
     if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1fu;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0fu;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07u;
-    else return 0;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1fu;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0fu;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07u;
+    else
+        return 0;
     if (n < len) return 0;
     for (size_t i = 1; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80) return 0;
@@ -66,37 +70,53 @@ void biff_out_text(biff_out *o, const char *s, size_t max, biff_out_esc mode)
         unsigned char c = u[i];
         if (c >= 0x80) {
             size_t l = utf8_len(u + i, n - i);
-            if (l) biff_out_put(o, s + i, l);
-            else if (mode == BIFF_OUT_PLAIN) biff_out_put(o, "?", 1);
-            else biff_out_put(o, "\xef\xbf\xbd", 3); /* U+FFFD for each bad byte */
+            if (l)
+                biff_out_put(o, s + i, l);
+            else if (mode == BIFF_OUT_PLAIN)
+                biff_out_put(o, "?", 1);
+            else
+                biff_out_put(o, "\xef\xbf\xbd", 3); /* U+FFFD for each bad byte */
             i += l ? l : 1;
             continue;
         }
         i++;
         if (mode == BIFF_OUT_JSON) {
-            if (c == '"') biff_out_str(o, "\\\"");
-            else if (c == '\\') biff_out_str(o, "\\\\");
-            else if (c == '\n') biff_out_str(o, "\\n");
-            else if (c == '\r') biff_out_str(o, "\\r");
-            else if (c == '\t') biff_out_str(o, "\\t");
+            if (c == '"')
+                biff_out_str(o, "\\\"");
+            else if (c == '\\')
+                biff_out_str(o, "\\\\");
+            else if (c == '\n')
+                biff_out_str(o, "\\n");
+            else if (c == '\r')
+                biff_out_str(o, "\\r");
+            else if (c == '\t')
+                biff_out_str(o, "\\t");
             else if (c < 0x20) {
                 char e[6] = { '\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15] };
                 biff_out_put(o, e, 6);
-            } else biff_out_put(o, (const char *)&c, 1);
+            } else
+                biff_out_put(o, (const char *)&c, 1);
         } else if (c < 0x20 || c == 0x7f) {
             /* No terminal escapes or odd controls on a page or a console line. */
-            if (mode == BIFF_OUT_PLAIN) biff_out_put(o, "?", 1);
-            else biff_out_put(o, "\xef\xbf\xbd", 3);
+            if (mode == BIFF_OUT_PLAIN)
+                biff_out_put(o, "?", 1);
+            else
+                biff_out_put(o, "\xef\xbf\xbd", 3);
         } else if (mode == BIFF_OUT_HTML) {
-            if (c == '&') biff_out_str(o, "&amp;");
-            else if (c == '<') biff_out_str(o, "&lt;");
-            else if (c == '>') biff_out_str(o, "&gt;");
-            else if (c == '"') biff_out_str(o, "&quot;");
-            else if (c == '\'') biff_out_str(o, "&#39;");
-            else biff_out_put(o, (const char *)&c, 1);
+            if (c == '&')
+                biff_out_str(o, "&amp;");
+            else if (c == '<')
+                biff_out_str(o, "&lt;");
+            else if (c == '>')
+                biff_out_str(o, "&gt;");
+            else if (c == '"')
+                biff_out_str(o, "&quot;");
+            else if (c == '\'')
+                biff_out_str(o, "&#39;");
+            else
+                biff_out_put(o, (const char *)&c, 1);
         } else {
             biff_out_put(o, (const char *)&c, 1);
         }
     }
 }
-

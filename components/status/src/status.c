@@ -50,8 +50,8 @@ biff_led_pattern biff_led_pattern_of(const biff_status_account *a)
     return BIFF_LED_OFF;
 }
 
-biff_led_pattern biff_led_summarize(const biff_status_account *accts, size_t n_accts,
-                                    const uint16_t *idx, size_t n_idx, biff_led_summary *out_)
+biff_led_pattern biff_led_summarize(const biff_status_account *accts, size_t n_accts, const uint16_t *idx, size_t n_idx,
+                                    biff_led_summary *out_)
 {
     biff_led_summary s;
     memset(&s, 0, sizeof s);
@@ -101,8 +101,8 @@ const char *biff_led_pattern_name(biff_led_pattern p)
     return "off";
 }
 
-biff_status_status biff_led_line(char *buf, size_t cap, size_t *len, const char *led_name,
-                                 const biff_led_summary *s, int lit, int ascii)
+biff_status_status biff_led_line(char *buf, size_t cap, size_t *len, const char *led_name, const biff_led_summary *s,
+                                 int lit, int ascii)
 {
     if ((!buf && cap) || !s) return BIFF_STATUS_E_ARG;
     biff_out o = { buf, cap, 0 };
@@ -150,8 +150,10 @@ static void json_key(biff_out *o, const char *k)
 static void json_time(biff_out *o, const char *k, uint32_t t)
 {
     json_key(o, k);
-    if (t) biff_out_u32(o, t);
-    else biff_out_str(o, "null");
+    if (t)
+        biff_out_u32(o, t);
+    else
+        biff_out_str(o, "null");
 }
 
 static void json_counts(biff_out *o, uint32_t unseen, uint32_t fresh)
@@ -177,9 +179,8 @@ static void json_text_or_null(biff_out *o, const char *s, size_t max)
     biff_out_put(o, "\"", 1);
 }
 
-biff_status_status biff_status_json(char *buf, size_t cap, size_t *len,
-                                    const biff_status_account *accts, size_t n, uint32_t now,
-                                    const char *problem)
+biff_status_status biff_status_json(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
+                                    uint32_t now, const char *problem)
 {
     if ((!buf && cap) || (!accts && n)) return BIFF_STATUS_E_ARG;
     biff_out o = { buf, cap, 0 };
@@ -198,7 +199,7 @@ biff_status_status biff_status_json(char *buf, size_t cap, size_t *len,
         biff_out_str(&o, "{\"name\":\"");
         FIELD(&o, a->name, BIFF_OUT_JSON);
         biff_out_str(&o, a->proto == BIFF_STATUS_POP3 ? "\",\"protocol\":\"pop3\",\"state\":\""
-                                               : "\",\"protocol\":\"imap\",\"state\":\"");
+                                                      : "\",\"protocol\":\"imap\",\"state\":\"");
         biff_out_str(&o, state_name(a->state));
         biff_out_str(&o, "\",");
         json_time(&o, "last_check", a->last_check);
@@ -255,8 +256,14 @@ static const char css[] =
 /* "12 s", "4 min", "3 h", "2 d" */
 static void put_span(biff_out *o, uint32_t d)
 {
-    static const struct { uint32_t div; const char *unit; } u[] = {
-        { 86400, " d" }, { 3600, " h" }, { 60, " min" }, { 1, " s" },
+    static const struct {
+        uint32_t div;
+        const char *unit;
+    } u[] = {
+        { 86400, " d" },
+        { 3600, " h" },
+        { 60, " min" },
+        { 1, " s" },
     };
     size_t i = 0;
     while (i < 3 && d < u[i].div) i++;
@@ -284,7 +291,8 @@ static void html_account(biff_out *o, const biff_status_account *a, uint32_t now
         biff_out_str(o, "not checked yet");
     } else {
         biff_out_str(o, "checked ");
-        if (a->last_check >= now) biff_out_str(o, "just now");
+        if (a->last_check >= now)
+            biff_out_str(o, "just now");
         else {
             put_span(o, now - a->last_check);
             biff_out_str(o, " ago");
@@ -292,7 +300,8 @@ static void html_account(biff_out *o, const biff_status_account *a, uint32_t now
     }
     if (a->next_check) {
         biff_out_str(o, " &middot; next ");
-        if (a->next_check <= now) biff_out_str(o, "now");
+        if (a->next_check <= now)
+            biff_out_str(o, "now");
         else {
             biff_out_str(o, "in ");
             put_span(o, a->next_check - now);
@@ -327,16 +336,15 @@ static void html_account(biff_out *o, const biff_status_account *a, uint32_t now
     biff_out_str(o, "</section>");
 }
 
-biff_status_status biff_status_html(char *buf, size_t cap, size_t *len,
-                                    const biff_status_account *accts, size_t n, uint32_t now,
-                                    const char *problem, unsigned refresh_s, const char *csrf_token)
+biff_status_status biff_status_html(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
+                                    uint32_t now, const char *problem, unsigned refresh_s, const char *csrf_token)
 {
     if ((!buf && cap) || (!accts && n)) return BIFF_STATUS_E_ARG;
     biff_out o = { buf, cap, 0 };
     biff_led_summary all;
     biff_led_summarize(accts, n, NULL, 0, &all);
     biff_out_str(&o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-              "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">");
+                     "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">");
     if (refresh_s) {
         biff_out_str(&o, "<meta http-equiv=\"refresh\" content=\"");
         biff_out_u32(&o, refresh_s);

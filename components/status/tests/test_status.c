@@ -26,12 +26,16 @@ static biff_status_account mk(const char *name, uint8_t state, uint8_t err, uint
 static void led_priority(void **state)
 {
     (void)state;
-    static const struct { uint8_t st, err; uint32_t unseen, fresh; biff_led_pattern want; } t[] = {
+    static const struct {
+        uint8_t st, err;
+        uint32_t unseen, fresh;
+        biff_led_pattern want;
+    } t[] = {
         { BIFF_STATE_IDLE, BIFF_ERR_NONE, 0, 0, BIFF_LED_OFF },
         { BIFF_STATE_OK, BIFF_ERR_NONE, 0, 0, BIFF_LED_OFF },
         { BIFF_STATE_OK, BIFF_ERR_NONE, 3, 0, BIFF_LED_STEADY },
         { BIFF_STATE_OK, BIFF_ERR_NONE, 3, 1, BIFF_LED_SLOW },
-        { BIFF_STATE_OK, BIFF_ERR_NONE, 0, 1, BIFF_LED_SLOW },   /* read elsewhere, not acknowledged */
+        { BIFF_STATE_OK, BIFF_ERR_NONE, 0, 1, BIFF_LED_SLOW }, /* read elsewhere, not acknowledged */
         { BIFF_STATE_CHECKING, BIFF_ERR_NONE, 2, 0, BIFF_LED_STEADY },
         { BIFF_STATE_ERROR, BIFF_ERR_AUTH_FAILED, 0, 0, BIFF_LED_FAST },
         { BIFF_STATE_ERROR, BIFF_ERR_NETWORK, 5, 2, BIFF_LED_FAST }, /* error wins over new */
@@ -78,13 +82,18 @@ static void led_summary(void **state)
 static void blink_timing(void **state)
 {
     (void)state;
-    static const struct { biff_led_pattern p; uint32_t t; int lit; } t[] = {
-        { BIFF_LED_OFF, 0, 0 },       { BIFF_LED_OFF, 700, 0 },
-        { BIFF_LED_STEADY, 0, 1 },    { BIFF_LED_STEADY, 513, 1 },
-        { BIFF_LED_SLOW, 0, 1 },      { BIFF_LED_SLOW, 511, 1 },  { BIFF_LED_SLOW, 512, 0 },
-        { BIFF_LED_SLOW, 1023, 0 },   { BIFF_LED_SLOW, 1024, 1 },
-        { BIFF_LED_FAST, 0, 1 },      { BIFF_LED_FAST, 127, 1 },  { BIFF_LED_FAST, 128, 0 },
-        { BIFF_LED_FAST, 255, 0 },    { BIFF_LED_FAST, 256, 1 },
+    static const struct {
+        biff_led_pattern p;
+        uint32_t t;
+        int lit;
+    } t[] = {
+        { BIFF_LED_OFF, 0, 0 },           { BIFF_LED_OFF, 700, 0 },
+        { BIFF_LED_STEADY, 0, 1 },        { BIFF_LED_STEADY, 513, 1 },
+        { BIFF_LED_SLOW, 0, 1 },          { BIFF_LED_SLOW, 511, 1 },
+        { BIFF_LED_SLOW, 512, 0 },        { BIFF_LED_SLOW, 1023, 0 },
+        { BIFF_LED_SLOW, 1024, 1 },       { BIFF_LED_FAST, 0, 1 },
+        { BIFF_LED_FAST, 127, 1 },        { BIFF_LED_FAST, 128, 0 },
+        { BIFF_LED_FAST, 255, 0 },        { BIFF_LED_FAST, 256, 1 },
         { BIFF_LED_FAST, UINT32_MAX, 0 }, /* last phase before the wrap is dark... */
         { BIFF_LED_SLOW, UINT32_MAX, 0 },
     };
@@ -147,7 +156,11 @@ static void led_lines(void **state)
 
 /* ---- a tiny strict JSON validator (depth-bounded) ---- */
 
-typedef struct { const char *s; size_t n, i; int depth; } jv;
+typedef struct {
+    const char *s;
+    size_t n, i;
+    int depth;
+} jv;
 
 static void ws(jv *j)
 {
@@ -165,11 +178,18 @@ static int lit(jv *j, const char *w)
 static int utf8_ok(const unsigned char *s, size_t n, size_t *used)
 {
     unsigned c = s[0], len, cp;
-    if (c < 0x80) { *used = 1; return 1; }
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
-    else return 0;
+    if (c < 0x80) {
+        *used = 1;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07;
+    else
+        return 0;
     if (n < len) return 0;
     for (unsigned k = 1; k < len; k++) {
         if ((s[k] & 0xc0) != 0x80) return 0;
@@ -186,7 +206,10 @@ static int jstring(jv *j)
     if (!lit(j, "\"")) return 0;
     while (j->i < j->n) {
         unsigned char c = (unsigned char)j->s[j->i];
-        if (c == '"') { j->i++; return 1; }
+        if (c == '"') {
+            j->i++;
+            return 1;
+        }
         if (c < 0x20) return 0;
         if (c == '\\') {
             j->i++;
@@ -195,7 +218,8 @@ static int jstring(jv *j)
             if (e == 'u') {
                 for (int k = 0; k < 4; k++, j->i++)
                     if (j->i >= j->n || !strchr("0123456789abcdefABCDEF", j->s[j->i])) return 0;
-            } else if (!strchr("\"\\/bfnrt", e)) return 0;
+            } else if (!strchr("\"\\/bfnrt", e))
+                return 0;
             continue;
         }
         size_t used;
@@ -211,7 +235,10 @@ static int jcontainer(jv *j, char open, char close, int keyed)
 {
     if (!lit(j, (char[]){ open, 0 }) || ++j->depth > 16) return 0;
     ws(j);
-    if (lit(j, (char[]){ close, 0 })) { j->depth--; return 1; }
+    if (lit(j, (char[]){ close, 0 })) {
+        j->depth--;
+        return 1;
+    }
     for (;;) {
         ws(j);
         if (keyed) {
@@ -222,7 +249,10 @@ static int jcontainer(jv *j, char open, char close, int keyed)
         if (!jvalue(j)) return 0;
         ws(j);
         if (lit(j, ",")) continue;
-        if (lit(j, (char[]){ close, 0 })) { j->depth--; return 1; }
+        if (lit(j, (char[]){ close, 0 })) {
+            j->depth--;
+            return 1;
+        }
         return 0;
     }
 }
@@ -284,7 +314,8 @@ static void json_exact(void **state)
     static char buf[4096];
     size_t len = 0;
     assert_int_equal(biff_status_json(buf, sizeof buf, &len, a, 2, 1000, NULL), BIFF_STATUS_OK);
-    assert_string_equal(buf,
+    assert_string_equal(
+        buf,
         "{\"now\":1000,\"unseen\":7,\"new\":1,\"problem\":null,\"accounts\":["
         "{\"name\":\"work\",\"protocol\":\"imap\",\"state\":\"ok\",\"last_check\":990,\"next_check\":1290,"
         "\"tls\":\"TLSv1.3\",\"error\":null,\"detail\":null,\"unseen\":7,\"new\":1,\"folders\":["
@@ -307,8 +338,7 @@ static void device_problem(void **state)
     (void)state;
     static char buf[4096];
     size_t len = 0;
-    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, "flash \"state\" <full>\n"),
-                     BIFF_STATUS_OK);
+    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, "flash \"state\" <full>\n"), BIFF_STATUS_OK);
     assert_string_equal(buf, "{\"now\":5,\"unseen\":0,\"new\":0,\"problem\":\"flash \\\"state\\\" <full>\\n\","
                              "\"accounts\":[]}");
     assert_int_equal(biff_status_html(buf, sizeof buf, &len, NULL, 0, 5, "flash <full> & \"so\"", 0, NULL),
@@ -333,13 +363,16 @@ static void json_hostile_strings(void **state)
     (void)state;
     biff_status_account a = mk("x", BIFF_STATE_ERROR, BIFF_ERR_PROTOCOL, 1, 0);
     /* valid UTF-8 kept; bad bytes (lone, overlong, surrogate, truncated) become U+FFFD */
-    strcpy(a.folder[0].name, "Entw\xc3\xbc" "rfe \xf0\x9f\x93\xa7 \xff \xc0\xaf \xed\xa0\x80 \x01\x1f\x7f \"\\ \xe2\x82");
+    strcpy(a.folder[0].name, "Entw\xc3\xbc"
+                             "rfe \xf0\x9f\x93\xa7 \xff \xc0\xaf \xed\xa0\x80 \x01\x1f\x7f \"\\ \xe2\x82");
     strcpy(a.detail, "\t</script>");
     static char buf[4096];
     assert_int_equal(biff_status_json(buf, sizeof buf, NULL, &a, 1, 1, NULL), BIFF_STATUS_OK);
     assert_true(json_valid(buf));
-    assert_non_null(strstr(buf, "\"name\":\"Entw\xc3\xbc" "rfe \xf0\x9f\x93\xa7 \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd "
-                                "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \\u0001\\u001f\x7f \\\"\\\\ \xef\xbf\xbd\xef\xbf\xbd\""));
+    assert_non_null(
+        strstr(buf, "\"name\":\"Entw\xc3\xbc"
+                    "rfe \xf0\x9f\x93\xa7 \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd "
+                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \\u0001\\u001f\x7f \\\"\\\\ \xef\xbf\xbd\xef\xbf\xbd\""));
     assert_non_null(strstr(buf, "\"detail\":\"\\t</script>\""));
 }
 
@@ -365,7 +398,8 @@ static void html_page(void **state)
                                 "value=\"c0ffee&quot;&gt;&lt;x\"><button type=\"submit\">Acknowledge</button></form>"));
     assert_non_null(strstr(buf, "<span id=\"unseen\">7</span>"));
     assert_non_null(strstr(buf, "<span id=\"new\" class=\"new\">1</span>"));
-    assert_non_null(strstr(buf, "<section class=\"acct ok\" data-account=\"work\"><h2>work <small>imap &middot; TLSv1.3</small></h2>"));
+    assert_non_null(strstr(
+        buf, "<section class=\"acct ok\" data-account=\"work\"><h2>work <small>imap &middot; TLSv1.3</small></h2>"));
     assert_non_null(strstr(buf, "<span class=\"state\">ok</span> &middot; checked 10 s ago &middot; next in 4 min"));
     assert_non_null(strstr(buf, "<span class=\"state\">error</span> &middot; not checked yet</small>"));
     assert_non_null(strstr(buf, "<td class=\"n unseen\">3</td><td class=\"n new\">1</td>"));
@@ -387,7 +421,10 @@ static void html_page(void **state)
 static void html_times(void **state)
 {
     (void)state;
-    static const struct { uint32_t last, next; const char *want; } t[] = {
+    static const struct {
+        uint32_t last, next;
+        const char *want;
+    } t[] = {
         { 1000000, 1000000, "checked just now &middot; next now" },
         { 1000001, 999999, "checked just now &middot; next now" }, /* clock stepped back */
         { 999941, 1000059, "checked 59 s ago &middot; next in 59 s" },

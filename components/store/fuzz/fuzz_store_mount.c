@@ -17,14 +17,13 @@ static uint8_t mem[4 * 512], scratch[512];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint32_t units[4] = {1, 4, 8, 16};
+    static const uint32_t units[4] = { 1, 4, 8, 16 };
     biff_flash_ram ram;
     biff_flash_fault fault;
     biff_store st;
     uint8_t buf[BIFF_STORE_MAX_VALUE];
     size_t len;
-    if (size < 1)
-        return 0;
+    if (size < 1) return 0;
     uint32_t unit = units[data[0] & 3], sectors = 2 + (data[0] >> 2 & 1) * 2; /* 2 or 4 */
     uint32_t ssize = data[0] & 8 ? 512 : 256, bytes = ssize * sectors;
     data++;
@@ -36,30 +35,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         biff_flash_fault_init(&fault, &ram.flash, scratch, 1))
         __builtin_trap();
     if (prepared) {
-        if (biff_store_mount(&st, &ram.flash) != BIFF_STORE_OK)
-            __builtin_trap();
+        if (biff_store_mount(&st, &ram.flash) != BIFF_STORE_OK) __builtin_trap();
         for (uint32_t i = 0; i < 40; i++) {
             memset(buf, (int)i, 40);
             biff_store_write(&st, (uint16_t)(i % 5), buf, 5 + i % 30); /* FULL on small parts */
         }
         biff_store_delete(&st, 2);
-        for (size_t i = 0; i < img; i++)
-            mem[i] ^= data[i];
+        for (size_t i = 0; i < img; i++) mem[i] ^= data[i];
     } else {
         memcpy(mem, data, img);
     }
     data += img;
     size -= img;
-    if (biff_store_mount(&st, &fault.flash) != BIFF_STORE_OK)
-        return 0;
+    if (biff_store_mount(&st, &fault.flash) != BIFF_STORE_OK) return 0;
     biff_store_stats stats;
     biff_store_stats_get(&st, &stats);
     for (size_t i = 0; i + 2 <= size; i += 2) {
         uint16_t key = data[i + 1] & 7;
         switch (data[i] & 3) {
-        case 0:
-            biff_store_read(&st, key, buf, data[i] >> 2, &len);
-            break;
+        case 0: biff_store_read(&st, key, buf, data[i] >> 2, &len); break;
         case 1: {
             uint32_t n = (uint32_t)(data[i] >> 2) * 4u;
             memset(buf, data[i + 1], n);
@@ -74,11 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
             break;
         default:
-            if (biff_store_mount(&st, &fault.flash) != BIFF_STORE_OK)
-                return 0;
+            if (biff_store_mount(&st, &fault.flash) != BIFF_STORE_OK) return 0;
         }
     }
-    if (fault.reprograms)
-        __builtin_trap();
+    if (fault.reprograms) __builtin_trap();
     return 0;
 }

@@ -34,8 +34,7 @@ static biff_flash_status fault_result(biff_flash_fault *f, biff_flash_status inn
 static biff_flash_status fault_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
 {
     biff_flash_fault *f = ctx;
-    if (f->dead)
-        return BIFF_FLASH_E_CUT;
+    if (f->dead) return BIFF_FLASH_E_CUT;
     biff_flash_status s = f->inner->read(f->inner->ctx, addr, buf, len);
     f->reads++;
     if (s == BIFF_FLASH_OK && len &&
@@ -52,24 +51,19 @@ static biff_flash_status fault_program(void *ctx, uint32_t addr, const void *dat
     biff_flash_fault *f = ctx;
     const uint8_t *d = data;
     uint8_t *cur = f->scratch;
-    if (f->dead)
-        return BIFF_FLASH_E_CUT;
+    if (f->dead) return BIFF_FLASH_E_CUT;
     f->ops++;
     biff_flash_status s = biff_flash_check(&f->flash, addr, len, 1);
-    if (s == BIFF_FLASH_OK && len > f->flash.sector_size)
-        s = BIFF_FLASH_E_RANGE; /* the scratch holds one sector */
-    if (s == BIFF_FLASH_OK)
-        s = f->inner->read(f->inner->ctx, addr, cur, len);
-    if (s != BIFF_FLASH_OK)
-        return s;
+    if (s == BIFF_FLASH_OK && len > f->flash.sector_size) s = BIFF_FLASH_E_RANGE; /* the scratch holds one sector */
+    if (s == BIFF_FLASH_OK) s = f->inner->read(f->inner->ctx, addr, cur, len);
+    if (s != BIFF_FLASH_OK) return s;
     for (uint32_t i = 0; i < len; i++) {
         if (cur[i] != 0xFF) {
             f->reprograms++;
             break;
         }
     }
-    if (!faulting(f))
-        return f->inner->program(f->inner->ctx, addr, data, len);
+    if (!faulting(f)) return f->inner->program(f->inner->ctx, addr, data, len);
 
     uint8_t mode = pick_mode(f);
     if (mode != BIFF_FAULT_ATOMIC && len) {
@@ -89,27 +83,22 @@ static biff_flash_status fault_erase(void *ctx, uint32_t sector)
 {
     biff_flash_fault *f = ctx;
     uint32_t size = f->flash.sector_size;
-    if (f->dead)
-        return BIFF_FLASH_E_CUT;
+    if (f->dead) return BIFF_FLASH_E_CUT;
     f->ops++;
-    if (sector >= f->flash.sector_count)
-        return BIFF_FLASH_E_RANGE;
-    if (!faulting(f))
-        return f->inner->erase(f->inner->ctx, sector);
+    if (sector >= f->flash.sector_count) return BIFF_FLASH_E_RANGE;
+    if (!faulting(f)) return f->inner->erase(f->inner->ctx, sector);
 
     biff_flash_status s = BIFF_FLASH_OK;
     uint8_t mode = pick_mode(f);
     if (mode != BIFF_FAULT_ATOMIC) {
         uint8_t *img = f->scratch;
         s = f->inner->read(f->inner->ctx, sector * size, img, size);
-        if (s == BIFF_FLASH_OK)
-            s = f->inner->erase(f->inner->ctx, sector);
+        if (s == BIFF_FLASH_OK) s = f->inner->erase(f->inner->ctx, sector);
         if (s == BIFF_FLASH_OK) {
             uint32_t k = rnd(f) % size;
             for (uint32_t i = 0; i < size; i++) {
                 if (mode == BIFF_FAULT_PREFIX) {
-                    if (i < k)
-                        img[i] = 0xFF;
+                    if (i < k) img[i] = 0xFF;
                 } else {
                     uint32_t r = rnd(f);
                     if (r % 3u == 0)
@@ -125,12 +114,10 @@ static biff_flash_status fault_erase(void *ctx, uint32_t sector)
     return fault_result(f, s);
 }
 
-biff_flash_status biff_flash_fault_init(biff_flash_fault *f, const biff_flash *inner,
-                                        uint8_t *scratch, uint32_t seed)
+biff_flash_status biff_flash_fault_init(biff_flash_fault *f, const biff_flash *inner, uint8_t *scratch, uint32_t seed)
 {
-    if (!f || !inner || !scratch)
-        return BIFF_FLASH_E_RANGE;
-    *f = (biff_flash_fault){0};
+    if (!f || !inner || !scratch) return BIFF_FLASH_E_RANGE;
+    *f = (biff_flash_fault){ 0 };
     f->flash = *inner;
     f->flash.read = fault_read;
     f->flash.program = fault_program;

@@ -25,8 +25,8 @@
 #include "biff/flash_fault.h"
 #include "biff/store.h"
 
-#define KEYS 6
-#define MAXV 200
+#define KEYS    6
+#define MAXV    200
 #define MAX_MEM (8u * 1024u)
 /* At most one flipped read among the 8 reads of one record's two tries (256 B in 64 B chunks). */
 #define FLIP_EVERY 9u
@@ -41,7 +41,7 @@ typedef struct {
     uint32_t sector_size, sectors, unit, steps;
 } geometry_t;
 
-static const uint16_t key_ids[KEYS] = {0x1000, 0x1001, 0x1010, 0x1011, 0x1020, 0x102F};
+static const uint16_t key_ids[KEYS] = { 0x1000, 0x1001, 0x1010, 0x1011, 0x1020, 0x102F };
 
 static uint32_t mix(uint32_t x)
 {
@@ -55,8 +55,7 @@ static uint32_t mix(uint32_t x)
 
 static void fill(uint8_t *buf, size_t len, uint32_t tag)
 {
-    for (size_t i = 0; i < len; i++)
-        buf[i] = (uint8_t)mix(tag * 977u + (uint32_t)i);
+    for (size_t i = 0; i < len; i++) buf[i] = (uint8_t)mix(tag * 977u + (uint32_t)i);
 }
 
 /* Step i of the workload, applied to the store and (in *m) to the model of what it should hold
@@ -89,17 +88,15 @@ static int verify(biff_store *st, const model_t *old, const model_t *new, int fl
         biff_store_status s = biff_store_read(st, key_ids[k], buf, sizeof buf, &len);
         assert_true(s == BIFF_STORE_OK || s == BIFF_STORE_E_NOT_FOUND);
         int present = s == BIFF_STORE_OK;
-        int is_old = present == old->present[k] &&
-                     (!present || (len == old->len[k] && !memcmp(buf, old->val[k], len)));
+        int is_old = present == old->present[k] && (!present || (len == old->len[k] && !memcmp(buf, old->val[k], len)));
         int is_new = k == flight && present == new->present[k] &&
                      (!present || (len == new->len[k] && !memcmp(buf, new->val[k], len)));
         if (!is_old && !is_new) {
-            fprintf(stderr, "key %d: present %d len %zu (old: %d/%u new: %d/%u) flight %d\n", k,
-                    present, len, old->present[k], old->len[k], new->present[k], new->len[k], flight);
+            fprintf(stderr, "key %d: present %d len %zu (old: %d/%u new: %d/%u) flight %d\n", k, present, len,
+                    old->present[k], old->len[k], new->present[k], new->len[k], flight);
             fail();
         }
-        if (k == flight && !is_old)
-            landed = 1;
+        if (k == flight && !is_old) landed = 1;
     }
     return landed;
 }
@@ -149,8 +146,7 @@ static int stick_spare_seq_bit(uint8_t *mem, const geometry_t *g)
         }
     }
     uint8_t *spare = mem + (active + 1u) % g->sectors * g->sector_size;
-    if (!any || !header_ok(spare) || (spare[11] & 0x80u))
-        return 0;
+    if (!any || !header_ok(spare) || (spare[11] & 0x80u)) return 0;
     spare[11] |= 0x80u;
     return 1;
 }
@@ -164,7 +160,6 @@ static void mount_noisy(biff_store *st, biff_flash_fault *tf, const geometry_t *
     memset(st, 0, sizeof *st);
     assert_int_equal(biff_store_mount(st, &tf->flash), BIFF_STORE_OK);
 }
-
 
 static void run_sweep(const geometry_t *g, uint8_t mode, uint32_t seed, sweep_result *res)
 {
@@ -201,8 +196,7 @@ static void run_sweep(const geometry_t *g, uint8_t mode, uint32_t seed, sweep_re
             tf.cut_mode = mode;
             memset(&tst, 0, sizeof tst);
             biff_store_status s = biff_store_mount(&tst, &tf.flash);
-            if (s == BIFF_STORE_OK)
-                s = step(&tst, &want, i);
+            if (s == BIFF_STORE_OK) s = step(&tst, &want, i);
             assert_true(tf.dead); /* the cut landed on op r of this step */
             assert_int_not_equal(s, BIFF_STORE_OK);
             res->cuts++;
@@ -225,8 +219,7 @@ static void run_sweep(const geometry_t *g, uint8_t mode, uint32_t seed, sweep_re
                 if (tf.dead) {
                     res->second++;
                     mount_noisy(&tst, &tf, g, &res->stuck);
-                    if (verify(&tst, &cur, &tmp, flight_key(j)))
-                        cur = tmp;
+                    if (verify(&tst, &cur, &tmp, flight_key(j))) cur = tmp;
                     tf.flip_every = 0;
                     continue; /* that step may or may not have landed; go on from the truth */
                 }
@@ -249,7 +242,7 @@ static void run_sweep(const geometry_t *g, uint8_t mode, uint32_t seed, sweep_re
 
 static const char *mode_name(uint8_t mode)
 {
-    static const char *const names[] = {"atomic", "prefix", "scatter", "any"};
+    static const char *const names[] = { "atomic", "prefix", "scatter", "any" };
     return names[mode & 3];
 }
 
@@ -262,8 +255,7 @@ static unsigned env_seeds(void)
 
 static void sweep_modes(const geometry_t *g)
 {
-    static const uint8_t modes[] = {BIFF_FAULT_ATOMIC, BIFF_FAULT_PREFIX, BIFF_FAULT_SCATTER,
-                                    BIFF_FAULT_ANY};
+    static const uint8_t modes[] = { BIFF_FAULT_ATOMIC, BIFF_FAULT_PREFIX, BIFF_FAULT_SCATTER, BIFF_FAULT_ANY };
     uint32_t all = 0;
     for (size_t m = 0; m < sizeof modes; m++) {
         /* Atomic cuts have no randomness but for the second cut: fewer seeds do. */
@@ -277,8 +269,8 @@ static void sweep_modes(const geometry_t *g)
             printf("powerloss %ux%u unit %u, %u steps, %s seed %u: %u cut points (every op), "
                    "%u gcs in workload, %u second cuts, %u in-flight writes had landed, %u flipped reads, "
                    "%u stuck spare header bits\n",
-                   g->sectors, g->sector_size, g->unit, g->steps, mode_name(modes[m]), seed,
-                   res.cuts, res.gcs, res.second, res.landed, res.flips, res.stuck);
+                   g->sectors, g->sector_size, g->unit, g->steps, mode_name(modes[m]), seed, res.cuts, res.gcs,
+                   res.second, res.landed, res.flips, res.stuck);
             all += res.cuts + res.second;
         }
     }
@@ -288,21 +280,21 @@ static void sweep_modes(const geometry_t *g)
 static void test_sweep_5x512_unit8(void **state)
 {
     (void)state;
-    const geometry_t g = {512, 5, 8, 300};
+    const geometry_t g = { 512, 5, 8, 300 };
     sweep_modes(&g);
 }
 
 static void test_sweep_3x384_unit4(void **state)
 {
     (void)state;
-    const geometry_t g = {384, 3, 4, 150};
+    const geometry_t g = { 384, 3, 4, 150 };
     sweep_modes(&g);
 }
 
 static void test_sweep_2x1024_unit1(void **state)
 {
     (void)state;
-    const geometry_t g = {1024, 2, 1, 150};
+    const geometry_t g = { 1024, 2, 1, 150 };
     sweep_modes(&g);
 }
 

@@ -36,8 +36,7 @@ static const biff_flash *rig_init(uint32_t size, uint32_t count, uint32_t unit)
 
 static void fill(uint8_t *buf, size_t len, uint32_t tag)
 {
-    for (size_t i = 0; i < len; i++)
-        buf[i] = (uint8_t)(tag * 31u + i * 7u + (tag >> 8));
+    for (size_t i = 0; i < len; i++) buf[i] = (uint8_t)(tag * 31u + i * 7u + (tag >> 8));
 }
 
 static void check_value(biff_store *st, uint16_t key, const uint8_t *want, size_t wlen)
@@ -60,9 +59,9 @@ static void test_ram_flash_is_nor(void **state)
 {
     (void)state;
     const biff_flash *f = rig_init(256, 2, 4);
-    uint8_t a[4] = {0x0F, 0xF0, 0x00, 0xFF}, b[4] = {0xFF, 0xFF, 0xFF, 0xFF}, r[4];
+    uint8_t a[4] = { 0x0F, 0xF0, 0x00, 0xFF }, b[4] = { 0xFF, 0xFF, 0xFF, 0xFF }, r[4];
     assert_int_equal(f->program(f->ctx, 0, a, 4), BIFF_FLASH_OK);
-    assert_int_equal(f->program(f->ctx, 0, b, 4), BIFF_FLASH_E_NOR); /* would set bits */
+    assert_int_equal(f->program(f->ctx, 0, b, 4), BIFF_FLASH_E_NOR);   /* would set bits */
     assert_int_equal(f->program(f->ctx, 2, a, 4), BIFF_FLASH_E_RANGE); /* misaligned */
     assert_int_equal(f->program(f->ctx, 512, a, 4), BIFF_FLASH_E_RANGE);
     assert_int_equal(f->read(f->ctx, 0, r, 4), BIFF_FLASH_OK);
@@ -99,7 +98,7 @@ static void test_basic_roundtrip_and_remount(void **state)
     check_value(&R.st, 2, v, 0);
     assert_int_equal(biff_store_read(&R.st, 3, buf, sizeof buf, &len), BIFF_STORE_E_NOT_FOUND);
     /* Limits. */
-    uint8_t big[BIFF_STORE_MAX_VALUE + 1] = {0};
+    uint8_t big[BIFF_STORE_MAX_VALUE + 1] = { 0 };
     assert_int_equal(biff_store_write(&R.st, 4, big, sizeof big), BIFF_STORE_E_TOO_BIG);
     assert_int_equal(biff_store_write(&R.st, 4, big, BIFF_STORE_MAX_VALUE), BIFF_STORE_OK);
     assert_int_equal(biff_store_write(&R.st, 0xFFFF, "x", 1), BIFF_STORE_E_ARG);
@@ -132,12 +131,12 @@ static void test_unchanged_values_not_rewritten(void **state)
 static void test_geometries_with_gc(void **state)
 {
     (void)state;
-    static const uint32_t units[] = {1, 2, 4, 8, 16, 32};
+    static const uint32_t units[] = { 1, 2, 4, 8, 16, 32 };
     for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
         for (uint32_t n = 2; n <= 5; n++) {
             const biff_flash *f = rig_init(1024, n, units[u]);
             uint8_t model[6][64];
-            size_t mlen[6] = {0};
+            size_t mlen[6] = { 0 };
             assert_int_equal(biff_store_mount(&R.st, f), BIFF_STORE_OK);
             for (uint32_t i = 0; i < 300; i++) {
                 uint16_t key = (uint16_t)(i % 6);
@@ -149,8 +148,7 @@ static void test_geometries_with_gc(void **state)
                     assert_int_equal(biff_store_mount(&R.st, f), BIFF_STORE_OK);
                 }
             }
-            for (uint16_t k = 0; k < 6; k++)
-                check_value(&R.st, k, model[k], mlen[k]);
+            for (uint16_t k = 0; k < 6; k++) check_value(&R.st, k, model[k], mlen[k]);
             biff_store_stats s;
             assert_int_equal(biff_store_stats_get(&R.st, &s), BIFF_STORE_OK);
             assert_int_equal(R.fault.reprograms, 0);
@@ -191,10 +189,8 @@ static void test_full_store(void **state)
         check_value(&R.st, k, w, sizeof w);
     }
     /* Fill up with small values, then delete everything, one by one. */
-    for (k = 100; s != BIFF_STORE_E_FULL; k++)
-        s = biff_store_write(&R.st, k, "0123456789", 10);
-    for (uint16_t d = 0; d < k; d++)
-        assert_int_equal(biff_store_delete(&R.st, d), BIFF_STORE_OK);
+    for (k = 100; s != BIFF_STORE_E_FULL; k++) s = biff_store_write(&R.st, k, "0123456789", 10);
+    for (uint16_t d = 0; d < k; d++) assert_int_equal(biff_store_delete(&R.st, d), BIFF_STORE_OK);
     memset(&R.st, 0, sizeof R.st);
     assert_int_equal(biff_store_mount(&R.st, f), BIFF_STORE_OK);
     size_t len;
@@ -212,11 +208,9 @@ static void test_delete_when_full_of_live_values(void **state)
     biff_store_status s = BIFF_STORE_OK;
     uint16_t k;
     assert_int_equal(biff_store_mount(&R.st, f), BIFF_STORE_OK);
-    for (k = 0; k < 200 && s == BIFF_STORE_OK; k++)
-        s = biff_store_write(&R.st, k, "live value", 10);
+    for (k = 0; k < 200 && s == BIFF_STORE_OK; k++) s = biff_store_write(&R.st, k, "live value", 10);
     assert_int_equal(s, BIFF_STORE_E_FULL);
-    for (uint16_t d = 0; d + 1u < k; d++)
-        assert_int_equal(biff_store_delete(&R.st, d), BIFF_STORE_OK);
+    for (uint16_t d = 0; d + 1u < k; d++) assert_int_equal(biff_store_delete(&R.st, d), BIFF_STORE_OK);
 }
 
 static uint32_t xs(uint32_t *x)
@@ -238,16 +232,14 @@ static void test_corrupt_images(void **state)
     for (int round = 0; round < 200; round++) {
         const biff_flash *f = rig_init(512, 4, 4);
         if (round % 2 == 0) {
-            for (size_t i = 0; i < 2048; i++)
-                R.mem[i] = (uint8_t)xs(&x);
+            for (size_t i = 0; i < 2048; i++) R.mem[i] = (uint8_t)xs(&x);
         } else {
             assert_int_equal(biff_store_mount(&R.st, f), BIFF_STORE_OK);
             for (uint16_t i = 0; i < 40; i++) {
                 fill(v, sizeof v, i);
                 assert_int_equal(biff_store_write(&R.st, i % 5, v, 10 + i), BIFF_STORE_OK);
             }
-            for (int d = 0; d < 1 + round % 7; d++)
-                R.mem[xs(&x) % 2048] ^= (uint8_t)(1u << (xs(&x) % 8));
+            for (int d = 0; d < 1 + round % 7; d++) R.mem[xs(&x) % 2048] ^= (uint8_t)(1u << (xs(&x) % 8));
         }
         memset(&R.st, 0, sizeof R.st);
         assert_int_equal(biff_store_mount(&R.st, f), BIFF_STORE_OK);
@@ -298,8 +290,7 @@ static void test_read_bit_errors(void **state)
         assert_int_equal(biff_store_write(&R.st, i % 8, v[i % 8], 48), BIFF_STORE_OK);
     }
     uint32_t base = R.fault.reads, checked = 0;
-    for (uint16_t k = 0; k < 8; k++)
-        check_value(&R.st, k, v[k], 48);
+    for (uint16_t k = 0; k < 8; k++) check_value(&R.st, k, v[k], 48);
     uint32_t per_pass = R.fault.reads - base;
     for (uint32_t at = 1; at <= per_pass; at++) {
         R.fault.reads = 0;
@@ -323,8 +314,7 @@ static void test_read_bit_errors(void **state)
         memset(&R.st, 0, sizeof R.st);
         assert_int_equal(biff_store_mount(&R.st, f), BIFF_STORE_OK);
         R.fault.flip_read_at = 0;
-        for (uint16_t k = 0; k < 8; k++)
-            check_value(&R.st, k, v[k], 48);
+        for (uint16_t k = 0; k < 8; k++) check_value(&R.st, k, v[k], 48);
     }
     /* Noisy reads (a flip in every 7th read): results are right or an error, never garbage. */
     R.fault.flip_every = 7;
@@ -341,8 +331,8 @@ static void test_read_bit_errors(void **state)
         }
     }
     R.fault.flip_every = 0;
-    printf("read bit errors: %u single-flip reads exact; noisy pass %u errors of 400, %u flips\n",
-           checked, errors, R.fault.flips);
+    printf("read bit errors: %u single-flip reads exact; noisy pass %u errors of 400, %u flips\n", checked, errors,
+           R.fault.flips);
 }
 
 static void test_version_mismatch(void **state)
@@ -358,8 +348,7 @@ static void test_version_mismatch(void **state)
     memcpy(h, R.mem, 20);
     h[4] = 2;
     uint32_t crc = biff_store_crc32(0, h, 16);
-    for (int i = 0; i < 4; i++)
-        h[16 + i] = (uint8_t)(crc >> (8 * i));
+    for (int i = 0; i < 4; i++) h[16 + i] = (uint8_t)(crc >> (8 * i));
     memcpy(R.mem + 512, h, 20);
     uint32_t ops = R.fault.ops;
     memset(&R.st, 0, sizeof R.st);
@@ -384,19 +373,17 @@ static void test_on_flash_layout(void **state)
 {
     (void)state;
     const biff_flash *f = rig_init(256, 2, 4);
-    static const uint8_t hdr[16] = {'B', 'F', 'S', 'T', 1, 4, 0xFF, 0x00,
-                                    1, 0, 0, 0, 1, 0, 0, 0};
+    static const uint8_t hdr[16] = { 'B', 'F', 'S', 'T', 1, 4, 0xFF, 0x00, 1, 0, 0, 0, 1, 0, 0, 0 };
     assert_int_equal(biff_store_mount(&R.st, f), BIFF_STORE_OK);
     assert_memory_equal(R.mem, hdr, 16);
     assert_int_equal(biff_store_write(&R.st, 0x1234, "abcde", 5), BIFF_STORE_OK);
     assert_memory_equal(R.mem + 20, "abcde\xFF\xFF\xFF", 8);
     const uint8_t *a = R.mem + 256 - 16;
-    static const uint8_t ate_head[8] = {0x34, 0x12, 5, 0, 1, 0, 0, 0};
+    static const uint8_t ate_head[8] = { 0x34, 0x12, 5, 0, 1, 0, 0, 0 };
     assert_memory_equal(a, ate_head, 8);
     assert_int_equal(a[12] | a[13] << 8, 20); /* data offset */
     uint32_t dcrc = biff_store_crc32(biff_store_crc32(0, ate_head, 8), "abcde", 5);
-    assert_int_equal((uint32_t)a[8] | (uint32_t)a[9] << 8 | (uint32_t)a[10] << 16 | (uint32_t)a[11] << 24,
-                     dcrc);
+    assert_int_equal((uint32_t)a[8] | (uint32_t)a[9] << 8 | (uint32_t)a[10] << 16 | (uint32_t)a[11] << 24, dcrc);
 }
 
 /* Wear: erase counts stay within a small ratio across sectors. */
@@ -421,8 +408,8 @@ static void test_wear_spread(void **state)
         lo = R.erases[s] < lo ? R.erases[s] : lo;
         hi = R.erases[s] > hi ? R.erases[s] : hi;
     }
-    printf("wear: %u updates, 8 sectors, erase counts min %u max %u (ratio %.3f)\n", updates, lo,
-           hi, (double)hi / (double)lo);
+    printf("wear: %u updates, 8 sectors, erase counts min %u max %u (ratio %.3f)\n", updates, lo, hi,
+           (double)hi / (double)lo);
     assert_true(lo > 0);
     assert_true(hi * 100 <= lo * 105); /* within 5 % */
     /* The header's count is carried from erase to erase (a blank sector starts from its

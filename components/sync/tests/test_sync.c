@@ -98,7 +98,7 @@ static void test_bind_account_list(void **state)
 {
     (void)state;
     rig();
-    uint32_t ids[3] = {id("imaps://a@x"), id("pop3s://b@y"), id("imaps://c@z")}, fresh = 0;
+    uint32_t ids[3] = { id("imaps://a@x"), id("pop3s://b@y"), id("imaps://c@z") }, fresh = 0;
     biff_sync_folder r;
     assert_int_equal(biff_sync_bind(&st, ids, 3, &fresh), BIFF_SYNC_FRESH);
     assert_int_equal(fresh, 0x7);
@@ -114,16 +114,14 @@ static void test_bind_account_list(void **state)
     ids[1] = id("pop3s://someone-else@y");
     assert_int_equal(biff_sync_bind(&st, ids, 3, &fresh), BIFF_SYNC_FRESH);
     assert_int_equal(fresh, 0x2);
-    assert_int_equal(biff_store_read(&st, BIFF_SYNC_KEY(1, 0), NULL, 0, &(size_t){0}),
-                     BIFF_STORE_E_NOT_FOUND);
+    assert_int_equal(biff_store_read(&st, BIFF_SYNC_KEY(1, 0), NULL, 0, &(size_t){ 0 }), BIFF_STORE_E_NOT_FOUND);
     assert_int_equal(biff_sync_folder_load(&st, 0, 0, ids[0], 0, &r), BIFF_SYNC_OK);
     assert_int_equal(r.uidnext_acked, 10);
     assert_int_equal(biff_sync_folder_load(&st, 2, 0, ids[2], 0, &r), BIFF_SYNC_OK);
     assert_int_equal(r.uidnext_acked, 12);
     /* Account 2 removed: its records go. A new account 3 appears fresh. */
     assert_int_equal(biff_sync_bind(&st, ids, 2, &fresh), BIFF_SYNC_OK);
-    assert_int_equal(biff_store_read(&st, BIFF_SYNC_KEY(2, 0), NULL, 0, &(size_t){0}),
-                     BIFF_STORE_E_NOT_FOUND);
+    assert_int_equal(biff_store_read(&st, BIFF_SYNC_KEY(2, 0), NULL, 0, &(size_t){ 0 }), BIFF_STORE_E_NOT_FOUND);
     ids[2] = id("imaps://new@w");
     assert_int_equal(biff_sync_bind(&st, ids, 3, &fresh), BIFF_SYNC_FRESH);
     assert_int_equal(fresh, 0x4);
@@ -154,13 +152,11 @@ static void test_imap_new(void **state)
 }
 
 /* Feed uid strings; returns new count; *save gets the next set. */
-static uint32_t pop3_check(const biff_sync_uidset *seen, const char *const *uids, unsigned n,
-                           biff_sync_uidset *next)
+static uint32_t pop3_check(const biff_sync_uidset *seen, const char *const *uids, unsigned n, biff_sync_uidset *next)
 {
     biff_sync_pop3_scan sc;
     biff_sync_pop3_begin(&sc, seen);
-    for (unsigned i = 0; i < n; i++)
-        biff_sync_pop3_add(&sc, id(uids[i]));
+    for (unsigned i = 0; i < n; i++) biff_sync_pop3_add(&sc, id(uids[i]));
     uint32_t nw = biff_sync_pop3_end(&sc);
     *next = sc.next;
     return nw;
@@ -172,11 +168,11 @@ static void test_pop3_new(void **state)
     rig();
     biff_sync_uidset seen, next;
     uint32_t acc = id("pop3s://u@h");
-    static const char *const l1[] = {"a1", "a2", "a3"};
-    static const char *const l2[] = {"a1", "a2", "a3", "a4", "a5"};
-    static const char *const l3[] = {"a2", "a4", "a5", "a6"}; /* a1, a3 deleted by another client */
-    static const char *const l4[] = {"b1", "b2"};             /* all recorded mail deleted */
-    static const char *const l5[] = {0};
+    static const char *const l1[] = { "a1", "a2", "a3" };
+    static const char *const l2[] = { "a1", "a2", "a3", "a4", "a5" };
+    static const char *const l3[] = { "a2", "a4", "a5", "a6" }; /* a1, a3 deleted by another client */
+    static const char *const l4[] = { "b1", "b2" };             /* all recorded mail deleted */
+    static const char *const l5[] = { 0 };
     assert_int_equal(biff_sync_pop3_load(&st, 1, acc, &seen), BIFF_SYNC_FRESH);
     assert_false(seen.valid);
     /* First check: a baseline, nothing is "new". */
@@ -231,8 +227,7 @@ static void set_of(biff_sync_uidset *set, const char *const *uids, unsigned n)
 {
     memset(set, 0, sizeof *set);
     set->valid = 1;
-    for (unsigned i = 0; i < n; i++)
-        set->digest[set->count++] = id(uids[i]);
+    for (unsigned i = 0; i < n; i++) set->digest[set->count++] = id(uids[i]);
 }
 
 /* An acknowledge while a listing streams in: what was listed and what follows is compared
@@ -240,28 +235,24 @@ static void set_of(biff_sync_uidset *set, const char *const *uids, unsigned n)
 static void test_pop3_rebase(void **state)
 {
     (void)state;
-    static const char *const l[] = {"a1", "a2", "a3", "a4", "a5", "a6"};
+    static const char *const l[] = { "a1", "a2", "a3", "a4", "a5", "a6" };
     biff_sync_uidset before, acked, none;
     biff_sync_pop3_scan sc;
     set_of(&before, l, 3); /* a1..a3 acknowledged; the page then showed a4, a5 as new */
     set_of(&acked, l, 5);  /* ... and they were acknowledged during the next check */
 
     biff_sync_pop3_begin(&sc, &before);
-    for (unsigned i = 0; i < 5; i++)
-        biff_sync_pop3_add(&sc, id(l[i]));
+    for (unsigned i = 0; i < 5; i++) biff_sync_pop3_add(&sc, id(l[i]));
     assert_int_equal(biff_sync_pop3_end(&sc), 2); /* no acknowledge: a4, a5 stay new */
 
     biff_sync_pop3_begin(&sc, &before); /* acknowledged half-way through the listing */
-    for (unsigned i = 0; i < 3; i++)
-        biff_sync_pop3_add(&sc, id(l[i]));
+    for (unsigned i = 0; i < 3; i++) biff_sync_pop3_add(&sc, id(l[i]));
     biff_sync_pop3_rebase(&sc, &acked);
-    for (unsigned i = 3; i < 5; i++)
-        assert_int_equal(biff_sync_pop3_add(&sc, id(l[i])), 0);
+    for (unsigned i = 3; i < 5; i++) assert_int_equal(biff_sync_pop3_add(&sc, id(l[i])), 0);
     assert_int_equal(biff_sync_pop3_end(&sc), 0);
 
     biff_sync_pop3_begin(&sc, &before); /* acknowledged after the listing; a6 came after the page */
-    for (unsigned i = 0; i < 6; i++)
-        biff_sync_pop3_add(&sc, id(l[i]));
+    for (unsigned i = 0; i < 6; i++) biff_sync_pop3_add(&sc, id(l[i]));
     biff_sync_pop3_rebase(&sc, &acked);
     assert_int_equal(biff_sync_pop3_end(&sc), 1);
     assert_int_equal(sc.unknown, 1);
@@ -287,8 +278,7 @@ static void test_pop3_rebase_window(void **state)
     set_of(&empty, uids, 0);
     set_of(&acked, uids + 150, BIFF_SYNC_POP3_MAX); /* m150..m197 */
     biff_sync_pop3_begin(&sc, &empty);
-    for (unsigned i = 0; i < 200; i++)
-        biff_sync_pop3_add(&sc, id(uids[i]));
+    for (unsigned i = 0; i < 200; i++) biff_sync_pop3_add(&sc, id(uids[i]));
     assert_int_equal(biff_sync_pop3_end(&sc), 200);
     biff_sync_pop3_rebase(&sc, &acked);
     assert_int_equal(biff_sync_pop3_end(&sc), 2); /* m198, m199 */
@@ -304,13 +294,13 @@ static void test_sync_powerloss(void **state)
     (void)state;
     enum { CYCLES = 120 };
     static uint8_t snap[sizeof mem];
-    uint32_t ids[2] = {id("imaps://a@x"), id("pop3s://b@y")}, fresh;
+    uint32_t ids[2] = { id("imaps://a@x"), id("pop3s://b@y") }, fresh;
     uint32_t cuts = 0;
     /* Golden run to count ops per cycle, with the before-image of each cycle kept per cut. */
     rig();
     assert_int_equal(biff_sync_bind(&st, ids, 2, &fresh), BIFF_SYNC_FRESH);
-    biff_sync_folder f = {.account_id = ids[0], .folder_id = id("INBOX")}, f_before;
-    biff_sync_uidset u = {.account_id = ids[1], .valid = 1}, u_before;
+    biff_sync_folder f = { .account_id = ids[0], .folder_id = id("INBOX") }, f_before;
+    biff_sync_uidset u = { .account_id = ids[1], .valid = 1 }, u_before;
     for (uint32_t c = 0; c < CYCLES; c++) {
         memcpy(snap, mem, sizeof mem);
         f_before = f;
@@ -358,8 +348,7 @@ static void test_sync_powerloss(void **state)
             if (!(c == 0 && s == BIFF_SYNC_FRESH)) {
                 assert_int_equal(s, BIFF_SYNC_OK);
                 int is_new = lu.count == u.count && !memcmp(lu.digest, u.digest, 4u * u.count);
-                int is_old = lu.count == u_before.count &&
-                             !memcmp(lu.digest, u_before.digest, 4u * u_before.count);
+                int is_old = lu.count == u_before.count && !memcmp(lu.digest, u_before.digest, 4u * u_before.count);
                 assert_true(is_new || is_old);
             }
             assert_int_equal(biff_sync_bind(&st, ids, 2, &fresh), BIFF_SYNC_OK);
@@ -419,19 +408,15 @@ static void test_bind_many(void **state)
     static uint32_t ids[MANY];
     uint32_t fresh[BIFF_SYNC_FRESH_WORDS(MANY) + 1];
     rig_geo(4096, 16);
-    for (unsigned i = 0; i < MANY; i++)
-        ids[i] = many_id(i, 0);
+    for (unsigned i = 0; i < MANY; i++) ids[i] = many_id(i, 0);
     fresh[BIFF_SYNC_FRESH_WORDS(MANY)] = 0xA5A5A5A5u; /* past the bitmap: must stay */
     assert_int_equal(biff_sync_bind(&st, ids, MANY, fresh), BIFF_SYNC_FRESH);
-    for (unsigned w = 0; w < MANY / 32; w++)
-        assert_int_equal(fresh[w], 0xFFFFFFFFu);
+    for (unsigned w = 0; w < MANY / 32; w++) assert_int_equal(fresh[w], 0xFFFFFFFFu);
     assert_int_equal(fresh[MANY / 32], (1u << (MANY % 32)) - 1u);
     assert_int_equal(fresh[BIFF_SYNC_FRESH_WORDS(MANY)], 0xA5A5A5A5u);
-    for (unsigned i = 0; i < MANY; i++)
-        save_marker(i, ids[i], 1000 + i);
+    for (unsigned i = 0; i < MANY; i++) save_marker(i, ids[i], 1000 + i);
     /* Chunks 0..7 hold 500 ids; nothing else in the list range or the APP range. */
-    for (unsigned c = 0; c < 8; c++)
-        assert_true(has_key((uint16_t)(BIFF_SYNC_KEY_ACCOUNTS + 1 + c)));
+    for (unsigned c = 0; c < 8; c++) assert_true(has_key((uint16_t)(BIFF_SYNC_KEY_ACCOUNTS + 1 + c)));
     assert_false(has_key(BIFF_SYNC_KEY_ACCOUNTS + 9));
     assert_false(has_key(BIFF_SYNC_KEY_ACCOUNTS));
     assert_true(BIFF_SYNC_KEY(BIFF_SYNC_MAX_ACCOUNTS - 1, 15) < BIFF_SYNC_KEY_APP(0));
@@ -439,15 +424,12 @@ static void test_bind_many(void **state)
     remount();
     memset(fresh, 0xFF, 4 * BIFF_SYNC_FRESH_WORDS(MANY));
     assert_int_equal(biff_sync_bind(&st, ids, MANY, fresh), BIFF_SYNC_OK);
-    for (unsigned w = 0; w < BIFF_SYNC_FRESH_WORDS(MANY); w++)
-        assert_int_equal(fresh[w], 0);
-    for (unsigned i = 0; i < MANY; i++)
-        assert_true(marker(i, ids[i], 1000 + i));
+    for (unsigned w = 0; w < BIFF_SYNC_FRESH_WORDS(MANY); w++) assert_int_equal(fresh[w], 0);
+    for (unsigned i = 0; i < MANY; i++) assert_true(marker(i, ids[i], 1000 + i));
 
     /* Three accounts replaced, in the first, a middle and the last chunk. */
-    static const unsigned changed[] = {17, 200, 499};
-    for (unsigned k = 0; k < 3; k++)
-        ids[changed[k]] = many_id(changed[k], 1);
+    static const unsigned changed[] = { 17, 200, 499 };
+    for (unsigned k = 0; k < 3; k++) ids[changed[k]] = many_id(changed[k], 1);
     assert_int_equal(biff_sync_bind(&st, ids, MANY, fresh), BIFF_SYNC_FRESH);
     for (unsigned i = 0, k = 0; i < MANY; i++) {
         int ch = k < 3 && changed[k] == i;
@@ -461,25 +443,20 @@ static void test_bind_many(void **state)
     /* Shrink to 100: the records and list chunks of the rest go. */
     assert_int_equal(biff_sync_bind(&st, ids, 100, fresh), BIFF_SYNC_OK);
     assert_int_equal(fresh[0] | fresh[1] | fresh[2] | fresh[3], 0);
-    for (unsigned i = 100; i < MANY; i++)
-        assert_false(has_key(BIFF_SYNC_KEY(i, 0)));
+    for (unsigned i = 100; i < MANY; i++) assert_false(has_key(BIFF_SYNC_KEY(i, 0)));
     assert_true(has_key(BIFF_SYNC_KEY_ACCOUNTS + 2));
-    for (unsigned c = 2; c < 9; c++)
-        assert_false(has_key((uint16_t)(BIFF_SYNC_KEY_ACCOUNTS + 1 + c)));
-    for (unsigned i = 0; i < 100; i++)
-        assert_int_equal(marker(i, ids[i], 1000 + i), i != 17);
+    for (unsigned c = 2; c < 9; c++) assert_false(has_key((uint16_t)(BIFF_SYNC_KEY_ACCOUNTS + 1 + c)));
+    for (unsigned i = 0; i < 100; i++) assert_int_equal(marker(i, ids[i], 1000 + i), i != 17);
 
     /* Grow to 300 again with the old accounts: they come back fresh (their state was dropped). */
     remount();
     assert_int_equal(biff_sync_bind(&st, ids, 300, fresh), BIFF_SYNC_FRESH);
-    for (unsigned i = 0; i < 300; i++)
-        assert_int_equal(bit(fresh, i), i >= 100);
-    for (unsigned i = 0; i < 100; i++)
-        assert_int_equal(marker(i, ids[i], 1000 + i), i != 17);
+    for (unsigned i = 0; i < 300; i++) assert_int_equal(bit(fresh, i), i >= 100);
+    for (unsigned i = 0; i < 100; i++) assert_int_equal(marker(i, ids[i], 1000 + i), i != 17);
     assert_int_equal(biff_sync_bind(&st, ids, 300, fresh), BIFF_SYNC_OK);
 
     /* Range checks: the last slot works, one more does not. */
-    biff_sync_folder r = {.account_id = 1};
+    biff_sync_folder r = { .account_id = 1 };
     assert_int_equal(biff_sync_folder_save(&st, BIFF_SYNC_MAX_ACCOUNTS - 1, 0, &r), BIFF_SYNC_OK);
     assert_int_equal(biff_sync_folder_save(&st, BIFF_SYNC_MAX_ACCOUNTS, 0, &r), BIFF_SYNC_E_ARG);
     /* The APP range is never touched by a bind. */
@@ -497,11 +474,9 @@ static void test_bind_format1(void **state)
     rig_geo(1024, 8);
     uint32_t ids[5], fresh = 0;
     uint8_t raw[12];
-    for (unsigned i = 0; i < 5; i++)
-        ids[i] = many_id(i, 0);
+    for (unsigned i = 0; i < 5; i++) ids[i] = many_id(i, 0);
     for (unsigned i = 0; i < 3; i++) {
-        for (unsigned b = 0; b < 4; b++)
-            raw[4 * i + b] = (uint8_t)(ids[i] >> (8 * b));
+        for (unsigned b = 0; b < 4; b++) raw[4 * i + b] = (uint8_t)(ids[i] >> (8 * b));
         save_marker(i, ids[i], 50 + i);
     }
     assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY_ACCOUNTS, raw, sizeof raw), BIFF_STORE_OK);
@@ -534,12 +509,10 @@ static void test_copy(void **state)
     static uint32_t ids[70];
     uint32_t fresh[3];
     rig_geo(1024, 8);
-    for (unsigned i = 0; i < 70; i++)
-        ids[i] = many_id(i, 0);
+    for (unsigned i = 0; i < 70; i++) ids[i] = many_id(i, 0);
     assert_int_equal(biff_sync_bind(&st, ids, 70, fresh), BIFF_SYNC_FRESH);
-    for (unsigned i = 0; i < 70; i += 3)
-        save_marker(i, ids[i], 7 + i);
-    biff_sync_uidset u = {.account_id = ids[69], .count = 2, .valid = 1, .digest = {5, 6}}, lu;
+    for (unsigned i = 0; i < 70; i += 3) save_marker(i, ids[i], 7 + i);
+    biff_sync_uidset u = { .account_id = ids[69], .count = 2, .valid = 1, .digest = { 5, 6 } }, lu;
     assert_int_equal(biff_sync_pop3_save(&st, 69, &u), BIFF_SYNC_OK);
     assert_int_equal(biff_store_write(&st, BIFF_SYNC_KEY_APP(1), "app", 3), BIFF_STORE_OK);
     memset(big, 0xFF, sizeof big);
@@ -549,8 +522,7 @@ static void test_copy(void **state)
     assert_int_equal(biff_sync_copy(&to, &st), BIFF_SYNC_OK);
     st = to;
     assert_int_equal(biff_sync_bind(&st, ids, 70, fresh), BIFF_SYNC_OK);
-    for (unsigned i = 0; i < 70; i++)
-        assert_int_equal(marker(i, ids[i], 7 + i), i % 3 == 0);
+    for (unsigned i = 0; i < 70; i++) assert_int_equal(marker(i, ids[i], 7 + i), i % 3 == 0);
     assert_int_equal(biff_sync_pop3_load(&st, 69, ids[69], &lu), BIFF_SYNC_OK);
     assert_int_equal(lu.count, 2);
     assert_int_equal(lu.digest[1], 6);
@@ -571,12 +543,10 @@ static void test_bind_powerloss(void **state)
     rig_geo(4096, 16);
     for (unsigned i = 0; i < PL_N; i++) {
         before[i] = after[i] = many_id(i, 0);
-        if (i % 41 == 5)
-            after[i] = many_id(i, 1);
+        if (i % 41 == 5) after[i] = many_id(i, 1);
     }
     assert_int_equal(biff_sync_bind(&st, before, PL_N, fresh), BIFF_SYNC_FRESH);
-    for (unsigned i = 0; i < PL_N; i++)
-        save_marker(i, before[i], 3 * i + 1);
+    for (unsigned i = 0; i < PL_N; i++) save_marker(i, before[i], 3 * i + 1);
     memcpy(snap, mem, sizeof mem);
     uint32_t ops0 = fault.ops;
     remount();
@@ -589,8 +559,7 @@ static void test_bind_powerloss(void **state)
         fault.cut_at = r;
         fault.cut_mode = BIFF_FAULT_ANY;
         memset(&st, 0, sizeof st);
-        if (biff_store_mount(&st, &fault.flash) == BIFF_STORE_OK)
-            biff_sync_bind(&st, after, n_after, fresh);
+        if (biff_store_mount(&st, &fault.flash) == BIFF_STORE_OK) biff_sync_bind(&st, after, n_after, fresh);
         assert_true(fault.dead);
         biff_flash_fault_power_on(&fault);
         remount();
@@ -604,8 +573,7 @@ static void test_bind_powerloss(void **state)
                 assert_false(has_key(BIFF_SYNC_KEY(i, 0)));
             /* A bind cut short may already have switched a slot's id: it is not reported
              * again, but its records are gone, so loading it says FRESH all the same. */
-            if (keep)
-                assert_false(bit(fresh, i));
+            if (keep) assert_false(bit(fresh, i));
         }
         assert_int_equal(biff_sync_bind(&st, after, n_after, fresh), BIFF_SYNC_OK);
         cuts++;

@@ -14,7 +14,7 @@
 
 /* Platform */
 #define MBEDTLS_PLATFORM_C
-#define MBEDTLS_PLATFORM_MEMORY          /* lets the firmware hand mbedTLS a fixed pool */
+#define MBEDTLS_PLATFORM_MEMORY /* lets the firmware hand mbedTLS a fixed pool */
 #define MBEDTLS_HAVE_ASM
 
 /* Big numbers and curves */
@@ -31,7 +31,7 @@
 #define MBEDTLS_PKCS1_V21
 #define MBEDTLS_OID_C
 #define MBEDTLS_ASN1_PARSE_C
-#define MBEDTLS_ASN1_WRITE_C             /* ECDSA signature conversion for TLS 1.3 */
+#define MBEDTLS_ASN1_WRITE_C /* ECDSA signature conversion for TLS 1.3 */
 #define MBEDTLS_PK_C
 #define MBEDTLS_PK_PARSE_C
 
@@ -44,7 +44,7 @@
 #define MBEDTLS_CHACHAPOLY_C
 #define MBEDTLS_CIPHER_C
 #define MBEDTLS_MD_C
-#define MBEDTLS_MD5_C                    /* POP3 APOP only; never used for certificates */
+#define MBEDTLS_MD5_C /* POP3 APOP only; never used for certificates */
 #define MBEDTLS_SHA224_C
 #define MBEDTLS_SHA256_C
 #define MBEDTLS_SHA256_SMALLER
@@ -81,7 +81,7 @@
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION
 #define MBEDTLS_SSL_SESSION_TICKETS
 #define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
-#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE  /* TLS 1.3 in mbedTLS 3.6 requires it */
+#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE /* TLS 1.3 in mbedTLS 3.6 requires it */
 
 #define MBEDTLS_VERSION_C
 #define MBEDTLS_ERROR_C

@@ -24,11 +24,10 @@ static biff_tls_status ctx_common(biff_tls_ctx *ctx)
         snprintf(ctx->detail, sizeof ctx->detail, "PSA crypto init failed");
         return BIFF_TLS_E_SETUP;
     }
-    ret = mbedtls_ctr_drbg_seed(&ctx->drbg, mbedtls_entropy_func, &ctx->entropy,
-                                (const unsigned char *)"tinybiff", 8);
+    ret = mbedtls_ctr_drbg_seed(&ctx->drbg, mbedtls_entropy_func, &ctx->entropy, (const unsigned char *)"tinybiff", 8);
     if (ret == 0) {
-        ret = mbedtls_ssl_config_defaults(&ctx->conf, MBEDTLS_SSL_IS_CLIENT,
-                                          MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+        ret = mbedtls_ssl_config_defaults(&ctx->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                          MBEDTLS_SSL_PRESET_DEFAULT);
     }
     if (ret != 0) {
         snprintf(ctx->detail, sizeof ctx->detail, "TLS setup failed (-0x%04x)", (unsigned)-ret);
@@ -48,8 +47,8 @@ static biff_tls_status ctx_common(biff_tls_ctx *ctx)
     mbedtls_ssl_conf_max_tls_version(&ctx->conf, MBEDTLS_SSL_VERSION_TLS1_3);
     mbedtls_ssl_conf_session_tickets(&ctx->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
     /* mbedTLS 3.6 ignores TLS 1.3 tickets unless asked to keep them: resumption needs them. */
-    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
-        &ctx->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(&ctx->conf,
+                                                             MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
     return BIFF_TLS_OK;
 }
 
@@ -84,8 +83,7 @@ biff_tls_status biff_tls_ctx_init(biff_tls_ctx *ctx, const char *ca_path)
         snprintf(ctx->detail, sizeof ctx->detail, "CA bundle %.80s cannot be opened", path);
         return BIFF_TLS_E_CA;
     }
-    int ret = is_file ? mbedtls_x509_crt_parse_file(&ctx->ca, path)
-                      : mbedtls_x509_crt_parse_path(&ctx->ca, path);
+    int ret = is_file ? mbedtls_x509_crt_parse_file(&ctx->ca, path) : mbedtls_x509_crt_parse_path(&ctx->ca, path);
     /* A positive count means some certificates of a bundle did not parse: the rest are usable,
      * unless memory ran out (the missing ones would make servers look untrusted). */
     if (ret < 0 || ctx->ca.version == 0 || biff_tls_heap_failures() != failures) {
@@ -105,8 +103,7 @@ biff_tls_status biff_tls_ctx_init_ca_buffer(biff_tls_ctx *ctx, const uint8_t *ca
     mbedtls_x509_crt_init(&ctx->ca);
     biff_tls_status st = ctx_common(ctx);
     if (st != BIFF_TLS_OK) return st;
-    if (mbedtls_x509_crt_parse(&ctx->ca, ca, len) < 0 || ctx->ca.version == 0 ||
-        biff_tls_heap_failures() != failures) {
+    if (mbedtls_x509_crt_parse(&ctx->ca, ca, len) < 0 || ctx->ca.version == 0 || biff_tls_heap_failures() != failures) {
         return ca_unusable(ctx, failures, "the built-in bundle");
     }
     return BIFF_TLS_OK;
@@ -196,15 +193,37 @@ static int32_t tls_recv(void *p, uint8_t *buf, size_t len)
 
 /* Where a handshake stopped, by mbedTLS 3.6's client state (mbedtls_ssl_states). */
 static const char *const step_names[] = {
-    "hello request", "ClientHello", "ServerHello", "server Certificate", "ServerKeyExchange",
+    "hello request",
+    "ClientHello",
+    "ServerHello",
+    "server Certificate",
+    "ServerKeyExchange",
     /* this state reads whatever comes next and only then knows whether it is a CertificateRequest
      * (under TLS 1.3 usually the server's Certificate) */
-    "CertificateRequest (or the next message)", "ServerHelloDone", "client Certificate", "ClientKeyExchange",
-    "CertificateVerify", "client ChangeCipherSpec", "client Finished", "server ChangeCipherSpec",
-    "server Finished", "flush", "wrap-up", "NewSessionTicket", "HelloVerifyRequest",
-    "HelloRetryRequest", "EncryptedExtensions", "EndOfEarlyData", "client CertificateVerify",
-    "client ChangeCipherSpec", "client ChangeCipherSpec", "server ChangeCipherSpec",
-    "client ChangeCipherSpec", "server ChangeCipherSpec", "handshake over", "NewSessionTicket",
+    "CertificateRequest (or the next message)",
+    "ServerHelloDone",
+    "client Certificate",
+    "ClientKeyExchange",
+    "CertificateVerify",
+    "client ChangeCipherSpec",
+    "client Finished",
+    "server ChangeCipherSpec",
+    "server Finished",
+    "flush",
+    "wrap-up",
+    "NewSessionTicket",
+    "HelloVerifyRequest",
+    "HelloRetryRequest",
+    "EncryptedExtensions",
+    "EndOfEarlyData",
+    "client CertificateVerify",
+    "client ChangeCipherSpec",
+    "client ChangeCipherSpec",
+    "server ChangeCipherSpec",
+    "client ChangeCipherSpec",
+    "server ChangeCipherSpec",
+    "handshake over",
+    "NewSessionTicket",
     "NewSessionTicket",
 };
 
@@ -242,9 +261,8 @@ static int out_of_memory(biff_tls *t, int ret)
     return 1;
 }
 
-biff_tls_status biff_tls_start(biff_tls *t, biff_tls_ctx *ctx, biff_transport *lower,
-                               const char *host, const uint8_t *pin_sha256,
-                               const mbedtls_ssl_session *resume)
+biff_tls_status biff_tls_start(biff_tls *t, biff_tls_ctx *ctx, biff_transport *lower, const char *host,
+                               const uint8_t *pin_sha256, const mbedtls_ssl_session *resume)
 {
     memset(t, 0, sizeof *t);
     mbedtls_ssl_init(&t->ssl);
@@ -277,15 +295,22 @@ biff_tls_status biff_tls_start(biff_tls *t, biff_tls_ctx *ctx, biff_transport *l
 static void describe_verify(biff_tls *t, uint32_t flags)
 {
     const char *why;
-    if (t->pin_failed) why = "server key does not match the configured pin";
-    else if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) why = "certificate not issued by a trusted CA";
-    else if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) why = "certificate is for another host name";
-    else if (flags & MBEDTLS_X509_BADCERT_EXPIRED) why = "certificate has expired";
-    else if (flags & MBEDTLS_X509_BADCERT_FUTURE) why = "certificate is not valid yet";
-    else if (flags & MBEDTLS_X509_BADCERT_REVOKED) why = "certificate revoked";
-    else if (flags & (MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK |
-                      MBEDTLS_X509_BADCERT_BAD_KEY)) why = "certificate uses a rejected algorithm or key size";
-    else why = "certificate rejected";
+    if (t->pin_failed)
+        why = "server key does not match the configured pin";
+    else if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
+        why = "certificate not issued by a trusted CA";
+    else if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
+        why = "certificate is for another host name";
+    else if (flags & MBEDTLS_X509_BADCERT_EXPIRED)
+        why = "certificate has expired";
+    else if (flags & MBEDTLS_X509_BADCERT_FUTURE)
+        why = "certificate is not valid yet";
+    else if (flags & MBEDTLS_X509_BADCERT_REVOKED)
+        why = "certificate revoked";
+    else if (flags & (MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY))
+        why = "certificate uses a rejected algorithm or key size";
+    else
+        why = "certificate rejected";
     snprintf(t->detail, sizeof t->detail, "%s (verify flags 0x%05x)", why, (unsigned)flags);
 }
 
@@ -316,9 +341,10 @@ biff_tls_status biff_tls_handshake(biff_tls *t)
      * a Certificate message larger than the buffer. */
     if (ret == MBEDTLS_ERR_SSL_INVALID_RECORD || ret == MBEDTLS_ERR_SSL_BAD_INPUT_DATA ||
         ret == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL) {
-        snprintf(t->detail, sizeof t->detail, "server sent a TLS record or handshake message over %u bytes "
-                 "(-0x%04x at %s); this build takes at most that", (unsigned)MBEDTLS_SSL_IN_CONTENT_LEN,
-                 (unsigned)-ret, biff_tls_step_name(t));
+        snprintf(t->detail, sizeof t->detail,
+                 "server sent a TLS record or handshake message over %u bytes "
+                 "(-0x%04x at %s); this build takes at most that",
+                 (unsigned)MBEDTLS_SSL_IN_CONTENT_LEN, (unsigned)-ret, biff_tls_step_name(t));
         return BIFF_TLS_E_HANDSHAKE;
     }
 #endif

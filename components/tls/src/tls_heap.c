@@ -12,7 +12,7 @@ typedef struct free_blk {
     size_t size;
     struct free_blk *next;
 } free_blk;
-#define HDR ((sizeof(size_t) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
+#define HDR       ((sizeof(size_t) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
 #define MIN_BLOCK ((sizeof(free_blk) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
 
 static struct {
@@ -150,8 +150,23 @@ int biff_tls_heap_counting(void)
 #endif
 }
 
-size_t biff_tls_heap_current(void) { return h.current; }
-size_t biff_tls_heap_peak(void) { return h.peak; }
-void biff_tls_heap_reset_peak(void) { h.peak = h.current; }
-uint32_t biff_tls_heap_failures(void) { return h.failures; }
-size_t biff_tls_heap_capacity(void) { return h.capacity; }
+size_t biff_tls_heap_current(void)
+{
+    return h.current;
+}
+size_t biff_tls_heap_peak(void)
+{
+    return h.peak;
+}
+void biff_tls_heap_reset_peak(void)
+{
+    h.peak = h.current;
+}
+uint32_t biff_tls_heap_failures(void)
+{
+    return h.failures;
+}
+size_t biff_tls_heap_capacity(void)
+{
+    return h.capacity;
+}

@@ -20,7 +20,7 @@ static void known_dates(void **state)
     (void)state;
     assert_int_equal(at(1970, 1, 1, 0, 0, 0), 0u);
     assert_int_equal(at(1999, 12, 31, 23, 59, 59), 946684799u);
-    assert_int_equal(at(2000, 2, 29, 12, 0, 0), 951825600u);  /* leap day of a year divisible by 400 */
+    assert_int_equal(at(2000, 2, 29, 12, 0, 0), 951825600u); /* leap day of a year divisible by 400 */
     assert_int_equal(at(2024, 12, 31, 23, 59, 59), 1735689599u);
     assert_int_equal(at(2026, 11, 26, 3, 0, 0), 1795662000u);
     assert_int_equal(at(2038, 1, 19, 3, 14, 8), 2147483648u); /* past int32 */

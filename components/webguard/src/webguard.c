@@ -77,8 +77,8 @@ biff_webguard_status biff_webguard_host(const biff_webguard *g, const char *host
     return host && host_ok(g, host, len) ? BIFF_WEBGUARD_OK : BIFF_WEBGUARD_E_HOST;
 }
 
-biff_webguard_status biff_webguard_origin(const biff_webguard *g, const char *origin, size_t olen,
-                                          const char *site, size_t slen)
+biff_webguard_status biff_webguard_origin(const biff_webguard *g, const char *origin, size_t olen, const char *site,
+                                          size_t slen)
 {
     if (site && !same(site, slen, "same-origin") && !same(site, slen, "none")) return BIFF_WEBGUARD_E_ORIGIN;
     if (!origin) return BIFF_WEBGUARD_OK;

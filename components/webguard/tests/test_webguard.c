@@ -27,12 +27,23 @@ static biff_webguard_status origin(const biff_webguard *g, const char *o, const 
 static void hosts(void **state)
 {
     (void)state;
-    static const char *const good[] = { "127.0.0.1:8025", "127.0.0.1", "localhost:8025", "LOCALHOST",
-                                        "router.lan:8025", "biff.example" };
+    static const char *const good[] = { "127.0.0.1:8025", "127.0.0.1",       "localhost:8025",
+                                        "LOCALHOST",      "router.lan:8025", "biff.example" };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) assert_int_equal(host(&bound, good[i]), BIFF_WEBGUARD_OK);
-    static const char *const bad[] = { "evil.example:8025", "evil.example", NULL, "", ":8025", "127.0.0.2:8025",
-                                       "127.0.0.1:", "127.0.0.1:80x", "127.0.0.1.evil.example", "router.lan.evil",
-                                       "localhost.evil.example", "[::1]:80", "[::1", "127.0.0.1 :8025" };
+    static const char *const bad[] = { "evil.example:8025",
+                                       "evil.example",
+                                       NULL,
+                                       "",
+                                       ":8025",
+                                       "127.0.0.2:8025",
+                                       "127.0.0.1:",
+                                       "127.0.0.1:80x",
+                                       "127.0.0.1.evil.example",
+                                       "router.lan.evil",
+                                       "localhost.evil.example",
+                                       "[::1]:80",
+                                       "[::1",
+                                       "127.0.0.1 :8025" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(host(&bound, bad[i]), BIFF_WEBGUARD_E_HOST);
     }
@@ -41,8 +52,8 @@ static void hosts(void **state)
     for (size_t i = 0; i < sizeof any_good / sizeof *any_good; i++) {
         assert_int_equal(host(&any, any_good[i]), BIFF_WEBGUARD_OK);
     }
-    static const char *const any_bad[] = { "evil.example", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4x",
-                                           "[evil.example]", "0x7f.0.0.1" };
+    static const char *const any_bad[] = { "evil.example", "1.2.3",          "1.2.3.4.5", "256.1.1.1",
+                                           "1.2.3.4x",     "[evil.example]", "0x7f.0.0.1" };
     for (size_t i = 0; i < sizeof any_bad / sizeof *any_bad; i++) {
         assert_int_equal(host(&any, any_bad[i]), BIFF_WEBGUARD_E_HOST);
     }

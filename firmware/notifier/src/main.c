@@ -46,8 +46,8 @@
 #ifndef BIFF_BUILD_TIME
 #define BIFF_BUILD_TIME 0
 #endif
-#define SNTP_WAIT_MS 15000u /* first checks wait this long for the time (certificate dates) */
-#define FLASH_SECTOR 4096u
+#define SNTP_WAIT_MS  15000u /* first checks wait this long for the time (certificate dates) */
+#define FLASH_SECTOR  4096u
 #define FLASH_SECTORS 4u
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -101,8 +101,7 @@ static void say(const char *fmt, ...)
 static const char *acct_label(size_t i)
 {
     static char buf[16];
-    snprintf(buf, sizeof buf, "%s-%u", cfg.acct[i].acct.proto == BIFF_CHECK_IMAP ? "imap" : "pop3",
-             (unsigned)i);
+    snprintf(buf, sizeof buf, "%s-%u", cfg.acct[i].acct.proto == BIFF_CHECK_IMAP ? "imap" : "pop3", (unsigned)i);
     return buf;
 }
 
@@ -207,23 +206,32 @@ static void checked(const biff_agent_event *ev);
 static void on_agent_event(void *ctx, const biff_agent_event *ev)
 {
     (void)ctx;
-    if (ev->kind == BIFF_AGENT_EV_NEW_MAIL) say("NEW %s %lu\n", acct_label(ev->account), (unsigned long)ev->count);
-    else if (ev->kind == BIFF_AGENT_EV_PROBLEM && ev->text[0]) say("store: cannot write\n");
-    else if (ev->kind == BIFF_AGENT_EV_ACKNOWLEDGED) say("ack: new mail acknowledged\n");
-    else if (ev->kind == BIFF_AGENT_EV_CHECKED) checked(ev);
-    else if (ev->kind == BIFF_AGENT_EV_IDLE && ev->count == 1) say("idle %s on %s\n", acct_label(ev->account), ev->text);
+    if (ev->kind == BIFF_AGENT_EV_NEW_MAIL)
+        say("NEW %s %lu\n", acct_label(ev->account), (unsigned long)ev->count);
+    else if (ev->kind == BIFF_AGENT_EV_PROBLEM && ev->text[0])
+        say("store: cannot write\n");
+    else if (ev->kind == BIFF_AGENT_EV_ACKNOWLEDGED)
+        say("ack: new mail acknowledged\n");
+    else if (ev->kind == BIFF_AGENT_EV_CHECKED)
+        checked(ev);
+    else if (ev->kind == BIFF_AGENT_EV_IDLE && ev->count == 1)
+        say("idle %s on %s\n", acct_label(ev->account), ev->text);
     else if (ev->kind == BIFF_AGENT_EV_IDLE) {
         say("idle %s %s: polling\n", acct_label(ev->account), ev->count ? "not offered" : "session lost");
-    }
-    else if (ev->kind == BIFF_AGENT_EV_STARTED) { /* peaks per check: what each server's chain costs */
+    } else if (ev->kind == BIFF_AGENT_EV_STARTED) { /* peaks per check: what each server's chain costs */
         biff_tls_heap_reset_peak();
         paint_stack();
     }
 }
 
 static const biff_agent_port agent_port = {
-    .wall_time = port_wall, .event = on_agent_event, .now_ms = port_now, .open = port_open,
-    .close = port_close, .tls = port_tls, .random = port_random,
+    .wall_time = port_wall,
+    .event = on_agent_event,
+    .now_ms = port_now,
+    .open = port_open,
+    .close = port_close,
+    .tls = port_tls,
+    .random = port_random,
 };
 
 /* The page's POST /ack: lwIP's httpd runs in this same superloop, so it acknowledges at once. */
@@ -246,7 +254,8 @@ unsigned short notifier_sntp_port = 123;
 void notifier_sntp_time(unsigned long sec)
 {
     if (!biff_agent_time_ok(&agent, (uint32_t)sec)) {
-        say("time: SNTP answer %lu is before the clock floor %lu, ignored\n", sec, (unsigned long)biff_agent_floor(&agent));
+        say("time: SNTP answer %lu is before the clock floor %lu, ignored\n", sec,
+            (unsigned long)biff_agent_floor(&agent));
         return;
     }
     unsigned long was = biff_board_time();
@@ -263,16 +272,19 @@ static size_t render_status(char *buf, size_t cap)
 {
     /* What is wrong with the device itself: the flash, or a clock no time source has set. */
     const char *clock = sntp_synced || (!cfg.ntp_host && cfg.time) ? NULL
-                        : cfg.ntp_host                           ? "no answer from the NTP server"
-                                                                 : "no NTP server provisioned";
+                        : cfg.ntp_host                             ? "no answer from the NTP server"
+                                                                   : "no NTP server provisioned";
     char problem[128];
     const char *flash_problem = store_problem ? store_problem : biff_agent_problem(&agent);
     snprintf(problem, sizeof problem, "%s%s%s%s", flash_problem ? flash_problem : "",
              flash_problem && clock ? "; " : "", clock ? clock : "",
-             !clock ? "" : biff_agent_floor_from_cert(&agent) ? ": clock from the newest verified certificate" : ": clock at the build time");
+             !clock                               ? ""
+             : biff_agent_floor_from_cert(&agent) ? ": clock from the newest verified certificate"
+                                                  : ": clock at the build time");
     size_t len = 0;
     return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time(), problem) == BIFF_STATUS_OK
-               ? len : 0;
+               ? len
+               : 0;
 }
 
 /* ---------------------------------------------------------------- one check */
@@ -283,7 +295,8 @@ static void checked(const biff_agent_event *ev)
     size_t i = ev->account, peak = biff_tls_heap_peak();
     const char *tv = ev->tls ? biff_tls_version(ev->tls) : "";
     if (ev->count != BIFF_ERR_NONE) {
-        say("check %s failed error=%s detail=%s\n", acct_label(i), biff_error_class_name((biff_error_class)ev->count), ev->text);
+        say("check %s failed error=%s detail=%s\n", acct_label(i), biff_error_class_name((biff_error_class)ev->count),
+            ev->text);
     } else if (cfg.acct[i].acct.proto == BIFF_CHECK_IMAP) {
         const biff_imap_folder_result *f = biff_check_folder(ev->check, 0);
         say("check %s ok messages=%lu unseen=%lu uidnext=%lu uidvalidity=%lu new=%lu tls=%s heap_peak=%u "
@@ -294,17 +307,17 @@ static void checked(const biff_agent_event *ev)
     } else {
         const biff_pop3_result *r = biff_check_pop3(ev->check);
         say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u stack_peak=%u handshake_ms=%lu "
-            "ms=%lu\n", acct_label(i), (unsigned long)r->messages, (unsigned long)r->uids,
-            (unsigned long)model[i].folder[0].fresh, tv, (unsigned)peak, stack_used(),
-            (unsigned long)ev->handshake_ms, (unsigned long)ev->ms);
+            "ms=%lu\n",
+            acct_label(i), (unsigned long)r->messages, (unsigned long)r->uids, (unsigned long)model[i].folder[0].fresh,
+            tv, (unsigned)peak, stack_used(), (unsigned long)ev->handshake_ms, (unsigned long)ev->ms);
     }
     snprintf(model[i].tls, sizeof model[i].tls, "%s", tv);
     static size_t reported_peak;
     if (peak > reported_peak) { /* the largest of any check so far */
         reported_peak = peak;
         say("mem: tls pool peak %u of %u bytes, stack peak %u of %u bytes, eth drops %lu\n", (unsigned)peak,
-            (unsigned)sizeof tls_pool, stack_used(),
-            (unsigned)((uintptr_t)&__stack_top - (uintptr_t)&__stack_limit), (unsigned long)biff_board_netif_drops());
+            (unsigned)sizeof tls_pool, stack_used(), (unsigned)((uintptr_t)&__stack_top - (uintptr_t)&__stack_limit),
+            (unsigned long)biff_board_netif_drops());
     }
 }
 
@@ -391,8 +404,7 @@ int main(void)
     paint_stack();
     biff_board_init();
     biff_board_set_time(BIFF_BUILD_TIME);
-    say("tinybiff notifier (lwIP %s, mbedTLS pool %u bytes)\n", LWIP_VERSION_STRING,
-        (unsigned)sizeof tls_pool);
+    say("tinybiff notifier (lwIP %s, mbedTLS pool %u bytes)\n", LWIP_VERSION_STRING, (unsigned)sizeof tls_pool);
 
     char args[256];
     int alen = biff_board_sh_cmdline(args, sizeof args);
@@ -427,7 +439,8 @@ int main(void)
     }
     uint32_t floor = biff_agent_floor_load(&agent, BIFF_BUILD_TIME);
     if (biff_board_time() < floor) biff_board_set_time(floor);
-    if (biff_agent_floor_from_cert(&agent)) say("time: clock floor %lu, the newest certificate verified before\n", (unsigned long)floor);
+    if (biff_agent_floor_from_cert(&agent))
+        say("time: clock floor %lu, the newest certificate verified before\n", (unsigned long)floor);
 
     lwip_init();
     if (!netif_add(&netif, NULL, NULL, NULL, (void *)mac_addr, biff_board_netif_init, ethernet_input)) {
@@ -477,8 +490,8 @@ int main(void)
         }
         if (net_up && !checking && (sntp_synced || !cfg.ntp_host || now - net_up_at >= SNTP_WAIT_MS)) {
             if (!sntp_synced && cfg.ntp_host) {
-                say("time: no SNTP answer within %u s, checking with the clock at %lu\n",
-                    SNTP_WAIT_MS / 1000u, biff_board_time());
+                say("time: no SNTP answer within %u s, checking with the clock at %lu\n", SNTP_WAIT_MS / 1000u,
+                    biff_board_time());
             }
             biff_agent_drive(&agent, acfg, sched, slots, &session, 1);
             checking = 1;

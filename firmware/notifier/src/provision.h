@@ -23,15 +23,15 @@
 
 #include "biff/check.h"
 
-#define PROV_MAX_ACCOUNTS 6
-#define PROV_MAX_HOSTS 2
+#define PROV_MAX_ACCOUNTS  6
+#define PROV_MAX_HOSTS     2
 #define PROV_MAX_WEB_NAMES 2
-#define PROV_TEXT_MAX 1536
+#define PROV_TEXT_MAX      1536
 
 typedef struct {
-    biff_check_account acct;  /* points into prov.text */
-    const char *folder;       /* IMAP folder (one per account on the MCU) */
-    uint32_t id;              /* biff_sync_id of the URL (no secret in it) */
+    biff_check_account acct; /* points into prov.text */
+    const char *folder;      /* IMAP folder (one per account on the MCU) */
+    uint32_t id;             /* biff_sync_id of the URL (no secret in it) */
 } prov_account;
 
 typedef struct {
@@ -44,8 +44,8 @@ typedef struct {
     const char *web_name[PROV_MAX_WEB_NAMES];
     unsigned n_web_names;
     const char *ca_path;
-    unsigned long time;       /* 0: not given */
-    const char *ntp_host;     /* NULL: no SNTP */
+    unsigned long time;   /* 0: not given */
+    const char *ntp_host; /* NULL: no SNTP */
     uint16_t ntp_port;
     uint32_t interval_s;
 } prov;

@@ -8,8 +8,8 @@
 #include "lwip/apps/httpd.h"
 #include "lwip/priv/tcp_priv.h" /* tcp_listen_pcbs: the listener httpd_init() made */
 
-#define JSON_MAX 2048 /* a few accounts of status JSON, header included */
-#define HEAD_ROOM 160 /* the header is written in front of the body, right-aligned */
+#define JSON_MAX  2048 /* a few accounts of status JSON, header included */
+#define HEAD_ROOM 160  /* the header is written in front of the body, right-aligned */
 
 static web_render_fn renderer;
 static web_ack_fn acker;
@@ -22,8 +22,8 @@ static void *post_conn; /* the one POST /ack being received */
 static char post_body[48];
 static size_t post_len;
 
-#define RESPONSE(status, body)                                                                  \
-    "HTTP/1.0 " status "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"      \
+#define RESPONSE(status, body)                                                                                         \
+    "HTTP/1.0 " status "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"                             \
     "X-Content-Type-Options: nosniff\r\n\r\n" body "\n"
 static const char r_404[] = RESPONSE("404 Not Found", "{\"error\":\"not found\"}");
 static const char r_busy[] = RESPONSE("503 Service Unavailable", "{\"error\":\"busy, try again\"}");
@@ -34,7 +34,7 @@ static const char r_cross_site[] = "HTTP/1.0 403 Forbidden\r\nContent-Length: 0\
 
 /* Internal names for the POST answers: httpd looks a POST's response up like a file. A client
  * asking for them by name only gets the text, nothing is acknowledged. */
-#define URI_ACKED "/.acked"
+#define URI_ACKED   "/.acked"
 #define URI_REFUSED "/.refused"
 
 static int serve(struct fs_file *f, const void *data, size_t len)
@@ -68,8 +68,8 @@ static int serve_json(struct fs_file *f)
  * unknown method and asks for its 501 page, which is the refusal (421 or 403, no body). */
 static biff_webguard guard;
 static struct {
-    void *hs;           /* httpd's state of the connection */
-    struct pbuf *head;  /* its first piece, httpd's chain of the head so far */
+    void *hs;          /* httpd's state of the connection */
+    struct pbuf *head; /* its first piece, httpd's chain of the head so far */
 } pending[MEMP_NUM_TCP_PCB];
 static char head_copy[LWIP_HTTPD_MAX_REQ_LENGTH + 1];
 static const char *refusal; /* the answer to the 501 page httpd asks for next */
@@ -155,9 +155,8 @@ void fs_close_custom(struct fs_file *file)
     if (file->data >= json && file->data < json + sizeof json) json_busy = 0;
 }
 
-err_t httpd_post_begin(void *connection, const char *uri, const char *http_request,
-                       u16_t http_request_len, int content_len, char *response_uri,
-                       u16_t response_uri_len, u8_t *post_auto_wnd)
+err_t httpd_post_begin(void *connection, const char *uri, const char *http_request, u16_t http_request_len,
+                       int content_len, char *response_uri, u16_t response_uri_len, u8_t *post_auto_wnd)
 {
     (void)http_request;
     (void)http_request_len;

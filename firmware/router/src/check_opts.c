@@ -12,29 +12,30 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tinybiff check [options] URL...\n"
-            "  URL            imaps://user@host[:port]/FOLDER, imap://..., pop3s://user@host, pop3://...\n"
-            "                 (;AUTH=PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|+APOP after the user picks the mechanism)\n"
-            "  --ca FILE|DIR  trusted CA certificates (default: the system bundle)\n"
-            "  --pin sha256/BASE64   also require this SHA-256 of the server's public key\n"
-            "  --password-file FILE  password or OAuth2 token (first line); default: $TINYBIFF_PASSWORD\n"
-            "  --folder NAME  check this IMAP folder too (repeatable)\n"
-            "  --security none       allow plaintext imap:// and pop3:// (credentials in clear!)\n"
-            "  --timeout SEC  give up on an account after SEC seconds (default 30)\n"
-            "  --net lwip     use the in-process lwIP stack on a TAP interface (see README)\n"
-            "  --stats        add the peak mbedTLS heap of each check (tls_heap_peak) to its JSON\n"
-            "  --state FILE   keep sync state in FILE (a flash image): adds \"new\" (mail since the\n"
-            "                 last acknowledged check; the first check sets the baseline)\n"
-            "  --ack          acknowledge: what this check saw is no longer new next time\n"
-            "Prints one JSON object per folder; exit status 0 when every check succeeded.\n");
+    fprintf(f, "usage: tinybiff check [options] URL...\n"
+               "  URL            imaps://user@host[:port]/FOLDER, imap://..., pop3s://user@host, pop3://...\n"
+               "                 (;AUTH=PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|+APOP after the user picks the mechanism)\n"
+               "  --ca FILE|DIR  trusted CA certificates (default: the system bundle)\n"
+               "  --pin sha256/BASE64   also require this SHA-256 of the server's public key\n"
+               "  --password-file FILE  password or OAuth2 token (first line); default: $TINYBIFF_PASSWORD\n"
+               "  --folder NAME  check this IMAP folder too (repeatable)\n"
+               "  --security none       allow plaintext imap:// and pop3:// (credentials in clear!)\n"
+               "  --timeout SEC  give up on an account after SEC seconds (default 30)\n"
+               "  --net lwip     use the in-process lwIP stack on a TAP interface (see README)\n"
+               "  --stats        add the peak mbedTLS heap of each check (tls_heap_peak) to its JSON\n"
+               "  --state FILE   keep sync state in FILE (a flash image): adds \"new\" (mail since the\n"
+               "                 last acknowledged check; the first check sets the baseline)\n"
+               "  --ack          acknowledge: what this check saw is no longer new next time\n"
+               "Prints one JSON object per folder; exit status 0 when every check succeeded.\n");
 }
 
 static int parse_pin(const char *arg, uint8_t out[32])
 {
     const char *b64 = NULL;
-    if (strncmp(arg, "sha256//", 8) == 0) b64 = arg + 8; /* curl's spelling */
-    else if (strncmp(arg, "sha256/", 7) == 0) b64 = arg + 7;
+    if (strncmp(arg, "sha256//", 8) == 0)
+        b64 = arg + 8; /* curl's spelling */
+    else if (strncmp(arg, "sha256/", 7) == 0)
+        b64 = arg + 7;
     if (!b64) return -1;
     size_t n = 0;
     if (mbedtls_base64_decode(out, 32, &n, (const unsigned char *)b64, strlen(b64)) != 0 || n != 32) return -1;
@@ -66,11 +67,17 @@ int check_opts_parse(int argc, char **argv, check_opts *o)
 {
     *o = (check_opts){ .timeout_ms = 30000 };
     static const struct option longopts[] = {
-        { "ca", required_argument, 0, 'c' },      { "pin", required_argument, 0, 'p' },
-        { "password-file", required_argument, 0, 'w' }, { "folder", required_argument, 0, 'f' },
-        { "security", required_argument, 0, 's' }, { "timeout", required_argument, 0, 't' },
-        { "net", required_argument, 0, 'n' },      { "stats", no_argument, 0, 'S' },
-        { "state", required_argument, 0, 'F' },    { "ack", no_argument, 0, 'A' },      { "help", no_argument, 0, 'h' },
+        { "ca", required_argument, 0, 'c' },
+        { "pin", required_argument, 0, 'p' },
+        { "password-file", required_argument, 0, 'w' },
+        { "folder", required_argument, 0, 'f' },
+        { "security", required_argument, 0, 's' },
+        { "timeout", required_argument, 0, 't' },
+        { "net", required_argument, 0, 'n' },
+        { "stats", no_argument, 0, 'S' },
+        { "state", required_argument, 0, 'F' },
+        { "ack", no_argument, 0, 'A' },
+        { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -94,7 +101,8 @@ int check_opts_parse(int argc, char **argv, check_opts *o)
             o->folders[o->n_extra_folders++] = optarg;
             break;
         case 's':
-            if (strcmp(optarg, "none") == 0) o->security_none = 1;
+            if (strcmp(optarg, "none") == 0)
+                o->security_none = 1;
             else if (strcmp(optarg, "starttls") != 0) {
                 fprintf(stderr, "tinybiff: --security is starttls (default for imap:// and pop3://) or none\n");
                 return 2;
@@ -117,7 +125,8 @@ int check_opts_parse(int argc, char **argv, check_opts *o)
                 return 2;
 #endif
                 o->net = LINK_LWIP;
-            } else if (strcmp(optarg, "posix") == 0) o->net = LINK_POSIX;
+            } else if (strcmp(optarg, "posix") == 0)
+                o->net = LINK_POSIX;
             else {
                 fprintf(stderr, "tinybiff: --net is posix (default) or lwip\n");
                 return 2;

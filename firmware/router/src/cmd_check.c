@@ -123,8 +123,10 @@ static void print_imap(size_t slot, const biff_check *check, const biff_tls *tls
             const char *why = biff_check_folder_detail(check);
             json_bool(&j, "ok", 0);
             json_str(&j, "error", no_data ? "protocol" : "server_error");
-            json_str(&j, "detail", no_data ? "STATUS answered OK without the folder's counts"
-                                   : *why ? why : "STATUS refused (no such folder?)");
+            json_str(&j, "detail",
+                     no_data ? "STATUS answered OK without the folder's counts"
+                     : *why  ? why
+                             : "STATUS refused (no such folder?)");
             cur.rc = -1;
         } else {
             json_u64(&j, "messages", f->messages);
@@ -204,11 +206,14 @@ static void on_event(void *ctx, const biff_agent_event *ev)
     cur.done = 1;
     /* The check itself went through: IMAP shows each folder, also one whose STATUS failed. */
     if (biff_check_error(ev->check, NULL) == BIFF_ERR_NONE && ev->count != BIFF_ERR_NETWORK &&
-        ev->count != BIFF_ERR_TLS && (acfg[ev->account].check.proto == BIFF_CHECK_IMAP ? biff_check_folder(ev->check, 0) &&
-                                      biff_check_folder(ev->check, 0)->state != BIFF_IMAP_FOLDER_PENDING
-                                                                                 : ev->count == BIFF_ERR_NONE)) {
-        if (acfg[ev->account].check.proto == BIFF_CHECK_IMAP) print_imap(ev->account, ev->check, ev->tls);
-        else print_pop3(ev->account, ev->check, ev->tls);
+        ev->count != BIFF_ERR_TLS &&
+        (acfg[ev->account].check.proto == BIFF_CHECK_IMAP
+             ? biff_check_folder(ev->check, 0) && biff_check_folder(ev->check, 0)->state != BIFF_IMAP_FOLDER_PENDING
+             : ev->count == BIFF_ERR_NONE)) {
+        if (acfg[ev->account].check.proto == BIFF_CHECK_IMAP)
+            print_imap(ev->account, ev->check, ev->tls);
+        else
+            print_pop3(ev->account, ev->check, ev->tls);
     } else {
         print_failure(cur.text, cur.proto, (biff_error_class)ev->count, ev->text);
         cur.rc = -1;
@@ -216,7 +221,11 @@ static void on_event(void *ctx, const biff_agent_event *ev)
 }
 
 static const biff_agent_port port = {
-    .wall_time = port_wall, .event = on_event, .now_ms = port_now, .open = port_open, .close = port_close,
+    .wall_time = port_wall,
+    .event = on_event,
+    .now_ms = port_now,
+    .open = port_open,
+    .close = port_close,
     .tls = port_tls,
 };
 
@@ -236,14 +245,22 @@ static int check_one(const check_opts *o, unsigned slot, const char *text, const
     cur.done = cur.rc = 0;
     uint8_t n_folders = 0;
     cur.folders[n_folders++] = u->mailbox;
-    for (int i = 0; i < o->n_extra_folders && n_folders < BIFF_IMAP_MAX_FOLDERS; i++) cur.folders[n_folders++] = o->folders[i];
+    for (int i = 0; i < o->n_extra_folders && n_folders < BIFF_IMAP_MAX_FOLDERS; i++)
+        cur.folders[n_folders++] = o->folders[i];
     biff_agent_account_cfg *c = &acfg[slot];
     *c = (biff_agent_account_cfg){
         .check = { .proto = u->proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
-                   .security = u->implicit_tls ? BIFF_CHECK_SEC_TLS : o->security_none ? BIFF_CHECK_SEC_NONE : BIFF_CHECK_SEC_STARTTLS,
-                   .host = u->host, .port = u->port, .user = u->user, .secret = secret, .folders = cur.folders,
+                   .security = u->implicit_tls    ? BIFF_CHECK_SEC_TLS
+                               : o->security_none ? BIFF_CHECK_SEC_NONE
+                                                  : BIFF_CHECK_SEC_STARTTLS,
+                   .host = u->host,
+                   .port = u->port,
+                   .user = u->user,
+                   .secret = secret,
+                   .folders = cur.folders,
                    .n_folders = u->proto == BIFF_URL_IMAP ? n_folders : 0 },
-        .pin = o->has_pin ? o->pin : NULL, .resume = &session_lookup(u)->resume,
+        .pin = o->has_pin ? o->pin : NULL,
+        .resume = &session_lookup(u)->resume,
     };
     uint32_t account_id = biff_agent_account_id(u->proto == BIFF_URL_IMAP, u->user, u->host, u->port);
     biff_agent_account(&agent, slot, c->check.proto, account_id, text, cur.folders, n_folders);

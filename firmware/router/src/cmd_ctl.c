@@ -12,10 +12,12 @@
 
 static void usage(FILE *f, const char *cmd)
 {
-    fprintf(f, "usage: tinybiff %s [-c FILE | -s SOCKET]\n"
-               "  -c FILE    the daemon's UCI config, for its option control (default " DEFAULT_CONFIG ")\n"
-               "  -s SOCKET  the control socket itself\n"
-               "%s\n", cmd,
+    fprintf(f,
+            "usage: tinybiff %s [-c FILE | -s SOCKET]\n"
+            "  -c FILE    the daemon's UCI config, for its option control (default " DEFAULT_CONFIG ")\n"
+            "  -s SOCKET  the control socket itself\n"
+            "%s\n",
+            cmd,
             strcmp(cmd, "ack") == 0 ? "Acknowledges all new mail, as the status page's button does."
                                     : "Prints the daemon's status JSON (the format of /status.json).");
 }
@@ -48,8 +50,10 @@ int cmd_ctl(int argc, char **argv)
     int c;
     optind = 1;
     while ((c = getopt(argc, argv, "c:s:h")) != -1) {
-        if (c == 'c') config = optarg;
-        else if (c == 's') sock = optarg;
+        if (c == 'c')
+            config = optarg;
+        else if (c == 's')
+            sock = optarg;
         else if (c == 'h') {
             usage(stdout, cmd);
             return 0;

@@ -2,8 +2,8 @@
  * `tinybiff run -c FILE`: the daemon, a host of the agent (biff/agent.h). One thread runs the
  * agent's step function and polls the sockets of its sessions (run_port.c); libmicrohttpd serves
  * the status page from its own thread, reading the status model under a lock the agent takes
- * while it changes the model, and asks for an acknowledge through biff_agent_request(). SIGTERM/SIGINT stop it cleanly (state flushed), SIGHUP reloads
- * the config (a broken new config is refused and the old one kept).
+ * while it changes the model, and asks for an acknowledge through biff_agent_request(). SIGTERM/SIGINT stop it cleanly
+ * (state flushed), SIGHUP reloads the config (a broken new config is refused and the old one kept).
  */
 #define _DEFAULT_SOURCE
 #include "cmd_run.h"
@@ -40,7 +40,7 @@
 #define MAX_ACCOUNTS 512
 _Static_assert(MAX_ACCOUNTS <= BIFF_SYNC_MAX_ACCOUNTS, "every account keeps its sync state");
 #define MAX_SESSIONS RUN_PORT_SESSIONS
-#define MAX_LEDS 16
+#define MAX_LEDS     16
 
 /* Per account, beyond the config: its secret, folder names and TLS session for resumption. */
 typedef struct {
@@ -72,10 +72,13 @@ static size_t secrets_len;
 
 static void on_signal(int sig)
 {
-    if (sig == SIGHUP) got_hup = 1;
-    else got_term = 1;
+    if (sig == SIGHUP)
+        got_hup = 1;
+    else
+        got_term = 1;
     int saved = errno;
-    if (write(wake_pipe[1], "s", 1) < 0) { /* the flag is enough */ }
+    if (write(wake_pipe[1], "s", 1) < 0) { /* the flag is enough */
+    }
     errno = saved;
 }
 
@@ -100,8 +103,10 @@ static void set_problem(int kind, const char *text)
 static void port_lock(void *ctx, int on)
 {
     (void)ctx;
-    if (on) pthread_mutex_lock(&web.lock);
-    else pthread_mutex_unlock(&web.lock);
+    if (on)
+        pthread_mutex_lock(&web.lock);
+    else
+        pthread_mutex_unlock(&web.lock);
 }
 
 /* The account's own CA (option ca in its section) or the global one (trust.c). */
@@ -130,9 +135,12 @@ static void on_agent_event(void *ctx, const biff_agent_event *ev)
         log_msg(LOG_LVL_WARN, "account %s: %s: %s", name, biff_error_class_name((biff_error_class)ev->count), ev->text);
         break;
     case BIFF_AGENT_EV_IDLE:
-        if (ev->count == 1) log_msg(LOG_LVL_INFO, "account %s: idling on %s", name, ev->text);
-        else if (ev->count == 0) log_msg(LOG_LVL_INFO, "account %s: idle session lost; polling until IDLE works again", name);
-        else log_msg(LOG_LVL_INFO, "account %s: server does not offer IDLE; polling", name);
+        if (ev->count == 1)
+            log_msg(LOG_LVL_INFO, "account %s: idling on %s", name, ev->text);
+        else if (ev->count == 0)
+            log_msg(LOG_LVL_INFO, "account %s: idle session lost; polling until IDLE works again", name);
+        else
+            log_msg(LOG_LVL_INFO, "account %s: server does not offer IDLE; polling", name);
         break;
     default: break;
     }
@@ -186,10 +194,16 @@ static void setup_accounts(void)
         for (unsigned f = 0; f < a->n_folders; f++) r->folders[f] = a->folders[f];
         acfg[i] = (biff_agent_account_cfg){
             .check = { .proto = a->url.proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
-                       .security = a->security, .n_folders = a->url.proto == BIFF_URL_IMAP ? a->n_folders : 0,
-                       .idle = a->url.proto == BIFF_URL_IMAP && a->idle, .host = a->url.host, .port = a->url.port,
-                       .user = a->url.user, .secret = r->secret, .folders = r->folders },
-            .pin = a->has_pin ? a->pin : NULL, .resume = &r->tls_session,
+                       .security = a->security,
+                       .n_folders = a->url.proto == BIFF_URL_IMAP ? a->n_folders : 0,
+                       .idle = a->url.proto == BIFF_URL_IMAP && a->idle,
+                       .host = a->url.host,
+                       .port = a->url.port,
+                       .user = a->url.user,
+                       .secret = r->secret,
+                       .folders = r->folders },
+            .pin = a->has_pin ? a->pin : NULL,
+            .resume = &r->tls_session,
             .interval_ms = (a->interval_s ? a->interval_s : cfg.globals.interval_s) * 1000u,
             .enabled = a->enabled && r->has_secret,
         };
@@ -204,8 +218,8 @@ static void setup_accounts(void)
         biff_status_account *m = &model[i];
         const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
         for (unsigned f = 0; f < a->n_folders; f++) folders[f] = a->folders[f];
-        biff_agent_account(&agent, i, a->url.proto == BIFF_URL_IMAP ? BIFF_AGENT_IMAP : BIFF_AGENT_POP3, ids[i], a->name,
-                           folders, a->n_folders);
+        biff_agent_account(&agent, i, a->url.proto == BIFF_URL_IMAP ? BIFF_AGENT_IMAP : BIFF_AGENT_POP3, ids[i],
+                           a->name, folders, a->n_folders);
         int bad_auth = biff_check_auth_from_name(a->url.auth, &acfg[i].check.auth) != 0;
         /* The config takes option auth 'oauth2' already; the daemon does not run the device flow yet. */
         int oauth_off = a->oauth2 && !a->bad && !bad_auth;
@@ -228,9 +242,11 @@ static void setup_accounts(void)
             m->state = BIFF_STATE_ERROR;
             m->err = BIFF_ERR_CONFIG;
             if (a->secret_env[0]) {
-                snprintf(m->detail, sizeof m->detail, "no secret: set %.60s or add it to the secrets file", a->secret_env);
+                snprintf(m->detail, sizeof m->detail, "no secret: set %.60s or add it to the secrets file",
+                         a->secret_env);
             } else {
-                snprintf(m->detail, sizeof m->detail, "no secret: add '%.31s = ...' to %.64s", a->name, cfg.globals.secrets);
+                snprintf(m->detail, sizeof m->detail, "no secret: add '%.31s = ...' to %.64s", a->name,
+                         cfg.globals.secrets);
             }
             log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
         }
@@ -249,8 +265,8 @@ static char status_buf[2 * 1024 * 1024];
 static int render_status(const char **out, size_t *len)
 {
     pthread_mutex_lock(&web.lock);
-    biff_status_status st = biff_status_json(status_buf, sizeof status_buf, len, model, cfg.n_accounts,
-                                             (uint32_t)time(NULL), web.problem);
+    biff_status_status st =
+        biff_status_json(status_buf, sizeof status_buf, len, model, cfg.n_accounts, (uint32_t)time(NULL), web.problem);
     pthread_mutex_unlock(&web.lock);
     *out = status_buf;
     return st == BIFF_STATUS_OK ? 0 : -1;
@@ -273,7 +289,8 @@ static const ctl_ops ctl_hooks = { render_status, acknowledge_now };
 static void ctl_setup(void)
 {
     char detail[256];
-    if (!cfg.globals.control[0]) ctl_close(&ctl);
+    if (!cfg.globals.control[0])
+        ctl_close(&ctl);
     else if (ctl_listen(&ctl, cfg.globals.control, detail, sizeof detail) != CTL_OK)
         log_msg(LOG_LVL_ERROR, "control socket: %s; `tinybiff ack` and `status` will not work", detail);
 }
@@ -282,7 +299,8 @@ static void write_status_json(void)
 {
     const char *buf;
     size_t len;
-    if (cfg.globals.status_json[0] && render_status(&buf, &len) == 0) status_file_write(cfg.globals.status_json, buf, len);
+    if (cfg.globals.status_json[0] && render_status(&buf, &len) == 0)
+        status_file_write(cfg.globals.status_json, buf, len);
 }
 
 static void close_all(void)
@@ -308,8 +326,10 @@ int cmd_run(int argc, char **argv)
     int c, verbose = 0;
     optind = 1;
     while ((c = getopt(argc, argv, "c:vh")) != -1) {
-        if (c == 'c') config_path = optarg;
-        else if (c == 'v') verbose = 1;
+        if (c == 'c')
+            config_path = optarg;
+        else if (c == 'v')
+            verbose = 1;
         else if (c == 'h') {
             usage(stdout);
             return 0;
@@ -349,7 +369,8 @@ int cmd_run(int argc, char **argv)
     web.wake_fd = wake_pipe[1];
     if (cfg.globals.status_bind[0]) {
         unsigned port = 0;
-        if (httpd_start(cfg.globals.status_bind, cfg.globals.status_host, cfg.globals.n_status_hosts, &web, &port) == 0) {
+        if (httpd_start(cfg.globals.status_bind, cfg.globals.status_host, cfg.globals.n_status_hosts, &web, &port) ==
+            0) {
             char host[64];
             snprintf(host, sizeof host, "%s", cfg.globals.status_bind);
             char *colon = strrchr(host, ':');

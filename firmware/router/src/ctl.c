@@ -43,7 +43,7 @@ static void set_timeouts(int fd)
  * a kernel's handling of socket permissions does; a directory others could enter is refused. */
 static ctl_status own_dir(const char *path, char *detail, size_t cap)
 {
-    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+    char dir[sizeof((struct sockaddr_un *)0)->sun_path];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (!slash || slash == dir) {
@@ -107,7 +107,8 @@ void ctl_serve(ctl_server *s, const ctl_ops *ops)
     struct ucred cred;
     socklen_t clen = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 || (cred.uid != 0 && cred.uid != geteuid())) {
-        log_msg(LOG_LVL_WARN, "control socket: request from uid %ld refused", clen == sizeof cred ? (long)cred.uid : -1L);
+        log_msg(LOG_LVL_WARN, "control socket: request from uid %ld refused",
+                clen == sizeof cred ? (long)cred.uid : -1L);
         close(fd);
         return;
     }

@@ -29,7 +29,7 @@ typedef struct {
 } ctl_ops;
 
 typedef struct {
-    int fd;             /* -1 while not listening */
+    int fd; /* -1 while not listening */
     char path[108];
 } ctl_server;
 

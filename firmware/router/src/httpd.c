@@ -15,7 +15,7 @@
 #include "biff/webguard.h"
 #include "log.h"
 
-#define PAGE_MAX (2u * 1024u * 1024u)
+#define PAGE_MAX     (2u * 1024u * 1024u)
 #define ACK_BODY_MAX 256
 
 static struct MHD_Daemon *daemon_handle;
@@ -45,8 +45,9 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned code, const 
     /* not no-referrer: with it browsers send "Origin: null" on our own form, which the
      * acknowledge check must refuse (sandboxed frames send it too) */
     MHD_add_response_header(r, "Referrer-Policy", "same-origin");
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+    MHD_add_response_header(
+        r, "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
     enum MHD_Result ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     return ret;
@@ -117,7 +118,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return MHD_YES;
         }
         if (*upload_size) {
-            if (p->len + *upload_size >= sizeof p->body) p->too_long = 1;
+            if (p->len + *upload_size >= sizeof p->body)
+                p->too_long = 1;
             else {
                 memcpy(p->body + p->len, upload, *upload_size);
                 p->len += *upload_size;
@@ -132,7 +134,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return plain(c, MHD_HTTP_FORBIDDEN, why);
         }
         biff_agent_request(shared->agent, BIFF_AGENT_REQ_ACK);
-        if (write(shared->wake_fd, "a", 1) < 0) { /* the main loop also polls the request */ }
+        if (write(shared->wake_fd, "a", 1) < 0) { /* the main loop also polls the request */
+        }
         struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!r) return MHD_NO;
         MHD_add_response_header(r, "Location", "/");
@@ -153,8 +156,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
               : biff_status_html(page, sizeof page, &len, shared->accts, shared->n, now, shared->problem, 10,
                                  shared->csrf);
     enum MHD_Result ret;
-    if (st != BIFF_STATUS_OK) ret = plain(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "status too large\n");
-    else ret = send_text(c, MHD_HTTP_OK, json ? "application/json" : "text/html; charset=utf-8", page, len);
+    if (st != BIFF_STATUS_OK)
+        ret = plain(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "status too large\n");
+    else
+        ret = send_text(c, MHD_HTTP_OK, json ? "application/json" : "text/html; charset=utf-8", page, len);
     pthread_mutex_unlock(&shared->lock);
     return ret;
 }
@@ -208,9 +213,8 @@ int httpd_start(const char *bind, const char (*hosts)[64], size_t n_hosts, httpd
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     daemon_handle = MHD_start_daemon(flags, (uint16_t)p, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &ss,
-                                     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT,
-                                     (unsigned)10, MHD_OPTION_END);
+                                     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_CONNECTION_LIMIT,
+                                     (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (!daemon_handle) {
         log_msg(LOG_LVL_ERROR, "status page: cannot listen on %s (in use, or no such address)", bind);
         return -1;

@@ -10,11 +10,11 @@ int httpd_start(const char *bind, const char (*hosts)[64], size_t n_hosts, httpd
     (void)n_hosts;
     (void)sh;
     (void)port;
-    log_msg(LOG_LVL_INFO, "status_bind %s ignored: this build has no status page (status_json and "
-                          "`tinybiff status` have the same figures)", bind);
+    log_msg(LOG_LVL_INFO,
+            "status_bind %s ignored: this build has no status page (status_json and "
+            "`tinybiff status` have the same figures)",
+            bind);
     return -1;
 }
 
-void httpd_stop(void)
-{
-}
+void httpd_stop(void) {}

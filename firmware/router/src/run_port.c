@@ -50,8 +50,10 @@ static biff_net_status port_open(void *ctx, unsigned k, biff_agent_open_op op, c
     } else {
         ns = biff_net_posix_connect_next(&socks[k], &links[k]);
     }
-    if (ns == BIFF_NET_OK) *t = &links[k];
-    else if (ns != BIFF_NET_PENDING) snprintf(detail, cap, "%s", socks[k].detail);
+    if (ns == BIFF_NET_OK)
+        *t = &links[k];
+    else if (ns != BIFF_NET_PENDING)
+        snprintf(detail, cap, "%s", socks[k].detail);
     return ns;
 }
 
@@ -75,6 +77,7 @@ void run_port_pollfds(const biff_agent *ag, struct pollfd *pfd, nfds_t *n, nfds_
     for (unsigned k = 0; k < RUN_PORT_SESSIONS && *n < cap; k++) {
         unsigned want = biff_agent_session_want(ag, k);
         if (want == BIFF_AGENT_WANT_NONE || socks[k].fd < 0) continue;
-        pfd[(*n)++] = (struct pollfd){ .fd = socks[k].fd, .events = (short)(want == BIFF_AGENT_WANT_WRITE ? POLLOUT : POLLIN) };
+        pfd[(*n)++] =
+            (struct pollfd){ .fd = socks[k].fd, .events = (short)(want == BIFF_AGENT_WANT_WRITE ? POLLOUT : POLLIN) };
     }
 }

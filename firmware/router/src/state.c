@@ -97,7 +97,8 @@ static int grow(const char *path, size_t from, size_t to)
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.new", path) >= sizeof tmp) return -1;
     (void)unlink(tmp); /* left by a cut during an earlier attempt (a link there is removed, not followed) */
     if (biff_flash_file_open(&a, path, geos[from].size, geos[from].count, STATE_UNIT, 0) != BIFF_FLASH_OK) return -1;
-    if (biff_flash_file_open(&b, tmp, geos[to].size, geos[to].count, STATE_UNIT, BIFF_FLASH_FILE_NEW) == BIFF_FLASH_OK) {
+    if (biff_flash_file_open(&b, tmp, geos[to].size, geos[to].count, STATE_UNIT, BIFF_FLASH_FILE_NEW) ==
+        BIFF_FLASH_OK) {
         memset(&sa, 0, sizeof sa);
         memset(&sb, 0, sizeof sb);
         ok = biff_store_mount(&sa, &a.flash) == BIFF_STORE_OK && biff_store_format(&sb, &b.flash) == BIFF_STORE_OK &&
@@ -114,8 +115,7 @@ int state_open(cli_state *s, const char *path, const uint32_t *ids, unsigned n, 
 {
     memset(s, 0, sizeof *s);
     if (n > BIFF_SYNC_MAX_ACCOUNTS) {
-        fprintf(stderr, "tinybiff: state keeps at most %u accounts; running without state\n",
-                BIFF_SYNC_MAX_ACCOUNTS);
+        fprintf(stderr, "tinybiff: state keeps at most %u accounts; running without state\n", BIFF_SYNC_MAX_ACCOUNTS);
         return -1;
     }
     need += (n / BIFF_SYNC_LIST_IDS + 1u) * (BIFF_STORE_MAX_VALUE + 16u); /* the account list */

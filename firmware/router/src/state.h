@@ -21,7 +21,7 @@
 
 typedef struct {
     biff_flash_file ff;
-    biff_flash kill_flash;  /* test hook wrapper, see state.c */
+    biff_flash kill_flash; /* test hook wrapper, see state.c */
     biff_store st;
     int open;
     uint32_t fresh[BIFF_SYNC_FRESH_WORDS(BIFF_SYNC_MAX_ACCOUNTS)]; /* slots that started fresh */

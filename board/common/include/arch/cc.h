@@ -10,7 +10,9 @@ unsigned int biff_board_rand(void);
 #define LWIP_RAND() (biff_board_rand())
 
 void biff_board_panic(const char *msg, const char *file, int line);
-#define LWIP_PLATFORM_DIAG(x) do { } while (0)
+#define LWIP_PLATFORM_DIAG(x)                                                                                          \
+    do {                                                                                                               \
+    } while (0)
 #define LWIP_PLATFORM_ASSERT(x) biff_board_panic(x, __FILE__, __LINE__)
 
 #endif

@@ -17,7 +17,7 @@
 #include "biff/safe_file.h"
 
 #define BIFF_FLASH_FILE_NOSYNC 1u /* skip fdatasync (tests, tmpfs) */
-#define BIFF_FLASH_FILE_NEW 2u    /* create the file; fail if anything is at path already */
+#define BIFF_FLASH_FILE_NEW    2u /* create the file; fail if anything is at path already */
 
 typedef struct {
     biff_flash flash; /* hand &ff.flash to the store */
@@ -32,8 +32,7 @@ typedef struct {
  *  why). An existing file of another size is refused with BIFF_FLASH_E_RANGE and left alone.
  *  BIFF_FLASH_E_IO for open/IO errors. */
 biff_flash_status biff_flash_file_open(biff_flash_file *ff, const char *path, uint32_t sector_size,
-                                       uint32_t sector_count, uint32_t program_unit,
-                                       unsigned flags);
+                                       uint32_t sector_count, uint32_t program_unit, unsigned flags);
 
 /** Close the file (safe on a closed or never-opened handle after a failed open). */
 void biff_flash_file_close(biff_flash_file *ff);

@@ -14,10 +14,10 @@
 typedef enum {
     BIFF_TAPIF_OK = 0,
     BIFF_TAPIF_E_ARG = -1,
-    BIFF_TAPIF_E_TUN = -2,     /* /dev/net/tun missing or not permitted */
-    BIFF_TAPIF_E_IFACE = -3,   /* the kernel refused to create/attach the TAP device */
-    BIFF_TAPIF_E_NETIF = -4,   /* lwIP refused the netif */
-    BIFF_TAPIF_E_IO = -5,      /* reading the TAP device failed */
+    BIFF_TAPIF_E_TUN = -2,   /* /dev/net/tun missing or not permitted */
+    BIFF_TAPIF_E_IFACE = -3, /* the kernel refused to create/attach the TAP device */
+    BIFF_TAPIF_E_NETIF = -4, /* lwIP refused the netif */
+    BIFF_TAPIF_E_IO = -5,    /* reading the TAP device failed */
 } biff_tapif_status;
 
 typedef struct {
@@ -33,8 +33,8 @@ typedef struct {
  * with a static IPv4 address. lwip_init() must have run. The kernel side of the device is the
  * caller's to address and bring up.
  */
-biff_tapif_status biff_tapif_open(biff_tapif *t, const char *ifname, const ip4_addr_t *addr,
-                                  const ip4_addr_t *netmask, const ip4_addr_t *gw);
+biff_tapif_status biff_tapif_open(biff_tapif *t, const char *ifname, const ip4_addr_t *addr, const ip4_addr_t *netmask,
+                                  const ip4_addr_t *gw);
 
 /** Feed every frame already waiting (bounded per call) to lwIP, then run lwIP's due timers. */
 biff_tapif_status biff_tapif_pump(biff_tapif *t);

@@ -54,9 +54,9 @@
 #endif
 
 /* Firmware keys of the sync store's APP range (biff/sync.h) the agent uses. */
-#define BIFF_AGENT_KEY_ANNOUNCED(slot) BIFF_SYNC_KEY_APP(slot)   /* slot < 0x100 */
-#define BIFF_AGENT_KEY_CLOCK_FLOOR BIFF_SYNC_KEY_APP(0x100)
-#define BIFF_AGENT_ANNOUNCE_MAX 0x100u                            /* slots that can announce */
+#define BIFF_AGENT_KEY_ANNOUNCED(slot) BIFF_SYNC_KEY_APP(slot) /* slot < 0x100 */
+#define BIFF_AGENT_KEY_CLOCK_FLOOR     BIFF_SYNC_KEY_APP(0x100)
+#define BIFF_AGENT_ANNOUNCE_MAX        0x100u /* slots that can announce */
 
 typedef enum {
     BIFF_AGENT_OK = 0,
@@ -69,42 +69,40 @@ typedef enum { BIFF_AGENT_IMAP = 0, BIFF_AGENT_POP3 = 1 } biff_agent_proto; /* =
 
 /* What the agent tells its host (biff_agent_port.event). */
 typedef enum {
-    BIFF_AGENT_EV_COUNTS = 0,   /* an account's unseen or new changed: repaint LEDs and page */
-    BIFF_AGENT_EV_NEW_MAIL,     /* count messages arrived that were never announced before */
-    BIFF_AGENT_EV_ACCOUNT_ERROR,/* a check failed; text is its detail (never a secret) */
-    BIFF_AGENT_EV_PROBLEM,      /* the device's problem changed; text is it ("" = solved) */
-    BIFF_AGENT_EV_ACKNOWLEDGED, /* new mail was acknowledged */
-    BIFF_AGENT_EV_IDLE,         /* IMAP IDLE: count 1 = the account idles (text: the folder),
-                                   0 = the session was lost (polling until IDLE works again),
-                                   2 = the server confirmed no IDLE (polled from now on) */
-    BIFF_AGENT_EV_STARTED,      /* the step function starts a check of the account */
-    BIFF_AGENT_EV_CHECKED,      /* the step function finished a check (also each one in IDLE):
-                                   count is its biff_error_class, text its detail, check and tls
-                                   its results while the event runs */
+    BIFF_AGENT_EV_COUNTS = 0,    /* an account's unseen or new changed: repaint LEDs and page */
+    BIFF_AGENT_EV_NEW_MAIL,      /* count messages arrived that were never announced before */
+    BIFF_AGENT_EV_ACCOUNT_ERROR, /* a check failed; text is its detail (never a secret) */
+    BIFF_AGENT_EV_PROBLEM,       /* the device's problem changed; text is it ("" = solved) */
+    BIFF_AGENT_EV_ACKNOWLEDGED,  /* new mail was acknowledged */
+    BIFF_AGENT_EV_IDLE,          /* IMAP IDLE: count 1 = the account idles (text: the folder),
+                                    0 = the session was lost (polling until IDLE works again),
+                                    2 = the server confirmed no IDLE (polled from now on) */
+    BIFF_AGENT_EV_STARTED,       /* the step function starts a check of the account */
+    BIFF_AGENT_EV_CHECKED,       /* the step function finished a check (also each one in IDLE):
+                                    count is its biff_error_class, text its detail, check and tls
+                                    its results while the event runs */
 } biff_agent_event_kind;
 
-
-
 typedef struct {
-    uint8_t kind;               /* biff_agent_event_kind */
-    uint16_t account;           /* index; 0 for device-wide events */
-    uint32_t count;             /* NEW_MAIL: messages; COUNTS: new of the account */
+    uint8_t kind;     /* biff_agent_event_kind */
+    uint16_t account; /* index; 0 for device-wide events */
+    uint32_t count;   /* NEW_MAIL: messages; COUNTS: new of the account */
     const char *text;
-    const biff_check *check;    /* CHECKED: the check (biff_check_folder, biff_check_pop3) */
-    const biff_tls *tls;        /* CHECKED: its TLS connection, NULL without TLS */
-    uint32_t ms;                /* CHECKED: how long it took (ms, from the connect) */
-    uint32_t handshake_ms;      /* CHECKED: connect to the end of the first TLS handshake */
+    const biff_check *check; /* CHECKED: the check (biff_check_folder, biff_check_pop3) */
+    const biff_tls *tls;     /* CHECKED: its TLS connection, NULL without TLS */
+    uint32_t ms;             /* CHECKED: how long it took (ms, from the connect) */
+    uint32_t handshake_ms;   /* CHECKED: connect to the end of the first TLS handshake */
 } biff_agent_event;
 
 /* Requests other threads or interrupts may make (biff_agent_request). */
-#define BIFF_AGENT_REQ_ACK 0x1u    /* acknowledge all new mail */
+#define BIFF_AGENT_REQ_ACK    0x1u /* acknowledge all new mail */
 #define BIFF_AGENT_REQ_RELOAD 0x2u /* the host re-reads its configuration (returned to it) */
 
 /* For the port's open(): what the agent asks for. */
 typedef enum {
-    BIFF_AGENT_OPEN_START = 0,  /* begin connecting session s to host:port */
-    BIFF_AGENT_OPEN_STEP,       /* the link of session s became ready (or the host polls it) */
-    BIFF_AGENT_OPEN_TIMEOUT,    /* the current address took BIFF_AGENT_CONNECT_TIMEOUT_MS */
+    BIFF_AGENT_OPEN_START = 0, /* begin connecting session s to host:port */
+    BIFF_AGENT_OPEN_STEP,      /* the link of session s became ready (or the host polls it) */
+    BIFF_AGENT_OPEN_TIMEOUT,   /* the current address took BIFF_AGENT_CONNECT_TIMEOUT_MS */
 } biff_agent_open_op;
 
 /*
@@ -114,7 +112,7 @@ typedef enum {
  * is for the step function (biff_agent_step), which then connects and checks by itself.
  */
 typedef struct {
-    void *ctx;                                        /* passed back to every function */
+    void *ctx; /* passed back to every function */
     /** Wall time, unix seconds (for last_success in the records and the status model). */
     uint32_t (*wall_time)(void *ctx);
     /** Something the host may want to show or send on (may be NULL). Called from the loop. */
@@ -146,39 +144,39 @@ typedef struct {
 
 /* One account's RAM state. Caller-allocated, one per account; fields are private. */
 typedef struct {
-    uint32_t account_id;      /* biff_sync_id of the account identity */
-    uint8_t proto;            /* biff_agent_proto */
+    uint32_t account_id; /* biff_sync_id of the account identity */
+    uint8_t proto;       /* biff_agent_proto */
     uint8_t n_folders;
-    uint8_t seen;             /* bit f: folder f has a result an acknowledge can take */
-    uint8_t listing;          /* POP3: a listing is under way (scan valid) */
-    uint8_t no_idle;          /* the server confirmed no IDLE: poll it */
-    uint32_t announced;       /* new messages already announced */
-    uint32_t announced_sig;   /* the baseline that count is from */
-    biff_sync_pop3_scan *scan;/* POP3: the listing under way (caller's, one per running check) */
+    uint8_t seen;              /* bit f: folder f has a result an acknowledge can take */
+    uint8_t listing;           /* POP3: a listing is under way (scan valid) */
+    uint8_t no_idle;           /* the server confirmed no IDLE: poll it */
+    uint32_t announced;        /* new messages already announced */
+    uint32_t announced_sig;    /* the baseline that count is from */
+    biff_sync_pop3_scan *scan; /* POP3: the listing under way (caller's, one per running check) */
     union {
         struct {
-            biff_sync_folder rec[BIFF_AGENT_MAX_FOLDERS];   /* mirror of the flash records */
-            uint32_t uidvalidity[BIFF_AGENT_MAX_FOLDERS];   /* the last STATUS seen */
+            biff_sync_folder rec[BIFF_AGENT_MAX_FOLDERS]; /* mirror of the flash records */
+            uint32_t uidvalidity[BIFF_AGENT_MAX_FOLDERS]; /* the last STATUS seen */
             uint32_t uidnext[BIFF_AGENT_MAX_FOLDERS];
             uint64_t modseq[BIFF_AGENT_MAX_FOLDERS];
         } imap;
         struct {
-            biff_sync_folder rec;  /* folder 0 record: unseen, last error */
-            biff_sync_uidset acked;/* recorded at the last acknowledge (the baseline) */
-            biff_sync_uidset last; /* the last complete listing: what an acknowledge takes */
+            biff_sync_folder rec;   /* folder 0 record: unseen, last error */
+            biff_sync_uidset acked; /* recorded at the last acknowledge (the baseline) */
+            biff_sync_uidset last;  /* the last complete listing: what an acknowledge takes */
         } pop3;
     } u;
 } biff_agent_mailbox;
 
 typedef struct {
     const biff_agent_port *port;
-    biff_store *store;           /* NULL: no flash, state in RAM only */
+    biff_store *store; /* NULL: no flash, state in RAM only */
     biff_agent_mailbox *mb;
-    biff_status_account *model;  /* what LEDs and pages show */
+    biff_status_account *model; /* what LEDs and pages show */
     size_t n;
-    _Atomic uint32_t requests;   /* BIFF_AGENT_REQ_*: the one field other threads touch */
-    uint8_t announce;            /* raise NEW_MAIL events (and keep their count in flash) */
-    uint8_t write_failed;        /* the last flash write failed */
+    _Atomic uint32_t requests; /* BIFF_AGENT_REQ_*: the one field other threads touch */
+    uint8_t announce;          /* raise NEW_MAIL events (and keep their count in flash) */
+    uint8_t write_failed;      /* the last flash write failed */
     uint8_t floor_from_cert;
     uint32_t clock_floor;
     /* The step function's (biff_agent_drive); NULL/0 when the host drives the checks. */
@@ -196,8 +194,7 @@ typedef struct {
  * (slots below BIFF_AGENT_ANNOUNCE_MAX).
  */
 biff_agent_status biff_agent_init(biff_agent *ag, const biff_agent_port *port, biff_store *store,
-                                  biff_agent_mailbox *mb, biff_status_account *model, size_t n,
-                                  int announce);
+                                  biff_agent_mailbox *mb, biff_status_account *model, size_t n, int announce);
 
 /**
  * Describe account i and load its records from flash: proto (biff_agent_proto), its identity,
@@ -205,9 +202,8 @@ biff_agent_status biff_agent_init(biff_agent *ag, const biff_agent_port *port, b
  * UTF-8 names); POP3 ignores folders and shows one folder, "INBOX". Returns BIFF_AGENT_FRESH
  * when flash holds no record of it (its first check sets the baseline).
  */
-biff_agent_status biff_agent_account(biff_agent *ag, size_t i, uint8_t proto, uint32_t account_id,
-                                     const char *name, const char *const *folders,
-                                     unsigned n_folders);
+biff_agent_status biff_agent_account(biff_agent *ag, size_t i, uint8_t proto, uint32_t account_id, const char *name,
+                                     const char *const *folders, unsigned n_folders);
 
 /** The account's identity for the sync state: protocol, user, host and port, no secret. */
 uint32_t biff_agent_account_id(int imap, const char *user, const char *host, unsigned port);
@@ -216,8 +212,7 @@ uint32_t biff_agent_account_id(int imap, const char *user, const char *host, uns
  * An IMAP folder's STATUS came in: records unseen, reports "new", writes flash only when a
  * record really changed. Returns the folder's new count (0 on E_ARG).
  */
-uint32_t biff_agent_imap_folder(biff_agent *ag, size_t i, unsigned folder,
-                                const biff_imap_folder_result *r);
+uint32_t biff_agent_imap_folder(biff_agent *ag, size_t i, unsigned folder, const biff_imap_folder_result *r);
 
 /** POP3: a UIDL listing begins; scan is the caller's (one per check under way). */
 biff_agent_status biff_agent_pop3_begin(biff_agent *ag, size_t i, biff_sync_pop3_scan *scan);
@@ -269,13 +264,22 @@ uint32_t biff_agent_floor_load(biff_agent *ag, uint32_t build_time);
 int biff_agent_floor_raise(biff_agent *ag, uint32_t t);
 
 /** The clock floor now (unix seconds). */
-static inline uint32_t biff_agent_floor(const biff_agent *ag) { return ag->clock_floor; }
+static inline uint32_t biff_agent_floor(const biff_agent *ag)
+{
+    return ag->clock_floor;
+}
 
 /** Did the floor come from a verified certificate (rather than the build time)? */
-static inline int biff_agent_floor_from_cert(const biff_agent *ag) { return ag->floor_from_cert; }
+static inline int biff_agent_floor_from_cert(const biff_agent *ag)
+{
+    return ag->floor_from_cert;
+}
 
 /** Is t a time a time source may set (not before the floor)? */
-static inline int biff_agent_time_ok(const biff_agent *ag, uint32_t t) { return t >= ag->clock_floor; }
+static inline int biff_agent_time_ok(const biff_agent *ag, uint32_t t)
+{
+    return t >= ag->clock_floor;
+}
 
 /* ---------------------------------------------------------------- the step function */
 
@@ -283,10 +287,10 @@ static inline int biff_agent_time_ok(const biff_agent *ag, uint32_t t) { return 
 #define BIFF_AGENT_CONNECT_TIMEOUT_MS 10000u /* per address; then the next one */
 #endif
 #ifndef BIFF_AGENT_CHECK_TIMEOUT_MS
-#define BIFF_AGENT_CHECK_TIMEOUT_MS 30000u   /* a check (or an answer in IDLE) may take this */
+#define BIFF_AGENT_CHECK_TIMEOUT_MS 30000u /* a check (or an answer in IDLE) may take this */
 #endif
 #ifndef BIFF_AGENT_IDLE_CONFIRM_MS
-#define BIFF_AGENT_IDLE_CONFIRM_MS 5000u     /* after the results, IDLE must be confirmed */
+#define BIFF_AGENT_IDLE_CONFIRM_MS 5000u /* after the results, IDLE must be confirmed */
 #endif
 
 /* A TLS session kept for resumption; accounts on the same server and user may share one. */
@@ -297,25 +301,25 @@ typedef struct {
 
 /* What to check and how, per account (the host's; it must outlive the agent's use of it). */
 typedef struct biff_agent_account_cfg_s {
-    biff_check_account check;     /* protocol, security, auth, host, port, user, secret, folders,
-                                     idle (IMAP: stay in IDLE where the server offers it) */
-    const uint8_t *pin;           /* SHA-256 of the server's key (32 bytes), or NULL */
-    biff_agent_resume *resume;    /* where the TLS session is kept for resumption, or NULL */
-    uint32_t interval_ms;         /* between checks; failures back off (biff/poller.h) */
-    uint8_t enabled;              /* 0: checked only when the host asks (biff_agent_check_now) */
+    biff_check_account check;  /* protocol, security, auth, host, port, user, secret, folders,
+                                  idle (IMAP: stay in IDLE where the server offers it) */
+    const uint8_t *pin;        /* SHA-256 of the server's key (32 bytes), or NULL */
+    biff_agent_resume *resume; /* where the TLS session is kept for resumption, or NULL */
+    uint32_t interval_ms;      /* between checks; failures back off (biff/poller.h) */
+    uint8_t enabled;           /* 0: checked only when the host asks (biff_agent_check_now) */
 } biff_agent_account_cfg;
 
 /* One connection at a time per session; caller-allocated (about 5 KB + mbedTLS's share). */
 typedef struct biff_agent_session_s {
-    uint8_t state;                /* private */
+    uint8_t state; /* private */
     uint8_t tls_up, starttls, want_write, idling, renewing;
     size_t acct;
-    void *agent;                  /* the biff_agent it belongs to */
+    void *agent; /* the biff_agent it belongs to */
     uint64_t deadline;
     uint64_t started_ms;
     uint32_t handshake_ms;
     biff_transport *plain;
-    biff_check_account ca;        /* the account as this check runs it (IDLE may be dropped) */
+    biff_check_account ca; /* the account as this check runs it (IDLE may be dropped) */
     biff_tls tls;
     biff_check check;
     biff_sync_pop3_scan scan;
@@ -323,8 +327,8 @@ typedef struct biff_agent_session_s {
 } biff_agent_session;
 
 /* What a session waits for (biff_agent_session_want). */
-#define BIFF_AGENT_WANT_NONE 0u
-#define BIFF_AGENT_WANT_READ 1u
+#define BIFF_AGENT_WANT_NONE  0u
+#define BIFF_AGENT_WANT_READ  1u
 #define BIFF_AGENT_WANT_WRITE 2u
 
 /**
@@ -333,9 +337,8 @@ typedef struct biff_agent_session_s {
  * (at most that many checks at once; 1 on a small part). Every enabled account is due within
  * the first second. All arrays are the caller's and must stay.
  */
-biff_agent_status biff_agent_drive(biff_agent *ag, const biff_agent_account_cfg *cfg,
-                                   biff_poller_account *sched, biff_poller_slot *slot,
-                                   biff_agent_session *sessions, unsigned n_sessions);
+biff_agent_status biff_agent_drive(biff_agent *ag, const biff_agent_account_cfg *cfg, biff_poller_account *sched,
+                                   biff_poller_slot *slot, biff_agent_session *sessions, unsigned n_sessions);
 
 /**
  * The step function: take requests (biff_agent_service), start the checks that are due, move

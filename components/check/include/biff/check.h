@@ -20,10 +20,10 @@
 #define BIFF_CHECK_LINE_MAX 1024 /* longest server line kept; longer ones are skipped or fail */
 #endif
 #ifndef BIFF_CHECK_OUT_MAX
-#define BIFF_CHECK_OUT_MAX 1024  /* longest command: AUTHENTICATE with a ~700-byte OAuth token */
+#define BIFF_CHECK_OUT_MAX 1024 /* longest command: AUTHENTICATE with a ~700-byte OAuth token */
 #endif
 #ifndef BIFF_CHECK_RX_MAX
-#define BIFF_CHECK_RX_MAX 512    /* receive chunk */
+#define BIFF_CHECK_RX_MAX 512 /* receive chunk */
 #endif
 
 typedef enum { BIFF_CHECK_IMAP = 0, BIFF_CHECK_POP3 = 1 } biff_check_proto;
@@ -36,36 +36,36 @@ typedef enum {
 typedef enum {
     BIFF_CHECK_AUTH_AUTO = 0,
     BIFF_CHECK_AUTH_PLAIN,
-    BIFF_CHECK_AUTH_LOGIN,       /* IMAP LOGIN, POP3 USER/PASS */
-    BIFF_CHECK_AUTH_APOP,        /* POP3 only */
+    BIFF_CHECK_AUTH_LOGIN, /* IMAP LOGIN, POP3 USER/PASS */
+    BIFF_CHECK_AUTH_APOP,  /* POP3 only */
     BIFF_CHECK_AUTH_XOAUTH2,
     BIFF_CHECK_AUTH_OAUTHBEARER,
 } biff_check_auth;
 
 typedef struct {
-    uint8_t proto;                /* biff_check_proto */
-    uint8_t security;             /* biff_check_security */
-    uint8_t auth;                 /* biff_check_auth */
-    uint8_t n_folders;            /* IMAP: 1..BIFF_IMAP_MAX_FOLDERS */
-    uint8_t idle;                 /* IMAP: stay logged in after the check, IDLE where offered */
+    uint8_t proto;     /* biff_check_proto */
+    uint8_t security;  /* biff_check_security */
+    uint8_t auth;      /* biff_check_auth */
+    uint8_t n_folders; /* IMAP: 1..BIFF_IMAP_MAX_FOLDERS */
+    uint8_t idle;      /* IMAP: stay logged in after the check, IDLE where offered */
     const char *host;
     unsigned port;
     const char *user;
-    const char *secret;           /* never logged or copied into results */
-    const char *const *folders;   /* IMAP folder names, UTF-8 */
-    biff_pop3_uid_fn on_uid;      /* POP3: each UIDL entry as it streams in (may be NULL) */
+    const char *secret;         /* never logged or copied into results */
+    const char *const *folders; /* IMAP folder names, UTF-8 */
+    biff_pop3_uid_fn on_uid;    /* POP3: each UIDL entry as it streams in (may be NULL) */
     void *uid_ctx;
 } biff_check_account;
 
 typedef enum {
-    BIFF_CHECK_OK = 0,        /* started */
-    BIFF_CHECK_WANT_READ,     /* wait until the link is readable, then step again */
-    BIFF_CHECK_WANT_WRITE,    /* wait until the link is writable, then step again */
-    BIFF_CHECK_NEED_TLS,      /* start TLS on the plain link now, then biff_check_tls_started() */
-    BIFF_CHECK_RESULT,        /* idle session: results ready, the session stays open */
-    BIFF_CHECK_IDLING,        /* idle session: the server confirmed IDLE; wait for news */
-    BIFF_CHECK_DONE,          /* result complete */
-    BIFF_CHECK_FAILED,        /* biff_check_error() says why */
+    BIFF_CHECK_OK = 0,     /* started */
+    BIFF_CHECK_WANT_READ,  /* wait until the link is readable, then step again */
+    BIFF_CHECK_WANT_WRITE, /* wait until the link is writable, then step again */
+    BIFF_CHECK_NEED_TLS,   /* start TLS on the plain link now, then biff_check_tls_started() */
+    BIFF_CHECK_RESULT,     /* idle session: results ready, the session stays open */
+    BIFF_CHECK_IDLING,     /* idle session: the server confirmed IDLE; wait for news */
+    BIFF_CHECK_DONE,       /* result complete */
+    BIFF_CHECK_FAILED,     /* biff_check_error() says why */
     BIFF_CHECK_E_ARG,
 } biff_check_status;
 
@@ -80,7 +80,7 @@ typedef struct {
     } e;
     biff_imap_config imap_cfg;
     uint8_t state;
-    uint8_t checked;      /* IMAP: every folder answered */
+    uint8_t checked; /* IMAP: every folder answered */
     uint16_t rx_len, rx_off;
     biff_error_class err;
     char detail[128];

@@ -58,19 +58,19 @@ typedef struct {
 /* The parse result; the arrays are the caller's (see biff_uci_init()). */
 typedef struct {
     biff_globals globals;
-    biff_mqtt_config mqtt;        /* mqtt.given: a config mqtt section was there */
+    biff_mqtt_config mqtt; /* mqtt.given: a config mqtt section was there */
     biff_account *accounts;
     biff_led_config *leds;
     biff_uci_diag *diags;
     uint16_t max_accounts, n_accounts;
     uint16_t max_leds, n_leds;
     uint16_t max_diags, n_diags;
-    uint32_t n_errors;            /* every error, including those that did not fit diags */
+    uint32_t n_errors; /* every error, including those that did not fit diags */
 } biff_uci_config;
 
 /** Point cfg at the caller's arrays and set the globals to their defaults. */
-void biff_uci_init(biff_uci_config *cfg, biff_account *accounts, size_t max_accounts,
-                   biff_led_config *leds, size_t max_leds, biff_uci_diag *diags, size_t max_diags);
+void biff_uci_init(biff_uci_config *cfg, biff_account *accounts, size_t max_accounts, biff_led_config *leds,
+                   size_t max_leds, biff_uci_diag *diags, size_t max_diags);
 
 /**
  * Parse a whole config file (len bytes, need not be NUL-terminated) into cfg. file names the
@@ -93,8 +93,8 @@ biff_uci_status biff_uci_secret(const char *text, size_t len, const char *accoun
  * biff_uci_parse() does, never quoting a secret). Returns OK or E_INVALID; *n_diags gets the
  * number written.
  */
-biff_uci_status biff_uci_secrets_check(const char *text, size_t len, const char *file,
-                                       biff_uci_diag *diags, size_t max_diags, size_t *n_diags);
+biff_uci_status biff_uci_secrets_check(const char *text, size_t len, const char *file, biff_uci_diag *diags,
+                                       size_t max_diags, size_t *n_diags);
 
 /**
  * Write a secrets file with entry name set to value (NULL or "": removed) into out[cap], for the
@@ -105,8 +105,8 @@ biff_uci_status biff_uci_secrets_check(const char *text, size_t len, const char 
  * _, or a value with a control byte or space at either end (it would not read back the same);
  * E_TOO_LONG: out is too small (out is then wiped).
  */
-biff_uci_status biff_uci_secret_set(const char *text, size_t len, const char *name, const char *value,
-                                    char *out, size_t cap, size_t *out_len);
+biff_uci_status biff_uci_secret_set(const char *text, size_t len, const char *name, const char *value, char *out,
+                                    size_t cap, size_t *out_len);
 
 /** Longest check interval, in seconds, either product accepts (interval_s * 1000 must fit
  *  32 bits where it is counted in milliseconds). */

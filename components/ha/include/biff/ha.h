@@ -41,37 +41,37 @@
 
 #include "biff/status.h"
 
-#define BIFF_HA_TOPIC_MAX 128       /* every topic and filter, incl. NUL (bounds below) */
+#define BIFF_HA_TOPIC_MAX 128 /* every topic and filter, incl. NUL (bounds below) */
 #ifndef BIFF_HA_PAYLOAD_MAX
-#define BIFF_HA_PAYLOAD_MAX 1024    /* the longest config with the longest names (929 B) fits */
+#define BIFF_HA_PAYLOAD_MAX 1024 /* the longest config with the longest names (929 B) fits */
 #endif
-#define BIFF_HA_PREFIX_MAX 32       /* discovery prefix, excl. NUL */
-#define BIFF_HA_BASE_MAX 64         /* base topic, excl. NUL */
-#define BIFF_HA_NODE_MAX 32         /* node id, excl. NUL */
-#define BIFF_HA_TEXT_MAX 48         /* device name, model, sw_version, excl. NUL */
+#define BIFF_HA_PREFIX_MAX    32 /* discovery prefix, excl. NUL */
+#define BIFF_HA_BASE_MAX      64 /* base topic, excl. NUL */
+#define BIFF_HA_NODE_MAX      32 /* node id, excl. NUL */
+#define BIFF_HA_TEXT_MAX      48 /* device name, model, sw_version, excl. NUL */
 #define BIFF_HA_SUBSCRIPTIONS 4
 
 typedef enum {
     BIFF_HA_OK = 0,
-    BIFF_HA_IDLE,      /* nothing to publish now */
-    BIFF_HA_E_SPACE,   /* a message did not fit BIFF_HA_PAYLOAD_MAX: skipped */
-    BIFF_HA_E_ARG,     /* bad device description (see biff_ha_init), NULL */
+    BIFF_HA_IDLE,    /* nothing to publish now */
+    BIFF_HA_E_SPACE, /* a message did not fit BIFF_HA_PAYLOAD_MAX: skipped */
+    BIFF_HA_E_ARG,   /* bad device description (see biff_ha_init), NULL */
 } biff_ha_status;
 
 /* What an incoming message means (biff_ha_incoming). */
 typedef enum {
-    BIFF_HA_IN_NONE = 0,   /* not ours, or nothing to do */
-    BIFF_HA_IN_PRESS,      /* the Acknowledge button: biff_agent_request(BIFF_AGENT_REQ_ACK) */
-    BIFF_HA_IN_HA_ONLINE,  /* Home Assistant (re)started: everything is due again */
-    BIFF_HA_IN_STALE,      /* a removed account's retained message: send *reply to delete it */
+    BIFF_HA_IN_NONE = 0,  /* not ours, or nothing to do */
+    BIFF_HA_IN_PRESS,     /* the Acknowledge button: biff_agent_request(BIFF_AGENT_REQ_ACK) */
+    BIFF_HA_IN_HA_ONLINE, /* Home Assistant (re)started: everything is due again */
+    BIFF_HA_IN_STALE,     /* a removed account's retained message: send *reply to delete it */
 } biff_ha_in;
 
 /* This tinybiff as Home Assistant's device registry shows it. Strings are the caller's. */
 typedef struct {
-    const char *prefix;      /* discovery prefix; NULL or "" = "homeassistant" */
-    const char *base;        /* base topic, e.g. "tinybiff/kitchen" */
-    const char *node_id;     /* [A-Za-z0-9_-]+: the device identifier and every unique_id's head */
-    const char *name;        /* device name */
+    const char *prefix;  /* discovery prefix; NULL or "" = "homeassistant" */
+    const char *base;    /* base topic, e.g. "tinybiff/kitchen" */
+    const char *node_id; /* [A-Za-z0-9_-]+: the device identifier and every unique_id's head */
+    const char *name;    /* device name */
     const char *model;
     const char *sw_version;
 } biff_ha_device;
@@ -79,31 +79,31 @@ typedef struct {
 /* What was last published for one account (or the totals) on this connection. */
 typedef struct {
     uint32_t unread, fresh;
-    uint8_t err;             /* biff_error_class */
+    uint8_t err; /* biff_error_class */
     uint8_t problem;
-    uint8_t valid;           /* published since the connection (or HA) came up */
+    uint8_t valid; /* published since the connection (or HA) came up */
 } biff_ha_shown;
 
 /* One message to publish. */
 typedef struct {
     char topic[BIFF_HA_TOPIC_MAX];
-    char payload[BIFF_HA_PAYLOAD_MAX];  /* NUL-terminated for logs; len bytes go out */
-    size_t len;                         /* 0: an empty retained message (deletes) */
+    char payload[BIFF_HA_PAYLOAD_MAX]; /* NUL-terminated for logs; len bytes go out */
+    size_t len;                        /* 0: an empty retained message (deletes) */
     uint8_t retain;
 } biff_ha_msg;
 
 typedef struct {
     const biff_ha_device *dev;
-    const char *prefix;               /* dev->prefix or the default */
-    const biff_status_account *acct;  /* the agent's status model */
-    const uint32_t *ids;              /* account identities, as acct */
-    biff_ha_shown *shown;             /* caller's, one per account */
+    const char *prefix;              /* dev->prefix or the default */
+    const biff_status_account *acct; /* the agent's status model */
+    const uint32_t *ids;             /* account identities, as acct */
+    biff_ha_shown *shown;            /* caller's, one per account */
     size_t n;
     biff_ha_shown total;
-    uint16_t cfg_next;                /* next config to publish; 3 + 3n = all sent */
+    uint16_t cfg_next; /* next config to publish; 3 + 3n = all sent */
     uint8_t connected;
     uint8_t online_due;
-    uint8_t pend_kind;                /* what the last biff_ha_next returned */
+    uint8_t pend_kind; /* what the last biff_ha_next returned */
     uint16_t pend_idx;
     biff_ha_shown pend;
 } biff_ha;
@@ -114,9 +114,8 @@ typedef struct {
  * [A-Za-z0-9_-], prefix and base without wildcards or empty levels, each within its bound,
  * and name/model/sw_version without control characters. Nothing is due until biff_ha_connected.
  */
-biff_ha_status biff_ha_init(biff_ha *ha, const biff_ha_device *dev,
-                            const biff_status_account *acct, const uint32_t *ids,
-                            biff_ha_shown *shown, size_t n);
+biff_ha_status biff_ha_init(biff_ha *ha, const biff_ha_device *dev, const biff_status_account *acct,
+                            const uint32_t *ids, biff_ha_shown *shown, size_t n);
 
 /** The CONNECT's last will: "offline", retained, on the availability topic. */
 void biff_ha_will(const biff_ha *ha, biff_ha_msg *m);
@@ -153,7 +152,7 @@ void biff_ha_sent(biff_ha *ha);
  * retained PRESS is ignored: a command someone left on the broker must not acknowledge at every
  * connect. BIFF_HA_IN_STALE fills reply with the deletion to publish.
  */
-biff_ha_in biff_ha_incoming(biff_ha *ha, const char *topic, size_t tlen, const char *payload,
-                            size_t plen, int retained, biff_ha_msg *reply);
+biff_ha_in biff_ha_incoming(biff_ha *ha, const char *topic, size_t tlen, const char *payload, size_t plen, int retained,
+                            biff_ha_msg *reply);
 
 #endif

@@ -11,23 +11,23 @@
 #include <stdint.h>
 
 #ifndef BIFF_HTTP_LINE_MAX
-#define BIFF_HTTP_LINE_MAX 96     /* bytes of a header line kept: enough for the names and values read */
+#define BIFF_HTTP_LINE_MAX 96 /* bytes of a header line kept: enough for the names and values read */
 #endif
 #ifndef BIFF_HTTP_HEAD_MAX
-#define BIFF_HTTP_HEAD_MAX 8192   /* status line + header fields, in all */
+#define BIFF_HTTP_HEAD_MAX 8192 /* status line + header fields, in all */
 #endif
 
 typedef enum {
-    BIFF_HTTP_OK = 0,       /* request written / response complete */
-    BIFF_HTTP_MORE,         /* feed more bytes (or biff_http_eof() when the peer closed) */
-    BIFF_HTTP_E_ARG,        /* bad argument, or a name/value the request cannot carry */
-    BIFF_HTTP_E_SPACE,      /* the request does not fit the caller's buffer */
-    BIFF_HTTP_E_STATUS,     /* no "HTTP/1.x NNN" status line */
-    BIFF_HTTP_E_HEADER,     /* malformed header field, or a Transfer-Encoding other than chunked */
-    BIFF_HTTP_E_HEAD_SIZE,  /* header over BIFF_HTTP_HEAD_MAX */
-    BIFF_HTTP_E_BODY_SIZE,  /* body larger than the caller's buffer */
-    BIFF_HTTP_E_CHUNK,      /* malformed chunk size or chunk framing */
-    BIFF_HTTP_E_TRUNCATED,  /* the peer closed before the body was complete */
+    BIFF_HTTP_OK = 0,      /* request written / response complete */
+    BIFF_HTTP_MORE,        /* feed more bytes (or biff_http_eof() when the peer closed) */
+    BIFF_HTTP_E_ARG,       /* bad argument, or a name/value the request cannot carry */
+    BIFF_HTTP_E_SPACE,     /* the request does not fit the caller's buffer */
+    BIFF_HTTP_E_STATUS,    /* no "HTTP/1.x NNN" status line */
+    BIFF_HTTP_E_HEADER,    /* malformed header field, or a Transfer-Encoding other than chunked */
+    BIFF_HTTP_E_HEAD_SIZE, /* header over BIFF_HTTP_HEAD_MAX */
+    BIFF_HTTP_E_BODY_SIZE, /* body larger than the caller's buffer */
+    BIFF_HTTP_E_CHUNK,     /* malformed chunk size or chunk framing */
+    BIFF_HTTP_E_TRUNCATED, /* the peer closed before the body was complete */
 } biff_http_status;
 
 /** One form field: name and value, both NUL-terminated; the value is percent-encoded on output. */
@@ -46,17 +46,17 @@ biff_http_status biff_http_post_form(char *out, size_t cap, size_t *len, const c
 
 /* Response parser; caller-allocated, fields private except the results below. */
 typedef struct {
-    uint8_t *body;          /* caller's body buffer */
+    uint8_t *body; /* caller's body buffer */
     size_t body_cap;
-    size_t body_len;        /* body bytes received so far */
-    uint32_t head_bytes;    /* status line and header bytes seen */
-    uint32_t chunk_left;    /* chunked: bytes left in the current chunk */
+    size_t body_len;     /* body bytes received so far */
+    uint32_t head_bytes; /* status line and header bytes seen */
+    uint32_t chunk_left; /* chunked: bytes left in the current chunk */
     uint32_t content_length;
-    uint16_t status;        /* HTTP status code, once the status line is in */
+    uint16_t status; /* HTTP status code, once the status line is in */
     uint8_t state;
     uint8_t flags;
     uint8_t line_len;
-    uint8_t err;            /* the error that ended it */
+    uint8_t err; /* the error that ended it */
     char line[BIFF_HTTP_LINE_MAX];
 } biff_http_resp;
 

@@ -44,22 +44,22 @@
 
 /* biff_pop3_status uses the same values for the same events: keep the order. */
 typedef enum {
-    BIFF_IMAP_OK = 0,        /* input consumed; send pending output, feed more when it arrives */
-    BIFF_IMAP_EV_STARTTLS,   /* start TLS now, then call biff_imap_tls_started() */
-    BIFF_IMAP_EV_CHECKED,    /* every folder has a STATUS result (biff_imap_folder) */
-    BIFF_IMAP_EV_CHANGED,    /* EXISTS/EXPUNGE/FETCH seen while idling: call biff_imap_recheck */
-    BIFF_IMAP_EV_IDLING,     /* server confirmed IDLE: wait for news; recheck before 29 min */
-    BIFF_IMAP_EV_CLOSED,     /* LOGOUT completed; close the connection */
-    BIFF_IMAP_E_FAILED,      /* session failed: biff_imap_error() says why; close it */
-    BIFF_IMAP_E_ARG,         /* bad argument or config */
-    BIFF_IMAP_E_STATE,       /* call not valid in the current state */
+    BIFF_IMAP_OK = 0,      /* input consumed; send pending output, feed more when it arrives */
+    BIFF_IMAP_EV_STARTTLS, /* start TLS now, then call biff_imap_tls_started() */
+    BIFF_IMAP_EV_CHECKED,  /* every folder has a STATUS result (biff_imap_folder) */
+    BIFF_IMAP_EV_CHANGED,  /* EXISTS/EXPUNGE/FETCH seen while idling: call biff_imap_recheck */
+    BIFF_IMAP_EV_IDLING,   /* server confirmed IDLE: wait for news; recheck before 29 min */
+    BIFF_IMAP_EV_CLOSED,   /* LOGOUT completed; close the connection */
+    BIFF_IMAP_E_FAILED,    /* session failed: biff_imap_error() says why; close it */
+    BIFF_IMAP_E_ARG,       /* bad argument or config */
+    BIFF_IMAP_E_STATE,     /* call not valid in the current state */
 } biff_imap_status;
 
 typedef enum {
-    BIFF_IMAP_AUTH_AUTO = 0,   /* password: AUTHENTICATE PLAIN if offered, else LOGIN */
+    BIFF_IMAP_AUTH_AUTO = 0, /* password: AUTHENTICATE PLAIN if offered, else LOGIN */
     BIFF_IMAP_AUTH_PLAIN,
-    BIFF_IMAP_AUTH_LOGIN,      /* the IMAP LOGIN command */
-    BIFF_IMAP_AUTH_XOAUTH2,    /* secret is an OAuth2 access token */
+    BIFF_IMAP_AUTH_LOGIN,   /* the IMAP LOGIN command */
+    BIFF_IMAP_AUTH_XOAUTH2, /* secret is an OAuth2 access token */
     BIFF_IMAP_AUTH_OAUTHBEARER,
 } biff_imap_auth;
 
@@ -71,14 +71,14 @@ typedef enum {
 
 typedef struct {
     const char *user;
-    const char *secret;               /* password or OAuth2 token; never echoed anywhere */
-    const char *host;                 /* OAUTHBEARER only (may be NULL otherwise) */
-    unsigned port;                    /* OAUTHBEARER only */
-    const char *const *folders;       /* UTF-8 names; folders[0] is the one IDLE watches */
-    uint8_t n_folders;                /* 1..BIFF_IMAP_MAX_FOLDERS */
-    uint8_t auth;                     /* biff_imap_auth */
-    uint8_t security;                 /* biff_imap_security */
-    uint8_t idle;                     /* stay logged in after the check; IDLE when offered */
+    const char *secret;         /* password or OAuth2 token; never echoed anywhere */
+    const char *host;           /* OAUTHBEARER only (may be NULL otherwise) */
+    unsigned port;              /* OAUTHBEARER only */
+    const char *const *folders; /* UTF-8 names; folders[0] is the one IDLE watches */
+    uint8_t n_folders;          /* 1..BIFF_IMAP_MAX_FOLDERS */
+    uint8_t auth;               /* biff_imap_auth */
+    uint8_t security;           /* biff_imap_security */
+    uint8_t idle;               /* stay logged in after the check; IDLE when offered */
 } biff_imap_config;
 
 /* Which fields of a folder result the server sent. */
@@ -91,7 +91,7 @@ typedef struct {
 typedef enum {
     BIFF_IMAP_FOLDER_PENDING = 0,
     BIFF_IMAP_FOLDER_OK,
-    BIFF_IMAP_FOLDER_ERROR, /* STATUS got NO/BAD (e.g. no such mailbox) */
+    BIFF_IMAP_FOLDER_ERROR,   /* STATUS got NO/BAD (e.g. no such mailbox) */
     BIFF_IMAP_FOLDER_NO_DATA, /* STATUS got OK but no usable STATUS data: a broken reply */
 } biff_imap_folder_state;
 
@@ -110,23 +110,23 @@ typedef struct biff_imap {
     const biff_imap_config *cfg;
     uint8_t *work, *out;
     uint16_t work_cap, out_cap;
-    uint16_t line_len;     /* bytes of the current logical line in work */
-    uint16_t out_len;      /* bytes queued in out */
-    uint16_t flags;        /* engine flags */
-    uint32_t lit_left;     /* literal bytes still to read */
-    uint32_t lit_num;      /* literal length being scanned */
-    uint16_t caps;         /* capability bits */
-    uint8_t phase;         /* receive side state */
-    uint8_t tx;            /* next command to render */
-    uint8_t tx_idx;        /* folder index for STATUS */
-    uint8_t inflight;      /* commands awaiting their tagged reply, one bit per kind */
-    uint8_t lit_scan;      /* "{N}" tracker */
-    uint8_t lit_copy;      /* literal bytes go to work */
-    uint8_t line_trunc;    /* line exceeded work */
-    uint8_t auth_step;     /* AUTHENTICATE/LOGIN progress */
-    uint8_t mech;          /* chosen mechanism (biff_imap_auth) */
-    uint8_t n_done;        /* folders answered this round */
-    uint8_t err;           /* biff_error_class */
+    uint16_t line_len;  /* bytes of the current logical line in work */
+    uint16_t out_len;   /* bytes queued in out */
+    uint16_t flags;     /* engine flags */
+    uint32_t lit_left;  /* literal bytes still to read */
+    uint32_t lit_num;   /* literal length being scanned */
+    uint16_t caps;      /* capability bits */
+    uint8_t phase;      /* receive side state */
+    uint8_t tx;         /* next command to render */
+    uint8_t tx_idx;     /* folder index for STATUS */
+    uint8_t inflight;   /* commands awaiting their tagged reply, one bit per kind */
+    uint8_t lit_scan;   /* "{N}" tracker */
+    uint8_t lit_copy;   /* literal bytes go to work */
+    uint8_t line_trunc; /* line exceeded work */
+    uint8_t auth_step;  /* AUTHENTICATE/LOGIN progress */
+    uint8_t mech;       /* chosen mechanism (biff_imap_auth) */
+    uint8_t n_done;     /* folders answered this round */
+    uint8_t err;        /* biff_error_class */
     char detail[BIFF_IMAP_DETAIL_MAX];
     biff_imap_folder_result folder[BIFF_IMAP_MAX_FOLDERS];
 } biff_imap;
@@ -138,8 +138,8 @@ typedef struct biff_imap {
  * Returns BIFF_IMAP_E_ARG on a bad config (no folders, control characters or bad UTF-8 in a
  * folder name, missing user/secret).
  */
-biff_imap_status biff_imap_init(biff_imap *e, const biff_imap_config *cfg, uint8_t *work,
-                                size_t work_cap, uint8_t *out, size_t out_cap);
+biff_imap_status biff_imap_init(biff_imap *e, const biff_imap_config *cfg, uint8_t *work, size_t work_cap, uint8_t *out,
+                                size_t out_cap);
 
 /**
  * Consume server bytes. Stops after the line that caused an event and reports the bytes used in

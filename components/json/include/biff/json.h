@@ -16,12 +16,12 @@
 typedef enum {
     BIFF_JSON_OK = 0,
     BIFF_JSON_E_ARG,
-    BIFF_JSON_E_SYNTAX,      /* not JSON (bad token, bad escape, control byte, trailing bytes) */
-    BIFF_JSON_E_NOT_OBJECT,  /* valid start but the top level is not an object */
-    BIFF_JSON_E_DEPTH,       /* nested deeper than BIFF_JSON_DEPTH_MAX */
-    BIFF_JSON_E_TOO_LONG,    /* a wanted string does not fit its buffer */
-    BIFF_JSON_E_TYPE,        /* a wanted member has the wrong type, or a number out of range */
-    BIFF_JSON_E_DUPLICATE,   /* a wanted member appears twice */
+    BIFF_JSON_E_SYNTAX,     /* not JSON (bad token, bad escape, control byte, trailing bytes) */
+    BIFF_JSON_E_NOT_OBJECT, /* valid start but the top level is not an object */
+    BIFF_JSON_E_DEPTH,      /* nested deeper than BIFF_JSON_DEPTH_MAX */
+    BIFF_JSON_E_TOO_LONG,   /* a wanted string does not fit its buffer */
+    BIFF_JSON_E_TYPE,       /* a wanted member has the wrong type, or a number out of range */
+    BIFF_JSON_E_DUPLICATE,  /* a wanted member appears twice */
 } biff_json_status;
 
 typedef enum {
@@ -33,11 +33,11 @@ typedef enum {
  * buffer is left as it was (a refresh response without refresh_token keeps the old one). */
 typedef struct {
     const char *name;
-    uint8_t type;      /* biff_json_type */
-    uint8_t found;     /* set by biff_json_read */
-    char *str;         /* BIFF_JSON_STRING */
+    uint8_t type;  /* biff_json_type */
+    uint8_t found; /* set by biff_json_read */
+    char *str;     /* BIFF_JSON_STRING */
     size_t cap;
-    uint32_t *num;     /* BIFF_JSON_UINT */
+    uint32_t *num; /* BIFF_JSON_UINT */
 } biff_json_field;
 
 /**
@@ -45,8 +45,8 @@ typedef struct {
  * On an error *where (may be NULL) gets the byte offset, and the name of the member at fault,
  * if any, is in *member (may be NULL). On error every string this call wrote is wiped.
  */
-biff_json_status biff_json_read(const char *in, size_t len, biff_json_field *fields, size_t n_fields,
-                                size_t *where, const char **member);
+biff_json_status biff_json_read(const char *in, size_t len, biff_json_field *fields, size_t n_fields, size_t *where,
+                                const char **member);
 
 /** Short text for a status ("nested too deep", ...). */
 const char *biff_json_strerror(biff_json_status s);

@@ -32,12 +32,12 @@ struct altcp_pcb;
 /* lwIP's altcp_tls.h declares this type for the port to define: the link is the config. */
 typedef struct altcp_tls_config {
     biff_transport *t;
-    struct altcp_pcb *pcb;       /* what lwIP's client holds; NULL when there is none */
+    struct altcp_pcb *pcb; /* what lwIP's client holds; NULL when there is none */
     uint8_t tx[BIFF_MQTT_LINK_TX];
     uint16_t tx_len;
-    uint8_t connect_due;         /* altcp_connect() was asked; report it from the next poll */
-    uint8_t used;                /* a pcb was made on this link (one connection per link) */
-    biff_net_status failure;     /* why the transport failed (BIFF_NET_OK: closed in order) */
+    uint8_t connect_due;     /* altcp_connect() was asked; report it from the next poll */
+    uint8_t used;            /* a pcb was made on this link (one connection per link) */
+    biff_net_status failure; /* why the transport failed (BIFF_NET_OK: closed in order) */
 } biff_mqtt_link;
 
 /** Prepare a link over t, a connected transport; pass the link as client_info.tls_config. */

@@ -11,13 +11,13 @@
 #include <stdint.h>
 
 typedef enum {
-    BIFF_NET_PENDING = 1,     /* a connect is under way: wait until writable, then step it */
+    BIFF_NET_PENDING = 1, /* a connect is under way: wait until writable, then step it */
     BIFF_NET_OK = 0,
-    BIFF_NET_E_CLOSED = -1,   /* peer closed the connection */
-    BIFF_NET_E_IO = -2,       /* reset or other socket error */
-    BIFF_NET_E_RESOLVE = -3,  /* host name did not resolve */
-    BIFF_NET_E_CONNECT = -4,  /* every address refused or was unreachable */
-    BIFF_NET_E_TIMEOUT = -5,  /* nothing happened before the deadline */
+    BIFF_NET_E_CLOSED = -1,  /* peer closed the connection */
+    BIFF_NET_E_IO = -2,      /* reset or other socket error */
+    BIFF_NET_E_RESOLVE = -3, /* host name did not resolve */
+    BIFF_NET_E_CONNECT = -4, /* every address refused or was unreachable */
+    BIFF_NET_E_TIMEOUT = -5, /* nothing happened before the deadline */
     BIFF_NET_E_ARG = -6,
 } biff_net_status;
 

@@ -34,9 +34,9 @@ typedef struct biff_net_lwip {
     uint32_t gen;               /* identifies this connect() to the DNS callback */
     uint16_t port;
     uint8_t state;
-    uint8_t fin;                /* the peer sent FIN: E_CLOSED once rxq is drained */
-    int8_t err;                 /* biff_net_status once failed */
-    char detail[48];            /* why it failed (lwIP error text); never holds payload */
+    uint8_t fin;     /* the peer sent FIN: E_CLOSED once rxq is drained */
+    int8_t err;      /* biff_net_status once failed */
+    char detail[48]; /* why it failed (lwIP error text); never holds payload */
 } biff_net_lwip;
 
 /**

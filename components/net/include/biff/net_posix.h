@@ -19,16 +19,15 @@ typedef struct {
  * giving each address at most timeout_ms. The socket is left non-blocking. Fills t with the
  * backend's send/recv. On failure s->detail says which address failed and why.
  */
-biff_net_status biff_net_posix_connect(biff_net_posix *s, const char *host, unsigned port,
-                                       int timeout_ms, biff_transport *t);
+biff_net_status biff_net_posix_connect(biff_net_posix *s, const char *host, unsigned port, int timeout_ms,
+                                       biff_transport *t);
 
 /**
  * The same without waiting, for a poll() loop: resolves host (getaddrinfo itself may block on
  * DNS) and starts connecting. BIFF_NET_PENDING: wait until s->fd is writable, then call
  * biff_net_posix_connect_step(); give up on a slow address with biff_net_posix_connect_next().
  */
-biff_net_status biff_net_posix_connect_start(biff_net_posix *s, const char *host, unsigned port,
-                                             biff_transport *t);
+biff_net_status biff_net_posix_connect_start(biff_net_posix *s, const char *host, unsigned port, biff_transport *t);
 
 /** The socket became writable: BIFF_NET_OK when connected, PENDING on the next address, or an error. */
 biff_net_status biff_net_posix_connect_step(biff_net_posix *s, biff_transport *t);

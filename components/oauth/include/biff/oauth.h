@@ -33,8 +33,8 @@ typedef enum {
 
 /** Account settings (strings stay the caller's). A preset fills the three URLs/scope. */
 typedef struct {
-    const char *device_url;    /* https://host[:port]/path of the device authorization endpoint */
-    const char *token_url;     /* https://host[:port]/path of the token endpoint */
+    const char *device_url; /* https://host[:port]/path of the device authorization endpoint */
+    const char *token_url;  /* https://host[:port]/path of the token endpoint */
     const char *client_id;
     const char *client_secret; /* NULL or "": a public client */
     const char *scope;         /* space-separated */
@@ -76,11 +76,11 @@ typedef enum {
 } biff_oauth_action;
 
 typedef struct {
-    const char *host;   /* server name for the connection, SNI and certificate check */
+    const char *host; /* server name for the connection, SNI and certificate check */
     uint16_t port;
-    const char *data;   /* the HTTP request (holds secrets: send it, do not log it) */
+    const char *data; /* the HTTP request (holds secrets: send it, do not log it) */
     size_t len;
-    uint32_t wake;      /* WAIT/READY: when to call biff_oauth_next() again */
+    uint32_t wake; /* WAIT/READY: when to call biff_oauth_next() again */
 } biff_oauth_request;
 
 /* Caller-allocated; fields are private. */
@@ -95,7 +95,7 @@ typedef struct {
     uint32_t backoff;      /* retry delay after a failure */
     uint16_t gen;          /* changes whenever the refresh token changes: persist it then */
     uint8_t state, why, inflight, have_access;
-    uint8_t refusal;       /* 1: refreshing because the mail server refused; 2: token from that */
+    uint8_t refusal; /* 1: refreshing because the mail server refused; 2: token from that */
     char user_code[BIFF_OAUTH_USER_CODE_MAX];
     char uri[BIFF_OAUTH_URI_MAX];
     char uri_complete[BIFF_OAUTH_URI_MAX];
@@ -125,8 +125,8 @@ biff_oauth_action biff_oauth_next(biff_oauth *o, uint32_t now, biff_oauth_reques
  * The response to the request from biff_oauth_next(): HTTP status, whether it said JSON, and
  * its body. A 302 or an HTML error page is a server failure, retried with backoff.
  */
-biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http_status, int is_json,
-                                      const char *body, size_t len);
+biff_oauth_status biff_oauth_response(biff_oauth *o, uint32_t now, unsigned http_status, int is_json, const char *body,
+                                      size_t len);
 
 /**
  * The exchange failed without a usable response: retried with backoff. server_fault: the server

@@ -26,8 +26,8 @@ typedef enum {
 } biff_acct_state;
 
 typedef struct {
-    uint32_t interval_ms;   /* time between checks when all is well */
-    uint8_t idle;           /* stay in IDLE between checks where the server offers it */
+    uint32_t interval_ms; /* time between checks when all is well */
+    uint8_t idle;         /* stay in IDLE between checks where the server offers it */
     uint8_t enabled;
 } biff_poller_account;
 
@@ -59,8 +59,8 @@ typedef struct {
  * account is due at start, spread over the first second so they do not all dial at once.
  * max_parallel >= 1; seed feeds the jitter.
  */
-biff_poller_status biff_poller_init(biff_poller *p, const biff_poller_account *acct, biff_poller_slot *slot,
-                                    size_t n, uint16_t max_parallel, uint32_t seed, uint64_t now_ms);
+biff_poller_status biff_poller_init(biff_poller *p, const biff_poller_account *acct, biff_poller_slot *slot, size_t n,
+                                    uint16_t max_parallel, uint32_t seed, uint64_t now_ms);
 
 /**
  * The next account to check now, if any (and if a parallel slot is free): returns 1 and sets
@@ -76,8 +76,7 @@ uint64_t biff_poller_next_deadline(const biff_poller *p);
  * A check of account idx ended. err == BIFF_ERR_NONE is a success; idling says the session
  * stays open in IDLE. Failures back off: base, 2x, 4x ... up to the cap, each with jitter.
  */
-biff_poller_status biff_poller_done(biff_poller *p, size_t idx, uint64_t now_ms, biff_error_class err,
-                                    int idling);
+biff_poller_status biff_poller_done(biff_poller *p, size_t idx, uint64_t now_ms, biff_error_class err, int idling);
 
 /** News arrived on an idling account (EXISTS/EXPUNGE): check it now. */
 biff_poller_status biff_poller_changed(biff_poller *p, size_t idx, uint64_t now_ms);

@@ -49,9 +49,9 @@ typedef void (*biff_pop3_uid_fn)(void *ctx, uint32_t msgno, const char *uid, siz
 
 typedef struct {
     const char *user;
-    const char *secret;      /* password or bearer token; must outlive the check; never logged */
-    const char *host;        /* OAUTHBEARER "host=" (may be NULL) */
-    unsigned port;           /* OAUTHBEARER "port=" (0 = omit) */
+    const char *secret; /* password or bearer token; must outlive the check; never logged */
+    const char *host;   /* OAUTHBEARER "host=" (may be NULL) */
+    unsigned port;      /* OAUTHBEARER "port=" (0 = omit) */
     biff_pop3_auth auth;
     biff_pop3_security security;
     biff_pop3_uid_fn on_uid; /* NULL: no UIDL, STAT only */
@@ -59,15 +59,15 @@ typedef struct {
 } biff_pop3_config;
 
 #define BIFF_POP3_DETAIL_MAX 160
-#define BIFF_POP3_UID_MAX 70
+#define BIFF_POP3_UID_MAX    70
 
 typedef struct {
-    biff_error_class error;  /* BIFF_ERR_NONE on EV_CLOSED */
-    uint32_t messages;       /* STAT count */
-    uint32_t octets;         /* STAT size (saturates at UINT32_MAX) */
-    uint32_t uids;           /* UIDL entries delivered to on_uid */
-    uint8_t have_stat;       /* STAT answered */
-    uint8_t uidl;            /* 1: complete UIDL listing; 0: not asked, or server has no UIDL */
+    biff_error_class error;            /* BIFF_ERR_NONE on EV_CLOSED */
+    uint32_t messages;                 /* STAT count */
+    uint32_t octets;                   /* STAT size (saturates at UINT32_MAX) */
+    uint32_t uids;                     /* UIDL entries delivered to on_uid */
+    uint8_t have_stat;                 /* STAT answered */
+    uint8_t uidl;                      /* 1: complete UIDL listing; 0: not asked, or server has no UIDL */
     char detail[BIFF_POP3_DETAIL_MAX]; /* printable ASCII, NUL-terminated; server text, no secret */
 } biff_pop3_result;
 
@@ -97,8 +97,8 @@ typedef struct biff_pop3 {
  * Returns BIFF_POP3_OK or BIFF_POP3_E_ARG (a buffer too small or over 65535, NULLs,
  * unknown enum values, CR or LF in user or secret).
  */
-biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, uint8_t *work,
-                                size_t work_cap, uint8_t *out, size_t out_cap);
+biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, uint8_t *work, size_t work_cap, uint8_t *out,
+                                size_t out_cap);
 
 /**
  * Feed received bytes (any split). *consumed says how many were used: all of them unless an

@@ -27,9 +27,8 @@ typedef enum {
  * The raw response is never materialised: only its base64 lands in out. On any error out is
  * wiped and set to "" (when cap > 0) and *out_len is 0. out_len may be NULL.
  */
-biff_sasl_status biff_sasl_initial_response(biff_sasl_mech mech, const char *user, const char *secret,
-                                            const char *host, unsigned port, char *out, size_t cap,
-                                            size_t *out_len);
+biff_sasl_status biff_sasl_initial_response(biff_sasl_mech mech, const char *user, const char *secret, const char *host,
+                                            unsigned port, char *out, size_t cap, size_t *out_len);
 
 /** IANA name: "PLAIN", "XOAUTH2", "OAUTHBEARER"; "" for an unknown value. */
 const char *biff_sasl_mech_name(biff_sasl_mech mech);

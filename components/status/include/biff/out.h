@@ -12,7 +12,7 @@
 typedef struct {
     char *buf;
     size_t cap;
-    size_t pos;  /* bytes given so far (may pass cap: then the text did not fit) */
+    size_t pos; /* bytes given so far (may pass cap: then the text did not fit) */
 } biff_out;
 
 typedef enum { BIFF_OUT_JSON, BIFF_OUT_HTML, BIFF_OUT_PLAIN } biff_out_esc;

@@ -15,66 +15,66 @@
 #include <stdint.h>
 
 #ifndef BIFF_STATUS_NAME_MAX
-#define BIFF_STATUS_NAME_MAX 32         /* account name incl. NUL */
+#define BIFF_STATUS_NAME_MAX 32 /* account name incl. NUL */
 #endif
 #ifndef BIFF_STATUS_MAX_FOLDERS
 #define BIFF_STATUS_MAX_FOLDERS 8
 #endif
 #ifndef BIFF_STATUS_FOLDER_MAX
-#define BIFF_STATUS_FOLDER_MAX 128      /* folder name incl. NUL */
+#define BIFF_STATUS_FOLDER_MAX 128 /* folder name incl. NUL */
 #endif
 #ifndef BIFF_STATUS_DETAIL_MAX
-#define BIFF_STATUS_DETAIL_MAX 128      /* error text incl. NUL */
+#define BIFF_STATUS_DETAIL_MAX 128 /* error text incl. NUL */
 #endif
 
 typedef enum {
     BIFF_STATUS_OK = 0,
-    BIFF_STATUS_E_SPACE,                /* output does not fit; *len says how much is needed */
+    BIFF_STATUS_E_SPACE, /* output does not fit; *len says how much is needed */
     BIFF_STATUS_E_ARG,
 } biff_status_status;
 
 typedef enum {
-    BIFF_STATE_IDLE = 0,                /* waiting for the first or next check (or in IDLE) */
+    BIFF_STATE_IDLE = 0, /* waiting for the first or next check (or in IDLE) */
     BIFF_STATE_CHECKING,
-    BIFF_STATE_OK,                      /* last check succeeded */
-    BIFF_STATE_ERROR,                   /* last check failed: err and detail say why */
+    BIFF_STATE_OK,    /* last check succeeded */
+    BIFF_STATE_ERROR, /* last check failed: err and detail say why */
 } biff_status_state;
 
 typedef enum { BIFF_STATUS_IMAP = 0, BIFF_STATUS_POP3 = 1 } biff_status_proto; /* = biff_url_proto */
 
 typedef struct {
-    char name[BIFF_STATUS_FOLDER_MAX];  /* UTF-8 as the server/config gave it */
-    uint32_t unseen;                    /* IMAP STATUS UNSEEN; POP3: UIDLs not recorded before */
-    uint32_t fresh;                     /* "new": arrived since the last acknowledge */
+    char name[BIFF_STATUS_FOLDER_MAX]; /* UTF-8 as the server/config gave it */
+    uint32_t unseen;                   /* IMAP STATUS UNSEEN; POP3: UIDLs not recorded before */
+    uint32_t fresh;                    /* "new": arrived since the last acknowledge */
 } biff_status_folder;
 
 typedef struct {
     char name[BIFF_STATUS_NAME_MAX];
-    uint8_t proto;                      /* biff_status_proto */
-    uint8_t state;                      /* biff_status_state */
-    uint8_t err;                        /* biff_error_class of the last check; NONE after a good one */
+    uint8_t proto; /* biff_status_proto */
+    uint8_t state; /* biff_status_state */
+    uint8_t err;   /* biff_error_class of the last check; NONE after a good one */
     uint8_t n_folders;
-    uint32_t last_check;                /* unix seconds of the last finished check; 0 = never */
-    uint32_t next_check;                /* unix seconds of the next planned check; 0 = none planned */
-    char tls[12];                       /* "TLSv1.3", "TLSv1.2"; "" = plaintext or not connected */
-    char detail[BIFF_STATUS_DETAIL_MAX];/* error text for people; never a secret */
+    uint32_t last_check;                 /* unix seconds of the last finished check; 0 = never */
+    uint32_t next_check;                 /* unix seconds of the next planned check; 0 = none planned */
+    char tls[12];                        /* "TLSv1.3", "TLSv1.2"; "" = plaintext or not connected */
+    char detail[BIFF_STATUS_DETAIL_MAX]; /* error text for people; never a secret */
     biff_status_folder folder[BIFF_STATUS_MAX_FOLDERS];
 } biff_status_account;
 
 /* LED patterns, strongest last: an LED fed by several accounts shows the strongest. */
 typedef enum {
-    BIFF_LED_OFF = 0,                   /* nothing unread */
-    BIFF_LED_STEADY,                    /* unread mail */
-    BIFF_LED_SLOW,                      /* new mail since the last acknowledge */
-    BIFF_LED_FAST,                      /* an account is in error */
+    BIFF_LED_OFF = 0, /* nothing unread */
+    BIFF_LED_STEADY,  /* unread mail */
+    BIFF_LED_SLOW,    /* new mail since the last acknowledge */
+    BIFF_LED_FAST,    /* an account is in error */
 } biff_led_pattern;
 
 /* What one LED shows, with the numbers the terminal line prints. */
 typedef struct {
-    uint8_t pattern;                    /* biff_led_pattern */
-    uint8_t err;                        /* first error class among the accounts (FAST) */
-    uint16_t n_errors;                  /* accounts in error */
-    uint32_t unseen, fresh;             /* sums over the accounts' folders (saturating) */
+    uint8_t pattern;        /* biff_led_pattern */
+    uint8_t err;            /* first error class among the accounts (FAST) */
+    uint16_t n_errors;      /* accounts in error */
+    uint32_t unseen, fresh; /* sums over the accounts' folders (saturating) */
 } biff_led_summary;
 
 /** Sum of unseen (fresh when want_fresh) over an account's folders, saturating. */
@@ -87,8 +87,8 @@ biff_led_pattern biff_led_pattern_of(const biff_status_account *a);
  * Summary of the LED fed by accounts idx[0..n_idx) of accts[0..n_accts) (idx == NULL or
  * n_idx == 0: all of them; indices out of range are skipped). Returns the pattern.
  */
-biff_led_pattern biff_led_summarize(const biff_status_account *accts, size_t n_accts,
-                                    const uint16_t *idx, size_t n_idx, biff_led_summary *out);
+biff_led_pattern biff_led_summarize(const biff_status_account *accts, size_t n_accts, const uint16_t *idx, size_t n_idx,
+                                    biff_led_summary *out);
 
 /**
  * LED level (1 lit, 0 dark) of pattern p at t_ms (any free-running millisecond counter, may wrap).
@@ -108,8 +108,8 @@ const char *biff_led_pattern_name(biff_led_pattern p);
  * (biff_led_level). ascii selects "*"/"-" instead of "●"/"○". Writes a NUL-terminated line
  * without newline; *len (may be NULL) gets its length, or the needed length on E_SPACE.
  */
-biff_status_status biff_led_line(char *buf, size_t cap, size_t *len, const char *led_name,
-                                 const biff_led_summary *s, int lit, int ascii);
+biff_status_status biff_led_line(char *buf, size_t cap, size_t *len, const char *led_name, const biff_led_summary *s,
+                                 int lit, int ascii);
 
 /**
  * /status.json: {"now":..,"unseen":..,"new":..,"problem":..,"accounts":[{"name","protocol",
@@ -118,9 +118,8 @@ biff_status_status biff_led_line(char *buf, size_t cap, size_t *len, const char 
  * problem is what is wrong with the device rather than an account (sync state not kept, clock
  * not set); NULL or "" for none, which is "problem":null.
  */
-biff_status_status biff_status_json(char *buf, size_t cap, size_t *len,
-                                    const biff_status_account *accts, size_t n, uint32_t now,
-                                    const char *problem);
+biff_status_status biff_status_json(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
+                                    uint32_t now, const char *problem);
 
 /**
  * The status page: self-contained HTML (inline CSS, no scripts), refreshing itself every
@@ -128,8 +127,7 @@ biff_status_status biff_status_json(char *buf, size_t cap, size_t *len,
  * csrf_token (NULL: no button) goes into a hidden field of the "Acknowledge" form that POSTs
  * to /ack.
  */
-biff_status_status biff_status_html(char *buf, size_t cap, size_t *len,
-                                    const biff_status_account *accts, size_t n, uint32_t now,
-                                    const char *problem, unsigned refresh_s, const char *csrf_token);
+biff_status_status biff_status_html(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
+                                    uint32_t now, const char *problem, unsigned refresh_s, const char *csrf_token);
 
 #endif

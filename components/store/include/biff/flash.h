@@ -41,8 +41,7 @@ biff_flash_status biff_flash_check(const biff_flash *f, uint32_t addr, uint32_t 
 /** Fill f with a backend's functions, geometry and context. BIFF_FLASH_E_RANGE for a geometry no
  *  part has: a zero size, a program unit that is not a power of two or does not divide the
  *  sector, or more than 4 GiB in all. Every backend starts with this. */
-biff_flash_status biff_flash_init(biff_flash *f,
-                                  biff_flash_status (*read)(void *, uint32_t, void *, uint32_t),
+biff_flash_status biff_flash_init(biff_flash *f, biff_flash_status (*read)(void *, uint32_t, void *, uint32_t),
                                   biff_flash_status (*program)(void *, uint32_t, const void *, uint32_t),
                                   biff_flash_status (*erase)(void *, uint32_t), uint32_t sector_size,
                                   uint32_t sector_count, uint32_t program_unit, void *ctx);
@@ -57,8 +56,7 @@ typedef struct {
 
 /** Wrap caller memory as flash. The memory is used as is (an existing image); fill it with 0xFF
  *  for a blank part. Returns BIFF_FLASH_E_RANGE for a geometry that is not usable. */
-biff_flash_status biff_flash_ram_init(biff_flash_ram *r, void *mem, uint32_t sector_size,
-                                      uint32_t sector_count, uint32_t program_unit,
-                                      uint32_t *erase_counts);
+biff_flash_status biff_flash_ram_init(biff_flash_ram *r, void *mem, uint32_t sector_size, uint32_t sector_count,
+                                      uint32_t program_unit, uint32_t *erase_counts);
 
 #endif

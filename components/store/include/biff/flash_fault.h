@@ -38,8 +38,7 @@ typedef struct {
 } biff_flash_fault;
 
 /** Wrap inner. seed feeds the PRNG that shapes partial writes and bit flips. */
-biff_flash_status biff_flash_fault_init(biff_flash_fault *f, const biff_flash *inner,
-                                        uint8_t *scratch, uint32_t seed);
+biff_flash_status biff_flash_fault_init(biff_flash_fault *f, const biff_flash *inner, uint8_t *scratch, uint32_t seed);
 
 /** Power back on after a cut: ops work again (counters are kept; cut_at is cleared). */
 void biff_flash_fault_power_on(biff_flash_fault *f);

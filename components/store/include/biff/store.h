@@ -40,9 +40,9 @@
 
 #include "biff/flash.h"
 
-#define BIFF_STORE_MAX_VALUE 256u
+#define BIFF_STORE_MAX_VALUE      256u
 #define BIFF_STORE_FORMAT_VERSION 1u
-#define BIFF_STORE_MAX_SECTORS 32u
+#define BIFF_STORE_MAX_SECTORS    32u
 
 typedef enum {
     BIFF_STORE_OK = 0,

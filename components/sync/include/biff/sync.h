@@ -29,14 +29,14 @@
 #include "biff/store.h"
 
 #define BIFF_SYNC_MAX_ACCOUNTS 1008u /* 16 list chunks of 63 ids */
-#define BIFF_SYNC_MAX_FOLDERS 15u
+#define BIFF_SYNC_MAX_FOLDERS  15u
 #ifndef BIFF_SYNC_POP3_MAX
 #define BIFF_SYNC_POP3_MAX 48u /* recorded UIDL digests per POP3 account (at most 62) */
 #endif
-#define BIFF_SYNC_KEY_ACCOUNTS 0x0F00u /* format 1 list; chunks follow it */
-#define BIFF_SYNC_LIST_IDS 63u         /* account ids per list chunk (4-byte header + 63 * 4) */
-#define BIFF_SYNC_KEY(slot, folder) ((uint16_t)(0x1000u + (slot) * 16u + (folder)))
-#define BIFF_SYNC_KEY_APP(n) ((uint16_t)(0xF000u + (n)))
+#define BIFF_SYNC_KEY_ACCOUNTS      0x0F00u /* format 1 list; chunks follow it */
+#define BIFF_SYNC_LIST_IDS          63u     /* account ids per list chunk (4-byte header + 63 * 4) */
+#define BIFF_SYNC_KEY(slot, folder) ((uint16_t)(0x1000u + (slot)*16u + (folder)))
+#define BIFF_SYNC_KEY_APP(n)        ((uint16_t)(0xF000u + (n)))
 /* Words of the fresh bitmap biff_sync_bind fills for n accounts. */
 #define BIFF_SYNC_FRESH_WORDS(n) (((n) + 31u) / 32u)
 
@@ -102,32 +102,27 @@ biff_sync_status biff_sync_copy(biff_store *to, biff_store *from);
 
 /** Load slot/folder's record. BIFF_SYNC_FRESH (and *rec zeroed but for the ids) if there is no
  *  usable record for exactly this account and folder id. */
-biff_sync_status biff_sync_folder_load(biff_store *st, unsigned slot, unsigned folder,
-                                       uint32_t account_id, uint32_t folder_id,
-                                       biff_sync_folder *rec);
+biff_sync_status biff_sync_folder_load(biff_store *st, unsigned slot, unsigned folder, uint32_t account_id,
+                                       uint32_t folder_id, biff_sync_folder *rec);
 
 /** Save slot/folder's record (no flash write if unchanged). */
-biff_sync_status biff_sync_folder_save(biff_store *st, unsigned slot, unsigned folder,
-                                       const biff_sync_folder *rec);
+biff_sync_status biff_sync_folder_save(biff_store *st, unsigned slot, unsigned folder, const biff_sync_folder *rec);
 
 /** IMAP "new" from STATUS only (UIDNEXT, MESSAGES): uidnext - uidnext_acked, at most messages.
  *  0 without a baseline or when UIDVALIDITY changed (old UIDs mean nothing: re-baseline).
  *  An approximation: UIDs taken by mail that was expunged again (or moved away) since the
  *  acknowledged check are counted too, hence the bound by MESSAGES; an exact count needs
  *  UID SEARCH UID <uidnext_acked>:* and biff_sync_imap_uid_is_new() per UID. */
-uint32_t biff_sync_imap_new(const biff_sync_folder *rec, uint32_t uidvalidity, uint32_t uidnext,
-                            uint32_t messages);
+uint32_t biff_sync_imap_new(const biff_sync_folder *rec, uint32_t uidvalidity, uint32_t uidnext, uint32_t messages);
 
 /** Is uid new, i.e. >= the acknowledged UIDNEXT of the same UIDVALIDITY? */
 int biff_sync_imap_uid_is_new(const biff_sync_folder *rec, uint32_t uidvalidity, uint32_t uid);
 
 /** Acknowledge a check: what the server reported becomes the baseline. */
-void biff_sync_imap_ack(biff_sync_folder *rec, uint32_t uidvalidity, uint32_t uidnext,
-                        uint64_t highestmodseq);
+void biff_sync_imap_ack(biff_sync_folder *rec, uint32_t uidvalidity, uint32_t uidnext, uint64_t highestmodseq);
 
 /** Load a POP3 account's recorded set; BIFF_SYNC_FRESH (set->valid = 0) if none usable. */
-biff_sync_status biff_sync_pop3_load(biff_store *st, unsigned slot, uint32_t account_id,
-                                     biff_sync_uidset *set);
+biff_sync_status biff_sync_pop3_load(biff_store *st, unsigned slot, uint32_t account_id, biff_sync_uidset *set);
 
 /** Save a POP3 account's recorded set (normally scan->next after biff_sync_pop3_end()). */
 biff_sync_status biff_sync_pop3_save(biff_store *st, unsigned slot, const biff_sync_uidset *set);

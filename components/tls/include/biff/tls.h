@@ -47,13 +47,13 @@ typedef struct {
     mbedtls_ssl_context ssl;
     biff_transport *lower;
     biff_transport upper;
-    int32_t lower_status;  /* last negative status from the lower transport */
+    int32_t lower_status; /* last negative status from the lower transport */
     uint8_t pin[32];
     uint8_t has_pin;
     uint8_t pin_failed;
-    uint8_t cert_seen;     /* the verify callback ran: a full handshake */
-    uint8_t resumed;       /* handshake resumed an earlier session */
-    uint32_t chain_since;  /* newest notBefore seen in the chain (unix seconds) */
+    uint8_t cert_seen;      /* the verify callback ran: a full handshake */
+    uint8_t resumed;        /* handshake resumed an earlier session */
+    uint32_t chain_since;   /* newest notBefore seen in the chain (unix seconds) */
     uint32_t heap_failures; /* biff_tls_heap_failures() when the connection started */
     char detail[128];
 } biff_tls;
@@ -76,9 +76,8 @@ void biff_tls_ctx_free(biff_tls_ctx *ctx);
  * pin_sha256 (32 bytes or NULL) pins the server key. resume (or NULL) is a session saved from
  * an earlier connection to the same account; it is offered for resumption.
  */
-biff_tls_status biff_tls_start(biff_tls *t, biff_tls_ctx *ctx, biff_transport *lower,
-                               const char *host, const uint8_t *pin_sha256,
-                               const mbedtls_ssl_session *resume);
+biff_tls_status biff_tls_start(biff_tls *t, biff_tls_ctx *ctx, biff_transport *lower, const char *host,
+                               const uint8_t *pin_sha256, const mbedtls_ssl_session *resume);
 
 /**
  * Advance the handshake without blocking. BIFF_TLS_OK once the connection is up. On failure
@@ -92,7 +91,10 @@ biff_tls_status biff_tls_handshake(biff_tls *t);
 biff_transport *biff_tls_transport(biff_tls *t);
 
 /** Non-zero when the handshake resumed the session passed to biff_tls_start(). */
-static inline int biff_tls_resumed(const biff_tls *t) { return t->resumed; }
+static inline int biff_tls_resumed(const biff_tls *t)
+{
+    return t->resumed;
+}
 
 /**
  * After a full handshake: the newest notBefore (unix seconds) of the chain that was verified,

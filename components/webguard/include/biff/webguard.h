@@ -23,8 +23,8 @@ typedef enum {
 } biff_webguard_status;
 
 typedef struct {
-    const char *addr;          /* bound address without brackets; "" or NULL: every address */
-    const char *const *names;  /* names the configuration allows besides */
+    const char *addr;         /* bound address without brackets; "" or NULL: every address */
+    const char *const *names; /* names the configuration allows besides */
     size_t n_names;
 } biff_webguard;
 
@@ -32,8 +32,8 @@ typedef struct {
 biff_webguard_status biff_webguard_host(const biff_webguard *g, const char *host, size_t len);
 
 /** Check a state-changing request's Origin and Sec-Fetch-Site values (NULL when absent). */
-biff_webguard_status biff_webguard_origin(const biff_webguard *g, const char *origin, size_t olen,
-                                          const char *site, size_t slen);
+biff_webguard_status biff_webguard_origin(const biff_webguard *g, const char *origin, size_t olen, const char *site,
+                                          size_t slen);
 
 /** Check a raw request head (request line and header lines, len bytes): Host for every
  *  request, Origin and Sec-Fetch-Site for a POST. For servers that do not parse headers. */
