@@ -9,19 +9,15 @@
 #include "cmd_run.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "biff/agent.h"
-#include "biff/check.h"
 #include "biff/status.h"
 #include "biff/tls.h"
 #include "biff/uci.h"
@@ -30,8 +26,10 @@
 #include "leds.h"
 #include "log.h"
 #include "psa/crypto.h"
+#include "run_accounts.h"
 #include "run_config.h"
 #include "run_port.h"
+#include "run_wake.h"
 #include "secret_env.h"
 #include "state.h"
 #include "status_file.h"
@@ -42,16 +40,8 @@ _Static_assert(MAX_ACCOUNTS <= BIFF_SYNC_MAX_ACCOUNTS, "every account keeps its 
 #define MAX_SESSIONS RUN_PORT_SESSIONS
 #define MAX_LEDS     16
 
-/* Per account, beyond the config: its secret, folder names and TLS session for resumption. */
-typedef struct {
-    char secret[1024];
-    int has_secret;
-    const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
-    biff_agent_resume tls_session;
-} account_rt;
-
 static biff_account accts[MAX_ACCOUNTS];
-static account_rt rt[MAX_ACCOUNTS];
+static run_account_rt rt[MAX_ACCOUNTS];
 static biff_led_config leds[MAX_LEDS];
 static biff_uci_config cfg;
 static biff_status_account model[MAX_ACCOUNTS];
@@ -64,23 +54,9 @@ static biff_poller_slot slots[MAX_ACCOUNTS];
 static biff_agent_session sessions[MAX_SESSIONS];
 static cli_state store;
 static httpd_shared web = { .lock = PTHREAD_MUTEX_INITIALIZER };
-static volatile sig_atomic_t got_term, got_hup;
-static int wake_pipe[2] = { -1, -1 };
 static const char *config_path;
 static char secrets_text[64 * 1024];
 static size_t secrets_len;
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        got_hup = 1;
-    else
-        got_term = 1;
-    int saved = errno;
-    if (write(wake_pipe[1], "s", 1) < 0) { /* the flag is enough */
-    }
-    errno = saved;
-}
 
 static int load_config(void)
 {
@@ -177,80 +153,17 @@ static size_t rt_touched;
 static void setup_accounts(void)
 {
     static uint32_t ids[MAX_ACCOUNTS];
-    size_t need = 0;
+    size_t need;
     memset(rt, 0, (cfg.n_accounts > rt_touched ? cfg.n_accounts : rt_touched) * sizeof rt[0]);
     rt_touched = cfg.n_accounts;
     trust_load(cfg.globals.ca, accts, cfg.n_accounts);
-    for (size_t i = 0; i < cfg.n_accounts; i++) {
-        biff_account *a = &accts[i];
-        account_rt *r = &rt[i];
-        ids[i] = biff_agent_account_id(a->url.proto == BIFF_URL_IMAP, a->url.user, a->url.host, a->url.port);
-        need += state_bytes(a->url.proto == BIFF_URL_IMAP, a->n_folders);
-        if (a->secret_env[0] && secret_env_take(a->secret_env, r->secret, sizeof r->secret) == 0) {
-            r->has_secret = 1;
-        } else if (biff_uci_secret(secrets_text, secrets_len, a->name, r->secret, sizeof r->secret) == BIFF_UCI_OK) {
-            r->has_secret = 1;
-        }
-        for (unsigned f = 0; f < a->n_folders; f++) r->folders[f] = a->folders[f];
-        acfg[i] = (biff_agent_account_cfg){
-            .check = { .proto = a->url.proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
-                       .security = a->security,
-                       .n_folders = a->url.proto == BIFF_URL_IMAP ? a->n_folders : 0,
-                       .idle = a->url.proto == BIFF_URL_IMAP && a->idle,
-                       .host = a->url.host,
-                       .port = a->url.port,
-                       .user = a->url.user,
-                       .secret = r->secret,
-                       .folders = r->folders },
-            .pin = a->has_pin ? a->pin : NULL,
-            .resume = &r->tls_session,
-            .interval_ms = (a->interval_s ? a->interval_s : cfg.globals.interval_s) * 1000u,
-            .enabled = a->enabled && r->has_secret,
-        };
-    }
+    run_accounts_cfg(&cfg, accts, secrets_text, secrets_len, rt, acfg, ids, &need);
     /* Each account has its copy now; the file's text is not kept. */
     explicit_bzero(secrets_text, secrets_len);
     secrets_len = 0;
     open_state(ids, need);
     biff_agent_init(&agent, &agent_port, store.open ? &store.st : NULL, mailboxes, model, cfg.n_accounts, 0);
-    for (size_t i = 0; i < cfg.n_accounts; i++) {
-        biff_account *a = &accts[i];
-        biff_status_account *m = &model[i];
-        const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
-        for (unsigned f = 0; f < a->n_folders; f++) folders[f] = a->folders[f];
-        biff_agent_account(&agent, i, a->url.proto == BIFF_URL_IMAP ? BIFF_AGENT_IMAP : BIFF_AGENT_POP3, ids[i],
-                           a->name, folders, a->n_folders);
-        int bad_auth = biff_check_auth_from_name(a->url.auth, &acfg[i].check.auth) != 0;
-        /* The config takes option auth 'oauth2' already; the daemon does not run the device flow yet. */
-        int oauth_off = a->oauth2 && !a->bad && !bad_auth;
-        if (bad_auth || a->bad || oauth_off) acfg[i].enabled = 0;
-        if (bad_auth && !a->bad) {
-            m->state = BIFF_STATE_ERROR;
-            m->err = BIFF_ERR_CONFIG;
-            snprintf(m->detail, sizeof m->detail, "unknown ;AUTH= mechanism in the URL");
-        } else if (a->bad) {
-            m->state = BIFF_STATE_ERROR;
-            m->err = BIFF_ERR_CONFIG;
-            snprintf(m->detail, sizeof m->detail, "account section has errors (see the log)");
-        } else if (oauth_off) {
-            m->state = BIFF_STATE_ERROR;
-            m->err = BIFF_ERR_CONFIG;
-            snprintf(m->detail, sizeof m->detail,
-                     "option auth 'oauth2': not run by this version yet (a pasted token works with ;AUTH=XOAUTH2)");
-            log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
-        } else if (!rt[i].has_secret && a->enabled) {
-            m->state = BIFF_STATE_ERROR;
-            m->err = BIFF_ERR_CONFIG;
-            if (a->secret_env[0]) {
-                snprintf(m->detail, sizeof m->detail, "no secret: set %.60s or add it to the secrets file",
-                         a->secret_env);
-            } else {
-                snprintf(m->detail, sizeof m->detail, "no secret: add '%.31s = ...' to %.64s", a->name,
-                         cfg.globals.secrets);
-            }
-            log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
-        }
-    }
+    run_accounts_register(&agent, &cfg, accts, rt, ids, acfg, model);
     if (cfg.globals.max_parallel > MAX_SESSIONS) {
         log_msg(LOG_LVL_WARN, "max_parallel %u is more than this build runs at once; using %u",
                 (unsigned)cfg.globals.max_parallel, (unsigned)MAX_SESSIONS);
@@ -348,14 +261,8 @@ int cmd_run(int argc, char **argv)
         return 1;
     }
     log_setup(cfg.globals.log == BIFF_LOG_SYSLOG, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-    if (pipe(wake_pipe) != 0) return 1;
-    for (int k = 0; k < 2; k++) fcntl(wake_pipe[k], F_SETFL, O_NONBLOCK), fcntl(wake_pipe[k], F_SETFD, FD_CLOEXEC);
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    int wake_w = run_wake_setup();
+    if (wake_w < 0) return 1;
 
     run_port_init(&agent_port);
     setup_accounts();
@@ -366,7 +273,7 @@ int cmd_run(int argc, char **argv)
     web.accts = model;
     web.agent = &agent;
     web.n = cfg.n_accounts;
-    web.wake_fd = wake_pipe[1];
+    web.wake_fd = wake_w;
     if (cfg.globals.status_bind[0]) {
         unsigned port = 0;
         if (httpd_start(cfg.globals.status_bind, cfg.globals.status_host, cfg.globals.n_status_hosts, &web, &port) ==
@@ -383,10 +290,10 @@ int cmd_run(int argc, char **argv)
             (unsigned)cfg.globals.max_parallel);
 
     int64_t last_json = 0;
-    while (!got_term) {
+    while (!run_wake_term) {
         int64_t now = run_port_ms();
-        if (got_hup) {
-            got_hup = 0;
+        if (run_wake_hup) {
+            run_wake_hup = 0;
             log_msg(LOG_LVL_INFO, "SIGHUP: reloading %s", config_path);
             static biff_account old[MAX_ACCOUNTS];
             static biff_led_config old_leds[MAX_LEDS];
@@ -420,18 +327,14 @@ int cmd_run(int argc, char **argv)
 
         struct pollfd pfd[MAX_SESSIONS + 2];
         nfds_t n = 0;
-        pfd[n++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
+        pfd[n++] = (struct pollfd){ .fd = run_wake_fd(), .events = POLLIN };
         pfd[n++] = (struct pollfd){ .fd = ctl.fd, .events = POLLIN }; /* -1: poll skips it */
         run_port_pollfds(&agent, pfd, &n, MAX_SESSIONS + 2);
         int64_t wake = now + 1000; /* LEDs, status JSON */
         if (due < (uint64_t)wake) wake = (int64_t)due;
         now = run_port_ms();
         if (poll(pfd, n, wake > now ? (int)(wake - now) : 0) < 0 && errno != EINTR) break;
-        if (pfd[0].revents) {
-            char drain[64];
-            while (read(wake_pipe[0], drain, sizeof drain) > 0) {
-            }
-        }
+        if (pfd[0].revents) run_wake_drain();
         if (pfd[1].revents & POLLIN) ctl_serve(&ctl, &ctl_hooks);
     }
     log_msg(LOG_LVL_INFO, "stopping");
