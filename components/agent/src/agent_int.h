@@ -29,6 +29,9 @@ void biff_agent__lock(const biff_agent *ag, int on);
 void biff_agent__fail(biff_agent *ag, biff_agent_session *s, biff_error_class err, const char *detail);
 /* Connect session s to the account's mail server (S_CONNECT). */
 void biff_agent__connect(biff_agent *ag, biff_agent_session *s);
+/* End session s, which the model already shows as failing with err: schedule and free it
+ * without recording the same failure again. */
+void biff_agent__release(biff_agent *ag, biff_agent_session *s, biff_error_class err);
 /* Close the session's TLS and link, keeping the session. */
 void biff_agent__hang_up(biff_agent *ag, biff_agent_session *s);
 

@@ -33,9 +33,11 @@ static void emit(biff_agent *ag, uint8_t kind, size_t i, uint32_t count, const c
 
 static uint8_t view_state(const biff_oauth *o)
 {
+    biff_oauth_why why = biff_oauth_get_why(o);
     switch (biff_oauth_get_state(o)) {
-    case BIFF_OAUTH_AUTHORIZED:
-    case BIFF_OAUTH_REFRESHING: return BIFF_AUTH_OK;
+    case BIFF_OAUTH_AUTHORIZED: return BIFF_AUTH_OK;
+    case BIFF_OAUTH_REFRESHING:
+        return why == BIFF_OAUTH_WHY_SERVER || why == BIFF_OAUTH_WHY_NETWORK ? BIFF_AUTH_WORKING : BIFF_AUTH_OK;
     case BIFF_OAUTH_WAITING_USER: return BIFF_AUTH_WAITING;
     case BIFF_OAUTH_NEEDS_AUTH: return BIFF_AUTH_NEEDED;
     case BIFF_OAUTH_CONFIG_ERROR: return BIFF_AUTH_BROKEN;
@@ -115,7 +117,11 @@ static void stopped(biff_agent *ag, biff_agent_session *s, biff_agent_oauth *oa)
         if (biff_oauth_get_why(o) == BIFF_OAUTH_WHY_SERVER) err = BIFF_ERR_SERVER_ERROR;
         if (biff_oauth_get_why(o) == BIFF_OAUTH_WHY_NETWORK) err = BIFF_ERR_NETWORK;
     }
-    biff_agent__fail(ag, s, err, d);
+    /* Polling for the user's approval is no news: the account says it once. */
+    if (ag->model[s->acct].err == err && !strncmp(ag->model[s->acct].detail, d, sizeof ag->model[s->acct].detail))
+        biff_agent__release(ag, s, err);
+    else
+        biff_agent__fail(ag, s, err, d);
 }
 
 static void x_failed(biff_agent *ag, biff_agent_session *s, int server_fault, const char *why);
@@ -366,6 +372,13 @@ biff_agent_status biff_agent_oauth_account(biff_agent *ag, size_t i, biff_agent_
     ag->oauth = &ops;
     ag->model[i].auth = &oa->view;
     publish(ag, i, oa);
+    if (biff_oauth_get_state(&oa->o) == BIFF_OAUTH_NEEDS_AUTH) { /* shown before the first check */
+        biff_agent__lock(ag, 1);
+        ag->model[i].state = BIFF_STATE_ERROR;
+        ag->model[i].err = BIFF_ERR_AUTH_FAILED;
+        snprintf(ag->model[i].detail, sizeof ag->model[i].detail, "%s", biff_oauth_state_text(&oa->o));
+        biff_agent__lock(ag, 0);
+    }
     return BIFF_AGENT_OK;
 }
 

@@ -124,6 +124,21 @@ void biff_agent__fail(biff_agent *ag, biff_agent_session *s, biff_error_class er
     end(ag, s, err, detail, 0);
 }
 
+void biff_agent__release(biff_agent *ag, biff_agent_session *s, biff_error_class err)
+{
+    size_t i = s->acct;
+    lock(ag, 1);
+    ag->model[i].state = BIFF_STATE_ERROR;
+    ag->mb[i].listing = 0;
+    ag->mb[i].scan = NULL;
+    biff_poller_done(&ag->poller, i, now(ag), err, 0);
+    if (!ag->cfg[i].enabled) ag->poller.slot[i].state = BIFF_ACCT_DISABLED;
+    set_next_check(ag, i);
+    lock(ag, 0);
+    ag->port->close(ag->port->ctx, index_of(ag, s));
+    memset(s, 0, sizeof *s);
+}
+
 void biff_agent__hang_up(biff_agent *ag, biff_agent_session *s)
 {
     if (s->tls_up) biff_tls_close(&s->tls);
