@@ -90,6 +90,8 @@ typedef enum {
     BIFF_AGENT_EV_AUTH_CODE,     /* OAuth2: show this code: text is the user code, oauth gives
                                     biff_oauth_verification_uri() and _code_expires() (count: the
                                     seconds it is valid) */
+    BIFF_AGENT_EV_BROKER,        /* the MQTT broker's state changed (biff/broker.h): count is
+                                    its biff_broker_state, text why it failed ("" otherwise) */
 } biff_agent_event_kind;
 
 typedef struct {
