@@ -28,6 +28,8 @@
 #include "psa/crypto.h"
 #include "run_accounts.h"
 #include "run_config.h"
+#include "run_events.h"
+#include "run_oauth.h"
 #include "run_port.h"
 #include "run_wake.h"
 #include "secret_env.h"
@@ -106,23 +108,13 @@ static void on_agent_event(void *ctx, const biff_agent_event *ev)
             set_problem(PROBLEM_NONE, "");
         }
         break;
-    case BIFF_AGENT_EV_ACKNOWLEDGED: log_msg(LOG_LVL_INFO, "new mail acknowledged"); break;
-    case BIFF_AGENT_EV_ACCOUNT_ERROR:
-        log_msg(LOG_LVL_WARN, "account %s: %s: %s", name, biff_error_class_name((biff_error_class)ev->count), ev->text);
-        break;
-    case BIFF_AGENT_EV_IDLE:
-        if (ev->count == 1)
-            log_msg(LOG_LVL_INFO, "account %s: idling on %s", name, ev->text);
-        else if (ev->count == 0)
-            log_msg(LOG_LVL_INFO, "account %s: idle session lost; polling until IDLE works again", name);
-        else
-            log_msg(LOG_LVL_INFO, "account %s: server does not offer IDLE; polling", name);
-        break;
-    default: break;
+    default: run_events_log(name, ev); break;
     }
 }
 
-static biff_agent_port agent_port = { .event = on_agent_event, .tls = port_tls, .lock = port_lock };
+static biff_agent_port agent_port = {
+    .event = on_agent_event, .tls = port_tls, .lock = port_lock, .oauth_save = run_oauth_save
+};
 
 static void open_state(const uint32_t *ids, size_t need)
 {
@@ -154,6 +146,7 @@ static void setup_accounts(void)
 {
     static uint32_t ids[MAX_ACCOUNTS];
     size_t need;
+    run_oauth_clear();
     memset(rt, 0, (cfg.n_accounts > rt_touched ? cfg.n_accounts : rt_touched) * sizeof rt[0]);
     rt_touched = cfg.n_accounts;
     trust_load(cfg.globals.ca, accts, cfg.n_accounts);
@@ -224,6 +217,7 @@ static void close_all(void)
         rt[i].tls_session.valid = 0;
         memset(rt[i].secret, 0, sizeof rt[i].secret);
     }
+    run_oauth_clear();
 }
 
 static void usage(FILE *f)
@@ -265,6 +259,7 @@ int cmd_run(int argc, char **argv)
     if (wake_w < 0) return 1;
 
     run_port_init(&agent_port);
+    run_oauth_init(cfg.globals.secrets, accts, 1);
     setup_accounts();
 
     uint8_t rnd[16];

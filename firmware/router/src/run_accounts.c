@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "run_oauth.h"
 #include "secret_env.h"
 #include "state.h"
 
@@ -35,20 +36,19 @@ void run_accounts_cfg(const biff_uci_config *cfg, const biff_account *accts, con
             .pin = a->has_pin ? a->pin : NULL,
             .resume = &r->tls_session,
             .interval_ms = (a->interval_s ? a->interval_s : cfg->globals.interval_s) * 1000u,
-            .enabled = a->enabled && r->has_secret,
+            .enabled = a->enabled && (r->has_secret || a->oauth2),
         };
     }
 }
 
 /* Why account a cannot run, into detail[cap]; NULL when it can. */
 static const char *config_problem(const biff_uci_config *cfg, const biff_account *a, const run_account_rt *r,
-                                  int bad_auth, char *detail, size_t cap)
+                                  int bad_auth, int oauth_bad, char *detail, size_t cap)
 {
     if (a->bad) return "account section has errors (see the log)";
     if (bad_auth) return "unknown ;AUTH= mechanism in the URL";
-    /* The config takes option auth 'oauth2' already; the daemon does not run the device flow yet. */
-    if (a->oauth2) return "option auth 'oauth2': not run by this version yet (a pasted token works with ;AUTH=XOAUTH2)";
-    if (r->has_secret || !a->enabled) return NULL;
+    if (oauth_bad) return "OAuth2 account not run (see the log)";
+    if (r->has_secret || !a->enabled || a->oauth2) return NULL;
     if (a->secret_env[0])
         snprintf(detail, cap, "no secret: set %.60s or add it to the secrets file", a->secret_env);
     else
@@ -68,14 +68,17 @@ void run_accounts_register(biff_agent *ag, const biff_uci_config *cfg, const bif
         biff_agent_account(ag, i, a->url.proto == BIFF_URL_IMAP ? BIFF_AGENT_IMAP : BIFF_AGENT_POP3, ids[i], a->name,
                            folders, a->n_folders);
         int bad_auth = biff_check_auth_from_name(a->url.auth, &acfg[i].check.auth) != 0;
+        /* OAuth2: the secrets file's entry is the refresh token (run_oauth.c) */
+        int oauth_bad = a->oauth2 && !a->bad && !bad_auth &&
+                        run_oauth_account(ag, i, a, &acfg[i], rt[i].has_secret ? rt[i].secret : "") != 0;
         char detail[sizeof m->detail];
-        const char *why = config_problem(cfg, a, &rt[i], bad_auth, detail, sizeof detail);
+        const char *why = config_problem(cfg, a, &rt[i], bad_auth, oauth_bad, detail, sizeof detail);
         if (!why) continue;
-        if (a->bad || bad_auth || a->oauth2) acfg[i].enabled = 0;
+        if (a->bad || bad_auth || oauth_bad) acfg[i].enabled = 0;
         m->state = BIFF_STATE_ERROR;
         m->err = BIFF_ERR_CONFIG;
         snprintf(m->detail, sizeof m->detail, "%s", why);
-        /* a section with errors or an unknown ;AUTH= has its own lines in the log already */
-        if (!a->bad && !bad_auth) log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
+        /* errors in the section, an unknown ;AUTH= and OAuth2 settings have their lines in the log */
+        if (why == detail) log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
     }
 }

@@ -11,7 +11,7 @@
 
 /* Per account, beyond the config: its secret, folder names and TLS session for resumption. */
 typedef struct {
-    char secret[1024];
+    char secret[2048]; /* a password, or an OAuth2 account's refresh token */
     int has_secret;
     const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
     biff_agent_resume tls_session;
@@ -26,9 +26,10 @@ void run_accounts_cfg(const biff_uci_config *cfg, const biff_account *accts, con
                       run_account_rt *rt, biff_agent_account_cfg *acfg, uint32_t *ids, size_t *state_need);
 
 /**
- * Name each account to the agent (after biff_agent_init). An account that cannot run (errors in
- * its section, an unknown ;AUTH=, option auth 'oauth2', no secret) is disabled in acfg[i] and
- * its reason put into model[i] and the log.
+ * Name each account to the agent (after biff_agent_init), an OAuth2 one with its token
+ * lifecycle (run_oauth.c; its secret is the stored refresh token). An account that cannot run
+ * (errors in its section, an unknown ;AUTH=, OAuth2 settings it cannot use, no secret) is
+ * disabled in acfg[i] and its reason put into model[i] and the log.
  */
 void run_accounts_register(biff_agent *ag, const biff_uci_config *cfg, const biff_account *accts,
                            const run_account_rt *rt, const uint32_t *ids, biff_agent_account_cfg *acfg,
