@@ -25,6 +25,7 @@
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/timeouts.h"
+#include "mqtt_host.h"
 #include "netif/ethernet.h"
 #include "port.h"
 #include "provision.h"
@@ -37,9 +38,9 @@
  * A peak varies by one 4.6 KB allocation between runs; the margins cover it. */
 #ifndef NOTIFIER_TLS_POOL
 #if BIFF_TLS_IN_RECORD < 16384
-#define NOTIFIER_TLS_POOL (36 * 1024)
+#define NOTIFIER_TLS_POOL (36 * 1024 + BIFF_FEATURE_MQTT * MQTT_HOST_TLS_SHARE)
 #else
-#define NOTIFIER_TLS_POOL (56 * 1024)
+#define NOTIFIER_TLS_POOL (56 * 1024 + BIFF_FEATURE_MQTT * MQTT_HOST_TLS_SHARE)
 #endif
 #endif
 #ifndef BIFF_BUILD_TIME
@@ -116,8 +117,8 @@ static size_t render_status(char *buf, size_t cap)
              : biff_agent_floor_from_cert(&agent) ? ": clock from the newest verified certificate"
                                                   : ": clock at the build time");
     size_t len = 0;
-    return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time(), problem, NULL) ==
-                   BIFF_STATUS_OK
+    return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time(), problem,
+                            mqtt_host_model()) == BIFF_STATUS_OK
                ? len
                : 0;
 }
@@ -230,11 +231,14 @@ int main(void)
                     biff_board_time());
             }
             biff_agent_drive(&agent, acfg, sched, slots, &session, 1);
+            const char *mqtt_why = mqtt_host_start(&agent, &cfg, nport_trust());
+            if (mqtt_why) say("mqtt: %s\n", mqtt_why);
             checking = 1;
         }
         int busy = 0;
         if (checking) {
             biff_agent_step(&agent);
+            mqtt_host_step();
             busy = biff_agent_busy(&agent);
             if (!busy && was_busy) report_pool();
             was_busy = busy;

@@ -8,14 +8,15 @@
 #include "biff/tls.h"
 #include "board.h"
 #include "flash_semihost.h"
+#include "lwipopts.h" /* BIFF_FEATURE_MQTT */
 #include "report.h"
 
 #define FLASH_SECTOR  4096u
 #define FLASH_SECTORS 4u
 
 static biff_tls_ctx tls_ctx;
-static biff_net_lwip conn;
-static biff_transport plain;
+static biff_net_lwip conn[1 + BIFF_FEATURE_MQTT]; /* link 0: the mail session; 1: the broker */
+static biff_transport plain[1 + BIFF_FEATURE_MQTT];
 static biff_flash_sh flash;
 static biff_store store;
 
@@ -51,31 +52,32 @@ static biff_tls_ctx *port_tls(void *ctx, size_t i, const char **why)
 
 static void port_close(void *ctx, unsigned s)
 {
-    (void)ctx, (void)s;
-    biff_net_lwip_close(&conn);
+    (void)ctx;
+    if (s < sizeof conn / sizeof *conn) biff_net_lwip_close(&conn[s]);
 }
 
-/* One lwIP connection (the agent runs one session). lwIP's connect has no per-address retry:
- * a time-out ends it. */
+/* One lwIP connection per link (the agent runs one session; MQTT_HOST_LINK is the broker's).
+ * lwIP's connect has no per-address retry: a time-out ends it. */
 static biff_net_status port_open(void *ctx, unsigned s, biff_agent_open_op op, const char *host, unsigned port,
                                  biff_transport **t, char *detail, size_t cap)
 {
-    (void)ctx, (void)s;
+    (void)ctx;
+    if (s >= sizeof conn / sizeof *conn) return BIFF_NET_E_CONNECT;
     biff_net_status ns = BIFF_NET_PENDING;
     if (op == BIFF_AGENT_OPEN_START) {
-        ns = biff_net_lwip_connect(&conn, host, (uint16_t)port, &plain);
+        ns = biff_net_lwip_connect(&conn[s], host, (uint16_t)port, &plain[s]);
         if (ns == BIFF_NET_OK) ns = BIFF_NET_PENDING;
     } else if (op == BIFF_AGENT_OPEN_TIMEOUT) {
         snprintf(detail, cap, "no connection within %u s", BIFF_AGENT_CONNECT_TIMEOUT_MS / 1000u);
         return BIFF_NET_E_TIMEOUT;
     }
-    unsigned f = ns == BIFF_NET_PENDING ? biff_net_lwip_poll(&conn) : BIFF_NET_LWIP_FAILED;
+    unsigned f = ns == BIFF_NET_PENDING ? biff_net_lwip_poll(&conn[s]) : BIFF_NET_LWIP_FAILED;
     if (f & BIFF_NET_LWIP_FAILED) {
-        snprintf(detail, cap, "%s", biff_net_lwip_detail(&conn));
+        snprintf(detail, cap, "%s", biff_net_lwip_detail(&conn[s]));
         return BIFF_NET_E_CONNECT;
     }
     if (!(f & BIFF_NET_LWIP_CONNECTED)) return BIFF_NET_PENDING;
-    *t = &plain;
+    *t = &plain[s];
     return BIFF_NET_OK;
 }
 
@@ -88,6 +90,11 @@ const biff_agent_port nport = {
     .tls = port_tls,
     .random = port_random,
 };
+
+biff_tls_ctx *nport_trust(void)
+{
+    return &tls_ctx;
+}
 
 int nport_load_ca(const char *path, void *scratch, size_t cap, const char **why)
 {

@@ -1,6 +1,7 @@
 /*
- * The agent's port on the notifier (biff/agent.h): one lwIP connection, the board's clock and
- * randomness, one trust anchor for every account, and the sync state in the board's flash.
+ * The agent's port on the notifier (biff/agent.h): lwIP connections (link 0 the mail session,
+ * link 1 the broker's with BIFF_FEATURE_MQTT), the board's clock and randomness, one trust
+ * anchor for every account, and the sync state in the board's flash.
  */
 #ifndef NOTIFIER_PORT_H
 #define NOTIFIER_PORT_H
@@ -9,9 +10,13 @@
 
 #include "biff/agent.h"
 #include "biff/store.h"
+#include "biff/tls.h"
 
 /** The port: its events go to report_event (report.h). */
 extern const biff_agent_port nport;
+
+/** The trust anchor of every account (and of the broker, mqtt_host.h). */
+biff_tls_ctx *nport_trust(void);
 
 /**
  * Read the CA file at path (semihosting) into scratch[cap], which is wiped afterwards, and make

@@ -6,6 +6,7 @@
 #include "biff/tls.h"
 #include "board.h"
 #include "board_net.h"
+#include "mqtt_host.h"
 
 static const prov *cfg;
 static const biff_status_account *model;
@@ -118,6 +119,10 @@ void report_event(void *ctx, const biff_agent_event *ev)
         say("idle %s on %s\n", report_label(ev->account), ev->text);
     else if (ev->kind == BIFF_AGENT_EV_IDLE) {
         say("idle %s %s: polling\n", report_label(ev->account), ev->count ? "not offered" : "session lost");
+    } else if (ev->kind == BIFF_AGENT_EV_BROKER) {
+        char line[200];
+        mqtt_host_line(ev, line, sizeof line);
+        say("%s\n", line);
     } else if (ev->kind == BIFF_AGENT_EV_STARTED) { /* peaks per check: what each server's chain costs */
         biff_tls_heap_reset_peak();
         report_paint_stack();
@@ -127,6 +132,10 @@ void report_event(void *ctx, const biff_agent_event *ev)
 void report_pool(void)
 {
     size_t cur = biff_tls_heap_current();
+    if (mqtt_host_pool_moved()) { /* the broker's share changed: a new base, not a leak */
+        pool_base = cur;
+        return;
+    }
     if (cur > pool_base) {
         say("tls heap: %u bytes more in use than after the previous check\n", (unsigned)(cur - pool_base));
         pool_base = cur;
