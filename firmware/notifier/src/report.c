@@ -80,18 +80,18 @@ static void checked(const biff_agent_event *ev)
     if (ev->count != BIFF_ERR_NONE) {
         say("check %s failed error=%s detail=%s\n", report_label(i), biff_error_class_name((biff_error_class)ev->count),
             ev->text);
-    } else if (cfg->acct[i].acct.proto == BIFF_CHECK_IMAP) {
-        const biff_imap_folder_result *f = biff_check_folder(ev->check, 0);
-        say("check %s ok messages=%lu unseen=%lu uidnext=%lu uidvalidity=%lu new=%lu tls=%s heap_peak=%u "
-            "stack_peak=%u handshake_ms=%lu ms=%lu\n",
-            report_label(i), (unsigned long)f->messages, (unsigned long)f->unseen, (unsigned long)f->uidnext,
-            (unsigned long)f->uidvalidity, (unsigned long)model[i].folder[0].fresh, tv, (unsigned)peak, stack_used(),
-            (unsigned long)ev->handshake_ms, (unsigned long)ev->ms);
     } else {
-        const biff_pop3_result *r = biff_check_pop3(ev->check);
-        say("check %s ok messages=%lu uids=%lu new=%lu tls=%s heap_peak=%u stack_peak=%u handshake_ms=%lu "
-            "ms=%lu\n",
-            report_label(i), (unsigned long)r->messages, (unsigned long)r->uids,
+        if (cfg->acct[i].acct.proto == BIFF_CHECK_IMAP) {
+            const biff_imap_folder_result *f = biff_check_folder(ev->check, 0);
+            say("check %s ok messages=%lu unseen=%lu uidnext=%lu uidvalidity=%lu", report_label(i),
+                (unsigned long)f->messages, (unsigned long)f->unseen, (unsigned long)f->uidnext,
+                (unsigned long)f->uidvalidity);
+        } else {
+            const biff_pop3_result *r = biff_check_pop3(ev->check);
+            say("check %s ok messages=%lu uids=%lu", report_label(i), (unsigned long)r->messages,
+                (unsigned long)r->uids);
+        }
+        say(" new=%lu tls=%s heap_peak=%u stack_peak=%u handshake_ms=%lu ms=%lu\n",
             (unsigned long)model[i].folder[0].fresh, tv, (unsigned)peak, stack_used(), (unsigned long)ev->handshake_ms,
             (unsigned long)ev->ms);
     }
