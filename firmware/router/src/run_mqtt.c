@@ -7,7 +7,6 @@
 
 #include "biff/broker.h"
 #include "log.h"
-#include "lwip/init.h"
 #include "run_port.h"
 #include "secret_env.h"
 #include "trust.h"
@@ -49,8 +48,8 @@ void run_mqtt_setup(const biff_uci_config *cfg, biff_agent *ag, biff_status_brok
     }
     if (ag->n > MAX_SHOWN) return; /* cannot happen: the config takes fewer accounts */
     for (size_t i = 0; i < ag->n; i++) ids[i] = ag->mb[i].account_id;
-    if (!lwip_up) { /* lwIP's MQTT client: its memory pools and timers, no netif */
-        lwip_init();
+    if (!lwip_up) { /* lwIP's heap and pools for its MQTT client; no IP stack, no netif */
+        biff_mqtt_link_lwip_init();
         lwip_up = 1;
     }
     const char *why = NULL;
