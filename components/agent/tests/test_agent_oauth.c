@@ -18,87 +18,14 @@
 
 #include "biff/agent.h"
 
-#define MAXB  16384
 #define TOKEN "tok-4afe350d037fb9a356ead3a4" /* the token of the recorded dialogues */
 
-/* ---- the mail server: a recorded dialogue (as test_agent_drive.c) */
-typedef struct {
-    uint8_t srv[MAXB];
-    size_t srv_len, srv_off;
-    size_t gate[64], gate_need[64];
-    unsigned n_gates;
-    uint8_t cli[MAXB];
-    size_t cli_len, cli_off;
-    int mismatch;
-} script;
+/* ---- the mail server: a recorded dialogue (replay.h) */
+#include "replay.h"
 
-static script sc;
+/* oauthbearer_fail.txt was recorded with another token: the refusal is of ours */
 static const char auth_line[] = "bA AUTHENTICATE OAUTHBEARER bixhPXVzZXIxLAFob3N0PWxvY2FsaG9zdAFwb3J0PTM4OTMzAWF1dGg9"
                                 "QmVhcmVyIHRvay00YWZlMzUwZDAzN2ZiOWEzNTZlYWQzYTQBAQ==";
-
-static size_t unescape(const char *in, uint8_t *out)
-{
-    size_t n = 0;
-    for (const char *p = in; *p; p++) out[n++] = (uint8_t)*p;
-    return n;
-}
-
-static void load(const char *path)
-{
-    memset(&sc, 0, sizeof sc);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char line[4096];
-    int last_s = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (!strncmp(line, "S: ", 3)) {
-            if (!last_s) {
-                sc.gate[sc.n_gates] = sc.srv_len;
-                sc.gate_need[sc.n_gates++] = sc.cli_len;
-            }
-            sc.srv_len += unescape(line + 3, sc.srv + sc.srv_len);
-            sc.srv[sc.srv_len++] = '\r';
-            sc.srv[sc.srv_len++] = '\n';
-            last_s = 1;
-        } else if (!strncmp(line, "C: ", 3)) {
-            /* oauthbearer_fail.txt was recorded with another token: the refusal is of ours */
-            if (strstr(line, "AUTHENTICATE OAUTHBEARER")) snprintf(line, sizeof line, "C: %s", auth_line);
-            sc.cli_len += unescape(line + 3, sc.cli + sc.cli_len);
-            sc.cli[sc.cli_len++] = '\r';
-            sc.cli[sc.cli_len++] = '\n';
-            last_s = 0;
-        }
-    }
-    fclose(f);
-}
-
-static size_t srv_limit(void)
-{
-    for (unsigned k = 0; k < sc.n_gates; k++)
-        if (sc.gate_need[k] > sc.cli_off) return sc.gate[k];
-    return sc.srv_len;
-}
-
-static int32_t mail_send(void *ctx, const uint8_t *buf, size_t len)
-{
-    (void)ctx;
-    if (sc.cli_off + len > sc.cli_len || memcmp(sc.cli + sc.cli_off, buf, len) != 0) {
-        fprintf(stderr, "unexpected bytes at client offset %zu: %.*s\n", sc.cli_off, (int)len, (const char *)buf);
-        sc.mismatch = 1;
-        return BIFF_NET_E_IO;
-    }
-    sc.cli_off += len;
-    return (int32_t)len;
-}
-
-static int32_t mail_recv(void *ctx, uint8_t *buf, size_t len)
-{
-    (void)ctx;
-    if (len == 0 || sc.srv_off >= srv_limit()) return sc.srv_off >= sc.srv_len ? BIFF_NET_E_IO : 0;
-    buf[0] = sc.srv[sc.srv_off++];
-    return 1;
-}
 
 /* ---- the token endpoint: each connection takes one request and gets the next response */
 static const char *replies[200];
@@ -179,9 +106,11 @@ static biff_net_status fake_open(void *ctx, unsigned s, biff_agent_open_op op, c
     } else {
         assert_string_equal(host, "localhost");
         assert_true(next_mail < n_mail);
-        load(mail_scripts[next_mail++]);
+        swap_from = "AUTHENTICATE OAUTHBEARER";
+        swap_to = auth_line;
+        load(mail_scripts[next_mail++], -1);
         mail_opens++;
-        link_t = (biff_transport){ .send = mail_send, .recv = mail_recv };
+        link_t = (biff_transport){ .send = fake_send, .recv = fake_recv };
     }
     *t = &link_t;
     return BIFF_NET_OK;
@@ -224,6 +153,20 @@ static const biff_agent_port port = {
     .oauth_save = save_hook,
 };
 
+/* The notifier's way: no hook, the agent keeps the token in its flash store. */
+static const biff_agent_port flash_port = {
+    .wall_time = fake_wall,
+    .event = on_event,
+    .now_ms = fake_now,
+    .open = fake_open,
+    .close = fake_close,
+};
+static const biff_agent_port *cur_port = &port;
+static biff_store *cur_store;
+static uint8_t flash_mem[16 * 1024];
+static biff_flash_ram ram;
+static biff_store st;
+
 static biff_agent ag;
 static biff_agent_mailbox mb[1];
 static biff_status_account model[1];
@@ -255,7 +198,13 @@ static void setup(const char *stored)
     n_replies = next_reply = n_got = n_mail = next_mail = token_opens = mail_opens = 0;
     saves = n_codes = n_auth_events = 0;
     events_text[0] = saved[0] = 0;
-    assert_int_equal(biff_agent_init(&ag, &port, NULL, mb, model, 1, 0), BIFF_AGENT_OK);
+    if (cur_store) { /* a (re)boot: mount and bind as the notifier does */
+        uint32_t ids[1] = { 1 }, fresh = 0;
+        memset(&st, 0, sizeof st);
+        assert_int_equal(biff_store_mount(&st, &ram.flash), BIFF_STORE_OK);
+        assert_true(biff_sync_bind(&st, ids, 1, &fresh) != BIFF_SYNC_E_STORE);
+    }
+    assert_int_equal(biff_agent_init(&ag, cur_port, cur_store, mb, model, 1, 0), BIFF_AGENT_OK);
     biff_agent_account(&ag, 0, BIFF_AGENT_IMAP, 1, "acct", inbox, 1);
     assert_int_equal(biff_agent_oauth_account(&ag, 0, &oa, &ocfg, access_tok, sizeof access_tok, refresh_tok,
                                               sizeof refresh_tok, request, sizeof request, stored),
@@ -429,12 +378,52 @@ static void test_token_too_long(void **state)
     assert_non_null(strstr(model[0].detail, "does not fit BIFF_CHECK_OUT_MAX"));
 }
 
+/* Without the port's hook the refresh token lives in the flash store: it survives a reboot,
+ * and "needs authorization" erases it. */
+static void test_token_in_flash(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    char buf[64];
+    memset(flash_mem, 0xFF, sizeof flash_mem);
+    assert_int_equal(biff_flash_ram_init(&ram, flash_mem, 4096, 4, 4, NULL), 0);
+    cur_port = &flash_port;
+    cur_store = &st;
+    setup(NULL); /* nothing kept yet */
+    assert_int_equal(oa.view.state, BIFF_AUTH_NEEDED);
+    reply("200 {\"device_code\":\"dc-secret\",\"user_code\":\"WDJB-MJHT\",\"verification_uri\":"
+          "\"https://auth.example/device\",\"expires_in\":600,\"interval\":5}");
+    reply("200 {\"access_token\":\"" TOKEN "\",\"refresh_token\":\"rt-one\",\"expires_in\":3600}");
+    mail_scripts[n_mail++] = DATA_IMAP "/oauthbearer_ok.txt";
+    biff_agent_authorize(&ag, 0);
+    run_for(7000);
+    assert_int_equal(model[0].state, BIFF_STATE_OK);
+    assert_int_equal(biff_store_read(&st, BIFF_AGENT_KEY_OAUTH(0), buf, sizeof buf, &n), BIFF_STORE_OK);
+    assert_int_equal(n, 6);
+    assert_memory_equal(buf, "rt-one", 6);
+
+    /* Reboot: the stored token, no approval; the revocation erases it. */
+    setup(NULL);
+    assert_int_equal(oa.view.state, BIFF_AUTH_OK);
+    reply("400 {\"error\":\"invalid_grant\"}");
+    run_for(2000);
+    assert_int_equal(token_opens, 1);
+    assert_non_null(strstr(got[0], "refresh_token=rt-one"));
+    assert_int_equal(oa.view.state, BIFF_AUTH_NEEDED);
+    assert_int_equal(biff_store_read(&st, BIFF_AGENT_KEY_OAUTH(0), buf, sizeof buf, &n), BIFF_STORE_E_NOT_FOUND);
+    setup(NULL);
+    assert_int_equal(oa.view.state, BIFF_AUTH_NEEDED);
+    cur_port = &port;
+    cur_store = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_device_flow_to_revocation),
         cmocka_unit_test(test_stored_token_and_expired_code),
         cmocka_unit_test(test_token_too_long),
+        cmocka_unit_test(test_token_in_flash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -111,11 +111,12 @@ static void port_lock(void *ctx, int on)
         pthread_mutex_unlock(&web.lock);
 }
 
-/* The account's own CA (option ca in its section) or the global one (trust.c). */
+/* The account's own CA (option ca in its section) or the global one (trust.c); OAuth2 token
+ * endpoints get the global one. */
 static biff_tls_ctx *port_tls(void *ctx, size_t i, const char **why)
 {
     (void)ctx;
-    return trust_for(accts[i].ca, why);
+    return trust_for(i < cfg.n_accounts ? accts[i].ca : "", why);
 }
 
 /* Called with web.lock held. */
