@@ -168,6 +168,12 @@ int prov_load(prov *p, const char *path, const char **why)
                     *why = "provisioning text too long";
                     return -1;
                 }
+            } else if (!strncmp(key, "mqtt_", 5)) {
+                if (a2) {
+                    *why = "mqtt_ directives take one value";
+                    return -1;
+                }
+                if (prov_mqtt_directive(&p->mqtt, key + 5, a1, why) != 0) return -1;
             } else {
                 *why = "unknown directive";
                 return -1;
@@ -183,5 +189,5 @@ int prov_load(prov *p, const char *path, const char **why)
         *why = "no ca";
         return -1;
     }
-    return 0;
+    return prov_mqtt_finish(&p->mqtt, why);
 }

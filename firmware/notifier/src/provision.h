@@ -12,6 +12,8 @@
  *                                    localhost (at most 2)
  *   account imaps://user@host:993/INBOX SECRET [idle]   idle: stay in IMAP IDLE (new mail at once)
  *   account pop3s://user@host:995 SECRET
+ *   mqtt_url mqtts://broker.lan      the Home Assistant broker, and its other mqtt_ lines
+ *                                    (prov_mqtt.h)
  *
  * Secrets stay in the provisioning buffer and are only ever handed to the protocol engines.
  */
@@ -22,6 +24,7 @@
 #include <stdint.h>
 
 #include "biff/check.h"
+#include "prov_mqtt.h"
 
 #define PROV_MAX_ACCOUNTS  6
 #define PROV_MAX_HOSTS     2
@@ -48,6 +51,7 @@ typedef struct {
     const char *ntp_host; /* NULL: no SNTP */
     uint16_t ntp_port;
     uint32_t interval_s;
+    prov_mqtt mqtt; /* mqtt.url NULL: no broker */
 } prov;
 
 /** Read and parse the file at path (semihosting). 0 on success; on failure *why says what. */

@@ -115,6 +115,18 @@ biff_uci_status biff_uci_secret_set(const char *text, size_t len, const char *na
 /** Parse a decimal of digits only into *out if it lies in [min, max]; 0 on success, -1 not. */
 int biff_uci_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
+/** A pin as `option pin` takes it ("sha256/" and the base64 of 32 bytes) into out; 0 on
+ *  success, -1 not. */
+int biff_uci_pin(const char *s, uint8_t out[32]);
+
+/** 1 when s is an MQTT topic for a prefix or base (no wildcard, no empty level) of 1 to max
+ *  bytes, else 0. */
+int biff_uci_topic_ok(const char *s, size_t max);
+
+/** 1 when s is 1 to max letters, digits, _ or - (an MQTT client id that is also Home
+ *  Assistant's node id), else 0. */
+int biff_uci_node_id_ok(const char *s, size_t max);
+
 /** One-line meaning of a status. */
 const char *biff_uci_strerror(biff_uci_status st);
 
