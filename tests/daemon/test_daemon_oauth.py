@@ -193,7 +193,9 @@ class DaemonOAuth(unittest.TestCase):
         self.outputs["status.json"] = str(d.status())
         self.outputs["page"] = page(d)
         d.stop()
-        # 7. `tinybiff auth` in the terminal.
+        # 7. `tinybiff auth` in the terminal: a name the config lacks is refused, then the real one.
+        r = subprocess.run(d.command("auth", "nosuch", "-c", d.config), capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stderr.strip()), (2, f"tinybiff auth: {d.config} has no account 'nosuch'"))
         p = subprocess.Popen(d.command("auth", "mail", "-c", d.config), stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
         try:
