@@ -29,6 +29,7 @@
 #include "run_accounts.h"
 #include "run_config.h"
 #include "run_events.h"
+#include "run_mqtt.h"
 #include "run_oauth.h"
 #include "run_port.h"
 #include "run_wake.h"
@@ -152,6 +153,7 @@ static void setup_accounts(void)
     rt_touched = cfg.n_accounts;
     trust_load(cfg.globals.ca, accts, cfg.n_accounts);
     run_accounts_cfg(&cfg, accts, secrets_text, secrets_len, rt, acfg, ids, &need);
+    run_mqtt_secret(&cfg.mqtt, secrets_text, secrets_len);
     /* Each account has its copy now; the file's text is not kept. */
     explicit_bzero(secrets_text, secrets_len);
     secrets_len = 0;
@@ -173,7 +175,7 @@ static int render_status(const char **out, size_t *len)
 {
     pthread_mutex_lock(&web.lock);
     biff_status_status st = biff_status_json(status_buf, sizeof status_buf, len, model, cfg.n_accounts,
-                                             (uint32_t)time(NULL), web.problem, NULL);
+                                             (uint32_t)time(NULL), web.problem, &web.mqtt);
     pthread_mutex_unlock(&web.lock);
     *out = status_buf;
     return st == BIFF_STATUS_OK ? 0 : -1;
@@ -212,6 +214,7 @@ static void write_status_json(void)
 
 static void close_all(void)
 {
+    run_mqtt_stop();
     biff_agent_stop(&agent);
     for (size_t i = 0; i < rt_touched; i++) {
         if (rt[i].tls_session.valid) mbedtls_ssl_session_free(&rt[i].tls_session.session);
@@ -262,6 +265,7 @@ int cmd_run(int argc, char **argv)
     run_port_init(&agent_port);
     run_oauth_init(cfg.globals.secrets, accts, 1);
     setup_accounts();
+    run_mqtt_setup(&cfg, &agent, &web.mqtt);
 
     uint8_t rnd[16];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return 1;
@@ -311,21 +315,24 @@ int cmd_run(int argc, char **argv)
                 setup_accounts();
                 web.n = cfg.n_accounts;
                 pthread_mutex_unlock(&web.lock);
+                run_mqtt_setup(&cfg, &agent, &web.mqtt);
                 ctl_setup();
             }
         }
-        uint64_t due = biff_agent_step(&agent);
+        uint64_t due = biff_agent_step(&agent), due_mqtt = run_mqtt_step();
+        if (due_mqtt < due) due = due_mqtt;
         leds_update(leds, cfg.n_leds, model, cfg.n_accounts);
         if (now - last_json >= 1000) {
             write_status_json();
             last_json = now;
         }
 
-        struct pollfd pfd[MAX_SESSIONS + 2];
+        struct pollfd pfd[MAX_SESSIONS + 3];
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){ .fd = run_wake_fd(), .events = POLLIN };
         pfd[n++] = (struct pollfd){ .fd = ctl.fd, .events = POLLIN }; /* -1: poll skips it */
-        run_port_pollfds(&agent, pfd, &n, MAX_SESSIONS + 2);
+        run_port_pollfds(&agent, pfd, &n, MAX_SESSIONS + 3);
+        run_mqtt_pollfds(pfd, &n, MAX_SESSIONS + 3);
         int64_t wake = now + 1000; /* LEDs, status JSON */
         if (due < (uint64_t)wake) wake = (int64_t)due;
         now = run_port_ms();

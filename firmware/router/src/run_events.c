@@ -1,6 +1,7 @@
 #include "run_events.h"
 
 #include "log.h"
+#include "run_mqtt.h"
 #include "run_oauth.h"
 
 void run_events_log(const char *name, const biff_agent_event *ev)
@@ -10,6 +11,7 @@ void run_events_log(const char *name, const biff_agent_event *ev)
     case BIFF_AGENT_EV_ACCOUNT_ERROR:
         log_msg(LOG_LVL_WARN, "account %s: %s: %s", name, biff_error_class_name((biff_error_class)ev->count), ev->text);
         break;
+    case BIFF_AGENT_EV_BROKER: run_mqtt_log(ev); break;
     case BIFF_AGENT_EV_AUTH:
     case BIFF_AGENT_EV_AUTH_CODE: run_oauth_log(name, ev); break;
     case BIFF_AGENT_EV_IDLE:
