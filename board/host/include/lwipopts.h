@@ -44,6 +44,8 @@ void biff_board_set_time(unsigned long sec);
 #define LWIP_ALTCP               1
 #define LWIP_ALTCP_TLS           1
 #define MQTT_OUTPUT_RINGBUF_SIZE 1280
+/* components/broker: four subscriptions, the clearing of the button and a publish at once. */
+#define MQTT_REQ_MAX_IN_FLIGHT 8
 /* A broker that accepts the connection and never answers the CONNECT: given up after 10 s
  * (checked on lwIP's 5 s cyclic timer), as a mail server's greeting would be, not lwIP's 100 s. */
 #define MQTT_CONNECT_TIMOUT 10

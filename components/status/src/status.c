@@ -179,8 +179,28 @@ static void json_text_or_null(biff_out *o, const char *s, size_t max)
     biff_out_put(o, "\"", 1);
 }
 
+static const char *broker_state_name(uint8_t st)
+{
+    static const char *const names[] = { "off", "connecting", "connected", "error" };
+    return st < 4 ? names[st] : "error";
+}
+
+static void json_broker(biff_out *o, const biff_status_broker *b)
+{
+    biff_out_str(o, ",\"mqtt\":");
+    if (!b || b->state == BIFF_BROKER_OFF) {
+        biff_out_str(o, "null");
+        return;
+    }
+    biff_out_str(o, "{\"state\":\"");
+    biff_out_str(o, broker_state_name(b->state));
+    biff_out_str(o, "\",\"detail\":");
+    json_text_or_null(o, b->detail, sizeof b->detail);
+    biff_out_put(o, "}", 1);
+}
+
 biff_status_status biff_status_json(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
-                                    uint32_t now, const char *problem)
+                                    uint32_t now, const char *problem, const biff_status_broker *mqtt)
 {
     if ((!buf && cap) || (!accts && n)) return BIFF_STATUS_E_ARG;
     biff_out o = { buf, cap, 0 };
@@ -192,6 +212,7 @@ biff_status_status biff_status_json(char *buf, size_t cap, size_t *len, const bi
     json_counts(&o, all.unseen, all.fresh);
     biff_out_str(&o, ",\"problem\":");
     json_text_or_null(&o, problem ? problem : "", PROBLEM_MAX);
+    json_broker(&o, mqtt);
     biff_out_str(&o, ",\"accounts\":[");
     for (size_t i = 0; i < n; i++) {
         const biff_status_account *a = &accts[i];
@@ -337,7 +358,8 @@ static void html_account(biff_out *o, const biff_status_account *a, uint32_t now
 }
 
 biff_status_status biff_status_html(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
-                                    uint32_t now, const char *problem, unsigned refresh_s, const char *csrf_token)
+                                    uint32_t now, const char *problem, const biff_status_broker *mqtt,
+                                    unsigned refresh_s, const char *csrf_token)
 {
     if ((!buf && cap) || (!accts && n)) return BIFF_STATUS_E_ARG;
     biff_out o = { buf, cap, 0 };
@@ -366,6 +388,16 @@ biff_status_status biff_status_html(char *buf, size_t cap, size_t *len, const bi
     if (problem && *problem) {
         biff_out_str(&o, "<p class=\"err\" id=\"problem\">");
         biff_out_text(&o, problem, PROBLEM_MAX, BIFF_OUT_HTML);
+        biff_out_str(&o, "</p>");
+    }
+    if (mqtt && mqtt->state != BIFF_BROKER_OFF) {
+        biff_out_str(&o, mqtt->state == BIFF_BROKER_ERROR ? "<p class=\"err\" id=\"mqtt\">" : "<p id=\"mqtt\">");
+        biff_out_str(&o, "Home Assistant (MQTT): ");
+        biff_out_str(&o, broker_state_name(mqtt->state));
+        if (mqtt->detail[0]) {
+            biff_out_str(&o, ": ");
+            FIELD(&o, mqtt->detail, BIFF_OUT_HTML);
+        }
         biff_out_str(&o, "</p>");
     }
     if (all.n_errors) {

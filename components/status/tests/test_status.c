@@ -313,10 +313,10 @@ static void json_exact(void **state)
     fill_model(a);
     static char buf[4096];
     size_t len = 0;
-    assert_int_equal(biff_status_json(buf, sizeof buf, &len, a, 2, 1000, NULL), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_json(buf, sizeof buf, &len, a, 2, 1000, NULL, NULL), BIFF_STATUS_OK);
     assert_string_equal(
         buf,
-        "{\"now\":1000,\"unseen\":7,\"new\":1,\"problem\":null,\"accounts\":["
+        "{\"now\":1000,\"unseen\":7,\"new\":1,\"problem\":null,\"mqtt\":null,\"accounts\":["
         "{\"name\":\"work\",\"protocol\":\"imap\",\"state\":\"ok\",\"last_check\":990,\"next_check\":1290,"
         "\"tls\":\"TLSv1.3\",\"error\":null,\"detail\":null,\"unseen\":7,\"new\":1,\"folders\":["
         "{\"name\":\"INBOX\",\"unseen\":3,\"new\":1},{\"name\":\"Lists/dev\",\"unseen\":4,\"new\":0}]},"
@@ -325,32 +325,60 @@ static void json_exact(void **state)
         "\"folders\":[{\"name\":\"INBOX\",\"unseen\":0,\"new\":0}]}]}");
     assert_int_equal(len, strlen(buf));
     assert_true(json_valid(buf));
-    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, NULL), BIFF_STATUS_OK);
-    assert_string_equal(buf, "{\"now\":5,\"unseen\":0,\"new\":0,\"problem\":null,\"accounts\":[]}");
-    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, ""), BIFF_STATUS_OK);
-    assert_string_equal(buf, "{\"now\":5,\"unseen\":0,\"new\":0,\"problem\":null,\"accounts\":[]}");
+    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, NULL, NULL), BIFF_STATUS_OK);
+    assert_string_equal(buf, "{\"now\":5,\"unseen\":0,\"new\":0,\"problem\":null,\"mqtt\":null,\"accounts\":[]}");
+    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, "", NULL), BIFF_STATUS_OK);
+    assert_string_equal(buf, "{\"now\":5,\"unseen\":0,\"new\":0,\"problem\":null,\"mqtt\":null,\"accounts\":[]}");
 }
 
 /* What is wrong with the device itself: escaped like any text, cut after 160 bytes (a character
  * the cut splits becomes U+FFFD, so the JSON stays valid UTF-8). */
+/* The broker Home Assistant listens on: its state and why it failed, escaped; none without one. */
+static void broker_state(void **state)
+{
+    (void)state;
+    static char buf[4096];
+    size_t len = 0;
+    biff_status_broker b = { .state = BIFF_BROKER_ERROR };
+    snprintf(b.detail, sizeof b.detail, "refused <login> \"x\"");
+    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, NULL, &b), BIFF_STATUS_OK);
+    assert_string_equal(buf, "{\"now\":5,\"unseen\":0,\"new\":0,\"problem\":null,\"mqtt\":{\"state\":\"error\","
+                             "\"detail\":\"refused <login> \\\"x\\\"\"},\"accounts\":[]}");
+    assert_true(json_valid(buf));
+    assert_int_equal(biff_status_html(buf, sizeof buf, &len, NULL, 0, 5, NULL, &b, 0, NULL), BIFF_STATUS_OK);
+    assert_non_null(strstr(buf, "<p class=\"err\" id=\"mqtt\">Home Assistant (MQTT): error: refused &lt;login&gt; "
+                                "&quot;x&quot;</p>"));
+    b = (biff_status_broker){ .state = BIFF_BROKER_CONNECTED };
+    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, NULL, &b), BIFF_STATUS_OK);
+    assert_non_null(strstr(buf, "\"mqtt\":{\"state\":\"connected\",\"detail\":null}"));
+    assert_int_equal(biff_status_html(buf, sizeof buf, &len, NULL, 0, 5, NULL, &b, 0, NULL), BIFF_STATUS_OK);
+    assert_non_null(strstr(buf, "<p id=\"mqtt\">Home Assistant (MQTT): connected</p>"));
+    b.state = BIFF_BROKER_OFF;
+    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, NULL, &b), BIFF_STATUS_OK);
+    assert_non_null(strstr(buf, "\"mqtt\":null"));
+    assert_int_equal(biff_status_html(buf, sizeof buf, &len, NULL, 0, 5, NULL, &b, 0, NULL), BIFF_STATUS_OK);
+    assert_null(strstr(buf, "id=\"mqtt\""));
+}
+
 static void device_problem(void **state)
 {
     (void)state;
     static char buf[4096];
     size_t len = 0;
-    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, "flash \"state\" <full>\n"), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, "flash \"state\" <full>\n", NULL),
+                     BIFF_STATUS_OK);
     assert_string_equal(buf, "{\"now\":5,\"unseen\":0,\"new\":0,\"problem\":\"flash \\\"state\\\" <full>\\n\","
-                             "\"accounts\":[]}");
-    assert_int_equal(biff_status_html(buf, sizeof buf, &len, NULL, 0, 5, "flash <full> & \"so\"", 0, NULL),
+                             "\"mqtt\":null,\"accounts\":[]}");
+    assert_int_equal(biff_status_html(buf, sizeof buf, &len, NULL, 0, 5, "flash <full> & \"so\"", NULL, 0, NULL),
                      BIFF_STATUS_OK);
     assert_non_null(strstr(buf, "<p class=\"err\" id=\"problem\">flash &lt;full&gt; &amp; &quot;so&quot;</p>"));
-    assert_int_equal(biff_status_html(buf, sizeof buf, &len, NULL, 0, 5, NULL, 0, NULL), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_html(buf, sizeof buf, &len, NULL, 0, 5, NULL, NULL, 0, NULL), BIFF_STATUS_OK);
     assert_null(strstr(buf, "id=\"problem\""));
     char longp[400];
     memset(longp, 'x', sizeof longp - 3);
     memcpy(longp + 159, "\xc3\xbc", 2); /* a two-byte character across the 160-byte cut */
     longp[sizeof longp - 3] = 0;
-    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, longp), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_json(buf, sizeof buf, &len, NULL, 0, 5, longp, NULL), BIFF_STATUS_OK);
     assert_true(json_valid(buf));
     const char *p = strstr(buf, "\"problem\":\"");
     assert_non_null(p);
@@ -367,7 +395,7 @@ static void json_hostile_strings(void **state)
                              "rfe \xf0\x9f\x93\xa7 \xff \xc0\xaf \xed\xa0\x80 \x01\x1f\x7f \"\\ \xe2\x82");
     strcpy(a.detail, "\t</script>");
     static char buf[4096];
-    assert_int_equal(biff_status_json(buf, sizeof buf, NULL, &a, 1, 1, NULL), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_json(buf, sizeof buf, NULL, &a, 1, 1, NULL, NULL), BIFF_STATUS_OK);
     assert_true(json_valid(buf));
     assert_non_null(
         strstr(buf, "\"name\":\"Entw\xc3\xbc"
@@ -385,7 +413,8 @@ static void html_page(void **state)
     strcpy(a[1].detail, "bad \"login\" & 'stuff' <b>");
     static char buf[8192];
     size_t len = 0;
-    assert_int_equal(biff_status_html(buf, sizeof buf, &len, a, 2, 1000, NULL, 30, "c0ffee\"><x"), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_html(buf, sizeof buf, &len, a, 2, 1000, NULL, NULL, 30, "c0ffee\"><x"),
+                     BIFF_STATUS_OK);
     assert_int_equal(len, strlen(buf));
     assert_non_null(strstr(buf, "<meta http-equiv=\"refresh\" content=\"30\">"));
     assert_non_null(strstr(buf, "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"));
@@ -410,10 +439,10 @@ static void html_page(void **state)
     assert_null(strstr(buf, "http://"));
     assert_null(strstr(buf, "https://"));
     /* No refresh, no form when asked. */
-    assert_int_equal(biff_status_html(buf, sizeof buf, &len, a, 2, 1000, NULL, 0, NULL), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_html(buf, sizeof buf, &len, a, 2, 1000, NULL, NULL, 0, NULL), BIFF_STATUS_OK);
     assert_null(strstr(buf, "refresh"));
     assert_null(strstr(buf, "<form"));
-    assert_int_equal(biff_status_html(buf, sizeof buf, &len, NULL, 0, 1000, NULL, 10, "t"), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_html(buf, sizeof buf, &len, NULL, 0, 1000, NULL, NULL, 10, "t"), BIFF_STATUS_OK);
     assert_non_null(strstr(buf, "No accounts configured."));
     assert_non_null(strstr(buf, "<title>tinybiff</title>"));
 }
@@ -438,7 +467,7 @@ static void html_times(void **state)
         biff_status_account a = mk("a", BIFF_STATE_OK, BIFF_ERR_NONE, 0, 0);
         a.last_check = t[i].last;
         a.next_check = t[i].next;
-        assert_int_equal(biff_status_html(buf, sizeof buf, NULL, &a, 1, 1000000, NULL, 0, NULL), BIFF_STATUS_OK);
+        assert_int_equal(biff_status_html(buf, sizeof buf, NULL, &a, 1, 1000000, NULL, NULL, 0, NULL), BIFF_STATUS_OK);
         if (!strstr(buf, t[i].want)) print_error("case %zu: %s\n", i, strstr(buf, "state"));
         assert_non_null(strstr(buf, t[i].want));
     }
@@ -452,29 +481,30 @@ static void too_small(void **state)
     fill_model(a);
     static char full[8192], buf[8200];
     size_t need_json = 0, need_html = 0, len;
-    assert_int_equal(biff_status_json(full, sizeof full, &need_json, a, 2, 1000, NULL), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_json(full, sizeof full, &need_json, a, 2, 1000, NULL, NULL), BIFF_STATUS_OK);
     for (size_t cap = 0; cap <= need_json; cap++) {
         memset(buf, 'Z', sizeof buf);
         len = 0;
-        assert_int_equal(biff_status_json(cap ? buf : NULL, cap, &len, a, 2, 1000, NULL), BIFF_STATUS_E_SPACE);
+        assert_int_equal(biff_status_json(cap ? buf : NULL, cap, &len, a, 2, 1000, NULL, NULL), BIFF_STATUS_E_SPACE);
         assert_int_equal(len, need_json);
         if (cap) assert_int_equal(buf[0], 0);
         assert_int_equal(buf[cap], 'Z');
     }
-    assert_int_equal(biff_status_json(buf, need_json + 1, &len, a, 2, 1000, NULL), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_json(buf, need_json + 1, &len, a, 2, 1000, NULL, NULL), BIFF_STATUS_OK);
     assert_string_equal(buf, full);
-    assert_int_equal(biff_status_html(full, sizeof full, &need_html, a, 2, 1000, NULL, 30, "tok"), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_html(full, sizeof full, &need_html, a, 2, 1000, NULL, NULL, 30, "tok"),
+                     BIFF_STATUS_OK);
     for (size_t cap = 0; cap <= need_html; cap += 7) {
         memset(buf, 'Z', sizeof buf);
-        assert_int_equal(biff_status_html(buf, cap, &len, a, 2, 1000, NULL, 30, "tok"), BIFF_STATUS_E_SPACE);
+        assert_int_equal(biff_status_html(buf, cap, &len, a, 2, 1000, NULL, NULL, 30, "tok"), BIFF_STATUS_E_SPACE);
         assert_int_equal(len, need_html);
         assert_int_equal(buf[cap], 'Z');
     }
-    assert_int_equal(biff_status_html(buf, need_html, &len, a, 2, 1000, NULL, 30, "tok"), BIFF_STATUS_E_SPACE);
-    assert_int_equal(biff_status_html(buf, need_html + 1, &len, a, 2, 1000, NULL, 30, "tok"), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_html(buf, need_html, &len, a, 2, 1000, NULL, NULL, 30, "tok"), BIFF_STATUS_E_SPACE);
+    assert_int_equal(biff_status_html(buf, need_html + 1, &len, a, 2, 1000, NULL, NULL, 30, "tok"), BIFF_STATUS_OK);
     assert_string_equal(buf, full);
-    assert_int_equal(biff_status_json(NULL, 10, &len, a, 2, 1000, NULL), BIFF_STATUS_E_ARG);
-    assert_int_equal(biff_status_html(buf, 10, &len, NULL, 2, 1000, NULL, 30, NULL), BIFF_STATUS_E_ARG);
+    assert_int_equal(biff_status_json(NULL, 10, &len, a, 2, 1000, NULL, NULL), BIFF_STATUS_E_ARG);
+    assert_int_equal(biff_status_html(buf, 10, &len, NULL, 2, 1000, NULL, NULL, 30, NULL), BIFF_STATUS_E_ARG);
 }
 
 /*
@@ -496,17 +526,17 @@ static void no_secret_in_output(void **state)
     mem.a.n_folders = 200; /* out of range: clamped to the array */
     strcpy(mem.secret, "hunter2-SECRET");
     static char buf[32768];
-    assert_int_equal(biff_status_json(buf, sizeof buf, NULL, &mem.a, 1, 1, NULL), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_json(buf, sizeof buf, NULL, &mem.a, 1, 1, NULL, NULL), BIFF_STATUS_OK);
     assert_true(json_valid(buf));
     assert_null(strstr(buf, "hunter2"));
-    assert_int_equal(biff_status_html(buf, sizeof buf, NULL, &mem.a, 1, 1, NULL, 5, "t"), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_html(buf, sizeof buf, NULL, &mem.a, 1, 1, NULL, NULL, 5, "t"), BIFF_STATUS_OK);
     assert_null(strstr(buf, "hunter2"));
     biff_led_summary s;
     biff_led_summarize(&mem.a, 1, NULL, 0, &s);
     assert_int_equal(biff_led_line(buf, sizeof buf, NULL, mem.a.name, &s, 1, 1), BIFF_STATUS_OK);
     assert_null(strstr(buf, "hunter2"));
     /* Names are cut at their array size: 31 'A's + terminator slot also 'A' = 32 bytes. */
-    assert_int_equal(biff_status_json(buf, sizeof buf, NULL, &mem.a, 1, 1, NULL), BIFF_STATUS_OK);
+    assert_int_equal(biff_status_json(buf, sizeof buf, NULL, &mem.a, 1, 1, NULL, NULL), BIFF_STATUS_OK);
     char want[64] = "{\"name\":\"";
     memset(want + 9, 'A', BIFF_STATUS_NAME_MAX);
     want[9 + BIFF_STATUS_NAME_MAX] = '"';
@@ -516,17 +546,12 @@ static void no_secret_in_output(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(led_priority),
-        cmocka_unit_test(led_summary),
-        cmocka_unit_test(blink_timing),
-        cmocka_unit_test(led_lines),
-        cmocka_unit_test(validator_rejects),
-        cmocka_unit_test(json_exact),
-        cmocka_unit_test(json_hostile_strings),
-        cmocka_unit_test(device_problem),
-        cmocka_unit_test(html_page),
-        cmocka_unit_test(html_times),
-        cmocka_unit_test(too_small),
+        cmocka_unit_test(led_priority),         cmocka_unit_test(led_summary),
+        cmocka_unit_test(blink_timing),         cmocka_unit_test(led_lines),
+        cmocka_unit_test(validator_rejects),    cmocka_unit_test(json_exact),
+        cmocka_unit_test(json_hostile_strings), cmocka_unit_test(device_problem),
+        cmocka_unit_test(broker_state),         cmocka_unit_test(html_page),
+        cmocka_unit_test(html_times),           cmocka_unit_test(too_small),
         cmocka_unit_test(no_secret_in_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -282,7 +282,8 @@ static size_t render_status(char *buf, size_t cap)
              : biff_agent_floor_from_cert(&agent) ? ": clock from the newest verified certificate"
                                                   : ": clock at the build time");
     size_t len = 0;
-    return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time(), problem) == BIFF_STATUS_OK
+    return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time(), problem, NULL) ==
+                   BIFF_STATUS_OK
                ? len
                : 0;
 }

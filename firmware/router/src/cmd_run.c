@@ -265,8 +265,8 @@ static char status_buf[2 * 1024 * 1024];
 static int render_status(const char **out, size_t *len)
 {
     pthread_mutex_lock(&web.lock);
-    biff_status_status st =
-        biff_status_json(status_buf, sizeof status_buf, len, model, cfg.n_accounts, (uint32_t)time(NULL), web.problem);
+    biff_status_status st = biff_status_json(status_buf, sizeof status_buf, len, model, cfg.n_accounts,
+                                             (uint32_t)time(NULL), web.problem, NULL);
     pthread_mutex_unlock(&web.lock);
     *out = status_buf;
     return st == BIFF_STATUS_OK ? 0 : -1;

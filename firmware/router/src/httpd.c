@@ -152,8 +152,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     biff_status_status st;
     pthread_mutex_lock(&shared->lock);
     uint32_t now = (uint32_t)time(NULL);
-    st = json ? biff_status_json(page, sizeof page, &len, shared->accts, shared->n, now, shared->problem)
-              : biff_status_html(page, sizeof page, &len, shared->accts, shared->n, now, shared->problem, 10,
+    st = json ? biff_status_json(page, sizeof page, &len, shared->accts, shared->n, now, shared->problem, NULL)
+              : biff_status_html(page, sizeof page, &len, shared->accts, shared->n, now, shared->problem, NULL, 10,
                                  shared->csrf);
     enum MHD_Result ret;
     if (st != BIFF_STATUS_OK)

@@ -81,6 +81,8 @@ typedef enum {
     BIFF_AGENT_EV_CHECKED,       /* the step function finished a check (also each one in IDLE):
                                     count is its biff_error_class, text its detail, check and tls
                                     its results while the event runs */
+    BIFF_AGENT_EV_BROKER,        /* the MQTT broker's state changed (biff/broker.h): count is
+                                    its biff_broker_state, text why it failed ("" otherwise) */
 } biff_agent_event_kind;
 
 typedef struct {

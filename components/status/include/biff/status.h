@@ -61,6 +61,19 @@ typedef struct {
     biff_status_folder folder[BIFF_STATUS_MAX_FOLDERS];
 } biff_status_account;
 
+/* The MQTT broker Home Assistant listens on (components/broker), as the page shows it. */
+typedef enum {
+    BIFF_BROKER_OFF = 0,    /* not configured: no "mqtt" on the page */
+    BIFF_BROKER_CONNECTING, /* connecting, or waiting to try again after a clean end */
+    BIFF_BROKER_CONNECTED,  /* logged in and subscribed: publishing */
+    BIFF_BROKER_ERROR,      /* the last attempt failed: detail says why; retried with back-off */
+} biff_broker_state;
+
+typedef struct {
+    uint8_t state;                       /* biff_broker_state */
+    char detail[BIFF_STATUS_DETAIL_MAX]; /* why it failed (never a secret); "" otherwise */
+} biff_status_broker;
+
 /* LED patterns, strongest last: an LED fed by several accounts shows the strongest. */
 typedef enum {
     BIFF_LED_OFF = 0, /* nothing unread */
@@ -116,18 +129,21 @@ biff_status_status biff_led_line(char *buf, size_t cap, size_t *len, const char 
  * "state","last_check","next_check","tls","error","detail","unseen","new","folders":[{"name",
  * "unseen","new"}]}]}. Times are unix seconds or null; "error" is the class name or null.
  * problem is what is wrong with the device rather than an account (sync state not kept, clock
- * not set); NULL or "" for none, which is "problem":null.
+ * not set); NULL or "" for none, which is "problem":null. mqtt: the broker's state,
+ * "mqtt":{"state":"connecting"|"connected"|"error","detail":..} (NULL or OFF: "mqtt":null).
  */
 biff_status_status biff_status_json(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
-                                    uint32_t now, const char *problem);
+                                    uint32_t now, const char *problem, const biff_status_broker *mqtt);
 
 /**
  * The status page: self-contained HTML (inline CSS, no scripts), refreshing itself every
- * refresh_s seconds (0: no refresh). problem as for biff_status_json, shown under the totals.
+ * refresh_s seconds (0: no refresh). problem and mqtt as for biff_status_json, shown under the
+ * totals.
  * csrf_token (NULL: no button) goes into a hidden field of the "Acknowledge" form that POSTs
  * to /ack.
  */
 biff_status_status biff_status_html(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
-                                    uint32_t now, const char *problem, unsigned refresh_s, const char *csrf_token);
+                                    uint32_t now, const char *problem, const biff_status_broker *mqtt,
+                                    unsigned refresh_s, const char *csrf_token);
 
 #endif
