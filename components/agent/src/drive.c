@@ -7,19 +7,20 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "biff/agent.h"
+#include "agent_int.h"
 
-enum { S_FREE = 0, S_CONNECT, S_HANDSHAKE, S_CHECK };
-
-static uint64_t now(const biff_agent *ag)
+uint64_t biff_agent__now(const biff_agent *ag)
 {
     return ag->port->now_ms(ag->port->ctx);
 }
 
-static void lock(const biff_agent *ag, int on)
+void biff_agent__lock(const biff_agent *ag, int on)
 {
     if (ag->port->lock) ag->port->lock(ag->port->ctx, on);
 }
+
+#define now  biff_agent__now
+#define lock biff_agent__lock
 
 static void idle_event(biff_agent *ag, size_t i, uint32_t what, const char *text)
 {
@@ -116,6 +117,35 @@ static void end(biff_agent *ag, biff_agent_session *s, biff_error_class err, con
 static void fail(biff_agent *ag, biff_agent_session *s, biff_error_class err, const char *detail)
 {
     end(ag, s, err, detail, 0);
+}
+
+void biff_agent__fail(biff_agent *ag, biff_agent_session *s, biff_error_class err, const char *detail)
+{
+    end(ag, s, err, detail, 0);
+}
+
+void biff_agent__release(biff_agent *ag, biff_agent_session *s, biff_error_class err)
+{
+    size_t i = s->acct;
+    lock(ag, 1);
+    ag->model[i].state = BIFF_STATE_ERROR;
+    ag->mb[i].listing = 0;
+    ag->mb[i].scan = NULL;
+    biff_poller_done(&ag->poller, i, now(ag), err, 0);
+    if (!ag->cfg[i].enabled) ag->poller.slot[i].state = BIFF_ACCT_DISABLED;
+    set_next_check(ag, i);
+    lock(ag, 0);
+    ag->port->close(ag->port->ctx, index_of(ag, s));
+    memset(s, 0, sizeof *s);
+}
+
+void biff_agent__hang_up(biff_agent *ag, biff_agent_session *s)
+{
+    if (s->tls_up) biff_tls_close(&s->tls);
+    memset(&s->tls, 0, sizeof s->tls);
+    s->tls_up = s->starttls = s->want_write = 0;
+    ag->port->close(ag->port->ctx, index_of(ag, s));
+    s->plain = NULL;
 }
 
 static int tls_begin(biff_agent *ag, biff_agent_session *s)
@@ -217,6 +247,13 @@ static void start(biff_agent *ag, size_t i)
     }
     lock(ag, 0);
     s->started_ms = now(ag);
+    if (ag->oauth && ag->cfg[i].oauth && ag->oauth->begin(ag, s) != 0) return; /* token first, or nothing */
+    biff_agent__connect(ag, s);
+}
+
+void biff_agent__connect(biff_agent *ag, biff_agent_session *s)
+{
+    s->state = S_CONNECT;
     s->deadline = now(ag) + ag->connect_timeout_ms;
     char detail[96] = "";
     biff_net_status ns = ag->port->open(ag->port->ctx, index_of(ag, s), BIFF_AGENT_OPEN_START, s->ca.host, s->ca.port,
@@ -231,6 +268,10 @@ static void start(biff_agent *ag, size_t i)
 static void run(biff_agent *ag, biff_agent_session *s)
 {
     size_t i = s->acct;
+    if (s->state >= S_TOKEN_CONNECT) {
+        ag->oauth->run(ag, s);
+        if (s->state == S_FREE || s->state >= S_TOKEN_CONNECT) return; /* else the check follows it */
+    }
     if (s->state == S_CONNECT) {
         char detail[96] = "";
         biff_net_status ns = ag->port->open(ag->port->ctx, index_of(ag, s), BIFF_AGENT_OPEN_STEP, NULL, 0, &s->plain,
@@ -313,6 +354,10 @@ static void run(biff_agent *ag, biff_agent_session *s)
             return;
         default: {
             const char *d = "";
+            if (ag->oauth && ag->cfg[i].oauth && ag->oauth->refused(ag, s)) {
+                if (s->state == S_FREE || s->state >= S_TOKEN_CONNECT) return;
+                break; /* connecting again with a fresh token */
+            }
             biff_error_class err = biff_check_error(&s->check, &d);
             fail(ag, s, err == BIFF_ERR_NONE ? BIFF_ERR_PROTOCOL : err, d);
             return;
@@ -323,6 +368,10 @@ static void run(biff_agent *ag, biff_agent_session *s)
 
 static void timed_out(biff_agent *ag, biff_agent_session *s)
 {
+    if (s->state >= S_TOKEN_CONNECT) {
+        ag->oauth->abort(ag, s, "no answer from the authorization server in time");
+        return;
+    }
     if (s->state == S_CONNECT) {
         char detail[96] = "";
         biff_net_status ns = ag->port->open(ag->port->ctx, index_of(ag, s), BIFF_AGENT_OPEN_TIMEOUT, NULL, 0, &s->plain,
@@ -359,7 +408,7 @@ uint64_t biff_agent_step(biff_agent *ag)
     lock(ag, 1);
     biff_agent_service(ag);
     lock(ag, 0);
-    uint64_t t = now(ag);
+    uint64_t t = now(ag), oauth_wake = ag->oauth ? ag->oauth->tick(ag, t) : UINT64_MAX;
     size_t i;
     while (biff_poller_next(&ag->poller, t, &i)) {
         biff_agent_session *open = NULL;
@@ -376,6 +425,7 @@ uint64_t biff_agent_step(biff_agent *ag)
         }
     }
     uint64_t wake = biff_poller_next_deadline(&ag->poller);
+    if (oauth_wake < wake) wake = oauth_wake;
     for (unsigned k = 0; k < ag->n_sessions; k++) {
         biff_agent_session *s = &ag->session[k];
         if (s->state == S_FREE) continue;
@@ -425,6 +475,8 @@ void biff_agent_stop(biff_agent *ag)
 {
     for (unsigned k = 0; ag && k < ag->n_sessions; k++) {
         biff_agent_session *s = &ag->session[k];
+        if (s->state == S_FREE) continue;
+        if (s->state >= S_TOKEN_CONNECT) ag->oauth->abort(ag, s, "stopped");
         if (s->state == S_FREE) continue;
         biff_check_clear(&s->check);
         if (s->tls_up) biff_tls_close(&s->tls);

@@ -118,6 +118,7 @@ biff_check_status biff_check_start(biff_check *c, const biff_check_account *a, b
             [BIFF_CHECK_AUTH_APOP] = 0xff,
             [BIFF_CHECK_AUTH_XOAUTH2] = BIFF_IMAP_AUTH_XOAUTH2,
             [BIFF_CHECK_AUTH_OAUTHBEARER] = BIFF_IMAP_AUTH_OAUTHBEARER,
+            [BIFF_CHECK_AUTH_OAUTH] = BIFF_IMAP_AUTH_OAUTH,
         };
         if (a->auth >= sizeof auth_map || auth_map[a->auth] == 0xff) {
             return fail(c, BIFF_ERR_CONFIG, "this mechanism is not available for IMAP");
@@ -148,6 +149,7 @@ biff_check_status biff_check_start(biff_check *c, const biff_check_account *a, b
             [BIFF_CHECK_AUTH_APOP] = BIFF_POP3_AUTH_APOP,
             [BIFF_CHECK_AUTH_XOAUTH2] = BIFF_POP3_AUTH_XOAUTH2,
             [BIFF_CHECK_AUTH_OAUTHBEARER] = BIFF_POP3_AUTH_OAUTHBEARER,
+            [BIFF_CHECK_AUTH_OAUTH] = BIFF_POP3_AUTH_OAUTH,
         };
         if (a->auth >= sizeof auth_map) return fail(c, BIFF_ERR_CONFIG, "unknown mechanism");
         biff_pop3_config cfg = {

@@ -603,6 +603,7 @@ static biff_imap_status proceed(biff_imap *e)
     if (!(e->flags & F_SECURE) && cfg->security != BIFF_IMAP_SEC_NONE)
         return fail(e, BIFF_ERR_TLS, "TLS required", NULL, 0);
     if (m == BIFF_IMAP_AUTH_AUTO) m = (e->caps & C_PLAIN) ? BIFF_IMAP_AUTH_PLAIN : BIFF_IMAP_AUTH_LOGIN;
+    if (m == BIFF_IMAP_AUTH_OAUTH) m = (e->caps & C_OAUTHBEARER) ? BIFF_IMAP_AUTH_OAUTHBEARER : BIFF_IMAP_AUTH_XOAUTH2;
     if (m == BIFF_IMAP_AUTH_LOGIN) {
         if (e->caps & C_LOGINDISABLED)
             return fail(e, BIFF_ERR_AUTH_METHOD_UNAVAILABLE, (e->flags & F_SECURE) ? msg_basic_off : msg_needs_tls,
@@ -955,7 +956,7 @@ biff_imap_status biff_imap_init(biff_imap *e, const biff_imap_config *cfg, uint8
     if (!e) return BIFF_IMAP_E_ARG;
     memset(e, 0, sizeof(*e));
     if (!cfg || !work || !out || work_cap < 64 || out_cap < 64 || !cfg->user || !cfg->secret || !cfg->folders ||
-        !cfg->n_folders || cfg->n_folders > BIFF_IMAP_MAX_FOLDERS || cfg->auth > BIFF_IMAP_AUTH_OAUTHBEARER ||
+        !cfg->n_folders || cfg->n_folders > BIFF_IMAP_MAX_FOLDERS || cfg->auth > BIFF_IMAP_AUTH_OAUTH ||
         cfg->security > BIFF_IMAP_SEC_NONE)
         return BIFF_IMAP_E_ARG;
     for (i = 0; i < cfg->n_folders; i++) {

@@ -460,6 +460,17 @@ uint16_t biff_oauth_refresh_gen(const biff_oauth *o)
     return o->gen;
 }
 
+uint32_t biff_oauth_due(const biff_oauth *o)
+{
+    if (o->state == BIFF_OAUTH_WAITING_USER && (int32_t)(o->code_expires - o->due) < 0) return o->code_expires;
+    return o->due;
+}
+
+int biff_oauth_in_flight(const biff_oauth *o)
+{
+    return o->inflight != 0;
+}
+
 void biff_oauth_clear(biff_oauth *o)
 {
     if (o->access) wipe(o->access, o->access_cap);

@@ -199,6 +199,8 @@ static void start_auth(biff_pop3 *e)
     off = (e->flags & F_CAPA) ? ((e->caps & C_USER) ? ABIT(BIFF_POP3_AUTH_USER) : 0u) | (unsigned)e->sasl << 3
                               : ABIT(BIFF_POP3_AUTH_USER) | 7u << 3;
     off |= e->apop[0] ? ABIT(BIFF_POP3_AUTH_APOP) : 0u;
+    if (m == BIFF_POP3_AUTH_OAUTH)
+        m = (e->sasl & BIFF_SASL_BIT(BIFF_SASL_OAUTHBEARER)) ? BIFF_POP3_AUTH_OAUTHBEARER : BIFF_POP3_AUTH_XOAUTH2;
     if (m == BIFF_POP3_AUTH_AUTO) {
         m = (e->sasl & BIFF_SASL_BIT(BIFF_SASL_PLAIN)) ? BIFF_POP3_AUTH_PLAIN
             : (off & ABIT(BIFF_POP3_AUTH_USER))        ? BIFF_POP3_AUTH_USER
@@ -537,7 +539,7 @@ biff_pop3_status biff_pop3_init(biff_pop3 *e, const biff_pop3_config *cfg, uint8
         return BIFF_POP3_E_ARG;
     }
     if (work_cap > 65535u || out_cap > 65535u || work_cap < 16u || out_cap < 64u ||
-        cfg->security > BIFF_POP3_SEC_NONE || cfg->auth > BIFF_POP3_AUTH_OAUTHBEARER || strpbrk(cfg->user, "\r\n") ||
+        cfg->security > BIFF_POP3_SEC_NONE || cfg->auth > BIFF_POP3_AUTH_OAUTH || strpbrk(cfg->user, "\r\n") ||
         strpbrk(cfg->secret, "\r\n")) {
         return BIFF_POP3_E_ARG;
     }

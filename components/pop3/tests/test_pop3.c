@@ -379,7 +379,7 @@ static void api(void **state)
     cfg.user = "joe\n";
     assert_int_equal(biff_pop3_init(&e, &cfg, BUFS), BIFF_POP3_E_ARG);
     cfg.user = "joe";
-    cfg.auth = (biff_pop3_auth)6;
+    cfg.auth = (biff_pop3_auth)7;
     assert_int_equal(biff_pop3_init(&e, &cfg, BUFS), BIFF_POP3_E_ARG);
     cfg.auth = BIFF_POP3_AUTH_AUTO;
     cfg.security = (biff_pop3_security)3;

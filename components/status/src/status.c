@@ -179,6 +179,29 @@ static void json_text_or_null(biff_out *o, const char *s, size_t max)
     biff_out_put(o, "\"", 1);
 }
 
+static const char *auth_name(uint8_t st)
+{
+    static const char *const names[] = { "ok", "working", "waiting", "needed", "broken" };
+    return st < 5 ? names[st] : "working";
+}
+
+/* "auth":{...} of an OAuth2 account: the code only while it is waiting for the user. */
+static void json_auth(biff_out *o, const biff_status_auth *au)
+{
+    int waiting = au->state == BIFF_AUTH_WAITING;
+    biff_out_str(o, ",\"auth\":{\"state\":\"");
+    biff_out_str(o, auth_name(au->state));
+    biff_out_str(o, "\",\"text\":\"");
+    FIELD(o, au->text, BIFF_OUT_JSON);
+    biff_out_str(o, "\",\"user_code\":");
+    json_text_or_null(o, waiting ? au->code : "", sizeof au->code);
+    biff_out_str(o, ",\"verification_uri\":");
+    json_text_or_null(o, waiting ? au->uri : "", sizeof au->uri);
+    biff_out_put(o, ",", 1);
+    json_time(o, "code_expires", waiting ? au->code_expires : 0);
+    biff_out_put(o, "}", 1);
+}
+
 static const char *broker_state_name(uint8_t st)
 {
     static const char *const names[] = { "off", "connecting", "connected", "error" };
@@ -238,6 +261,7 @@ biff_status_status biff_status_json(char *buf, size_t cap, size_t *len, const bi
         } else {
             biff_out_str(&o, "null,\"detail\":null");
         }
+        if (a->auth) json_auth(&o, a->auth);
         biff_out_put(&o, ",", 1);
         json_counts(&o, biff_status_total(a, 0), biff_status_total(a, 1));
         biff_out_str(&o, ",\"folders\":[");
@@ -271,6 +295,7 @@ static const char css[] =
     "td,th{padding:.15em 0}td.n,th.n{text-align:right;width:3.5em}"
     "td.n{font-size:1.8em;font-weight:700}.new{color:#c60}.err{color:#c22}"
     "button{font-size:1.2em;padding:.6em 1.4em;margin:.5em 0}"
+    ".auth{background:#ffe;border:1px solid #cc9;padding:.5em;margin:.4em 0}.code{font:700 1.6em monospace}"
     "@media(prefers-color-scheme:dark){body{background:#111;color:#eee}section{background:#222}"
     "small,th{color:#aaa}}";
 
@@ -292,7 +317,42 @@ static void put_span(biff_out *o, uint32_t d)
     biff_out_str(o, u[i].unit);
 }
 
-static void html_account(biff_out *o, const biff_status_account *a, uint32_t now)
+/* An OAuth2 account's panel: the code to enter while waiting, the button when it needs the user. */
+static void html_auth(biff_out *o, const biff_status_auth *au, size_t idx, uint32_t now, const char *csrf)
+{
+    biff_out_str(o, "<div class=\"auth\" data-auth=\"");
+    biff_out_str(o, auth_name(au->state));
+    biff_out_str(o, "\"><p>");
+    FIELD(o, au->text, BIFF_OUT_HTML);
+    biff_out_str(o, "</p>");
+    if (au->state == BIFF_AUTH_WAITING) {
+        biff_out_str(o, "<p>Open <a class=\"uri\" href=\"");
+        FIELD(o, au->uri, BIFF_OUT_HTML);
+        biff_out_str(o, "\">");
+        FIELD(o, au->uri, BIFF_OUT_HTML);
+        biff_out_str(o, "</a> and enter <span class=\"code\">");
+        FIELD(o, au->code, BIFF_OUT_HTML);
+        biff_out_str(o, "</span></p><p><small>the code expires ");
+        if (au->code_expires > now) {
+            biff_out_str(o, "in ");
+            put_span(o, au->code_expires - now);
+        } else {
+            biff_out_str(o, "now");
+        }
+        biff_out_str(o, "</small></p>");
+    }
+    if (csrf && (au->state == BIFF_AUTH_NEEDED || au->state == BIFF_AUTH_WAITING)) {
+        biff_out_str(o, "<form method=\"post\" action=\"/authorize\"><input type=\"hidden\" name=\"csrf\" value=\"");
+        biff_out_text(o, csrf, 128, BIFF_OUT_HTML);
+        biff_out_str(o, "\"><input type=\"hidden\" name=\"account\" value=\"");
+        biff_out_u32(o, (uint32_t)idx);
+        biff_out_str(o, au->state == BIFF_AUTH_NEEDED ? "\"><button type=\"submit\">Authorize again</button></form>"
+                                                      : "\"><button type=\"submit\">New code</button></form>");
+    }
+    biff_out_str(o, "</div>");
+}
+
+static void html_account(biff_out *o, const biff_status_account *a, size_t idx, uint32_t now, const char *csrf)
 {
     biff_out_str(o, "<section class=\"acct ");
     biff_out_str(o, state_name(a->state));
@@ -329,6 +389,7 @@ static void html_account(biff_out *o, const biff_status_account *a, uint32_t now
         }
     }
     biff_out_str(o, "</small></p>");
+    if (a->auth) html_auth(o, a->auth, idx, now, csrf);
     if (a->err != BIFF_ERR_NONE) {
         biff_out_str(o, "<p class=\"err\"><b>");
         biff_out_str(o, biff_error_class_name((biff_error_class)a->err));
@@ -411,7 +472,7 @@ biff_status_status biff_status_html(char *buf, size_t cap, size_t *len, const bi
         biff_out_str(&o, "\"><button type=\"submit\">Acknowledge</button></form>");
     }
     if (!n) biff_out_str(&o, "<p>No accounts configured.</p>");
-    for (size_t i = 0; i < n; i++) html_account(&o, &accts[i], now);
+    for (size_t i = 0; i < n; i++) html_account(&o, &accts[i], i, now, csrf_token);
     biff_out_str(&o, "</body></html>\n");
     return finish(&o, len);
 }

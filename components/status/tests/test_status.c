@@ -512,6 +512,50 @@ static void too_small(void **state)
  * secret placed right behind a model whose every string fills its array without a NUL must
  * not show up in any output.
  */
+/* An OAuth2 account: the code and its countdown while waiting, the button when it needs the user;
+ * JSON gives the code only while waiting. */
+static void oauth_panel(void **state)
+{
+    (void)state;
+    static biff_status_account a[2];
+    static biff_status_auth au = { .state = BIFF_AUTH_WAITING,
+                                   .text = "waiting for approval",
+                                   .code = "WDJB-MJHT",
+                                   .uri = "https://example.com/device?a=1&b=<2>",
+                                   .code_expires = 1000 + 125 };
+    static char buf[32768];
+    memset(a, 0, sizeof a);
+    strcpy(a[0].name, "pw");
+    strcpy(a[1].name, "oa");
+    a[1].auth = &au;
+    assert_int_equal(biff_status_json(buf, sizeof buf, NULL, a, 2, 1000, NULL, NULL), BIFF_STATUS_OK);
+    assert_true(json_valid(buf));
+    assert_non_null(strstr(buf, "\"auth\":{\"state\":\"waiting\",\"text\":\"waiting for approval\",\"user_code\":"
+                                "\"WDJB-MJHT\",\"verification_uri\":\"https://example.com/device?a=1&b=<2>\","
+                                "\"code_expires\":1125}"));
+    char *oa = strstr(buf, "\"name\":\"oa\"");
+    assert_non_null(oa);
+    *oa = 0;
+    assert_null(strstr(buf, "\"auth\"")); /* the password account has none */
+    assert_int_equal(biff_status_html(buf, sizeof buf, NULL, a, 2, 1000, NULL, NULL, 5, "tok"), BIFF_STATUS_OK);
+    assert_non_null(strstr(buf, "Open <a class=\"uri\" href=\"https://example.com/device?a=1&amp;b=&lt;2&gt;\">"));
+    assert_non_null(strstr(buf, "enter <span class=\"code\">WDJB-MJHT</span>"));
+    assert_non_null(strstr(buf, "the code expires in 2 min"));
+    assert_non_null(strstr(buf, "name=\"account\" value=\"1\"><button type=\"submit\">New code</button>"));
+    au.state = BIFF_AUTH_NEEDED;
+    strcpy(au.text, "needs authorization: access was revoked");
+    assert_int_equal(biff_status_html(buf, sizeof buf, NULL, a, 2, 1000, NULL, NULL, 5, "tok"), BIFF_STATUS_OK);
+    assert_null(strstr(buf, "WDJB"));
+    assert_non_null(strstr(buf, "needs authorization: access was revoked"));
+    assert_non_null(strstr(buf, "<input type=\"hidden\" name=\"csrf\" value=\"tok\"><input type=\"hidden\" "
+                                "name=\"account\" value=\"1\"><button type=\"submit\">Authorize again</button>"));
+    assert_int_equal(biff_status_html(buf, sizeof buf, NULL, a, 2, 1000, NULL, NULL, 5, NULL), BIFF_STATUS_OK);
+    assert_null(strstr(buf, "/authorize")); /* no token, no button */
+    assert_int_equal(biff_status_json(buf, sizeof buf, NULL, a, 2, 1000, NULL, NULL), BIFF_STATUS_OK);
+    assert_non_null(strstr(buf, "\"auth\":{\"state\":\"needed\",\"text\":\"needs authorization: access was revoked\","
+                                "\"user_code\":null,\"verification_uri\":null,\"code_expires\":null}"));
+}
+
 static void no_secret_in_output(void **state)
 {
     (void)state;
@@ -524,6 +568,7 @@ static void no_secret_in_output(void **state)
     mem.a.err = BIFF_ERR_AUTH_FAILED;
     mem.a.proto = BIFF_STATUS_IMAP;
     mem.a.n_folders = 200; /* out of range: clamped to the array */
+    mem.a.auth = NULL;     /* a pointer, not text */
     strcpy(mem.secret, "hunter2-SECRET");
     static char buf[32768];
     assert_int_equal(biff_status_json(buf, sizeof buf, NULL, &mem.a, 1, 1, NULL, NULL), BIFF_STATUS_OK);
@@ -552,7 +597,7 @@ int main(void)
         cmocka_unit_test(json_hostile_strings), cmocka_unit_test(device_problem),
         cmocka_unit_test(broker_state),         cmocka_unit_test(html_page),
         cmocka_unit_test(html_times),           cmocka_unit_test(too_small),
-        cmocka_unit_test(no_secret_in_output),
+        cmocka_unit_test(no_secret_in_output),  cmocka_unit_test(oauth_panel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "psa/crypto.h"
 #include "run_config.h"
+#include "run_oauth.h"
 #include "run_port.h"
 #include "secret_env.h"
 #include "state.h"
@@ -44,7 +45,7 @@ _Static_assert(MAX_ACCOUNTS <= BIFF_SYNC_MAX_ACCOUNTS, "every account keeps its 
 
 /* Per account, beyond the config: its secret, folder names and TLS session for resumption. */
 typedef struct {
-    char secret[1024];
+    char secret[2048]; /* a password, or an OAuth2 account's refresh token */
     int has_secret;
     const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
     biff_agent_resume tls_session;
@@ -134,6 +135,8 @@ static void on_agent_event(void *ctx, const biff_agent_event *ev)
     case BIFF_AGENT_EV_ACCOUNT_ERROR:
         log_msg(LOG_LVL_WARN, "account %s: %s: %s", name, biff_error_class_name((biff_error_class)ev->count), ev->text);
         break;
+    case BIFF_AGENT_EV_AUTH:
+    case BIFF_AGENT_EV_AUTH_CODE: run_oauth_log(name, ev); break;
     case BIFF_AGENT_EV_IDLE:
         if (ev->count == 1)
             log_msg(LOG_LVL_INFO, "account %s: idling on %s", name, ev->text);
@@ -146,7 +149,9 @@ static void on_agent_event(void *ctx, const biff_agent_event *ev)
     }
 }
 
-static biff_agent_port agent_port = { .event = on_agent_event, .tls = port_tls, .lock = port_lock };
+static biff_agent_port agent_port = {
+    .event = on_agent_event, .tls = port_tls, .lock = port_lock, .oauth_save = run_oauth_save
+};
 
 static void open_state(const uint32_t *ids, size_t need)
 {
@@ -178,6 +183,7 @@ static void setup_accounts(void)
 {
     static uint32_t ids[MAX_ACCOUNTS];
     size_t need = 0;
+    run_oauth_clear();
     memset(rt, 0, (cfg.n_accounts > rt_touched ? cfg.n_accounts : rt_touched) * sizeof rt[0]);
     rt_touched = cfg.n_accounts;
     trust_load(cfg.globals.ca, accts, cfg.n_accounts);
@@ -205,7 +211,7 @@ static void setup_accounts(void)
             .pin = a->has_pin ? a->pin : NULL,
             .resume = &r->tls_session,
             .interval_ms = (a->interval_s ? a->interval_s : cfg.globals.interval_s) * 1000u,
-            .enabled = a->enabled && r->has_secret,
+            .enabled = a->enabled && (r->has_secret || a->oauth2),
         };
     }
     /* Each account has its copy now; the file's text is not kept. */
@@ -221,9 +227,10 @@ static void setup_accounts(void)
         biff_agent_account(&agent, i, a->url.proto == BIFF_URL_IMAP ? BIFF_AGENT_IMAP : BIFF_AGENT_POP3, ids[i],
                            a->name, folders, a->n_folders);
         int bad_auth = biff_check_auth_from_name(a->url.auth, &acfg[i].check.auth) != 0;
-        /* The config takes option auth 'oauth2' already; the daemon does not run the device flow yet. */
-        int oauth_off = a->oauth2 && !a->bad && !bad_auth;
-        if (bad_auth || a->bad || oauth_off) acfg[i].enabled = 0;
+        /* OAuth2: the secrets file's entry is the refresh token (run_oauth.c) */
+        int oauth_bad = a->oauth2 && !a->bad && !bad_auth &&
+                        run_oauth_account(&agent, i, a, &acfg[i], rt[i].has_secret ? rt[i].secret : "") != 0;
+        if (bad_auth || a->bad || oauth_bad) acfg[i].enabled = 0;
         if (bad_auth && !a->bad) {
             m->state = BIFF_STATE_ERROR;
             m->err = BIFF_ERR_CONFIG;
@@ -232,13 +239,11 @@ static void setup_accounts(void)
             m->state = BIFF_STATE_ERROR;
             m->err = BIFF_ERR_CONFIG;
             snprintf(m->detail, sizeof m->detail, "account section has errors (see the log)");
-        } else if (oauth_off) {
+        } else if (oauth_bad) {
             m->state = BIFF_STATE_ERROR;
             m->err = BIFF_ERR_CONFIG;
-            snprintf(m->detail, sizeof m->detail,
-                     "option auth 'oauth2': not run by this version yet (a pasted token works with ;AUTH=XOAUTH2)");
-            log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
-        } else if (!rt[i].has_secret && a->enabled) {
+            snprintf(m->detail, sizeof m->detail, "OAuth2 account not run (see the log)");
+        } else if (!rt[i].has_secret && a->enabled && !a->oauth2) {
             m->state = BIFF_STATE_ERROR;
             m->err = BIFF_ERR_CONFIG;
             if (a->secret_env[0]) {
@@ -311,6 +316,7 @@ static void close_all(void)
         rt[i].tls_session.valid = 0;
         memset(rt[i].secret, 0, sizeof rt[i].secret);
     }
+    run_oauth_clear();
 }
 
 static void usage(FILE *f)
@@ -358,6 +364,7 @@ int cmd_run(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     run_port_init(&agent_port);
+    run_oauth_init(cfg.globals.secrets, accts, 1);
     setup_accounts();
 
     uint8_t rnd[16];

@@ -2,6 +2,7 @@
 #include "httpd.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -72,9 +73,9 @@ static const char *header(struct MHD_Connection *c, const char *name, size_t *le
     return v;
 }
 
-/* The acknowledge POST must come from our own page: right token, and a browser's Origin (or
- * Sec-Fetch-Site) must name one of our names, not merely agree with Host. */
-static const char *ack_refusal(struct MHD_Connection *c, const post_ctx *p)
+/* A POST (acknowledge, authorize again) must come from our own page: right token, and a
+ * browser's Origin (or Sec-Fetch-Site) must name one of our names, not merely agree with Host. */
+static const char *post_refusal(struct MHD_Connection *c, const post_ctx *p)
 {
     size_t ol, sl;
     const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -109,7 +110,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return ret;
     }
     if (strcmp(method, "POST") == 0) {
-        if (strcmp(url, "/ack") != 0) return plain(c, MHD_HTTP_NOT_FOUND, "not found\n");
+        int authorize = strcmp(url, "/authorize") == 0;
+        if (!authorize && strcmp(url, "/ack") != 0) return plain(c, MHD_HTTP_NOT_FOUND, "not found\n");
         post_ctx *p = *req;
         if (!p) {
             p = calloc(1, sizeof *p);
@@ -128,12 +130,26 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             *upload_size = 0;
             return MHD_YES;
         }
-        const char *why = ack_refusal(c, p);
+        const char *why = post_refusal(c, p);
         if (why) {
-            log_msg(LOG_LVL_WARN, "status page: acknowledge refused: %s", why);
+            log_msg(LOG_LVL_WARN, "status page: %s refused: %s", authorize ? "authorize" : "acknowledge", why);
             return plain(c, MHD_HTTP_FORBIDDEN, why);
         }
-        biff_agent_request(shared->agent, BIFF_AGENT_REQ_ACK);
+        if (authorize) {
+            const char *f = strstr(p->body, "account=");
+            char *end = NULL;
+            unsigned long i = f && (f == p->body || f[-1] == '&') ? strtoul(f + 8, &end, 10) : ULONG_MAX;
+            pthread_mutex_lock(&shared->lock); /* the account list may be reloaded meanwhile */
+            int ok = end && end != f + 8 && (*end == 0 || *end == '&') && i < shared->n && shared->accts[i].auth;
+            if (ok) {
+                log_msg(LOG_LVL_INFO, "status page: account %s: authorization started again", shared->accts[i].name);
+                biff_agent_authorize(shared->agent, i);
+            }
+            pthread_mutex_unlock(&shared->lock);
+            if (!ok) return plain(c, MHD_HTTP_BAD_REQUEST, "no such OAuth2 account\n");
+        } else {
+            biff_agent_request(shared->agent, BIFF_AGENT_REQ_ACK);
+        }
         if (write(shared->wake_fd, "a", 1) < 0) { /* the main loop also polls the request */
         }
         struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <string.h>
 
+#include "cmd_auth.h"
 #include "cmd_check.h"
 #include "cmd_ctl.h"
 #include "cmd_run.h"
@@ -21,6 +22,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: tinybiff check [options] URL...   check accounts once, JSON lines out\n"
                "       tinybiff run -c FILE                the daemon: poller, LEDs, status page\n"
+               "       tinybiff auth ACCOUNT -c FILE       authorize an OAuth2 account (device code)\n"
                "       tinybiff ack [-c FILE]              acknowledge new mail in the running daemon\n"
                "       tinybiff status [-c FILE]           the running daemon's status JSON\n"
                "       tinybiff --version\n"
@@ -48,6 +50,7 @@ int main(int argc, char **argv)
 #endif
     if (argc > 1 && strcmp(argv[1], "check") == 0) return cmd_check(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "run") == 0) return cmd_run(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "auth") == 0) return cmd_auth(argc - 1, argv + 1);
     if (argc > 1 && (strcmp(argv[1], "ack") == 0 || strcmp(argv[1], "status") == 0)) return cmd_ctl(argc - 1, argv + 1);
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);

@@ -40,7 +40,9 @@
 #include <stdint.h>
 
 #include "biff/check.h"
+#include "biff/http.h"
 #include "biff/imap.h"
+#include "biff/oauth.h"
 #include "biff/poller.h"
 #include "biff/result.h"
 #include "biff/status.h"
@@ -56,7 +58,8 @@
 /* Firmware keys of the sync store's APP range (biff/sync.h) the agent uses. */
 #define BIFF_AGENT_KEY_ANNOUNCED(slot) BIFF_SYNC_KEY_APP(slot) /* slot < 0x100 */
 #define BIFF_AGENT_KEY_CLOCK_FLOOR     BIFF_SYNC_KEY_APP(0x100)
-#define BIFF_AGENT_ANNOUNCE_MAX        0x100u /* slots that can announce */
+#define BIFF_AGENT_ANNOUNCE_MAX        0x100u                            /* slots that can announce */
+#define BIFF_AGENT_KEY_OAUTH(slot)     BIFF_SYNC_KEY_APP(0x200 + (slot)) /* refresh token, slot < 0x100 */
 
 typedef enum {
     BIFF_AGENT_OK = 0,
@@ -81,6 +84,12 @@ typedef enum {
     BIFF_AGENT_EV_CHECKED,       /* the step function finished a check (also each one in IDLE):
                                     count is its biff_error_class, text its detail, check and tls
                                     its results while the event runs */
+    BIFF_AGENT_EV_AUTH,          /* OAuth2: the account's authorization changed: count is its
+                                    biff_auth_state, text the plain-language state, oauth the
+                                    lifecycle (biff_oauth_detail() says more; never a token) */
+    BIFF_AGENT_EV_AUTH_CODE,     /* OAuth2: show this code: text is the user code, oauth gives
+                                    biff_oauth_verification_uri() and _code_expires() (count: the
+                                    seconds it is valid) */
     BIFF_AGENT_EV_BROKER,        /* the MQTT broker's state changed (biff/broker.h): count is
                                     its biff_broker_state, text why it failed ("" otherwise) */
 } biff_agent_event_kind;
@@ -94,11 +103,13 @@ typedef struct {
     const biff_tls *tls;     /* CHECKED: its TLS connection, NULL without TLS */
     uint32_t ms;             /* CHECKED: how long it took (ms, from the connect) */
     uint32_t handshake_ms;   /* CHECKED: connect to the end of the first TLS handshake */
+    const biff_oauth *oauth; /* AUTH, AUTH_CODE: the account's OAuth2 lifecycle */
 } biff_agent_event;
 
 /* Requests other threads or interrupts may make (biff_agent_request). */
 #define BIFF_AGENT_REQ_ACK    0x1u /* acknowledge all new mail */
 #define BIFF_AGENT_REQ_RELOAD 0x2u /* the host re-reads its configuration (returned to it) */
+#define BIFF_AGENT_REQ_AUTH   0x4u /* OAuth2: restart the device flow (biff_agent_authorize) */
 
 /* For the port's open(): what the agent asks for. */
 typedef enum {
@@ -142,6 +153,12 @@ typedef struct {
      * events come with it held. NULL: single-threaded.
      */
     void (*lock)(void *ctx, int on);
+    /**
+     * OAuth2 (optional): the refresh token of account i changed; keep token ("" = erase what is
+     * kept). Returns 0 when it is kept. NULL: the agent keeps it in its flash store (APP key
+     * BIFF_AGENT_KEY_OAUTH, at most BIFF_STORE_MAX_VALUE bytes), or nowhere without a store.
+     */
+    int (*oauth_save)(void *ctx, size_t i, const char *token);
 } biff_agent_port;
 
 /* One account's RAM state. Caller-allocated, one per account; fields are private. */
@@ -187,6 +204,7 @@ typedef struct {
     struct biff_agent_session_s *session;
     unsigned n_sessions;
     uint32_t connect_timeout_ms, check_timeout_ms;
+    const struct biff_agent_oauth_ops *oauth; /* set by biff_agent_oauth_account (else unlinked) */
 } biff_agent;
 
 /**
@@ -301,6 +319,19 @@ typedef struct {
     uint8_t valid;
 } biff_agent_resume;
 
+/*
+ * OAuth2 for one account (biff_agent_oauth_account): the lifecycle of biff/oauth.h run by the
+ * step function in the account's sessions, and what the page shows of it. Caller-allocated, one
+ * per OAuth2 account; fields are private but for o, which the host may read from the loop.
+ */
+typedef struct biff_agent_oauth_s {
+    biff_oauth o;           /* the lifecycle: state, code, tokens */
+    biff_status_auth view;  /* what the model shows (model[i].auth points here) */
+    _Atomic uint8_t wanted; /* biff_agent_authorize() asked for a new flow */
+    uint8_t shown_state, shown_why;
+    uint16_t saved_gen; /* the refresh token's generation last kept */
+} biff_agent_oauth;
+
 /* What to check and how, per account (the host's; it must outlive the agent's use of it). */
 typedef struct biff_agent_account_cfg_s {
     biff_check_account check;  /* protocol, security, auth, host, port, user, secret, folders,
@@ -309,7 +340,19 @@ typedef struct biff_agent_account_cfg_s {
     biff_agent_resume *resume; /* where the TLS session is kept for resumption, or NULL */
     uint32_t interval_ms;      /* between checks; failures back off (biff/poller.h) */
     uint8_t enabled;           /* 0: checked only when the host asks (biff_agent_check_now) */
+    biff_agent_oauth *oauth;   /* OAuth2 account (biff_agent_oauth_account): check.secret is
+                                  then the access token of the moment; NULL: password */
 } biff_agent_account_cfg;
+
+/* A token exchange (OAuth2) in a session: it uses the memory of the check, which is idle then. */
+typedef struct {
+    biff_http_resp resp;
+    const char *data; /* the request (in the lifecycle's buffer) */
+    size_t len, off;
+    char host[BIFF_OAUTH_HOST_MAX];
+    uint16_t port;
+    uint8_t body[BIFF_CHECK_LINE_MAX + BIFF_CHECK_OUT_MAX]; /* the token response */
+} biff_agent_exchange;
 
 /* One connection at a time per session; caller-allocated (about 5 KB + mbedTLS's share). */
 typedef struct biff_agent_session_s {
@@ -323,7 +366,11 @@ typedef struct biff_agent_session_s {
     biff_transport *plain;
     biff_check_account ca; /* the account as this check runs it (IDLE may be dropped) */
     biff_tls tls;
-    biff_check check;
+    union {
+        biff_check check;
+        biff_agent_exchange x; /* OAuth2: a token exchange before the check */
+    };
+    uint8_t exchanges; /* token exchanges in this session (bounded) */
     biff_sync_pop3_scan scan;
     biff_check_status last;
 } biff_agent_session;
@@ -370,5 +417,44 @@ void biff_agent_check_now(biff_agent *ag, size_t i);
 
 /** End every session (links closed, buffers wiped); the schedule stays. */
 void biff_agent_stop(biff_agent *ag);
+
+/* ---------------------------------------------------------------- OAuth2 (agent_oauth.c) */
+
+/*
+ * An account with auth oauth2: its sessions get an access token from the token endpoint before
+ * they log in (the device authorization grant when there is no refresh token yet, RFC 8628; a
+ * refresh when the token is due or the mail server refused it as expired), over the same port
+ * open/close and TLS configuration as the checks: one session serves checks and token requests
+ * in turn, there is never a second TLS context for it. The mechanism is the one the account
+ * names, or (auth AUTO) OAUTHBEARER where the server offers it, else XOAUTH2.
+ *
+ * States for people, in the model (model[i].auth) and BIFF_AGENT_EV_AUTH: asking for a code;
+ * waiting for approval (BIFF_AGENT_EV_AUTH_CODE: show the URI and code, with its expiry),
+ * polling at the server's interval (slow_down slows it); authorized; refreshing; needs
+ * authorization (the code expired, access was denied, or the refresh token was revoked:
+ * invalid_grant), an error of class auth_failed, so the LEDs blink the error pattern; the server
+ * refused the client (config). biff_agent_authorize() starts the flow again.
+ *
+ * The refresh token is kept by port->oauth_save (the daemon: its secrets file) or, without
+ * that hook, in the agent's flash store (the notifier: an APP key an erase wipes). Tokens never
+ * appear in events, details or the model.
+ */
+
+/**
+ * Make account i (described with biff_agent_account) an OAuth2 account run by the step
+ * function: oa is the caller's, and cfg[i].oauth of biff_agent_drive must be the same oa. cfg
+ * (strings too) must stay. access, refresh, req are the lifecycle's buffers (biff_oauth_init:
+ * the access token, the refresh token, the request). stored: the kept refresh token ("": none;
+ * NULL: read it from the flash store when port->oauth_save is NULL). E_ARG: bad settings.
+ */
+biff_agent_status biff_agent_oauth_account(biff_agent *ag, size_t i, biff_agent_oauth *oa, const biff_oauth_config *cfg,
+                                           char *access, size_t access_cap, char *refresh, size_t refresh_cap,
+                                           char *req, size_t req_cap, const char *stored);
+
+/**
+ * Start the device authorization of OAuth2 account i again (the page's "authorize again"
+ * button). From any thread, like biff_agent_request(): the loop carries it out at its next step.
+ */
+void biff_agent_authorize(biff_agent *ag, size_t i);
 
 #endif

@@ -20,7 +20,10 @@
 #define BIFF_CHECK_LINE_MAX 1024 /* longest server line kept; longer ones are skipped or fail */
 #endif
 #ifndef BIFF_CHECK_OUT_MAX
-#define BIFF_CHECK_OUT_MAX 1024 /* longest command: AUTHENTICATE with a ~700-byte OAuth token */
+/* Longest command: AUTHENTICATE with an OAuth2 token (about 0.7 KB at Google, 1.5-2.5 KB at
+ * Microsoft); hosted builds (the daemon) set 3072 in CMakeLists.txt. A token that does not fit
+ * is an error that names this setting, never a cut command. */
+#define BIFF_CHECK_OUT_MAX 1024
 #endif
 #ifndef BIFF_CHECK_RX_MAX
 #define BIFF_CHECK_RX_MAX 512 /* receive chunk */
@@ -40,6 +43,7 @@ typedef enum {
     BIFF_CHECK_AUTH_APOP,  /* POP3 only */
     BIFF_CHECK_AUTH_XOAUTH2,
     BIFF_CHECK_AUTH_OAUTHBEARER,
+    BIFF_CHECK_AUTH_OAUTH, /* an OAuth2 token: OAUTHBEARER where offered, else XOAUTH2 */
 } biff_check_auth;
 
 typedef struct {

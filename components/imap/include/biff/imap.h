@@ -61,6 +61,7 @@ typedef enum {
     BIFF_IMAP_AUTH_LOGIN,   /* the IMAP LOGIN command */
     BIFF_IMAP_AUTH_XOAUTH2, /* secret is an OAuth2 access token */
     BIFF_IMAP_AUTH_OAUTHBEARER,
+    BIFF_IMAP_AUTH_OAUTH, /* an OAuth2 token: OAUTHBEARER if offered, else XOAUTH2 */
 } biff_imap_auth;
 
 typedef enum {

@@ -167,6 +167,14 @@ const char *biff_oauth_access_token(const biff_oauth *o, uint32_t now);
 const char *biff_oauth_refresh_token(const biff_oauth *o);
 /** Changes whenever the refresh token does: store it when this differs from the stored gen. */
 uint16_t biff_oauth_refresh_gen(const biff_oauth *o);
+/**
+ * When biff_oauth_next() next has something to do (send, or the code runs out), without doing
+ * it: a host with several accounts plans its sessions by this. Meaningful while STARTING,
+ * WAITING_USER, REFRESHING and AUTHORIZED (the refresh).
+ */
+uint32_t biff_oauth_due(const biff_oauth *o);
+/** Non-zero while a request from biff_oauth_next() awaits its response or failure. */
+int biff_oauth_in_flight(const biff_oauth *o);
 /** Wipe the tokens and the request buffer. */
 void biff_oauth_clear(biff_oauth *o);
 

@@ -35,6 +35,7 @@ typedef enum {
     BIFF_POP3_AUTH_PLAIN,       /* AUTH PLAIN with initial response (RFC 5034, RFC 4616) */
     BIFF_POP3_AUTH_XOAUTH2,     /* AUTH XOAUTH2, secret is the bearer token */
     BIFF_POP3_AUTH_OAUTHBEARER, /* AUTH OAUTHBEARER (RFC 7628), secret is the bearer token */
+    BIFF_POP3_AUTH_OAUTH,       /* an OAuth2 token: OAUTHBEARER if offered, else XOAUTH2 */
 } biff_pop3_auth;
 
 typedef enum {

@@ -48,6 +48,31 @@ typedef struct {
     uint32_t fresh;                    /* "new": arrived since the last acknowledge */
 } biff_status_folder;
 
+#ifndef BIFF_STATUS_CODE_MAX
+#define BIFF_STATUS_CODE_MAX 24 /* OAuth2 user code incl. NUL */
+#endif
+#ifndef BIFF_STATUS_URI_MAX
+#define BIFF_STATUS_URI_MAX 160 /* OAuth2 verification URI incl. NUL */
+#endif
+
+/* Where an OAuth2 account's authorization is (what the page's panel shows). */
+typedef enum {
+    BIFF_AUTH_OK = 0,  /* authorized: an access token is valid or being refreshed */
+    BIFF_AUTH_WORKING, /* asking the server for a code, or retrying after a failure */
+    BIFF_AUTH_WAITING, /* showing the code: the user opens uri and enters code */
+    BIFF_AUTH_NEEDED,  /* needs the user: the page offers "authorize again" */
+    BIFF_AUTH_BROKEN,  /* the server refused the client itself: only the config can fix it */
+} biff_auth_state;
+
+/* An OAuth2 account's authorization, for people: never a token (there is no field for one). */
+typedef struct {
+    uint8_t state;                   /* biff_auth_state */
+    char text[64];                   /* plain language: "waiting for approval", ... */
+    char code[BIFF_STATUS_CODE_MAX]; /* WAITING: the user code */
+    char uri[BIFF_STATUS_URI_MAX];   /* WAITING: where to enter it */
+    uint32_t code_expires;           /* WAITING: unix seconds when the code expires */
+} biff_status_auth;
+
 typedef struct {
     char name[BIFF_STATUS_NAME_MAX];
     uint8_t proto; /* biff_status_proto */
@@ -59,6 +84,7 @@ typedef struct {
     char tls[12];                        /* "TLSv1.3", "TLSv1.2"; "" = plaintext or not connected */
     char detail[BIFF_STATUS_DETAIL_MAX]; /* error text for people; never a secret */
     biff_status_folder folder[BIFF_STATUS_MAX_FOLDERS];
+    const biff_status_auth *auth; /* OAuth2 accounts (the host's memory); NULL: password */
 } biff_status_account;
 
 /* The MQTT broker Home Assistant listens on (components/broker), as the page shows it. */
@@ -131,6 +157,8 @@ biff_status_status biff_led_line(char *buf, size_t cap, size_t *len, const char 
  * problem is what is wrong with the device rather than an account (sync state not kept, clock
  * not set); NULL or "" for none, which is "problem":null. mqtt: the broker's state,
  * "mqtt":{"state":"connecting"|"connected"|"error","detail":..} (NULL or OFF: "mqtt":null).
+ * An OAuth2 account adds "auth":{"state" (ok, working, waiting, needed, broken),"text",
+ * "user_code","verification_uri","code_expires"} (the last three null unless waiting).
  */
 biff_status_status biff_status_json(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
                                     uint32_t now, const char *problem, const biff_status_broker *mqtt);
@@ -140,7 +168,9 @@ biff_status_status biff_status_json(char *buf, size_t cap, size_t *len, const bi
  * refresh_s seconds (0: no refresh). problem and mqtt as for biff_status_json, shown under the
  * totals.
  * csrf_token (NULL: no button) goes into a hidden field of the "Acknowledge" form that POSTs
- * to /ack.
+ * to /ack, and of each OAuth2 account's "Authorize again" form that POSTs account=INDEX to
+ * /authorize. An OAuth2 account waiting for approval gets a panel "Open URI and enter CODE" with
+ * the code's time left.
  */
 biff_status_status biff_status_html(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
                                     uint32_t now, const char *problem, const biff_status_broker *mqtt,
