@@ -29,6 +29,7 @@
 #include "lwip/netif.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
+#include "oauth_ui.h"
 #include "provision.h"
 #include "web.h"
 
@@ -206,6 +207,9 @@ static void checked(const biff_agent_event *ev);
 static void on_agent_event(void *ctx, const biff_agent_event *ev)
 {
     (void)ctx;
+#if BIFF_FEATURE_OAUTH
+    if (oauth_ui_event(ev, model)) return;
+#endif
     if (ev->kind == BIFF_AGENT_EV_NEW_MAIL)
         say("NEW %s %lu\n", acct_label(ev->account), (unsigned long)ev->count);
     else if (ev->kind == BIFF_AGENT_EV_PROBLEM && ev->text[0])
@@ -464,6 +468,10 @@ int main(void)
         acfg[i].interval_ms = cfg.interval_s * 1000u;
         acfg[i].enabled = 1;
     }
+#if BIFF_FEATURE_OAUTH
+    if (oauth_ui_setup(&agent, &cfg, acfg, &why) != 0) fail_stop("oauth2", why);
+    web_on_authorize(oauth_ui_authorize);
+#endif
     for (int k = 0; k < 16; k++) snprintf(csrf + 2 * k, 3, "%02x", biff_board_rand() & 0xFFu);
 
     int net_up = 0, checking = 0, was_busy = 0;
@@ -495,6 +503,9 @@ int main(void)
                     biff_board_time());
             }
             biff_agent_drive(&agent, acfg, sched, slots, &session, 1);
+#if BIFF_FEATURE_OAUTH
+            oauth_ui_start();
+#endif
             checking = 1;
         }
         int busy = 0;

@@ -250,7 +250,10 @@ int prov_load(prov *p, const char *path, const char **why)
         if (end) *end++ = 0;
         char *cr = strchr(line, '\r');
         if (cr) *cr = 0;
-        char *s = line, *eol = line + strlen(line);
+        char *s = line;
+#if BIFF_FEATURE_OAUTH
+        char *eol = line + strlen(line); /* scope takes the rest of the line */
+#endif
         char *key = next_token(&s);
         if (key && *key != '#') {
             char *a1 = next_token(&s);
