@@ -18,7 +18,8 @@ fixtures' certificate names against the test CA, for glewlwyd's endpoints as for
    starts the flow again: a new code on the UART.
 5. No token in any log: the refresh token found in the flash image and the access token found in
    the notifier's RAM (QEMU monitor pmemsave) appear neither on the UART, nor in this test's
-   output, nor in glewlwyd's or Dovecot's logs; no JWT at all on the UART or in this output.
+   output, nor in glewlwyd's or Dovecot's logs; no JWT at all and no client secret on the UART or
+   in this output.
 
 usage: notifier_oauth_e2e.py ELF WORKDIR
 """
@@ -234,6 +235,7 @@ def run(elf, work):
                 ne.expect(not leaked, f"none of the {len(secrets)} tokens held appears in the {name}")
             for name in ("UART", "test output"):
                 ne.expect("eyJ" not in texts[name], f"no JWT at all in the {name}")
+                ne.expect(g.client_secret not in texts[name], f"no client secret in the {name}")
 
 
 def main():
