@@ -1,5 +1,7 @@
 #include "provision.h"
 
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,50 +91,56 @@ typedef struct {
 } pending_words;
 
 #if BIFF_FEATURE_OAUTH
-/* The OAuth2 lines of the account above them (the router's UCI option names). */
+/* The OAuth2 lines (the router's UCI option names) and where their values go. */
+enum { K_AUTH, K_PROVIDER, K_URL, K_WORD, K_SCOPE };
+static const struct {
+    char name[15];
+    uint8_t kind, off; /* off: the field of biff_oauth_config */
+} oauth_keys[] = {
+    { "auth", K_AUTH, 0 },
+    { "oauth_provider", K_PROVIDER, 0 },
+    { "token_url", K_URL, offsetof(biff_oauth_config, token_url) },
+    { "device_url", K_URL, offsetof(biff_oauth_config, device_url) },
+    { "client_id", K_WORD, offsetof(biff_oauth_config, client_id) },
+    { "client_secret", K_WORD, offsetof(biff_oauth_config, client_secret) },
+    { "scope", K_SCOPE, offsetof(biff_oauth_config, scope) },
+};
+
+/* An OAuth2 line of the account above it: 0 taken, -1 bad (*why), 1 not an OAuth2 key. */
 static int oauth_line(prov *p, pending_words *pw, const char *key, char *v, int more, char *eol, const char **why)
 {
+    size_t k = 0;
+    while (k < sizeof oauth_keys / sizeof *oauth_keys && strcmp(key, oauth_keys[k].name) != 0) k++;
+    if (k == sizeof oauth_keys / sizeof *oauth_keys) return 1;
     if (!p->n_acct) {
         *why = "OAuth2 settings before any account line";
         return -1;
     }
     prov_account *a = &p->acct[p->n_acct - 1];
-    biff_oauth_config *c = &a->oauth;
-    if (!strcmp(key, "auth")) {
+    const char **field = (const char **)((char *)&a->oauth + oauth_keys[k].off);
+    const char *bad = NULL;
+    switch (oauth_keys[k].kind) {
+    case K_AUTH:
         if (!strcmp(v, "oauth2"))
             a->oauth2 = 1;
-        else if (strcmp(v, "password") != 0) {
-            *why = "auth: not password or oauth2";
-            return -1;
-        }
-        return 0;
-    }
-    if (!a->oauth2) {
-        *why = "OAuth2 settings need 'auth oauth2' first (after the account line)";
-        return -1;
-    }
-    if (!strcmp(key, "oauth_provider")) {
+        else if (strcmp(v, "password") != 0)
+            bad = "not password or oauth2";
+        break;
+    case K_PROVIDER: {
         biff_oauth_config probe = { 0 };
-        if (biff_oauth_preset(v, &probe) != 0) {
-            *why = "oauth_provider: not google, microsoft or custom";
-            return -1;
-        }
+        if (biff_oauth_preset(v, &probe) != 0) bad = "not google, microsoft or custom";
         pw->provider = v;
-    } else if (!strcmp(key, "token_url") || !strcmp(key, "device_url")) {
-        if (!biff_uci_oauth_url_ok(v)) {
-            *why =
-                key[0] == 't' ? "token_url: not https://HOST[:PORT]/PATH" : "device_url: not https://HOST[:PORT]/PATH";
-            return -1;
-        }
-        *(key[0] == 't' ? &c->token_url : &c->device_url) = v;
-    } else if (!strcmp(key, "client_id") || !strcmp(key, "client_secret")) {
-        if (!biff_uci_word_ok(v) || more) {
-            *why = key[7] == 'i' ? "client_id: one word of printable characters"
-                                 : "client_secret: one word of printable characters";
-            return -1;
-        }
-        *(key[7] == 'i' ? &c->client_id : &c->client_secret) = v;
-    } else { /* scope: the rest of the line, its words joined by one space */
+        break;
+    }
+    case K_URL:
+        if (!biff_uci_oauth_url_ok(v)) bad = "not https://HOST[:PORT]/PATH";
+        *field = v;
+        break;
+    case K_WORD:
+        if (!biff_uci_word_ok(v) || more) bad = "one word of printable characters";
+        *field = v;
+        break;
+    default: { /* scope: the rest of the line, its words joined by one space */
         char *w = v;
         for (char *q = v; q < eol; q++) {
             char ch = *q && *q != '\t' ? *q : ' ';
@@ -140,7 +148,17 @@ static int oauth_line(prov *p, pending_words *pw, const char *key, char *v, int 
         }
         while (w[-1] == ' ') w--;
         *w = 0;
-        c->scope = v;
+        *field = v;
+    }
+    }
+    if (!bad && k && !a->oauth2) bad = "needs 'auth oauth2' above it";
+    if (bad) {
+        /* "KEY: what is wrong", at the end of the text buffer: nothing there is used after a
+         * failure, and the lines (key among them) fill at most its first half */
+        char *msg = p->text + sizeof p->text - 64;
+        snprintf(msg, 64, "%s: %s", key, bad);
+        *why = msg;
+        return -1;
     }
     return 0;
 }
@@ -253,6 +271,7 @@ int prov_load(prov *p, const char *path, const char **why)
         char *s = line;
 #if BIFF_FEATURE_OAUTH
         char *eol = line + strlen(line); /* scope takes the rest of the line */
+        int oauth;
 #endif
         char *key = next_token(&s);
         if (key && *key != '#') {
@@ -304,10 +323,8 @@ int prov_load(prov *p, const char *path, const char **why)
                     return -1;
                 }
 #if BIFF_FEATURE_OAUTH
-            } else if (!strcmp(key, "auth") || !strcmp(key, "oauth_provider") || !strcmp(key, "token_url") ||
-                       !strcmp(key, "device_url") || !strcmp(key, "client_id") || !strcmp(key, "client_secret") ||
-                       !strcmp(key, "scope")) {
-                if (oauth_line(p, &pw, key, a1, a2 != NULL, eol, why) != 0) return -1;
+            } else if ((oauth = oauth_line(p, &pw, key, a1, a2 != NULL, eol, why)) <= 0) {
+                if (oauth < 0) return -1; /* else an OAuth2 line, taken */
 #endif
             } else {
                 *why = "unknown directive";

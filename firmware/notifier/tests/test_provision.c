@@ -162,8 +162,7 @@ static void oauth_errors(void **state)
         { OAUTH_ACCT "client_secret a\x01\n", "client_secret: one word of printable characters" },
         { OAUTH_ACCT "auth kerberos\n", "auth: not password or oauth2" },
         { "ca /ca.pem\nclient_id a\n", "OAuth2 settings before any account line" },
-        { "ca /ca.pem\naccount imaps://u@h/INBOX pw\nclient_id a\n",
-          "OAuth2 settings need 'auth oauth2' first (after the account line)" },
+        { "ca /ca.pem\naccount imaps://u@h/INBOX pw\nclient_id a\n", "client_id: needs 'auth oauth2' above it" },
         { "ca /ca.pem\naccount imaps://u@h/INBOX pw\nauth oauth2\noauth_provider google\nclient_id a\n",
           "account: an oauth2 account takes no secret (its tokens come from the device flow); "
           "the only word after its URL can be 'idle'" },
