@@ -211,9 +211,17 @@ static int run_check(const mailbox *m, const char *token)
         }
     }
     if (st == BIFF_CHECK_DONE && m->proto == BIFF_CHECK_IMAP) {
+        /* DONE without an answered STATUS (a BYE after login, a STATUS refused, as under load)
+         * has no counts: printing its zeroes made "COUNTS imap 0 0" */
         const biff_imap_folder_result *f = biff_check_folder(&check, 0);
-        say("COUNTS imap %lu %lu", (unsigned long)f->messages, (unsigned long)f->unseen);
-        rc = 0;
+        if (check.checked && f && f->state == BIFF_IMAP_FOLDER_OK) {
+            say("COUNTS imap %lu %lu", (unsigned long)f->messages, (unsigned long)f->unseen);
+            rc = 0;
+        } else {
+            say("CHECK-FAILED imap no STATUS answer: %s",
+                *biff_check_folder_detail(&check) ? biff_check_folder_detail(&check) : "session ended before it");
+            rc = -1;
+        }
     } else if (st == BIFF_CHECK_DONE) {
         say("COUNTS pop3 %lu", (unsigned long)biff_check_pop3(&check)->messages);
         rc = 0;

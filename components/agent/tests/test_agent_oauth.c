@@ -224,6 +224,20 @@ static const biff_agent_port port = {
     .oauth_save = save_hook,
 };
 
+/* The notifier's way: no hook, the agent keeps the token in its flash store. */
+static const biff_agent_port flash_port = {
+    .wall_time = fake_wall,
+    .event = on_event,
+    .now_ms = fake_now,
+    .open = fake_open,
+    .close = fake_close,
+};
+static const biff_agent_port *cur_port = &port;
+static biff_store *cur_store;
+static uint8_t flash_mem[16 * 1024];
+static biff_flash_ram ram;
+static biff_store st;
+
 static biff_agent ag;
 static biff_agent_mailbox mb[1];
 static biff_status_account model[1];
@@ -255,7 +269,13 @@ static void setup(const char *stored)
     n_replies = next_reply = n_got = n_mail = next_mail = token_opens = mail_opens = 0;
     saves = n_codes = n_auth_events = 0;
     events_text[0] = saved[0] = 0;
-    assert_int_equal(biff_agent_init(&ag, &port, NULL, mb, model, 1, 0), BIFF_AGENT_OK);
+    if (cur_store) { /* a (re)boot: mount and bind as the notifier does */
+        uint32_t ids[1] = { 1 }, fresh = 0;
+        memset(&st, 0, sizeof st);
+        assert_int_equal(biff_store_mount(&st, &ram.flash), BIFF_STORE_OK);
+        assert_true(biff_sync_bind(&st, ids, 1, &fresh) != BIFF_SYNC_E_STORE);
+    }
+    assert_int_equal(biff_agent_init(&ag, cur_port, cur_store, mb, model, 1, 0), BIFF_AGENT_OK);
     biff_agent_account(&ag, 0, BIFF_AGENT_IMAP, 1, "acct", inbox, 1);
     assert_int_equal(biff_agent_oauth_account(&ag, 0, &oa, &ocfg, access_tok, sizeof access_tok, refresh_tok,
                                               sizeof refresh_tok, request, sizeof request, stored),
@@ -429,12 +449,52 @@ static void test_token_too_long(void **state)
     assert_non_null(strstr(model[0].detail, "does not fit BIFF_CHECK_OUT_MAX"));
 }
 
+/* Without the port's hook the refresh token lives in the flash store: it survives a reboot,
+ * and "needs authorization" erases it. */
+static void test_token_in_flash(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    char buf[64];
+    memset(flash_mem, 0xFF, sizeof flash_mem);
+    assert_int_equal(biff_flash_ram_init(&ram, flash_mem, 4096, 4, 4, NULL), 0);
+    cur_port = &flash_port;
+    cur_store = &st;
+    setup(NULL); /* nothing kept yet */
+    assert_int_equal(oa.view.state, BIFF_AUTH_NEEDED);
+    reply("200 {\"device_code\":\"dc-secret\",\"user_code\":\"WDJB-MJHT\",\"verification_uri\":"
+          "\"https://auth.example/device\",\"expires_in\":600,\"interval\":5}");
+    reply("200 {\"access_token\":\"" TOKEN "\",\"refresh_token\":\"rt-one\",\"expires_in\":3600}");
+    mail_scripts[n_mail++] = DATA_IMAP "/oauthbearer_ok.txt";
+    biff_agent_authorize(&ag, 0);
+    run_for(7000);
+    assert_int_equal(model[0].state, BIFF_STATE_OK);
+    assert_int_equal(biff_store_read(&st, BIFF_AGENT_KEY_OAUTH(0), buf, sizeof buf, &n), BIFF_STORE_OK);
+    assert_int_equal(n, 6);
+    assert_memory_equal(buf, "rt-one", 6);
+
+    /* Reboot: the stored token, no approval; the revocation erases it. */
+    setup(NULL);
+    assert_int_equal(oa.view.state, BIFF_AUTH_OK);
+    reply("400 {\"error\":\"invalid_grant\"}");
+    run_for(2000);
+    assert_int_equal(token_opens, 1);
+    assert_non_null(strstr(got[0], "refresh_token=rt-one"));
+    assert_int_equal(oa.view.state, BIFF_AUTH_NEEDED);
+    assert_int_equal(biff_store_read(&st, BIFF_AGENT_KEY_OAUTH(0), buf, sizeof buf, &n), BIFF_STORE_E_NOT_FOUND);
+    setup(NULL);
+    assert_int_equal(oa.view.state, BIFF_AUTH_NEEDED);
+    cur_port = &port;
+    cur_store = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_device_flow_to_revocation),
         cmocka_unit_test(test_stored_token_and_expired_code),
         cmocka_unit_test(test_token_too_long),
+        cmocka_unit_test(test_token_in_flash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
