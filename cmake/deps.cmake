@@ -108,8 +108,11 @@ if(BIFF_MBEDTLS STREQUAL "bundled")
 endif()
 add_library(tb_mbedcrypto ALIAS tb_mbedtls)
 
-# ---- lwIP: core + IPv4/IPv6 + netif helpers + the apps the products use.
-if(BIFF_WITH_LWIP)
+# ---- lwIP: core + IPv4/IPv6 + netif helpers + the apps the products use. Host builds without
+# lwIP (BIFF_WITH_LWIP=OFF: the router presets) still get what lwIP's MQTT client needs, the
+# core without IPv6 or netifs and with tiny pools (board/host's lwipopts.h, BIFF_LWIP_MQTT_ONLY);
+# nothing reaches lwIP's TCP, and the linker's --gc-sections keeps only what the client calls.
+if(BIFF_WITH_LWIP OR BIFF_HOST)
   if(NOT LWIP_DIR)
     biff_fetch_dep(lwip LWIP_DIR_RESOLVED)
   else()
@@ -121,9 +124,17 @@ if(BIFF_WITH_LWIP)
   message(STATUS "lwIP: ${LWIP_DIR_RESOLVED}")
   set(LWIP_DIR ${LWIP_DIR_RESOLVED})
   include(${LWIP_DIR_RESOLVED}/src/Filelists.cmake)
-  add_library(tb_lwip STATIC
-    ${lwipcore_SRCS} ${lwipcore4_SRCS} ${lwipcore6_SRCS} ${lwipnetif_SRCS}
-    ${lwipsntp_SRCS} ${lwiphttp_SRCS})
+  if(BIFF_WITH_LWIP)
+    add_library(tb_lwip STATIC
+      ${lwipcore_SRCS} ${lwipcore4_SRCS} ${lwipcore6_SRCS} ${lwipnetif_SRCS}
+      ${lwipsntp_SRCS} ${lwiphttp_SRCS})
+  else()
+    # Without lwIP's TCP behind altcp (components/mqtt/src/lwip_mqtt_only.c says why).
+    set(mqtt_only_SRCS ${lwipcore_SRCS} ${lwipcore4_SRCS})
+    list(FILTER mqtt_only_SRCS EXCLUDE REGEX "altcp_tcp\\.c$")
+    add_library(tb_lwip STATIC ${mqtt_only_SRCS})
+    target_compile_definitions(tb_lwip PUBLIC BIFF_LWIP_MQTT_ONLY=1)
+  endif()
   target_include_directories(tb_lwip SYSTEM PUBLIC
     ${LWIP_DIR_RESOLVED}/src/include
     ${CMAKE_SOURCE_DIR}/board/${BIFF_BOARD}/include)

@@ -32,9 +32,11 @@ def section(kind, name, opts):
 
 
 class Daemon:
-    def __init__(self, dir, fx, accounts, leds=None, extra_main="", secrets=None, bin=None, wrapper=(), page=True):
+    def __init__(self, dir, fx, accounts, leds=None, extra_main="", secrets=None, bin=None, wrapper=(), page=True,
+                 mqtt=None):
         """accounts: list of (name, url, options dict); secrets: name -> secret (default: fixture
-        passwords by URL user). bin: the tinybiff to run (default BIN), under wrapper (e.g.
+        passwords by URL user). mqtt: (name, options dict, password or None) for a config mqtt
+        section and its secrets file entry. bin: the tinybiff to run (default BIN), under wrapper (e.g.
         ["qemu-mipsel"]); page=False for builds without the status page: status() then reads the
         status_json file the daemon keeps."""
         self.bin = bin or BIN
@@ -62,6 +64,10 @@ class Daemon:
             sec.append(f"{name} = {(secrets or {}).get(name, fx.users.get(user, 'x'))}")
         for name, opts in (leds or {}).items():
             lines += section("led", name, opts)
+        if mqtt:
+            lines += section("mqtt", mqtt[0], mqtt[1])
+            if mqtt[2] is not None:
+                sec.append(f"{mqtt[0]} = {mqtt[2]}")
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         open(self.log, "w").close()  # this object's runs only: tests wait for lines in it

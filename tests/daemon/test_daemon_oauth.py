@@ -10,7 +10,8 @@ Chromium approves the codes on glewlwyd's own page, as a person would on a phone
   - a restart reuses the stored refresh token (no approval);
   - the user revokes access: "needs authorization" within one check after the token is due,
     error state on the page and in the LED summary; the button and a new approval bring it back;
-  - `tinybiff auth ACCOUNT -c FILE` authorizes in the terminal;
+  - `tinybiff auth ACCOUNT -c FILE` authorizes in the terminal; a token it wrote while the daemon
+    ran is not erased when the daemon's own token is revoked;
   - no token (the refresh tokens the secrets file held, any JWT access token) appears in the
     daemon's log, its status output, the CLI's output or the servers' logs.
 """
@@ -192,7 +193,9 @@ class DaemonOAuth(unittest.TestCase):
         self.outputs["status.json"] = str(d.status())
         self.outputs["page"] = page(d)
         d.stop()
-        # 7. `tinybiff auth` in the terminal.
+        # 7. `tinybiff auth` in the terminal: a name the config lacks is refused, then the real one.
+        r = subprocess.run(d.command("auth", "nosuch", "-c", d.config), capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stderr.strip()), (2, f"tinybiff auth: {d.config} has no account 'nosuch'"))
         p = subprocess.Popen(d.command("auth", "mail", "-c", d.config), stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
         try:
@@ -217,6 +220,18 @@ class DaemonOAuth(unittest.TestCase):
         # the daemon starts with it
         d.start()
         d.wait_for(self._counts_ok, 15, "counts with the token of tinybiff auth")
+        # 8. Another `tinybiff auth` wrote a new token while the daemon ran; then the daemon's
+        #    own token is refused: it must not erase the newer one.
+        with open(d.secrets) as f:
+            text = f.read()
+        with open(d.secrets, "w") as f:
+            f.write(re.sub(r"^mail = \S+$", "mail = written-since-by-another-auth", text, flags=re.M))
+        self.assertGreaterEqual(g.revoke_user_tokens(), 1)
+        d.wait_for(lambda s: s["accounts"][0]["auth"]["state"] == "needed", LIFETIME + 3 * INTERVAL + 5,
+                   "needs authorization after the second revocation")
+        self._wait_log(d, "holds a newer refresh token; reload to use it")
+        with open(d.secrets) as f:
+            self.assertIn("mail = written-since-by-another-auth\n", f.read())
 
     def _no_token_anywhere(self, d):
         texts = dict(self.outputs)

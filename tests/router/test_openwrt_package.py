@@ -108,11 +108,20 @@ class OpenWrtPackage(unittest.TestCase):
         self.assertEqual(mode("etc/tinybiff/secrets"), 0o600)
         top = os.path.join(WORK, "top")
         prep = os.path.join(WORK, "prepared")
-        r = subprocess.run(["make", "-s", "-C", PKG, f"TOPDIR={top}", f"PKG_BUILD_DIR={prep}", "prepare-tinybiff"],
-                           capture_output=True, text=True, timeout=60)
+        # DL_DIR: where the SDK keeps downloads; here the tarball scripts/fetch-deps verified.
+        dl = os.path.join(ROOT, ".deps", "dl")
+        r = subprocess.run(["make", "-s", "-C", PKG, f"TOPDIR={top}", f"PKG_BUILD_DIR={prep}", f"DL_DIR={dl}",
+                            "prepare-tinybiff"], capture_output=True, text=True, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
-        for p in ("CMakeLists.txt", "components/tls/src/tls.c", "firmware/router/src/ctl.c"):
+        for p in ("CMakeLists.txt", "components/tls/src/tls.c", "firmware/router/src/ctl.c",
+                  "lwip-2.2.1/src/apps/mqtt/mqtt.c"):
             self.assertTrue(os.path.exists(os.path.join(prep, p)), p)
+        # The download the package declares is the one the project pins.
+        with open(os.path.join(ROOT, "cmake", "deps.lock")) as f:
+            lock = next(ln.split() for ln in f if ln.startswith("lwip "))
+        self.assertIn(f"LWIP_SOURCE:={lock[3]}", self.mk)
+        self.assertIn(f"HASH:={lock[4]}", self.mk)
+        self.assertIn(f"LWIP_TREE:={lock[5]}", self.mk)
 
     def test_init_script_lint(self):
         init = os.path.join(PKG, "files", "tinybiff.init")

@@ -2,7 +2,9 @@
 """The router build against real Dovecot: the CLI and the daemon as built for a router CPU, run
 under qemu-user when cross-built (BIFF_RUN_WRAPPER, e.g. qemu-mipsel), without the status page:
 counts equal doveadm's, IDLE delivers, new mail survives a restart until `tinybiff ack`, and the
-status JSON (file and `tinybiff status`) says so. The control socket is root-only."""
+status JSON (file and `tinybiff status`) says so. The control socket is root-only. With ten
+accounts and Home Assistant's broker (mosquitto, TLS): everything published, PRESS acknowledges,
+and natively the peak RSS stays under the router budget of 2 MiB."""
 import json
 import os
 import stat
@@ -14,6 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixture"))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 from mailfix import MailFixture  # noqa: E402
+from mqttfix import MqttFixture  # noqa: E402
 from daemonfix import Daemon  # noqa: E402
 
 BIN = os.path.join(os.environ["BIFF_BIN"], "tinybiff")
@@ -123,6 +126,44 @@ class RouterBuild(unittest.TestCase):
             r = d.ctl("status", check=False)  # no daemon: a clear error
             self.assertEqual(r.returncode, 1)
             self.assertIn("is the daemon running?", r.stderr)
+
+    def test_daemon_ten_accounts_and_mqtt(self):
+        """lwIP's MQTT client in the router build (lwIP's core for MQTT only), on this CPU."""
+        node, base = "router", "tinybiff/router"
+        with MailFixture(dir=os.path.join(WORK, "router-mqtt"), users=5, messages=3, unseen=1) as fx, \
+                MqttFixture(os.path.join(WORK, "router-mqtt", "mq"), node=node, base=base) as b:
+            accounts = []
+            for k in range(1, 6):
+                accounts.append((f"imap{k}", f"imaps://user{k}@localhost:{fx.ports['imaps']}/INBOX",
+                                 {"idle": "0", "interval": "3"}))
+                accounts.append((f"pop{k}", f"pop3s://user{k}@localhost:{fx.ports['pop3s']}", {"interval": "3"}))
+            mqtt = ("ha", {"url": f"mqtts://localhost:{b.ports['tls']}", "username": "device", "ca": b.ca,
+                           "client_id": node}, b.passwords["device"])
+            d = Daemon(os.path.join(fx.dir, "daemon-mqtt"), fx, accounts, bin=BIN, wrapper=WRAP, page=False, mqtt=mqtt)
+            if os.path.exists(d.state):
+                os.remove(d.state)
+            with d:
+                d.wait_for(lambda s: s["mqtt"] and s["mqtt"]["state"] == "connected"
+                           and all(a["state"] == "ok" for a in s["accounts"]), 20 * SLOW, "broker and first checks")
+                want = 1 + 3 + 3 * 10 + 1 + 10  # availability, configs, totals, accounts
+                for _ in range(10 * SLOW):
+                    got = b.retained("#")
+                    if len(got) >= want:
+                        break
+                self.assertEqual(len(got), want, sorted(got))
+                self.assertEqual(got[f"{base}/availability"], "online")
+                fx.deliver("user1", subject="for HA on a router")
+                # both of user1's accounts have seen it: an acknowledge takes what the last checks saw
+                d.wait_for(lambda s: by_name(s)["imap1"]["new"] == 1 and by_name(s)["pop1"]["new"] == 1, 10 * SLOW,
+                           "the delivery in both of user1's accounts")
+                b.publish(f"{base}/ack", "PRESS")
+                d.wait_for(lambda s: s["new"] == 0, 5 * SLOW, "PRESS acknowledged")
+                if not WRAP:
+                    with open(f"/proc/{d.proc.pid}/status") as f:
+                        hwm = int(next(ln for ln in f if ln.startswith("VmHWM:")).split()[1])
+                    print(f"peak RSS with 10 accounts and MQTT: {hwm} KiB")
+                    self.assertLess(hwm, 2048, "peak RSS over the router budget of 2 MiB")
+            self.assertNotIn(b.passwords["device"], d.read_log())
 
     @unittest.skipIf(os.geteuid() != 0, "needs root to try as another user")
     def test_control_socket_refuses_other_users(self):

@@ -3,6 +3,12 @@
 #ifndef BIFF_LWIPOPTS_H
 #define BIFF_LWIPOPTS_H
 
+/* Home Assistant through MQTT (issue 17), a build-time feature: CMake defines it for every
+ * target (BIFF_FEATURE_MQTT in CMakeLists.txt); on when built otherwise. */
+#ifndef BIFF_FEATURE_MQTT
+#define BIFF_FEATURE_MQTT 1
+#endif
+
 #define NO_SYS               1
 #define LWIP_SOCKET          0
 #define LWIP_NETCONN         0
@@ -32,9 +38,11 @@
 #define DNS_LOCAL_HOSTLIST_MAX_NAMELEN 63
 #define MEMP_NUM_LOCALHOSTLIST         2
 
-#define MEM_ALIGNMENT           4
-#define MEM_SIZE                (6 * 1024) /* copied TCP send data (TCP_SND_BUF), UDP, ARP queue */
-#define MEMP_NUM_TCP_PCB        4
+#define MEM_ALIGNMENT 4
+/* MEM_SIZE: copied TCP send data (TCP_SND_BUF), UDP, ARP queue. One TCP pcb more for the
+ * broker's connection. */
+#define MEM_SIZE                (6 * 1024)
+#define MEMP_NUM_TCP_PCB        (4 + BIFF_FEATURE_MQTT)
 #define MEMP_NUM_TCP_PCB_LISTEN 2
 #define MEMP_NUM_TCP_SEG        16
 #define PBUF_POOL_SIZE          8 /* received frames: one receive window plus DHCP/ARP */
@@ -76,6 +84,22 @@ void notifier_sntp_time(unsigned long sec);
 #define HTTP_IS_DATA_VOLATILE(hs)  TCP_WRITE_FLAG_COPY
 /* httpd asks for its 501 page for a request the Host/Origin check refused (web.c). */
 #define LWIP_HTTPD_SUPPORT_EXTSTATUS 1
+
+/* MQTT (BIFF_FEATURE_MQTT above; 0 for the "base" image). lwIP's MQTT client connects
+ * through altcp_tls_new(), which components/mqtt provides over the project's transport and
+ * TLS. LWIP_ALTCP also puts httpd on altcp_tcp; web.c's Host/Origin guard stays on the TCP
+ * callbacks under it. The client's output ring holds the longest Home Assistant message
+ * (payload <= 1024 B, topic < 128 B); components/broker has up to 6 requests in flight; a
+ * broker that never answers the CONNECT is given up after 10 s, not lwIP's 100 s. */
+#if BIFF_FEATURE_MQTT
+#define LWIP_ALTCP               1
+#define LWIP_ALTCP_TLS           1
+#define MQTT_OUTPUT_RINGBUF_SIZE 1280
+#define MQTT_REQ_MAX_IN_FLIGHT   8
+#define MQTT_CONNECT_TIMOUT      10
+/* altcp pcbs for httpd's listener and connections and for the broker's link. */
+#define MEMP_NUM_ALTCPPCB (MEMP_NUM_TCP_PCB + 2)
+#endif
 
 #define LWIP_STATS    0
 #define LWIP_NOASSERT 1

@@ -217,7 +217,7 @@ static void x_connected(biff_agent *ag, biff_agent_session *s)
     (void)why;
     return;
 #endif
-    biff_tls_ctx *ctx = ag->port->tls ? ag->port->tls(ag->port->ctx, s->acct, &why) : NULL;
+    biff_tls_ctx *ctx = ag->port->tls ? ag->port->tls(ag->port->ctx, BIFF_AGENT_TLS_TOKEN, &why) : NULL;
     if (!ctx) {
         x_failed(ag, s, 0, why ? why : "TLS is not available (no trust anchors)");
         return;

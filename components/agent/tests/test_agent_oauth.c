@@ -18,87 +18,14 @@
 
 #include "biff/agent.h"
 
-#define MAXB  16384
 #define TOKEN "tok-4afe350d037fb9a356ead3a4" /* the token of the recorded dialogues */
 
-/* ---- the mail server: a recorded dialogue (as test_agent_drive.c) */
-typedef struct {
-    uint8_t srv[MAXB];
-    size_t srv_len, srv_off;
-    size_t gate[64], gate_need[64];
-    unsigned n_gates;
-    uint8_t cli[MAXB];
-    size_t cli_len, cli_off;
-    int mismatch;
-} script;
+/* ---- the mail server: a recorded dialogue (replay.h) */
+#include "replay.h"
 
-static script sc;
+/* oauthbearer_fail.txt was recorded with another token: the refusal is of ours */
 static const char auth_line[] = "bA AUTHENTICATE OAUTHBEARER bixhPXVzZXIxLAFob3N0PWxvY2FsaG9zdAFwb3J0PTM4OTMzAWF1dGg9"
                                 "QmVhcmVyIHRvay00YWZlMzUwZDAzN2ZiOWEzNTZlYWQzYTQBAQ==";
-
-static size_t unescape(const char *in, uint8_t *out)
-{
-    size_t n = 0;
-    for (const char *p = in; *p; p++) out[n++] = (uint8_t)*p;
-    return n;
-}
-
-static void load(const char *path)
-{
-    memset(&sc, 0, sizeof sc);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char line[4096];
-    int last_s = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (!strncmp(line, "S: ", 3)) {
-            if (!last_s) {
-                sc.gate[sc.n_gates] = sc.srv_len;
-                sc.gate_need[sc.n_gates++] = sc.cli_len;
-            }
-            sc.srv_len += unescape(line + 3, sc.srv + sc.srv_len);
-            sc.srv[sc.srv_len++] = '\r';
-            sc.srv[sc.srv_len++] = '\n';
-            last_s = 1;
-        } else if (!strncmp(line, "C: ", 3)) {
-            /* oauthbearer_fail.txt was recorded with another token: the refusal is of ours */
-            if (strstr(line, "AUTHENTICATE OAUTHBEARER")) snprintf(line, sizeof line, "C: %s", auth_line);
-            sc.cli_len += unescape(line + 3, sc.cli + sc.cli_len);
-            sc.cli[sc.cli_len++] = '\r';
-            sc.cli[sc.cli_len++] = '\n';
-            last_s = 0;
-        }
-    }
-    fclose(f);
-}
-
-static size_t srv_limit(void)
-{
-    for (unsigned k = 0; k < sc.n_gates; k++)
-        if (sc.gate_need[k] > sc.cli_off) return sc.gate[k];
-    return sc.srv_len;
-}
-
-static int32_t mail_send(void *ctx, const uint8_t *buf, size_t len)
-{
-    (void)ctx;
-    if (sc.cli_off + len > sc.cli_len || memcmp(sc.cli + sc.cli_off, buf, len) != 0) {
-        fprintf(stderr, "unexpected bytes at client offset %zu: %.*s\n", sc.cli_off, (int)len, (const char *)buf);
-        sc.mismatch = 1;
-        return BIFF_NET_E_IO;
-    }
-    sc.cli_off += len;
-    return (int32_t)len;
-}
-
-static int32_t mail_recv(void *ctx, uint8_t *buf, size_t len)
-{
-    (void)ctx;
-    if (len == 0 || sc.srv_off >= srv_limit()) return sc.srv_off >= sc.srv_len ? BIFF_NET_E_IO : 0;
-    buf[0] = sc.srv[sc.srv_off++];
-    return 1;
-}
 
 /* ---- the token endpoint: each connection takes one request and gets the next response */
 static const char *replies[200];
@@ -179,9 +106,11 @@ static biff_net_status fake_open(void *ctx, unsigned s, biff_agent_open_op op, c
     } else {
         assert_string_equal(host, "localhost");
         assert_true(next_mail < n_mail);
-        load(mail_scripts[next_mail++]);
+        swap_from = "AUTHENTICATE OAUTHBEARER";
+        swap_to = auth_line;
+        load(mail_scripts[next_mail++], -1);
         mail_opens++;
-        link_t = (biff_transport){ .send = mail_send, .recv = mail_recv };
+        link_t = (biff_transport){ .send = fake_send, .recv = fake_recv };
     }
     *t = &link_t;
     return BIFF_NET_OK;

@@ -278,7 +278,7 @@ static int b64val(char ch)
 }
 
 /* "sha256/" (or curl's "sha256//") + base64 of exactly 32 bytes: 43 symbols, optional '='. */
-static int parse_pin(const char *s, uint8_t out[32])
+int biff_uci_pin(const char *s, uint8_t out[32])
 {
     if (strncmp(s, "sha256//", 8) == 0)
         s += 8;
@@ -379,7 +379,7 @@ static void set_bool(parser *p, const char *key, const char *v, uint8_t *out)
 /* option pin and option secret_env, the same for an account and the broker. */
 static void set_pin(parser *p, const char *v, uint8_t pin[32], uint8_t *has_pin)
 {
-    if (parse_pin(v, pin) != 0)
+    if (biff_uci_pin(v, pin) != 0)
         ERR(p, "option pin: expected sha256/ and the base64 of 32 bytes");
     else
         *has_pin = 1;
@@ -583,12 +583,22 @@ static void led_option(parser *p, uint8_t id, const char *key, const char *v)
     }
 }
 
-/* An MQTT topic level sequence: no wildcards, no empty level, within max bytes. */
-static int valid_topic(const char *s, size_t max)
+int biff_uci_topic_ok(const char *s, size_t max)
 {
     size_t n = strlen(s);
     if (n == 0 || n > max || s[0] == '/' || s[n - 1] == '/' || strstr(s, "//")) return 0;
     return strpbrk(s, "+#") == NULL;
+}
+
+int biff_uci_node_id_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    int ok = n > 0 && n <= max;
+    for (size_t i = 0; ok && i < n; i++) {
+        char ch = s[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+    }
+    return ok;
 }
 
 static void mqtt_option(parser *p, uint8_t id, const char *key, const char *v)
@@ -618,26 +628,18 @@ static void mqtt_option(parser *p, uint8_t id, const char *key, const char *v)
     case K_ENABLED: set_bool(p, key, v, &m->enabled); break;
     case K_SECRET_ENV: set_env_name(p, v, m->secret_env, sizeof m->secret_env); break;
     case K_CLIENT_ID: {
-        /* It is Home Assistant's node id too, which takes [a-zA-Z0-9_-] only. */
-        size_t n = strlen(v);
-        int ok = n > 0 && n < sizeof m->client_id;
-        for (size_t i = 0; ok && i < n; i++) {
-            char ch = v[i];
-            ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                 ch == '-';
-        }
-        if (!ok)
+        if (!biff_uci_node_id_ok(v, sizeof m->client_id - 1))
             ERR(p, "option client_id: '%.40s' must be 1 to %u letters, digits, _ or -", v,
                 (unsigned)(sizeof m->client_id - 1));
         else
-            memcpy(m->client_id, v, n + 1);
+            memcpy(m->client_id, v, strlen(v) + 1);
         break;
     }
     case K_DISCOVERY_PREFIX:
     case K_BASE_TOPIC: {
         char *dst = id == K_BASE_TOPIC ? m->base_topic : m->discovery_prefix;
         size_t cap = id == K_BASE_TOPIC ? sizeof m->base_topic : sizeof m->discovery_prefix;
-        if (!valid_topic(v, cap - 1))
+        if (!biff_uci_topic_ok(v, cap - 1))
             ERR(p, "option %s: '%.64s' is not a topic of 1 to %u bytes without +, # or empty levels", key, v,
                 (unsigned)(cap - 1));
         else

@@ -8,7 +8,8 @@
  *                                        ("-" for an empty payload), then "IDLE"
  *   in RETAINED TOPIC [PAYLOAD]          print NONE, PRESS, HA_ONLINE or "STALE <topic>"
  *   subs | will                          print the subscriptions / the last will
- * Arguments: NODE BASE [PREFIX].
+ * Arguments: NODE BASE [PREFIX [NAME MODEL SW_VERSION]] (the device as a product shows it; "-" as
+ * PREFIX is the default).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,10 +61,16 @@ static int init(void)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: ha_tool NODE BASE [PREFIX] < commands\n");
+        fprintf(stderr, "usage: ha_tool NODE BASE [PREFIX [NAME MODEL SW_VERSION]] < commands\n");
         return 2;
     }
-    dev = (biff_ha_device){ argc > 3 ? argv[3] : NULL, argv[2], argv[1], "tinybiff test", "ha_tool", "0.1.0" };
+    int named = argc > 6;
+    dev = (biff_ha_device){ argc > 3 && strcmp(argv[3], "-") ? argv[3] : NULL,
+                            argv[2],
+                            argv[1],
+                            named ? argv[4] : "tinybiff test",
+                            named ? argv[5] : "ha_tool",
+                            named ? argv[6] : "0.1.0" };
     char line[2048];
     while (fgets(line, sizeof line, stdin)) {
         line[strcspn(line, "\n")] = 0;

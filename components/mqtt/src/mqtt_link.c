@@ -5,6 +5,8 @@
 
 #include "lwip/altcp.h"
 #include "lwip/altcp_tls.h"
+#include "lwip/mem.h"
+#include "lwip/memp.h"
 #include "lwip/pbuf.h"
 #include "lwip/priv/altcp_priv.h"
 
@@ -206,6 +208,12 @@ struct altcp_pcb *altcp_tls_new(struct altcp_tls_config *config, u8_t ip_type)
     config->pcb = c;
     config->used = 1;
     return c;
+}
+
+void biff_mqtt_link_lwip_init(void)
+{
+    mem_init();
+    memp_init();
 }
 
 void biff_mqtt_link_init(biff_mqtt_link *l, biff_transport *t)

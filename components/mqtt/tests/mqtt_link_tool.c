@@ -7,6 +7,10 @@
  * "IN <topic> <payload>"; exits after the first one, or when the connection ends.
  * Prints "CONNECTED", "SUBSCRIBED", "REFUSED <code>", "TLS <detail>", "CLOSED <why>", and
  * "TIMEOUT" after 20 s without an end, so a test never waits on a stuck tool.
+ * With MQTT_LINK_POOL=BYTES mbedTLS allocates from a pool of that size (the notifier's
+ * allocator) and the tool prints, on stderr, what the CA, the handshake (peak) and the
+ * established session (in use, and the peak while it ran) took from it: the broker's share of
+ * the notifier's pool (components/mqtt/README.md "RAM").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,11 +100,18 @@ int main(int argc, char **argv)
     }
     static biff_tls_ctx ctx;
     static biff_tls tls;
+    static _Alignas(8) unsigned char pool[256 * 1024];
+    const char *pool_env = getenv("MQTT_LINK_POOL");
+    size_t pool_len = pool_env ? strtoul(pool_env, NULL, 10) : 0;
+    size_t ca_bytes = 0;
+    if (pool_len) biff_tls_heap_use_pool(pool, pool_len < sizeof pool ? pool_len : sizeof pool);
     if (strcmp(ca, "-") != 0) {
         if (biff_tls_ctx_init(&ctx, ca) != BIFF_TLS_OK) {
             printf("TLS %s\n", ctx.detail);
             return 1;
         }
+        ca_bytes = biff_tls_heap_current();
+        biff_tls_heap_reset_peak();
         biff_tls_status ts = biff_tls_start(&tls, &ctx, &plain, host, NULL, NULL);
         while (ts == BIFF_TLS_OK || ts == BIFF_TLS_WANT_READ || ts == BIFF_TLS_WANT_WRITE) {
             ts = biff_tls_handshake(&tls);
@@ -116,6 +127,11 @@ int main(int argc, char **argv)
             return 1;
         }
         t = biff_tls_transport(&tls);
+        if (pool_len) {
+            fprintf(stderr, "POOL ca=%zu handshake_peak=%zu established=%zu %s\n", ca_bytes,
+                    biff_tls_heap_peak() - ca_bytes, biff_tls_heap_current() - ca_bytes, biff_tls_version(&tls));
+        }
+        biff_tls_heap_reset_peak();
     }
 
     lwip_init();
@@ -160,6 +176,7 @@ int main(int argc, char **argv)
         sys_check_timeouts();
         biff_net_posix_wait(&sock, link.tx_len > 0, 50);
     }
+    if (pool_len && strcmp(ca, "-") != 0) fprintf(stderr, "POOL session_peak=%zu\n", biff_tls_heap_peak() - ca_bytes);
     if (conn_status != MQTT_CONNECT_ACCEPTED && !connected) {
         printf("REFUSED %d\n", (int)conn_status);
         rc = 1;

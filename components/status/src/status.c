@@ -202,7 +202,7 @@ static void json_auth(biff_out *o, const biff_status_auth *au)
     biff_out_put(o, "}", 1);
 }
 
-static const char *broker_state_name(uint8_t st)
+const char *biff_broker_state_name(uint8_t st)
 {
     static const char *const names[] = { "off", "connecting", "connected", "error" };
     return st < 4 ? names[st] : "error";
@@ -216,7 +216,7 @@ static void json_broker(biff_out *o, const biff_status_broker *b)
         return;
     }
     biff_out_str(o, "{\"state\":\"");
-    biff_out_str(o, broker_state_name(b->state));
+    biff_out_str(o, biff_broker_state_name(b->state));
     biff_out_str(o, "\",\"detail\":");
     json_text_or_null(o, b->detail, sizeof b->detail);
     biff_out_put(o, "}", 1);
@@ -454,7 +454,7 @@ biff_status_status biff_status_html(char *buf, size_t cap, size_t *len, const bi
     if (mqtt && mqtt->state != BIFF_BROKER_OFF) {
         biff_out_str(&o, mqtt->state == BIFF_BROKER_ERROR ? "<p class=\"err\" id=\"mqtt\">" : "<p id=\"mqtt\">");
         biff_out_str(&o, "Home Assistant (MQTT): ");
-        biff_out_str(&o, broker_state_name(mqtt->state));
+        biff_out_str(&o, biff_broker_state_name(mqtt->state));
         if (mqtt->detail[0]) {
             biff_out_str(&o, ": ");
             FIELD(&o, mqtt->detail, BIFF_OUT_HTML);

@@ -28,6 +28,7 @@
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/timeouts.h"
+#include "mqtt_host.h"
 #include "netif/ethernet.h"
 #include "oauth_ui.h"
 #include "provision.h"
@@ -39,9 +40,9 @@
  * A peak varies by one 4.6 KB allocation between runs; the margins cover it. */
 #ifndef NOTIFIER_TLS_POOL
 #if BIFF_TLS_IN_RECORD < 16384
-#define NOTIFIER_TLS_POOL (36 * 1024)
+#define NOTIFIER_TLS_POOL (36 * 1024 + BIFF_FEATURE_MQTT * MQTT_HOST_TLS_SHARE)
 #else
-#define NOTIFIER_TLS_POOL (56 * 1024)
+#define NOTIFIER_TLS_POOL (56 * 1024 + BIFF_FEATURE_MQTT * MQTT_HOST_TLS_SHARE)
 #endif
 #endif
 #ifndef BIFF_BUILD_TIME
@@ -58,8 +59,8 @@ static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static _Alignas(8) unsigned char tls_pool[NOTIFIER_TLS_POOL];
 static prov cfg;
 static biff_tls_ctx tls_ctx;
-static biff_net_lwip conn;
-static biff_transport plain;
+static biff_net_lwip conn[1 + BIFF_FEATURE_MQTT]; /* link 0: the mail session; 1: the broker */
+static biff_transport plain[1 + BIFF_FEATURE_MQTT];
 static struct netif netif;
 static biff_flash_sh flash;
 static biff_store store;
@@ -173,31 +174,32 @@ static biff_tls_ctx *port_tls(void *ctx, size_t i, const char **why)
 
 static void port_close(void *ctx, unsigned s)
 {
-    (void)ctx, (void)s;
-    biff_net_lwip_close(&conn);
+    (void)ctx;
+    if (s < sizeof conn / sizeof *conn) biff_net_lwip_close(&conn[s]);
 }
 
-/* One lwIP connection (the agent runs one session). lwIP's connect has no per-address retry:
- * a time-out ends it. */
+/* One lwIP connection per link (the agent runs one session; MQTT_HOST_LINK is the broker's).
+ * lwIP's connect has no per-address retry: a time-out ends it. */
 static biff_net_status port_open(void *ctx, unsigned s, biff_agent_open_op op, const char *host, unsigned port,
                                  biff_transport **t, char *detail, size_t cap)
 {
-    (void)ctx, (void)s;
+    (void)ctx;
+    if (s >= sizeof conn / sizeof *conn) return BIFF_NET_E_CONNECT;
     biff_net_status ns = BIFF_NET_PENDING;
     if (op == BIFF_AGENT_OPEN_START) {
-        ns = biff_net_lwip_connect(&conn, host, (uint16_t)port, &plain);
+        ns = biff_net_lwip_connect(&conn[s], host, (uint16_t)port, &plain[s]);
         if (ns == BIFF_NET_OK) ns = BIFF_NET_PENDING;
     } else if (op == BIFF_AGENT_OPEN_TIMEOUT) {
         snprintf(detail, cap, "no connection within %u s", BIFF_AGENT_CONNECT_TIMEOUT_MS / 1000u);
         return BIFF_NET_E_TIMEOUT;
     }
-    unsigned f = ns == BIFF_NET_PENDING ? biff_net_lwip_poll(&conn) : BIFF_NET_LWIP_FAILED;
+    unsigned f = ns == BIFF_NET_PENDING ? biff_net_lwip_poll(&conn[s]) : BIFF_NET_LWIP_FAILED;
     if (f & BIFF_NET_LWIP_FAILED) {
-        snprintf(detail, cap, "%s", biff_net_lwip_detail(&conn));
+        snprintf(detail, cap, "%s", biff_net_lwip_detail(&conn[s]));
         return BIFF_NET_E_CONNECT;
     }
     if (!(f & BIFF_NET_LWIP_CONNECTED)) return BIFF_NET_PENDING;
-    *t = &plain;
+    *t = &plain[s];
     return BIFF_NET_OK;
 }
 
@@ -222,6 +224,10 @@ static void on_agent_event(void *ctx, const biff_agent_event *ev)
         say("idle %s on %s\n", acct_label(ev->account), ev->text);
     else if (ev->kind == BIFF_AGENT_EV_IDLE) {
         say("idle %s %s: polling\n", acct_label(ev->account), ev->count ? "not offered" : "session lost");
+    } else if (ev->kind == BIFF_AGENT_EV_BROKER) {
+        char line[200];
+        mqtt_host_line(ev, line, sizeof line);
+        say("%s\n", line);
     } else if (ev->kind == BIFF_AGENT_EV_STARTED) { /* peaks per check: what each server's chain costs */
         biff_tls_heap_reset_peak();
         paint_stack();
@@ -286,8 +292,8 @@ static size_t render_status(char *buf, size_t cap)
              : biff_agent_floor_from_cert(&agent) ? ": clock from the newest verified certificate"
                                                   : ": clock at the build time");
     size_t len = 0;
-    return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time(), problem, NULL) ==
-                   BIFF_STATUS_OK
+    return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time(), problem,
+                            mqtt_host_model()) == BIFF_STATUS_OK
                ? len
                : 0;
 }
@@ -330,6 +336,10 @@ static void checked(const biff_agent_event *ev)
 static void check_pool(void)
 {
     size_t cur = biff_tls_heap_current();
+    if (mqtt_host_pool_moved()) { /* the broker's share changed: a new base, not a leak */
+        pool_base = cur;
+        return;
+    }
     if (cur > pool_base) {
         say("tls heap: %u bytes more in use than after the previous check\n", (unsigned)(cur - pool_base));
         pool_base = cur;
@@ -506,11 +516,14 @@ int main(void)
 #if BIFF_FEATURE_OAUTH
             oauth_ui_start();
 #endif
+            const char *mqtt_why = mqtt_host_start(&agent, &cfg, &tls_ctx);
+            if (mqtt_why) say("mqtt: %s\n", mqtt_why);
             checking = 1;
         }
         int busy = 0;
         if (checking) {
             biff_agent_step(&agent);
+            mqtt_host_step();
             busy = biff_agent_busy(&agent);
             if (!busy && was_busy) check_pool();
             was_busy = busy;

@@ -322,6 +322,12 @@ int prov_load(prov *p, const char *path, const char **why)
                     *why = "provisioning text too long";
                     return -1;
                 }
+            } else if (!strncmp(key, "mqtt_", 5)) {
+                if (a2) {
+                    *why = "mqtt_ directives take one value";
+                    return -1;
+                }
+                if (prov_mqtt_directive(&p->mqtt, key + 5, a1, why) != 0) return -1;
 #if BIFF_FEATURE_OAUTH
             } else if ((oauth = oauth_line(p, &pw, key, a1, a2 != NULL, eol, why)) <= 0) {
                 if (oauth < 0) return -1; /* else an OAuth2 line, taken */
@@ -342,5 +348,5 @@ int prov_load(prov *p, const char *path, const char **why)
         *why = "no ca";
         return -1;
     }
-    return 0;
+    return prov_mqtt_finish(&p->mqtt, why);
 }

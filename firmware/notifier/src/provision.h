@@ -12,6 +12,8 @@
  *                                    localhost (at most 2)
  *   account imaps://user@host:993/INBOX SECRET [idle]   idle: stay in IMAP IDLE (new mail at once)
  *   account pop3s://user@host:995 SECRET
+ *   mqtt_url mqtts://broker.lan      the Home Assistant broker, and its other mqtt_ lines
+ *                                    (prov_mqtt.h)
  *
  * OAuth2 (RFC 8628 device grant; BIFF_FEATURE_OAUTH): the lines after an account line that
  * carry the router's UCI option names make it an OAuth2 account, which takes no secret (its
@@ -24,7 +26,8 @@
  *   client_secret ...                optional: a confidential client
  *   token_url https://host[:port]/path    custom only, as device_url
  *   device_url https://host[:port]/path
- *   scope "mail"                     custom: needed; a preset: replaces the preset's scope
+ *   scope mail offline_access        the rest of the line; custom: needed; a preset: replaces
+ *                                    the preset's scope
  *
  * Secrets stay in the provisioning buffer and are only ever handed to the protocol engines
  * (and the client secret to the token endpoint).
@@ -42,6 +45,7 @@
 #if BIFF_FEATURE_OAUTH
 #include "biff/oauth.h"
 #endif
+#include "prov_mqtt.h"
 
 #define PROV_MAX_ACCOUNTS  6
 #define PROV_MAX_HOSTS     2
@@ -72,6 +76,7 @@ typedef struct {
     const char *ntp_host; /* NULL: no SNTP */
     uint16_t ntp_port;
     uint32_t interval_s;
+    prov_mqtt mqtt; /* mqtt.url NULL: no broker */
 } prov;
 
 /** Read and parse the file at path (semihosting). 0 on success; on failure *why says what. */

@@ -77,10 +77,12 @@ static int serve_json(struct fs_file *f)
  * and httpd: a connection's bytes go on to httpd as they come (it keeps them until the request
  * head is whole), but the piece that completes the head goes on only after the whole head was
  * judged. A refused request gets its method's first byte spoiled: httpd then takes it for an
- * unknown method and asks for its 501 page, which is the refusal (421 or 403, no body). */
+ * unknown method and asks for its 501 page, which is the refusal (421 or 403, no body).
+ * With LWIP_ALTCP (the MQTT builds) httpd sits on altcp_tcp, whose callbacks are then the ones
+ * on the TCP pcb: the guard stays under them, and `hs` is altcp's pcb instead (only a key). */
 static biff_webguard guard;
 static struct {
-    void *hs;          /* httpd's state of the connection */
+    void *hs;          /* the connection's callback argument: httpd's state, or altcp's pcb */
     struct pbuf *head; /* its first piece, httpd's chain of the head so far */
 } pending[MEMP_NUM_TCP_PCB];
 static char head_copy[LWIP_HTTPD_MAX_REQ_LENGTH + 1];

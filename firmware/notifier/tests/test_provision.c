@@ -178,6 +178,58 @@ static void oauth_errors(void **state)
     }
 }
 
+static void mqtt_broker_fields(void **state)
+{
+    (void)state;
+    const char *why;
+    assert_int_equal(load(BASE, &why), 0);
+    assert_null(P.mqtt.url); /* no broker */
+    assert_int_equal(load(BASE "mqtt_url mqtts://broker.lan\nmqtt_username tb\nmqtt_password s3cret\n", &why), 0);
+    assert_string_equal(P.mqtt.host, "broker.lan");
+    assert_int_equal(P.mqtt.port, 8883);
+    assert_int_equal(P.mqtt.tls, 1);
+    assert_string_equal(P.mqtt.username, "tb");
+    assert_string_equal(P.mqtt.password, "s3cret");
+    assert_false(P.mqtt.has_pin);
+    assert_string_equal(P.mqtt.client_id, "tinybiff"); /* the router's defaults */
+    assert_string_equal(P.mqtt.prefix, "homeassistant");
+    assert_string_equal(P.mqtt.base, "tinybiff/tinybiff");
+    assert_int_equal(load(BASE "mqtt_url mqtt://10.0.2.2:1884\nmqtt_client_id kitchen-1\n"
+                               "mqtt_discovery_prefix ha\nmqtt_pin sha256/"
+                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+                          &why),
+                     0);
+    assert_string_equal(P.mqtt.host, "10.0.2.2");
+    assert_int_equal(P.mqtt.port, 1884);
+    assert_int_equal(P.mqtt.tls, 0);
+    assert_true(P.mqtt.has_pin);
+    assert_string_equal(P.mqtt.prefix, "ha");
+    assert_string_equal(P.mqtt.base, "tinybiff/kitchen-1");
+    assert_int_equal(load(BASE "mqtt_url mqtts://b\nmqtt_base_topic home/biff\n", &why), 0);
+    assert_string_equal(P.mqtt.base, "home/biff");
+
+    static const struct {
+        const char *line, *why;
+    } bad[] = {
+        { "mqtt_url imaps://b\n", "mqtt_url: scheme must be mqtts:// or mqtt://" },
+        { "mqtt_url mqtts://u@b\n", "mqtt_url: the broker's user name goes in mqtt_username" },
+        { "mqtt_url mqtts://b\nmqtt_client_id kit.chen\n", "mqtt_client_id: 1 to 32 letters, digits, _ or -" },
+        { "mqtt_url mqtts://b\nmqtt_base_topic a/#\n", "mqtt_base_topic: 1 to 64 bytes, no +, # or empty levels" },
+        { "mqtt_url mqtts://b\nmqtt_discovery_prefix ha//x\n",
+          "mqtt_discovery_prefix: 1 to 32 bytes, no +, # or empty levels" },
+        { "mqtt_url mqtts://b\nmqtt_pin sha1/xyz\n", "mqtt_pin: expected sha256/ and the base64 of 32 bytes" },
+        { "mqtt_url mqtts://b\nmqtt_qos 1\n", "unknown mqtt_ directive" },
+        { "mqtt_password pw\n", "mqtt_ lines without mqtt_url" },
+        { "mqtt_url mqtts://b extra\n", "mqtt_ directives take one value" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[256];
+        snprintf(text, sizeof text, BASE "%s", bad[i].line);
+        assert_int_equal(load(text, &why), -1);
+        assert_string_equal(why, bad[i].why);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -196,7 +248,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(interval_is_bounded),  cmocka_unit_test(idle_is_an_imap_option),
         cmocka_unit_test(oauth_custom_account), cmocka_unit_test(oauth_presets),
-        cmocka_unit_test(oauth_errors),
+        cmocka_unit_test(oauth_errors),         cmocka_unit_test(mqtt_broker_fields),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

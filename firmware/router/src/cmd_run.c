@@ -31,6 +31,7 @@
 #include "log.h"
 #include "psa/crypto.h"
 #include "run_config.h"
+#include "run_mqtt.h"
 #include "run_oauth.h"
 #include "run_port.h"
 #include "secret_env.h"
@@ -110,11 +111,12 @@ static void port_lock(void *ctx, int on)
         pthread_mutex_unlock(&web.lock);
 }
 
-/* The account's own CA (option ca in its section) or the global one (trust.c). */
+/* The account's own CA (option ca in its section) or the global one (trust.c); OAuth2 token
+ * endpoints get the global one. */
 static biff_tls_ctx *port_tls(void *ctx, size_t i, const char **why)
 {
     (void)ctx;
-    return trust_for(accts[i].ca, why);
+    return trust_for(i < cfg.n_accounts ? accts[i].ca : "", why);
 }
 
 /* Called with web.lock held. */
@@ -132,6 +134,7 @@ static void on_agent_event(void *ctx, const biff_agent_event *ev)
         }
         break;
     case BIFF_AGENT_EV_ACKNOWLEDGED: log_msg(LOG_LVL_INFO, "new mail acknowledged"); break;
+    case BIFF_AGENT_EV_BROKER: run_mqtt_log(ev); break;
     case BIFF_AGENT_EV_ACCOUNT_ERROR:
         log_msg(LOG_LVL_WARN, "account %s: %s: %s", name, biff_error_class_name((biff_error_class)ev->count), ev->text);
         break;
@@ -214,6 +217,7 @@ static void setup_accounts(void)
             .enabled = a->enabled && (r->has_secret || a->oauth2),
         };
     }
+    run_mqtt_secret(&cfg.mqtt, secrets_text, secrets_len);
     /* Each account has its copy now; the file's text is not kept. */
     explicit_bzero(secrets_text, secrets_len);
     secrets_len = 0;
@@ -271,7 +275,7 @@ static int render_status(const char **out, size_t *len)
 {
     pthread_mutex_lock(&web.lock);
     biff_status_status st = biff_status_json(status_buf, sizeof status_buf, len, model, cfg.n_accounts,
-                                             (uint32_t)time(NULL), web.problem, NULL);
+                                             (uint32_t)time(NULL), web.problem, &web.mqtt);
     pthread_mutex_unlock(&web.lock);
     *out = status_buf;
     return st == BIFF_STATUS_OK ? 0 : -1;
@@ -310,6 +314,7 @@ static void write_status_json(void)
 
 static void close_all(void)
 {
+    run_mqtt_stop();
     biff_agent_stop(&agent);
     for (size_t i = 0; i < rt_touched; i++) {
         if (rt[i].tls_session.valid) mbedtls_ssl_session_free(&rt[i].tls_session.session);
@@ -366,6 +371,7 @@ int cmd_run(int argc, char **argv)
     run_port_init(&agent_port);
     run_oauth_init(cfg.globals.secrets, accts, 1);
     setup_accounts();
+    run_mqtt_setup(&cfg, &agent, &web.mqtt);
 
     uint8_t rnd[16];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return 1;
@@ -415,21 +421,24 @@ int cmd_run(int argc, char **argv)
                 setup_accounts();
                 web.n = cfg.n_accounts;
                 pthread_mutex_unlock(&web.lock);
+                run_mqtt_setup(&cfg, &agent, &web.mqtt);
                 ctl_setup();
             }
         }
-        uint64_t due = biff_agent_step(&agent);
+        uint64_t due = biff_agent_step(&agent), due_mqtt = run_mqtt_step();
+        if (due_mqtt < due) due = due_mqtt;
         leds_update(leds, cfg.n_leds, model, cfg.n_accounts);
         if (now - last_json >= 1000) {
             write_status_json();
             last_json = now;
         }
 
-        struct pollfd pfd[MAX_SESSIONS + 2];
+        struct pollfd pfd[MAX_SESSIONS + 3];
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
         pfd[n++] = (struct pollfd){ .fd = ctl.fd, .events = POLLIN }; /* -1: poll skips it */
-        run_port_pollfds(&agent, pfd, &n, MAX_SESSIONS + 2);
+        run_port_pollfds(&agent, pfd, &n, MAX_SESSIONS + 3);
+        run_mqtt_pollfds(pfd, &n, MAX_SESSIONS + 3);
         int64_t wake = now + 1000; /* LEDs, status JSON */
         if (due < (uint64_t)wake) wake = (int64_t)due;
         now = run_port_ms();

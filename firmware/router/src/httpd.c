@@ -168,9 +168,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     biff_status_status st;
     pthread_mutex_lock(&shared->lock);
     uint32_t now = (uint32_t)time(NULL);
-    st = json ? biff_status_json(page, sizeof page, &len, shared->accts, shared->n, now, shared->problem, NULL)
-              : biff_status_html(page, sizeof page, &len, shared->accts, shared->n, now, shared->problem, NULL, 10,
-                                 shared->csrf);
+    st = json ? biff_status_json(page, sizeof page, &len, shared->accts, shared->n, now, shared->problem, &shared->mqtt)
+              : biff_status_html(page, sizeof page, &len, shared->accts, shared->n, now, shared->problem, &shared->mqtt,
+                                 10, shared->csrf);
     enum MHD_Result ret;
     if (st != BIFF_STATUS_OK)
         ret = plain(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "status too large\n");

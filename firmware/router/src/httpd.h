@@ -12,10 +12,11 @@ typedef struct {
     pthread_mutex_t lock; /* guards the model while the HTTP thread reads it */
     const biff_status_account *accts;
     size_t n;
-    char csrf[33];     /* per-run token for the acknowledge form */
-    char problem[160]; /* what is wrong with the daemon itself ("" if nothing) */
-    biff_agent *agent; /* POST /ack asks it (biff_agent_request, any thread) */
-    int wake_fd;       /* written to wake the main loop */
+    char csrf[33];           /* per-run token for the acknowledge form */
+    char problem[160];       /* what is wrong with the daemon itself ("" if nothing) */
+    biff_status_broker mqtt; /* the MQTT broker's state (run_mqtt.c) */
+    biff_agent *agent;       /* POST /ack asks it (biff_agent_request, any thread) */
+    int wake_fd;             /* written to wake the main loop */
 } httpd_shared;
 
 /**

@@ -37,9 +37,6 @@ int run_config_load(const char *path, biff_uci_config *cfg, biff_account *accts,
     }
     if (st == BIFF_UCI_E_INVALID) return -1;
     if (cfg->n_accounts == 0) log_msg(LOG_LVL_WARN, "%s: no accounts configured", path);
-    if (cfg->mqtt.enabled) /* issue 17: the section parses; the broker connection comes next */
-        log_msg(LOG_LVL_WARN, "%s:%u: config mqtt: this build does not publish to MQTT yet; ignored", path,
-                (unsigned)cfg->mqtt.line);
     /* Refused unless it is ours and private, as ssh does with a key; a missing file is fine
      * (secrets may all come from the environment). */
     const char *spath = cfg->globals.secrets;

@@ -17,6 +17,8 @@
 typedef struct {
     biff_agent_oauth oa;
     biff_oauth_config cfg;
+    size_t acct;   /* the account's index */
+    uint32_t kept; /* hash of the refresh token this daemon read or wrote (0: none) */
     char access[3072];
     char refresh[2048];
     char req[3584];
@@ -28,7 +30,22 @@ static const char *secrets;
 static const biff_account *names;
 static int erase_ok;
 /* the secrets file while it is rewritten: as large as the daemon reads it */
-static char text[64 * 1024], out[64 * 1024 + 4096];
+static char text[64 * 1024], out[64 * 1024 + 4096], entry[2048];
+
+/* FNV-1a: tells "the token we had" from "one written since", nothing more. */
+static uint32_t hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    while (*s) h = (h ^ (uint8_t)*s++) * 16777619u;
+    return h ? h : 1;
+}
+
+static slot *slot_of(size_t i)
+{
+    for (size_t k = 0; k < n_slots; k++)
+        if (slots[k].acct == i) return &slots[k];
+    return NULL;
+}
 
 void run_oauth_init(const char *secrets_path, const biff_account *accts, int keep_erase)
 {
@@ -54,6 +71,8 @@ int run_oauth_account(biff_agent *ag, size_t i, const biff_account *a, biff_agen
         log_msg(LOG_LVL_ERROR, "account %s: OAuth2 settings unusable (or the stored refresh token too long)", a->name);
         return -1;
     }
+    s->acct = i;
+    s->kept = stored[0] ? hash(stored) : 0;
     n_slots++;
     return 0;
 }
@@ -110,6 +129,11 @@ int run_oauth_save(void *ctx, size_t i, const char *token)
     if (fs != BIFF_SFILE_OK) {
         log_msg(LOG_LVL_ERROR, "account %s: cannot keep the refresh token: %s: %s", name, secrets,
                 biff_sfile_explain(fs, secrets, why, sizeof why));
+    } else if (!token[0] && biff_uci_secret(text, len, name, entry, sizeof entry) == BIFF_UCI_OK &&
+               (!slot_of(i) || hash(entry) != slot_of(i)->kept)) {
+        /* `tinybiff auth` wrote a new token since: that one is not ours to erase */
+        log_msg(LOG_LVL_WARN, "account %s: %s holds a newer refresh token; reload to use it", name, secrets);
+        rc = 0;
     } else if (biff_uci_secret_set(text, len, name, token, out, sizeof out, &olen) != BIFF_UCI_OK) {
         log_msg(LOG_LVL_ERROR, "account %s: cannot keep the refresh token: %s is too large, or the name unusable", name,
                 secrets);
@@ -120,8 +144,10 @@ int run_oauth_save(void *ctx, size_t i, const char *token)
         log_msg(LOG_LVL_INFO,
                 token[0] ? "account %s: refresh token kept in %s" : "account %s: refresh token removed from %s", name,
                 secrets);
+        if (slot_of(i)) slot_of(i)->kept = token[0] ? hash(token) : 0;
         rc = 0;
     }
+    explicit_bzero(entry, sizeof entry);
     explicit_bzero(text, len);
     explicit_bzero(out, olen);
     return rc;

@@ -5,7 +5,9 @@
  *
  * The secrets file entry of an OAuth2 account (its name, as for a password) holds its refresh
  * token: written atomically (a new file renamed over the old one, synced), mode 0600, never
- * through a symlink (biff/safe_file.h), every other line kept as it was.
+ * through a symlink (biff/safe_file.h), every other line kept as it was. A revoked token is
+ * erased only while the entry still holds the token this process read or wrote: one that
+ * `tinybiff auth` wrote since stays for the next reload.
  */
 #ifndef TINYBIFF_RUN_OAUTH_H
 #define TINYBIFF_RUN_OAUTH_H

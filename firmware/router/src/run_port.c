@@ -7,8 +7,8 @@
 
 #include "biff/net_posix.h"
 
-static biff_net_posix socks[RUN_PORT_SESSIONS];
-static biff_transport links[RUN_PORT_SESSIONS];
+static biff_net_posix socks[RUN_PORT_BROKER + 1];
+static biff_transport links[RUN_PORT_BROKER + 1];
 
 int64_t run_port_ms(void)
 {
@@ -41,7 +41,7 @@ static biff_net_status port_open(void *ctx, unsigned k, biff_agent_open_op op, c
 {
     (void)ctx;
     biff_net_status ns;
-    if (k >= RUN_PORT_SESSIONS) return BIFF_NET_E_ARG;
+    if (k > RUN_PORT_BROKER) return BIFF_NET_E_ARG;
     if (op == BIFF_AGENT_OPEN_START) {
         socks[k].fd = -1;
         ns = biff_net_posix_connect_start(&socks[k], host, port, &links[k]);
@@ -60,7 +60,7 @@ static biff_net_status port_open(void *ctx, unsigned k, biff_agent_open_op op, c
 static void port_close(void *ctx, unsigned k)
 {
     (void)ctx;
-    if (k < RUN_PORT_SESSIONS) biff_net_posix_close(&socks[k]);
+    if (k <= RUN_PORT_BROKER) biff_net_posix_close(&socks[k]);
 }
 
 void run_port_init(biff_agent_port *p)
@@ -72,12 +72,15 @@ void run_port_init(biff_agent_port *p)
     p->close = port_close;
 }
 
+void run_port_pollfd(unsigned k, unsigned want, struct pollfd *pfd, nfds_t *n, nfds_t cap)
+{
+    if (k > RUN_PORT_BROKER || want == BIFF_AGENT_WANT_NONE || socks[k].fd < 0 || *n >= cap) return;
+    pfd[(*n)++] = (struct pollfd){ .fd = socks[k].fd,
+                                   .events = (short)(((want & BIFF_AGENT_WANT_READ) ? POLLIN : 0) |
+                                                     ((want & BIFF_AGENT_WANT_WRITE) ? POLLOUT : 0)) };
+}
+
 void run_port_pollfds(const biff_agent *ag, struct pollfd *pfd, nfds_t *n, nfds_t cap)
 {
-    for (unsigned k = 0; k < RUN_PORT_SESSIONS && *n < cap; k++) {
-        unsigned want = biff_agent_session_want(ag, k);
-        if (want == BIFF_AGENT_WANT_NONE || socks[k].fd < 0) continue;
-        pfd[(*n)++] =
-            (struct pollfd){ .fd = socks[k].fd, .events = (short)(want == BIFF_AGENT_WANT_WRITE ? POLLOUT : POLLIN) };
-    }
+    for (unsigned k = 0; k < RUN_PORT_SESSIONS; k++) run_port_pollfd(k, biff_agent_session_want(ag, k), pfd, n, cap);
 }

@@ -40,6 +40,11 @@ void trust_load(const char *global_ca, const biff_account *accts, size_t n)
     }
 }
 
+void trust_add(const char *ca)
+{
+    if (ca[0]) load(ca, ca);
+}
+
 biff_tls_ctx *trust_for(const char *account_ca, const char **why)
 {
     for (size_t k = 0; k < n_cas; k++) {

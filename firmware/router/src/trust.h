@@ -15,6 +15,9 @@
  *  failures are logged and show on the accounts that need them. Frees an earlier load. */
 void trust_load(const char *global_ca, const biff_account *accts, size_t n);
 
+/** Load one more CA file (the MQTT broker's `option ca`; "" = the global one, loaded already). */
+void trust_add(const char *ca);
+
 /** The context for an account's CA ("" = the global one), or NULL with *why saying what is
  *  wrong with its CA. */
 biff_tls_ctx *trust_for(const char *account_ca, const char **why);

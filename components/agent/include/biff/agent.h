@@ -111,6 +111,9 @@ typedef struct {
 #define BIFF_AGENT_REQ_RELOAD 0x2u /* the host re-reads its configuration (returned to it) */
 #define BIFF_AGENT_REQ_AUTH   0x4u /* OAuth2: restart the device flow (biff_agent_authorize) */
 
+/* For the port's tls(): the trust anchors for OAuth2 token endpoints rather than an account's. */
+#define BIFF_AGENT_TLS_TOKEN SIZE_MAX
+
 /* For the port's open(): what the agent asks for. */
 typedef enum {
     BIFF_AGENT_OPEN_START = 0, /* begin connecting session s to host:port */
@@ -143,7 +146,8 @@ typedef struct {
     /** Close the link of session s (idempotent). */
     void (*close)(void *ctx, unsigned s);
     /** The TLS configuration (trust anchors) for account i; NULL: TLS is not available, and
-     *  *why (when set) says why, for the account's error. */
+     *  *why (when set) says why, for the account's error. i == BIFF_AGENT_TLS_TOKEN: for an
+     *  OAuth2 token endpoint (the device's own trust anchors, not an account's own CA). */
     biff_tls_ctx *(*tls)(void *ctx, size_t i, const char **why);
     /** Random bits (the schedule's jitter). NULL: a fixed seed. */
     uint32_t (*random)(void *ctx);

@@ -122,6 +122,18 @@ int biff_uci_oauth_url_ok(const char *v);
 /** 1 when v is one word of printable ASCII (no spaces), at least one byte: a client id or secret. */
 int biff_uci_word_ok(const char *v);
 
+/** A pin as `option pin` takes it ("sha256/" and the base64 of 32 bytes) into out; 0 on
+ *  success, -1 not. */
+int biff_uci_pin(const char *s, uint8_t out[32]);
+
+/** 1 when s is an MQTT topic for a prefix or base (no wildcard, no empty level) of 1 to max
+ *  bytes, else 0. */
+int biff_uci_topic_ok(const char *s, size_t max);
+
+/** 1 when s is 1 to max letters, digits, _ or - (an MQTT client id that is also Home
+ *  Assistant's node id), else 0. */
+int biff_uci_node_id_ok(const char *s, size_t max);
+
 /** One-line meaning of a status. */
 const char *biff_uci_strerror(biff_uci_status st);
 

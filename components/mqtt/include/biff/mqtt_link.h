@@ -40,6 +40,10 @@ typedef struct altcp_tls_config {
     biff_net_status failure; /* why the transport failed (BIFF_NET_OK: closed in order) */
 } biff_mqtt_link;
 
+/** lwIP's memory for the client (its heap and pools, mem_init and memp_init) in a host that runs
+ *  no lwIP stack, the daemon; a host that does (the notifier) has called lwip_init instead. */
+void biff_mqtt_link_lwip_init(void);
+
 /** Prepare a link over t, a connected transport; pass the link as client_info.tls_config. */
 void biff_mqtt_link_init(biff_mqtt_link *l, biff_transport *t);
 

@@ -100,6 +100,9 @@ typedef struct {
     char detail[BIFF_STATUS_DETAIL_MAX]; /* why it failed (never a secret); "" otherwise */
 } biff_status_broker;
 
+/** The name /status.json gives a biff_broker_state ("connecting", "connected", "error"). */
+const char *biff_broker_state_name(uint8_t st);
+
 /* LED patterns, strongest last: an LED fed by several accounts shows the strongest. */
 typedef enum {
     BIFF_LED_OFF = 0, /* nothing unread */
