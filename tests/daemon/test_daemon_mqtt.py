@@ -7,7 +7,8 @@ Shows: the broker holds exactly the configs and states biff_ha publishes for the
 (byte for byte against ha_tool, which runs biff_ha); a delivery changes `new` on MQTT within
 2 s for the IDLE account and within one check for the polled one; PRESS on the button's
 command topic acknowledges: `new` goes to 0 on MQTT, in /status.json and on the LED; a
-restarted broker (which lost every retained message) gets everything again; a killed daemon
+restarted broker (which lost every retained message) gets everything again; a reload without
+an account deletes that account's entities from the broker; a killed daemon
 becomes `offline` through its last will; a broker with a wrong certificate or a wrong password
 is a clear error on the page while the mail checks go on. The password is in no log and no
 status output."""
@@ -129,6 +130,7 @@ class DaemonMqtt(unittest.TestCase):
         for secret in (self.b.passwords["device"], self.b.passwords["ha"], "wrong-pass-4711"):
             self.assertNotIn(secret, d.read_log())
             self.assertNotIn(secret, json.dumps(d.status()))
+            self.assertNotIn(secret, read(self.b.log))
 
     def test_publish_deliver_press_restart_will(self):
         b = self.b
@@ -197,6 +199,22 @@ class DaemonMqtt(unittest.TestCase):
                 self.assertEqual(again, expected(d.status(), again))
                 self.assertIn("the broker closed the connection; reconnecting", d.read_log())
 
+                # A reload without the POP3 account: its retained entities and state are deleted.
+                import re
+                text = re.sub(r"config account 'pop'\n(\t.*\n)*", "", read(d.config))
+                with open(d.config + ".new", "w") as f:
+                    f.write(text)
+                os.replace(d.config + ".new", d.config)
+                d.signal(signal.SIGHUP)
+                d.wait_for(lambda s: [a["name"] for a in s["accounts"]] == ["idle"], 5, "the reload")
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline:
+                    left = b.retained("#")
+                    if len(left) == 1 + 3 + 3 + 1 + 1:
+                        break
+                self.assertEqual(left, expected(d.status(), left))
+                self.assertFalse([t for t in left if t not in again], "only deletions")
+
                 # The daemon dies: its last will makes it `offline`.
                 sub = Subscriber(b, f"{BASE}/availability")
                 sub.wait(lambda t, p: p == "online", 5, "retained online")
@@ -206,6 +224,7 @@ class DaemonMqtt(unittest.TestCase):
                 d.proc.wait(5)
                 self.assertEqual(b.retained(f"{BASE}/availability"), {f"{BASE}/availability": "offline"})
             self.assertNotIn(b.passwords["device"], d.read_log())
+            self.assertNotIn(b.passwords["device"], read(b.log))
         finally:
             sub.close()
 
