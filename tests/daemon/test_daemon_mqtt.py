@@ -7,7 +7,8 @@ Shows: the broker holds exactly the configs and states biff_ha publishes for the
 (byte for byte against ha_tool, which runs biff_ha); a delivery changes `new` on MQTT within
 2 s for the IDLE account and within one check for the polled one; PRESS on the button's
 command topic acknowledges: `new` goes to 0 on MQTT, in /status.json and on the LED; a
-restarted broker (which lost every retained message) gets everything again; a killed daemon
+restarted broker (which lost every retained message) gets everything again; a reload without
+an account deletes that account's entities from the broker; a killed daemon
 becomes `offline` through its last will; a broker with a wrong certificate or a wrong password
 is a clear error on the page while the mail checks go on. The password is in no log and no
 status output."""
@@ -196,6 +197,22 @@ class DaemonMqtt(unittest.TestCase):
                 print(f"republished {time.monotonic() - t0:.1f} s after the broker restart")
                 self.assertEqual(again, expected(d.status(), again))
                 self.assertIn("the broker closed the connection; reconnecting", d.read_log())
+
+                # A reload without the POP3 account: its retained entities and state are deleted.
+                import re
+                text = re.sub(r"config account 'pop'\n(\t.*\n)*", "", read(d.config))
+                with open(d.config + ".new", "w") as f:
+                    f.write(text)
+                os.replace(d.config + ".new", d.config)
+                d.signal(signal.SIGHUP)
+                d.wait_for(lambda s: [a["name"] for a in s["accounts"]] == ["idle"], 5, "the reload")
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline:
+                    left = b.retained("#")
+                    if len(left) == 1 + 3 + 3 + 1 + 1:
+                        break
+                self.assertEqual(left, expected(d.status(), left))
+                self.assertFalse([t for t in left if t not in again], "only deletions")
 
                 # The daemon dies: its last will makes it `offline`.
                 sub = Subscriber(b, f"{BASE}/availability")

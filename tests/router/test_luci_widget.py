@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixture"))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, os.path.join(HERE, "..", "browser"))
 from mailfix import MailFixture  # noqa: E402
-from daemonfix import Daemon  # noqa: E402
+from daemonfix import Daemon, free_port  # noqa: E402
 from test_status_page import browser  # noqa: E402
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -94,8 +94,10 @@ class LuciWidget(unittest.TestCase):
                          {"idle": "1", "folder": ["INBOX", HTML_FOLDER]}),
                         ("pop", f"pop3s://user2@localhost:{fx.ports['pop3s']}", {}),
                         ("broken", f"imaps://user2@localhost:{fx.ports['imaps']}/INBOX", {"idle": "0"})]
+            # Home Assistant's broker where nothing listens: its error in the box.
             d = Daemon(os.path.join(fx.dir, "daemon"), fx, accounts, bin=BIN, page=False,
-                       secrets={"broken": "wrong-secret-42"})
+                       secrets={"broken": "wrong-secret-42"},
+                       mqtt=("ha", {"url": f"mqtt://127.0.0.1:{free_port()}", "client_id": "luci"}, None))
             if os.path.exists(d.state):
                 os.remove(d.state)
             Rpcd.files = {"/var/run/tinybiff/status.json": os.path.join(d.dir, "status.json")}
@@ -106,7 +108,8 @@ class LuciWidget(unittest.TestCase):
             drv = None
             try:
                 with d:
-                    d.wait_for(lambda s: all(a["last_check"] for a in s["accounts"]), 15, "first checks")
+                    d.wait_for(lambda s: all(a["last_check"] for a in s["accounts"])
+                               and s["mqtt"]["state"] == "error", 15, "first checks, the broker's error")
                     d.wait_for(lambda s: "idling on INBOX" in d.read_log(), 5, "IDLE")
                     fx.deliver("user1", subject="for the router's box")
                     d.wait_for(lambda s: s["accounts"][0]["new"] == 1, 5, "new mail")
@@ -129,6 +132,9 @@ class LuciWidget(unittest.TestCase):
                     self.assertIsNone(drv.execute_script("return window.pwned"))
                     self.assertIn("auth_failed", self.row(drv, "account", "broken")[3])
                     self.assertNotIn("wrong-secret-42", drv.page_source)
+                    mqtt = drv.find_element(By.ID, "tinybiff-mqtt")
+                    self.assertEqual(mqtt.text, "Home Assistant (MQTT): error: " + daemon_says["mqtt"]["detail"])
+                    self.assertIn("alert-message", mqtt.get_attribute("class"))
                     drv.save_screenshot(os.path.join(ARTIFACTS, "luci-box-before-ack.png"))
 
                     # Only what the ACL grants: other files and other commands are refused.

@@ -204,6 +204,19 @@ static void counts_changed(biff_agent *ag, size_t i)
     announce(ag, i);
 }
 
+/* The model shows a folder's counts; a change is an event, and new mail is announced once. */
+static void show_counts(biff_agent *ag, size_t i, unsigned f, uint32_t unseen, uint32_t fresh)
+{
+    biff_status_folder *mf = &ag->model[i].folder[f];
+    int changed = mf->unseen != unseen || mf->fresh != fresh;
+    mf->unseen = unseen;
+    mf->fresh = fresh;
+    if (changed)
+        counts_changed(ag, i);
+    else
+        announce(ag, i);
+}
+
 uint32_t biff_agent_imap_folder(biff_agent *ag, size_t i, unsigned f, const biff_imap_folder_result *r)
 {
     if (!ag || i >= ag->n || !r || ag->mb[i].proto != BIFF_AGENT_IMAP || f >= ag->mb[i].n_folders) return 0;
@@ -221,14 +234,7 @@ uint32_t biff_agent_imap_folder(biff_agent *ag, size_t i, unsigned f, const biff
     mb->u.imap.uidnext[f] = r->uidnext;
     mb->u.imap.modseq[f] = r->highestmodseq;
     mb->seen |= (uint8_t)(1u << f);
-    biff_status_folder *mf = &ag->model[i].folder[f];
-    int changed = mf->unseen != r->unseen || mf->fresh != fresh;
-    mf->unseen = r->unseen;
-    mf->fresh = fresh;
-    if (changed)
-        counts_changed(ag, i);
-    else
-        announce(ag, i);
+    show_counts(ag, i, f, r->unseen, fresh);
     return fresh;
 }
 
@@ -271,14 +277,7 @@ uint32_t biff_agent_pop3_end(biff_agent *ag, size_t i, uint32_t messages, int ui
     rec->unseen = messages;
     rec->last_error = BIFF_ERR_NONE;
     save_folder(ag, i, 0, rec, &before);
-    biff_status_folder *mf = &ag->model[i].folder[0];
-    int changed = mf->unseen != messages || mf->fresh != fresh;
-    mf->unseen = messages;
-    mf->fresh = fresh;
-    if (changed)
-        counts_changed(ag, i);
-    else
-        announce(ag, i);
+    show_counts(ag, i, 0, messages, fresh);
     return fresh;
 }
 

@@ -338,7 +338,7 @@ static void run(biff_agent *ag, biff_agent_session *s)
             s->deadline = UINT64_MAX; /* silence is normal now; renewal and keepalive watch it */
             break;
         case BIFF_CHECK_DONE:
-            if (s->ca.proto == BIFF_CHECK_IMAP && !s->check.checked) {
+            if (s->ca.proto == BIFF_CHECK_IMAP && !biff_check_answered(&s->check)) {
                 fail(ag, s, BIFF_ERR_PROTOCOL, "server closed the session before answering");
             } else if (s->ca.proto == BIFF_CHECK_IMAP && s->ca.idle) {
                 /* the results came with RESULT; the session ends politely */
@@ -386,7 +386,7 @@ static void timed_out(biff_agent *ag, biff_agent_session *s)
         }
         return;
     }
-    if (s->state == S_CHECK && s->ca.idle && !s->idling && s->check.checked) {
+    if (s->state == S_CHECK && s->ca.idle && !s->idling && biff_check_answered(&s->check)) {
         /* Results came, but IDLE was not confirmed: this server cannot be watched. Poll it. */
         ag->mb[s->acct].no_idle = 1;
         s->ca.idle = 0;

@@ -256,6 +256,11 @@ biff_check_status biff_check_recheck(biff_check *c)
     return biff_imap_recheck(&c->e.imap) == BIFF_IMAP_OK ? BIFF_CHECK_OK : engine_failed(c);
 }
 
+int biff_check_answered(const biff_check *c)
+{
+    return c->checked;
+}
+
 int biff_check_idling(const biff_check *c)
 {
     return c->acct && c->acct->proto == BIFF_CHECK_IMAP && biff_imap_idling(&c->e.imap);

@@ -20,17 +20,6 @@ static char *next_token(char **s)
     return t;
 }
 
-static uint8_t auth_of(const char *a)
-{
-    if (!*a) return BIFF_CHECK_AUTH_AUTO;
-    if (!strcmp(a, "PLAIN")) return BIFF_CHECK_AUTH_PLAIN;
-    if (!strcmp(a, "LOGIN") || !strcmp(a, "+USER") || !strcmp(a, "USER")) return BIFF_CHECK_AUTH_LOGIN;
-    if (!strcmp(a, "+APOP")) return BIFF_CHECK_AUTH_APOP;
-    if (!strcmp(a, "XOAUTH2")) return BIFF_CHECK_AUTH_XOAUTH2;
-    if (!strcmp(a, "OAUTHBEARER")) return BIFF_CHECK_AUTH_OAUTHBEARER;
-    return 0xFF;
-}
-
 /* Copy s into the free tail of the text buffer (parsed URL parts outlive the parse). */
 static const char *keep(prov *p, size_t *used, const char *s)
 {
@@ -63,8 +52,7 @@ static int add_account(prov *p, char *url_text, char *secret, size_t *tail, cons
     a->acct.proto = u.proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3;
     /* On a gadget there is no "security none": plaintext URLs are upgraded with STARTTLS. */
     a->acct.security = u.implicit_tls ? BIFF_CHECK_SEC_TLS : BIFF_CHECK_SEC_STARTTLS;
-    a->acct.auth = auth_of(u.auth);
-    if (a->acct.auth == 0xFF) {
+    if (biff_check_auth_from_name(u.auth, &a->acct.auth) != 0) {
         *why = "unknown ;AUTH= mechanism";
         return -1;
     }

@@ -9,19 +9,15 @@
 #include "cmd_run.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "biff/agent.h"
-#include "biff/check.h"
 #include "biff/status.h"
 #include "biff/tls.h"
 #include "biff/uci.h"
@@ -30,10 +26,13 @@
 #include "leds.h"
 #include "log.h"
 #include "psa/crypto.h"
+#include "run_accounts.h"
 #include "run_config.h"
+#include "run_events.h"
 #include "run_mqtt.h"
 #include "run_oauth.h"
 #include "run_port.h"
+#include "run_wake.h"
 #include "secret_env.h"
 #include "state.h"
 #include "status_file.h"
@@ -44,16 +43,8 @@ _Static_assert(MAX_ACCOUNTS <= BIFF_SYNC_MAX_ACCOUNTS, "every account keeps its 
 #define MAX_SESSIONS RUN_PORT_SESSIONS
 #define MAX_LEDS     16
 
-/* Per account, beyond the config: its secret, folder names and TLS session for resumption. */
-typedef struct {
-    char secret[2048]; /* a password, or an OAuth2 account's refresh token */
-    int has_secret;
-    const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
-    biff_agent_resume tls_session;
-} account_rt;
-
 static biff_account accts[MAX_ACCOUNTS];
-static account_rt rt[MAX_ACCOUNTS];
+static run_account_rt rt[MAX_ACCOUNTS];
 static biff_led_config leds[MAX_LEDS];
 static biff_uci_config cfg;
 static biff_status_account model[MAX_ACCOUNTS];
@@ -66,23 +57,9 @@ static biff_poller_slot slots[MAX_ACCOUNTS];
 static biff_agent_session sessions[MAX_SESSIONS];
 static cli_state store;
 static httpd_shared web = { .lock = PTHREAD_MUTEX_INITIALIZER };
-static volatile sig_atomic_t got_term, got_hup;
-static int wake_pipe[2] = { -1, -1 };
 static const char *config_path;
 static char secrets_text[64 * 1024];
 static size_t secrets_len;
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        got_hup = 1;
-    else
-        got_term = 1;
-    int saved = errno;
-    if (write(wake_pipe[1], "s", 1) < 0) { /* the flag is enough */
-    }
-    errno = saved;
-}
 
 static int load_config(void)
 {
@@ -133,22 +110,7 @@ static void on_agent_event(void *ctx, const biff_agent_event *ev)
             set_problem(PROBLEM_NONE, "");
         }
         break;
-    case BIFF_AGENT_EV_ACKNOWLEDGED: log_msg(LOG_LVL_INFO, "new mail acknowledged"); break;
-    case BIFF_AGENT_EV_BROKER: run_mqtt_log(ev); break;
-    case BIFF_AGENT_EV_ACCOUNT_ERROR:
-        log_msg(LOG_LVL_WARN, "account %s: %s: %s", name, biff_error_class_name((biff_error_class)ev->count), ev->text);
-        break;
-    case BIFF_AGENT_EV_AUTH:
-    case BIFF_AGENT_EV_AUTH_CODE: run_oauth_log(name, ev); break;
-    case BIFF_AGENT_EV_IDLE:
-        if (ev->count == 1)
-            log_msg(LOG_LVL_INFO, "account %s: idling on %s", name, ev->text);
-        else if (ev->count == 0)
-            log_msg(LOG_LVL_INFO, "account %s: idle session lost; polling until IDLE works again", name);
-        else
-            log_msg(LOG_LVL_INFO, "account %s: server does not offer IDLE; polling", name);
-        break;
-    default: break;
+    default: run_events_log(name, ev); break;
     }
 }
 
@@ -185,81 +147,19 @@ static size_t rt_touched;
 static void setup_accounts(void)
 {
     static uint32_t ids[MAX_ACCOUNTS];
-    size_t need = 0;
+    size_t need;
     run_oauth_clear();
     memset(rt, 0, (cfg.n_accounts > rt_touched ? cfg.n_accounts : rt_touched) * sizeof rt[0]);
     rt_touched = cfg.n_accounts;
     trust_load(cfg.globals.ca, accts, cfg.n_accounts);
-    for (size_t i = 0; i < cfg.n_accounts; i++) {
-        biff_account *a = &accts[i];
-        account_rt *r = &rt[i];
-        ids[i] = biff_agent_account_id(a->url.proto == BIFF_URL_IMAP, a->url.user, a->url.host, a->url.port);
-        need += state_bytes(a->url.proto == BIFF_URL_IMAP, a->n_folders);
-        if (a->secret_env[0] && secret_env_take(a->secret_env, r->secret, sizeof r->secret) == 0) {
-            r->has_secret = 1;
-        } else if (biff_uci_secret(secrets_text, secrets_len, a->name, r->secret, sizeof r->secret) == BIFF_UCI_OK) {
-            r->has_secret = 1;
-        }
-        for (unsigned f = 0; f < a->n_folders; f++) r->folders[f] = a->folders[f];
-        acfg[i] = (biff_agent_account_cfg){
-            .check = { .proto = a->url.proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
-                       .security = a->security,
-                       .n_folders = a->url.proto == BIFF_URL_IMAP ? a->n_folders : 0,
-                       .idle = a->url.proto == BIFF_URL_IMAP && a->idle,
-                       .host = a->url.host,
-                       .port = a->url.port,
-                       .user = a->url.user,
-                       .secret = r->secret,
-                       .folders = r->folders },
-            .pin = a->has_pin ? a->pin : NULL,
-            .resume = &r->tls_session,
-            .interval_ms = (a->interval_s ? a->interval_s : cfg.globals.interval_s) * 1000u,
-            .enabled = a->enabled && (r->has_secret || a->oauth2),
-        };
-    }
+    run_accounts_cfg(&cfg, accts, secrets_text, secrets_len, rt, acfg, ids, &need);
     run_mqtt_secret(&cfg.mqtt, secrets_text, secrets_len);
     /* Each account has its copy now; the file's text is not kept. */
     explicit_bzero(secrets_text, secrets_len);
     secrets_len = 0;
     open_state(ids, need);
     biff_agent_init(&agent, &agent_port, store.open ? &store.st : NULL, mailboxes, model, cfg.n_accounts, 0);
-    for (size_t i = 0; i < cfg.n_accounts; i++) {
-        biff_account *a = &accts[i];
-        biff_status_account *m = &model[i];
-        const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
-        for (unsigned f = 0; f < a->n_folders; f++) folders[f] = a->folders[f];
-        biff_agent_account(&agent, i, a->url.proto == BIFF_URL_IMAP ? BIFF_AGENT_IMAP : BIFF_AGENT_POP3, ids[i],
-                           a->name, folders, a->n_folders);
-        int bad_auth = biff_check_auth_from_name(a->url.auth, &acfg[i].check.auth) != 0;
-        /* OAuth2: the secrets file's entry is the refresh token (run_oauth.c) */
-        int oauth_bad = a->oauth2 && !a->bad && !bad_auth &&
-                        run_oauth_account(&agent, i, a, &acfg[i], rt[i].has_secret ? rt[i].secret : "") != 0;
-        if (bad_auth || a->bad || oauth_bad) acfg[i].enabled = 0;
-        if (bad_auth && !a->bad) {
-            m->state = BIFF_STATE_ERROR;
-            m->err = BIFF_ERR_CONFIG;
-            snprintf(m->detail, sizeof m->detail, "unknown ;AUTH= mechanism in the URL");
-        } else if (a->bad) {
-            m->state = BIFF_STATE_ERROR;
-            m->err = BIFF_ERR_CONFIG;
-            snprintf(m->detail, sizeof m->detail, "account section has errors (see the log)");
-        } else if (oauth_bad) {
-            m->state = BIFF_STATE_ERROR;
-            m->err = BIFF_ERR_CONFIG;
-            snprintf(m->detail, sizeof m->detail, "OAuth2 account not run (see the log)");
-        } else if (!rt[i].has_secret && a->enabled && !a->oauth2) {
-            m->state = BIFF_STATE_ERROR;
-            m->err = BIFF_ERR_CONFIG;
-            if (a->secret_env[0]) {
-                snprintf(m->detail, sizeof m->detail, "no secret: set %.60s or add it to the secrets file",
-                         a->secret_env);
-            } else {
-                snprintf(m->detail, sizeof m->detail, "no secret: add '%.31s = ...' to %.64s", a->name,
-                         cfg.globals.secrets);
-            }
-            log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
-        }
-    }
+    run_accounts_register(&agent, &cfg, accts, rt, ids, acfg, model);
     if (cfg.globals.max_parallel > MAX_SESSIONS) {
         log_msg(LOG_LVL_WARN, "max_parallel %u is more than this build runs at once; using %u",
                 (unsigned)cfg.globals.max_parallel, (unsigned)MAX_SESSIONS);
@@ -359,14 +259,8 @@ int cmd_run(int argc, char **argv)
         return 1;
     }
     log_setup(cfg.globals.log == BIFF_LOG_SYSLOG, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-    if (pipe(wake_pipe) != 0) return 1;
-    for (int k = 0; k < 2; k++) fcntl(wake_pipe[k], F_SETFL, O_NONBLOCK), fcntl(wake_pipe[k], F_SETFD, FD_CLOEXEC);
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    int wake_w = run_wake_setup();
+    if (wake_w < 0) return 1;
 
     run_port_init(&agent_port);
     run_oauth_init(cfg.globals.secrets, accts, 1);
@@ -379,7 +273,7 @@ int cmd_run(int argc, char **argv)
     web.accts = model;
     web.agent = &agent;
     web.n = cfg.n_accounts;
-    web.wake_fd = wake_pipe[1];
+    web.wake_fd = wake_w;
     if (cfg.globals.status_bind[0]) {
         unsigned port = 0;
         if (httpd_start(cfg.globals.status_bind, cfg.globals.status_host, cfg.globals.n_status_hosts, &web, &port) ==
@@ -396,10 +290,10 @@ int cmd_run(int argc, char **argv)
             (unsigned)cfg.globals.max_parallel);
 
     int64_t last_json = 0;
-    while (!got_term) {
+    while (!run_wake_term) {
         int64_t now = run_port_ms();
-        if (got_hup) {
-            got_hup = 0;
+        if (run_wake_hup) {
+            run_wake_hup = 0;
             log_msg(LOG_LVL_INFO, "SIGHUP: reloading %s", config_path);
             static biff_account old[MAX_ACCOUNTS];
             static biff_led_config old_leds[MAX_LEDS];
@@ -435,7 +329,7 @@ int cmd_run(int argc, char **argv)
 
         struct pollfd pfd[MAX_SESSIONS + 3];
         nfds_t n = 0;
-        pfd[n++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
+        pfd[n++] = (struct pollfd){ .fd = run_wake_fd(), .events = POLLIN };
         pfd[n++] = (struct pollfd){ .fd = ctl.fd, .events = POLLIN }; /* -1: poll skips it */
         run_port_pollfds(&agent, pfd, &n, MAX_SESSIONS + 3);
         run_mqtt_pollfds(pfd, &n, MAX_SESSIONS + 3);
@@ -443,11 +337,7 @@ int cmd_run(int argc, char **argv)
         if (due < (uint64_t)wake) wake = (int64_t)due;
         now = run_port_ms();
         if (poll(pfd, n, wake > now ? (int)(wake - now) : 0) < 0 && errno != EINTR) break;
-        if (pfd[0].revents) {
-            char drain[64];
-            while (read(wake_pipe[0], drain, sizeof drain) > 0) {
-            }
-        }
+        if (pfd[0].revents) run_wake_drain();
         if (pfd[1].revents & POLLIN) ctl_serve(&ctl, &ctl_hooks);
     }
     log_msg(LOG_LVL_INFO, "stopping");

@@ -84,7 +84,7 @@ typedef struct {
     } e;
     biff_imap_config imap_cfg;
     uint8_t state;
-    uint8_t checked; /* IMAP: every folder answered */
+    uint8_t checked; /* IMAP: every folder answered (biff_check_answered) */
     uint16_t rx_len, rx_off;
     biff_error_class err;
     char detail[128];
@@ -112,6 +112,13 @@ biff_check_status biff_check_recheck(biff_check *c);
 
 /** Idle session: non-zero while the server has confirmed IDLE and nothing is in flight. */
 int biff_check_idling(const biff_check *c);
+
+/**
+ * IMAP: non-zero once every folder has answered in this session, so the results are complete
+ * (a server that closes before that failed the check; one that answers but never confirms
+ * IDLE cannot be watched). Always 0 for POP3, whose results are complete at DONE.
+ */
+int biff_check_answered(const biff_check *c);
 
 /** IMAP: the server's text for a folder STATUS that failed (may be empty). */
 const char *biff_check_folder_detail(const biff_check *c);

@@ -4,7 +4,8 @@
 
 /*
  * tinybiff's box on LuCI's Status -> Overview page: unread, new and problems per account, read
- * from the JSON file the daemon keeps, and an Acknowledge button that runs `tinybiff ack`.
+ * from the JSON file the daemon keeps, the state of Home Assistant's broker (config mqtt), and an
+ * Acknowledge button that runs `tinybiff ack`.
  * Names and texts from the daemon go into text nodes only (array children of E()), never into
  * innerHTML: folder names and error details come from mail servers.
  */
@@ -14,6 +15,10 @@ var TINYBIFF = '/usr/bin/tinybiff';
 
 function cell(content, cls) {
 	return E('td', { 'class': 'td' + (cls ? ' ' + cls : '') }, [ content ]);
+}
+
+function brokerOf(m) {
+	return _('Home Assistant (MQTT)') + ': ' + m.state + (m.detail ? ': ' + m.detail : '');
 }
 
 function problemOf(a) {
@@ -81,6 +86,8 @@ return baseclass.extend({
 
 		return E('div', {}, [
 			st.problem ? E('p', { 'class': 'alert-message warning' }, [ st.problem ]) : '',
+			st.mqtt ? E('p', { 'id': 'tinybiff-mqtt', 'class': st.mqtt.state === 'error' ? 'alert-message warning' : '' },
+				[ brokerOf(st.mqtt) ]) : '',
 			E('table', { 'class': 'table' }, rows),
 			E('div', { 'class': 'right' }, [
 				E('button', {
