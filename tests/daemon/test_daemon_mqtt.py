@@ -130,6 +130,7 @@ class DaemonMqtt(unittest.TestCase):
         for secret in (self.b.passwords["device"], self.b.passwords["ha"], "wrong-pass-4711"):
             self.assertNotIn(secret, d.read_log())
             self.assertNotIn(secret, json.dumps(d.status()))
+            self.assertNotIn(secret, read(self.b.log))
 
     def test_publish_deliver_press_restart_will(self):
         b = self.b
@@ -223,6 +224,7 @@ class DaemonMqtt(unittest.TestCase):
                 d.proc.wait(5)
                 self.assertEqual(b.retained(f"{BASE}/availability"), {f"{BASE}/availability": "offline"})
             self.assertNotIn(b.passwords["device"], d.read_log())
+            self.assertNotIn(b.passwords["device"], read(b.log))
         finally:
             sub.close()
 
