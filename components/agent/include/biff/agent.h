@@ -348,6 +348,13 @@ typedef struct biff_agent_account_cfg_s {
                                   then the access token of the moment; NULL: password */
 } biff_agent_account_cfg;
 
+/* The largest token response a session takes: by default what the check's own buffers hold
+ * (the exchange shares their memory); hosted builds set 6 KB in CMakeLists.txt for Microsoft's
+ * replies (an access token of up to 2.5 KB and a refresh token of up to 2 KB). */
+#ifndef BIFF_AGENT_TOKEN_BODY_MAX
+#define BIFF_AGENT_TOKEN_BODY_MAX (BIFF_CHECK_LINE_MAX + BIFF_CHECK_OUT_MAX + BIFF_CHECK_RX_MAX)
+#endif
+
 /* A token exchange (OAuth2) in a session: it uses the memory of the check, which is idle then. */
 typedef struct {
     biff_http_resp resp;
@@ -355,7 +362,7 @@ typedef struct {
     size_t len, off;
     char host[BIFF_OAUTH_HOST_MAX];
     uint16_t port;
-    uint8_t body[BIFF_CHECK_LINE_MAX + BIFF_CHECK_OUT_MAX]; /* the token response */
+    uint8_t body[BIFF_AGENT_TOKEN_BODY_MAX]; /* the token response */
 } biff_agent_exchange;
 
 /* One connection at a time per session; caller-allocated (about 5 KB + mbedTLS's share). */
