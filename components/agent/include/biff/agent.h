@@ -329,9 +329,9 @@ typedef struct {
  * per OAuth2 account; fields are private but for o, which the host may read from the loop.
  */
 typedef struct biff_agent_oauth_s {
-    biff_oauth o;           /* the lifecycle: state, code, tokens */
-    biff_status_auth view;  /* what the model shows (model[i].auth points here) */
-    _Atomic uint8_t wanted; /* biff_agent_authorize() asked for a new flow */
+    biff_oauth o;            /* the lifecycle: state, code, tokens */
+    biff_status_auth view;   /* what the model shows (model[i].auth points here) */
+    _Atomic uint32_t wanted; /* biff_agent_authorize() asked for a new flow (a word: RV32 has no byte swap) */
     uint8_t shown_state, shown_why;
     uint16_t saved_gen; /* the refresh token's generation last kept */
 } biff_agent_oauth;
