@@ -16,10 +16,8 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 import urllib.request
@@ -28,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixture"))
 sys.path.insert(0, HERE)
 from mailfix import MailFixture  # noqa: E402
-from mqttfix import MqttFixture  # noqa: E402
+from mqttfix import MqttFixture, Subscriber, ha_expected  # noqa: E402
 from daemonfix import Daemon  # noqa: E402
 
 WORK = os.environ.get("BIFF_WORK", os.path.join(HERE, "..", "..", "build", "host", "fixtures"))
@@ -42,59 +40,9 @@ def read(path):
         return f.read()
 
 
-class Subscriber:
-    """mosquitto_sub as Home Assistant: every message on topic, with the time it arrived."""
-
-    def __init__(self, broker, topic="#"):
-        args = ["mosquitto_sub", *broker._client_args("ha", "tls"), "-t", topic, "-F", "%r %t %p"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.lines = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            flag, _, rest = line.rstrip("\n").partition(" ")
-            topic, _, payload = rest.partition(" ")
-            with self.lock:
-                self.lines.append((time.monotonic(), flag == "1", topic, payload))
-
-    def wait(self, pred, timeout, what, since=0.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            with self.lock:
-                for m in self.lines:
-                    if m[0] >= since and pred(m[2], m[3]):
-                        return m
-            time.sleep(0.05)
-        raise AssertionError(f"no MQTT message for {what} within {timeout} s; got {self.lines[-20:]}")
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(5)
-
-
 def expected(status, retained):
-    """What biff_ha publishes for these accounts (ha_tool): {topic: payload}. The account ids
-    are read from the account state topics and matched to names through their configs."""
-    ids = {}
-    for topic, payload in retained.items():
-        if topic.startswith("homeassistant/sensor/") and topic.endswith("_unread/config"):
-            ids[json.loads(payload)["name"].rsplit(" ", 1)[0]] = topic.split("/")[3].split("_")[0]
-    lines = []
-    for a in status["accounts"]:
-        assert a["error"] is None, a  # ha_tool takes the class number; these accounts are fine
-        lines.append(f"account {ids[a['name']]} {a['unseen']} {a['new']} 0 {a['name']}")
-    lines += ["connect"]
-    r = subprocess.run([TOOL, NODE, BASE, "-", *DEVICE], input="\n".join(lines) + "\n", capture_output=True,
-                       text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    out = {}
-    for line in r.stdout.splitlines():
-        if line.startswith("PUB "):
-            _, topic, payload = line.split(" ", 2)
-            out[topic] = payload
-    return out
+    """What biff_ha publishes for these accounts (ha_tool, through mqttfix.ha_expected)."""
+    return ha_expected(TOOL, NODE, BASE, DEVICE, status, retained)
 
 
 class DaemonMqtt(unittest.TestCase):
@@ -130,6 +78,7 @@ class DaemonMqtt(unittest.TestCase):
         for secret in (self.b.passwords["device"], self.b.passwords["ha"], "wrong-pass-4711"):
             self.assertNotIn(secret, d.read_log())
             self.assertNotIn(secret, json.dumps(d.status()))
+            self.assertNotIn(secret, read(self.b.log))
 
     def test_publish_deliver_press_restart_will(self):
         b = self.b
@@ -223,6 +172,7 @@ class DaemonMqtt(unittest.TestCase):
                 d.proc.wait(5)
                 self.assertEqual(b.retained(f"{BASE}/availability"), {f"{BASE}/availability": "offline"})
             self.assertNotIn(b.passwords["device"], d.read_log())
+            self.assertNotIn(b.passwords["device"], read(b.log))
         finally:
             sub.close()
 

@@ -3,7 +3,12 @@
 tests/integration/oauth_flow --probe over real TLS on loopback. The device endpoint answers well;
 the token endpoint (or, for expires_in, the device endpoint) answers the way a broken or malicious
 server would. Each must end within its bound with the right plain-language error, and the
-client secret must never come back in what the client prints."""
+client secret must never come back in what the client prints.
+
+The same servers (but the drip, which only the agent's 30 s check time-out would end) then meet
+the agent's own token exchanges (components/agent/src/agent_oauth.c) through `tinybiff auth`:
+each failure is said in plain words and retried, the redirect is not followed, and neither the
+client secret nor the device code shows in what it prints."""
 import json
 import os
 import subprocess
@@ -18,6 +23,7 @@ from hostile import HostileServer  # noqa: E402
 from mailfix import _Pki  # noqa: E402
 
 TESTS = os.environ.get("BIFF_TESTS", os.path.join(HERE, "..", "..", "build", "host", "tests"))
+BIN = os.environ.get("BIFF_BIN", os.path.join(HERE, "..", "..", "build", "host", "bin"))
 WORK = os.environ.get("BIFF_WORK", os.path.join(HERE, "..", "..", "build", "host", "fixtures"))
 SECRET = "cs-hostile-secret-7c1e"
 DEVICE = {"device_code": "dc-1", "user_code": "HOST-ILE1", "verification_uri": "https://localhost/device",
@@ -158,6 +164,68 @@ class HostileTokenEndpoints(unittest.TestCase):
         self.assertEqual(paths[0], "/device")
         self.assertNotIn("/steal", paths)  # a redirect is never followed
         self.assertLessEqual(len(paths), 2, paths)
+
+    def run_agent(self, name, want):
+        token_play, device_reply = SCENARIOS[name][:2]
+        paths = []
+
+        def serve(peer):
+            path, body = read_request(peer)
+            paths.append(path)
+            if path == "/device":
+                peer.send(response("200 OK", json.dumps(device_reply)))
+            else:
+                token_play(peer)
+            peer.wait_closed(5)
+
+        with HostileServer(serve, tls_cert=self.pki.cert("good"), tls_key=self.pki.key("good"),
+                           implicit_tls=True) as srv, tempfile.TemporaryDirectory() as d:
+            url = f"https://localhost:{srv.port}"
+            conf, secrets = os.path.join(d, "config"), os.path.join(d, "secrets")
+            with open(conf, "w") as f:
+                f.write(f"config tinybiff 'main'\n\toption ca '{self.pki.ca}'\n\toption secrets '{secrets}'\n"
+                        f"config account 'a'\n\toption url 'imaps://u@localhost:1/INBOX'\n"
+                        f"\toption auth 'oauth2'\n\toption oauth_provider 'custom'\n"
+                        f"\toption device_url '{url}/device'\n\toption token_url '{url}/token'\n"
+                        f"\toption client_id 'tinybiff-dev'\n\toption client_secret '{SECRET}'\n"
+                        f"\toption scope 'mail'\n")
+            p = subprocess.Popen([os.path.join(BIN, "tinybiff"), "auth", "a", "-c", conf], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+            out, end = [], time.monotonic() + 10
+            try:
+                os.set_blocking(p.stdout.fileno(), False)
+                while time.monotonic() < end and not any(want in x for x in out):
+                    line = p.stdout.readline()
+                    if line:
+                        out.append(line)
+                    else:
+                        time.sleep(0.05)
+            finally:
+                p.kill()
+                p.wait()
+                p.stdout.close()
+        text = "".join(out)
+        print(f"{name} (agent): {[x.strip() for x in out if want in x][:1]}")
+        self.assertIn(f"authorization server failed; retrying: {want}", text)
+        self.assertEqual(srv.errors, [])
+        self.assertNotIn(SECRET, text)
+        self.assertNotIn("dc-1", text)
+        self.assertNotIn("/steal", paths)
+
+    def test_agent(self):
+        agent_detail = {
+            "huge JSON": "token response over",
+            "deep nesting": "reply: JSON nested too deep",
+            "missing expires_in": "reply lacks expires_in",
+            "HTML error page": "HTTP 500, not JSON",
+            "302 redirect": "HTTP 302 redirect, not followed",
+            "chunk longer than it says": "token response: bad chunked body",
+            "chunk size beyond the body": "token response over",
+            "chunk shorter than it says": "token response: response cut short",
+        }
+        for name, want in agent_detail.items():
+            with self.subTest(name):
+                self.run_agent(name, want)
 
     def test_scenarios(self):
         for name in SCENARIOS:

@@ -214,7 +214,7 @@ static int run_check(const mailbox *m, const char *token)
         /* DONE without an answered STATUS (a BYE after login, a STATUS refused, as under load)
          * has no counts: printing its zeroes made "COUNTS imap 0 0" */
         const biff_imap_folder_result *f = biff_check_folder(&check, 0);
-        if (check.checked && f && f->state == BIFF_IMAP_FOLDER_OK) {
+        if (biff_check_answered(&check) && f && f->state == BIFF_IMAP_FOLDER_OK) {
             say("COUNTS imap %lu %lu", (unsigned long)f->messages, (unsigned long)f->unseen);
             rc = 0;
         } else {

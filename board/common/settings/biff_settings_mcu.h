@@ -49,6 +49,19 @@
 #define BIFF_STATUS_DETAIL_MAX 96
 #endif
 
+/* ---------------------------------------------------------------- OAuth2 (biff/oauth.h, biff/status.h) */
+
+/* Verification URIs in 96 bytes, not 160: three copies per OAuth2 account (the lifecycle's two
+ * and the page's). Google's and Microsoft's are about 30, with the code in them about 60; a
+ * longer one is refused with "reply: JSON string too long in verification_uri". 384 B of RAM
+ * with two OAuth2 accounts, which the image with MQTT as well needs to fit its 128 KB. */
+#ifndef BIFF_STATUS_URI_MAX
+#define BIFF_STATUS_URI_MAX 96
+#endif
+#ifndef BIFF_OAUTH_URI_MAX
+#define BIFF_OAUTH_URI_MAX 96
+#endif
+
 /* ---------------------------------------------------------------- protocol buffers (biff/check.h) */
 
 /* Per check session (one on the notifier): the longest server line kept, the longest command

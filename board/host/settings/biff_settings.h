@@ -47,6 +47,11 @@
 #define BIFF_CHECK_OUT_MAX 3072
 #endif
 
+/* The agent's buffer for a token endpoint's response (biff/agent.h): 6 KB for Microsoft's. */
+#ifndef BIFF_AGENT_TOKEN_BODY_MAX
+#define BIFF_AGENT_TOKEN_BODY_MAX 6144
+#endif
+
 /* The status model, the IMAP folders and the other buffers keep their component defaults:
  * 8 folders per account (BIFF_STATUS_MAX_FOLDERS: 1,280 B of model per account), 1 KB lines
  * (BIFF_CHECK_LINE_MAX). */

@@ -13,6 +13,11 @@
 
 #define MAX_EXCHANGES 3 /* per session: a refresh, the check refused, one more refresh */
 
+/* The default body fits the check's memory: an OAuth2 exchange costs a session nothing more. */
+_Static_assert(BIFF_AGENT_TOKEN_BODY_MAX > BIFF_CHECK_LINE_MAX + BIFF_CHECK_OUT_MAX + BIFF_CHECK_RX_MAX ||
+                   sizeof(biff_agent_exchange) <= sizeof(biff_check),
+               "the default token body must share the check's memory");
+
 static uint32_t secs(const biff_agent *ag)
 {
     return (uint32_t)(biff_agent__now(ag) / 1000u);
@@ -236,7 +241,7 @@ static void x_finish(biff_agent *ag, biff_agent_session *s, biff_http_status hs)
     if (hs != BIFF_HTTP_OK) {
         char d[96];
         if (hs == BIFF_HTTP_E_BODY_SIZE)
-            snprintf(d, sizeof d, "token response over %u bytes (BIFF_CHECK_LINE_MAX + BIFF_CHECK_OUT_MAX)",
+            snprintf(d, sizeof d, "token response over %u bytes (BIFF_AGENT_TOKEN_BODY_MAX)",
                      (unsigned)sizeof s->x.body);
         else
             snprintf(d, sizeof d, "token response: %s", biff_http_strerror(hs));

@@ -32,7 +32,7 @@ static const char *replies[200];
 static unsigned n_replies, next_reply;
 static char got[16][1024]; /* the requests, for the assertions */
 static unsigned n_got;
-static char req_buf[2048], resp_buf[8192];
+static char req_buf[2048], resp_buf[BIFF_AGENT_TOKEN_BODY_MAX + 1024];
 static size_t req_len, resp_len, resp_off;
 
 static int32_t http_send(void *ctx, const uint8_t *buf, size_t len)
@@ -376,6 +376,21 @@ static void test_token_too_long(void **state)
     assert_int_equal(mail_opens, 0);
     assert_int_equal(model[0].err, BIFF_ERR_CONFIG);
     assert_non_null(strstr(model[0].detail, "does not fit BIFF_CHECK_OUT_MAX"));
+
+    /* A reply larger than a session takes: the error names the setting, the token stays. */
+    static char huge[BIFF_AGENT_TOKEN_BODY_MAX + 100];
+    setup("rt-one");
+    memset(huge, 'B', sizeof huge - 1);
+    memcpy(huge, "200 {\"access_token\":\"", 21);
+    memcpy(huge + sizeof huge - 4, "\"}", 3);
+    reply(huge);
+    run_for(2000);
+    assert_int_equal(token_opens, 1);
+    assert_int_equal(mail_opens, 0);
+    assert_int_equal(oa.view.state, BIFF_AUTH_WORKING);
+    assert_non_null(strstr(model[0].detail, "token response over"));
+    assert_non_null(strstr(model[0].detail, "(BIFF_AGENT_TOKEN_BODY_MAX)"));
+    assert_string_equal(biff_oauth_refresh_token(&oa.o), "rt-one");
 }
 
 /* Without the port's hook the refresh token lives in the flash store: it survives a reboot,

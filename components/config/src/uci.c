@@ -438,8 +438,7 @@ static void main_option(parser *p, uint8_t id, const char *key, const char *v)
     }
 }
 
-/* What biff_oauth_init() takes: https://HOST[:PORT]/PATH, the host fitting its buffer. */
-static int oauth_url_ok(const char *v)
+int biff_uci_oauth_url_ok(const char *v)
 {
     if (strncmp(v, "https://", 8) != 0) return 0;
     const char *h = v + 8;
@@ -460,7 +459,7 @@ static int oauth_url_ok(const char *v)
     return 1;
 }
 
-static int printable_word(const char *v)
+int biff_uci_word_ok(const char *v)
 {
     if (!*v) return 0;
     for (; *v; v++) {
@@ -535,19 +534,19 @@ static void account_option(parser *p, uint8_t id, const char *key, const char *v
     case K_TOKEN_URL:
     case K_DEVICE_URL: {
         char *dst = id == K_TOKEN_URL ? a->token_url : a->device_url;
-        if (!oauth_url_ok(v) || copy_str(dst, BIFF_ACCOUNT_OAUTH_URL_MAX, v) != 0)
+        if (!biff_uci_oauth_url_ok(v) || copy_str(dst, BIFF_ACCOUNT_OAUTH_URL_MAX, v) != 0)
             ERR(p, "option %s: '%.64s' is not https://HOST[:PORT]/PATH (host up to %u bytes, URL up to %u)", key, v,
                 (unsigned)(BIFF_OAUTH_HOST_MAX - 1), (unsigned)(BIFF_ACCOUNT_OAUTH_URL_MAX - 1));
         break;
     }
     case K_CLIENT_ID:
         /* Sent in a form body: printable ASCII without spaces keeps it one word everywhere. */
-        if (!printable_word(v) || copy_str(a->client_id, sizeof a->client_id, v) != 0)
+        if (!biff_uci_word_ok(v) || copy_str(a->client_id, sizeof a->client_id, v) != 0)
             ERR(p, "option client_id: '%.40s' must be 1 to %u printable characters without spaces", v,
                 (unsigned)(sizeof a->client_id - 1));
         break;
     case K_CLIENT_SECRET:
-        if (!printable_word(v) || copy_str(a->client_secret, sizeof a->client_secret, v) != 0)
+        if (!biff_uci_word_ok(v) || copy_str(a->client_secret, sizeof a->client_secret, v) != 0)
             ERR(p, "option client_secret: must be 1 to %u printable characters without spaces",
                 (unsigned)(sizeof a->client_secret - 1));
         break;

@@ -27,6 +27,7 @@
 #include "lwip/timeouts.h"
 #include "mqtt_host.h"
 #include "netif/ethernet.h"
+#include "oauth_ui.h"
 #include "port.h"
 #include "provision.h"
 #include "report.h"
@@ -200,6 +201,10 @@ int main(void)
         acfg[i].interval_ms = cfg.interval_s * 1000u;
         acfg[i].enabled = 1;
     }
+#if BIFF_FEATURE_OAUTH
+    if (oauth_ui_setup(&agent, &cfg, acfg, &why) != 0) fail_stop("oauth2", why);
+    web_on_authorize(oauth_ui_authorize);
+#endif
     for (int k = 0; k < 16; k++) snprintf(csrf + 2 * k, 3, "%02x", biff_board_rand() & 0xFFu);
 
     int net_up = 0, checking = 0, was_busy = 0;
@@ -231,6 +236,9 @@ int main(void)
                     biff_board_time());
             }
             biff_agent_drive(&agent, acfg, sched, slots, &session, 1);
+#if BIFF_FEATURE_OAUTH
+            oauth_ui_start();
+#endif
             const char *mqtt_why = mqtt_host_start(&agent, &cfg, nport_trust());
             if (mqtt_why) say("mqtt: %s\n", mqtt_why);
             checking = 1;

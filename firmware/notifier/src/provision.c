@@ -1,5 +1,7 @@
 #include "provision.h"
 
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,15 +33,11 @@ static const char *keep(prov *p, size_t *used, const char *s)
     return d;
 }
 
-static int add_account(prov *p, char *url_text, char *secret, size_t *tail, const char **why)
+static int add_account(prov *p, char *url_text, size_t *tail, const char **why)
 {
     biff_url u; /* ~900 bytes of stack, only while provisioning, before anything else runs */
     if (p->n_acct == PROV_MAX_ACCOUNTS) {
         *why = "too many accounts";
-        return -1;
-    }
-    if (!secret) {
-        *why = "account without a secret";
         return -1;
     }
     biff_url_status us = biff_url_parse(url_text, &u);
@@ -60,7 +58,6 @@ static int add_account(prov *p, char *url_text, char *secret, size_t *tail, cons
     a->acct.host = keep(p, tail, u.host);
     a->acct.user = keep(p, tail, u.user);
     a->folder = u.proto == BIFF_URL_IMAP ? keep(p, tail, u.mailbox) : "INBOX";
-    a->acct.secret = secret; /* in place, in the line buffer */
     if (!a->acct.host || !a->acct.user || !a->folder) {
         *why = "provisioning text too long";
         return -1;
@@ -69,6 +66,161 @@ static int add_account(prov *p, char *url_text, char *secret, size_t *tail, cons
     a->acct.n_folders = 1;
     a->id = biff_sync_id(url_text, strlen(url_text));
     p->n_acct++;
+    return 0;
+}
+
+/* The words after an account's URL: SECRET [idle] for a password, [idle] for OAuth2. Which it
+ * is shows only in the lines after it, so they are read when the account is complete. */
+typedef struct {
+    char *w1, *w2, *w3;
+#if BIFF_FEATURE_OAUTH
+    const char *provider;
+#endif
+} pending_words;
+
+#if BIFF_FEATURE_OAUTH
+/* The OAuth2 lines (the router's UCI option names) and where their values go. */
+enum { K_AUTH, K_PROVIDER, K_URL, K_WORD, K_SCOPE };
+static const struct {
+    char name[15];
+    uint8_t kind, off; /* off: the field of biff_oauth_config */
+} oauth_keys[] = {
+    { "auth", K_AUTH, 0 },
+    { "oauth_provider", K_PROVIDER, 0 },
+    { "token_url", K_URL, offsetof(biff_oauth_config, token_url) },
+    { "device_url", K_URL, offsetof(biff_oauth_config, device_url) },
+    { "client_id", K_WORD, offsetof(biff_oauth_config, client_id) },
+    { "client_secret", K_WORD, offsetof(biff_oauth_config, client_secret) },
+    { "scope", K_SCOPE, offsetof(biff_oauth_config, scope) },
+};
+
+/* An OAuth2 line of the account above it: 0 taken, -1 bad (*why), 1 not an OAuth2 key. */
+static int oauth_line(prov *p, pending_words *pw, const char *key, char *v, int more, char *eol, const char **why)
+{
+    size_t k = 0;
+    while (k < sizeof oauth_keys / sizeof *oauth_keys && strcmp(key, oauth_keys[k].name) != 0) k++;
+    if (k == sizeof oauth_keys / sizeof *oauth_keys) return 1;
+    if (!p->n_acct) {
+        *why = "OAuth2 settings before any account line";
+        return -1;
+    }
+    prov_account *a = &p->acct[p->n_acct - 1];
+    const char **field = (const char **)((char *)&a->oauth + oauth_keys[k].off);
+    const char *bad = NULL;
+    switch (oauth_keys[k].kind) {
+    case K_AUTH:
+        if (!strcmp(v, "oauth2"))
+            a->oauth2 = 1;
+        else if (strcmp(v, "password") != 0)
+            bad = "not password or oauth2";
+        break;
+    case K_PROVIDER: {
+        biff_oauth_config probe = { 0 };
+        if (biff_oauth_preset(v, &probe) != 0) bad = "not google, microsoft or custom";
+        pw->provider = v;
+        break;
+    }
+    case K_URL:
+        if (!biff_uci_oauth_url_ok(v)) bad = "not https://HOST[:PORT]/PATH";
+        *field = v;
+        break;
+    case K_WORD:
+        if (!biff_uci_word_ok(v) || more) bad = "one word of printable characters";
+        *field = v;
+        break;
+    default: { /* scope: the rest of the line, its words joined by one space */
+        char *w = v;
+        for (char *q = v; q < eol; q++) {
+            char ch = *q && *q != '\t' ? *q : ' ';
+            if (ch != ' ' || w[-1] != ' ') *w++ = ch;
+        }
+        while (w[-1] == ' ') w--;
+        *w = 0;
+        *field = v;
+    }
+    }
+    if (!bad && k && !a->oauth2) bad = "needs 'auth oauth2' above it";
+    if (bad) {
+        /* "KEY: what is wrong", at the end of the text buffer: nothing there is used after a
+         * failure, and the lines (key among them) fill at most its first half */
+        char *msg = p->text + sizeof p->text - 64;
+        snprintf(msg, 64, "%s: %s", key, bad);
+        *why = msg;
+        return -1;
+    }
+    return 0;
+}
+
+static int oauth_finish(prov_account *a, const pending_words *pw, const char **why)
+{
+    biff_oauth_config *c = &a->oauth;
+    if (a->acct.auth != BIFF_CHECK_AUTH_AUTO && a->acct.auth != BIFF_CHECK_AUTH_XOAUTH2 &&
+        a->acct.auth != BIFF_CHECK_AUTH_OAUTHBEARER) {
+        *why = "auth oauth2: the URL's ;AUTH= cannot carry a token (XOAUTH2 or OAUTHBEARER can)";
+        return -1;
+    }
+    if (!pw->provider) {
+        *why = "auth oauth2: oauth_provider is missing (google, microsoft or custom)";
+        return -1;
+    }
+    if (!c->client_id) {
+        *why = "auth oauth2: client_id is missing (the provider issues it)";
+        return -1;
+    }
+    if (!strcmp(pw->provider, "custom")) {
+        if (!c->token_url || !c->device_url || !c->scope) {
+            *why = "oauth_provider custom: token_url, device_url and scope are all needed";
+            return -1;
+        }
+        return 0;
+    }
+    /* A preset's endpoints are its provider's: a URL given too is a mix-up, not an override. */
+    if (c->token_url || c->device_url) {
+        *why = "token_url and device_url come from the provider preset (use oauth_provider custom)";
+        return -1;
+    }
+    const char *scope = c->scope;
+    biff_oauth_preset(pw->provider, c);
+    if (scope) c->scope = scope;
+    return 0;
+}
+#endif
+
+/* The account above is complete: its words after the URL mean what its auth says. */
+static int finish_account(prov *p, pending_words *pw, const char **why)
+{
+    if (!p->n_acct) return 0;
+    prov_account *a = &p->acct[p->n_acct - 1];
+    char *idle = pw->w2;
+#if BIFF_FEATURE_OAUTH
+    if (a->oauth2) {
+        if (pw->w2 || (pw->w1 && strcmp(pw->w1, "idle") != 0)) {
+            *why = "account: an oauth2 account takes no secret (its tokens come from the device flow); "
+                   "the only word after its URL can be 'idle'";
+            return -1;
+        }
+        idle = pw->w1;
+        if (oauth_finish(a, pw, why) != 0) return -1;
+    } else
+#endif
+    {
+        if (!pw->w1) {
+            *why = "account without a secret";
+            return -1;
+        }
+        if (pw->w2 && strcmp(pw->w2, "idle") != 0) {
+            *why = "account: the only word after the secret can be 'idle'";
+            return -1;
+        }
+        a->acct.secret = pw->w1; /* in place, in the line buffer */
+    }
+    if (pw->w3) {
+        *why = "account: too many words";
+        return -1;
+    }
+    /* IMAP IDLE where the server offers it: new mail shows at once */
+    a->acct.idle = idle && a->acct.proto == BIFF_CHECK_IMAP;
+    memset(pw, 0, sizeof *pw);
     return 0;
 }
 
@@ -98,12 +250,17 @@ int prov_load(prov *p, const char *path, const char **why)
     size_t tail = sizeof p->text - (size_t)n - 1; /* bytes after the text still free ... */
     size_t used = 0;                              /* ... of which the copies took this much */
     char *line = p->text;
+    pending_words pw = { 0 };
     while (line && *line) {
         char *end = strchr(line, '\n');
         if (end) *end++ = 0;
         char *cr = strchr(line, '\r');
         if (cr) *cr = 0;
         char *s = line;
+#if BIFF_FEATURE_OAUTH
+        char *eol = line + strlen(line); /* scope takes the rest of the line */
+        int oauth;
+#endif
         char *key = next_token(&s);
         if (key && *key != '#') {
             char *a1 = next_token(&s);
@@ -144,14 +301,11 @@ int prov_load(prov *p, const char *path, const char **why)
                 }
                 p->web_name[p->n_web_names++] = a1;
             } else if (!strcmp(key, "account")) {
-                char *opt = next_token(&s);
-                if (opt && strcmp(opt, "idle") != 0) {
-                    *why = "account: the only word after the secret can be 'idle'";
-                    return -1;
-                }
-                if (add_account(p, a1, a2, &used, why) != 0) return -1;
-                /* IMAP IDLE where the server offers it: new mail shows at once */
-                p->acct[p->n_acct - 1].acct.idle = opt && p->acct[p->n_acct - 1].acct.proto == BIFF_CHECK_IMAP;
+                if (finish_account(p, &pw, why) != 0) return -1;
+                pw.w1 = a2;
+                pw.w2 = next_token(&s);
+                pw.w3 = next_token(&s);
+                if (add_account(p, a1, &used, why) != 0) return -1;
                 if (used > tail) {
                     *why = "provisioning text too long";
                     return -1;
@@ -162,6 +316,10 @@ int prov_load(prov *p, const char *path, const char **why)
                     return -1;
                 }
                 if (prov_mqtt_directive(&p->mqtt, key + 5, a1, why) != 0) return -1;
+#if BIFF_FEATURE_OAUTH
+            } else if ((oauth = oauth_line(p, &pw, key, a1, a2 != NULL, eol, why)) <= 0) {
+                if (oauth < 0) return -1; /* else an OAuth2 line, taken */
+#endif
             } else {
                 *why = "unknown directive";
                 return -1;
@@ -169,6 +327,7 @@ int prov_load(prov *p, const char *path, const char **why)
         }
         line = end;
     }
+    if (finish_account(p, &pw, why) != 0) return -1;
     if (p->n_acct == 0) {
         *why = "no account";
         return -1;

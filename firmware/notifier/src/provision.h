@@ -15,7 +15,22 @@
  *   mqtt_url mqtts://broker.lan      the Home Assistant broker, and its other mqtt_ lines
  *                                    (prov_mqtt.h)
  *
- * Secrets stay in the provisioning buffer and are only ever handed to the protocol engines.
+ * OAuth2 (RFC 8628 device grant; BIFF_FEATURE_OAUTH): the lines after an account line that
+ * carry the router's UCI option names make it an OAuth2 account, which takes no secret (its
+ * tokens come from the device flow; the refresh token is kept in flash):
+ *
+ *   account imaps://user@outlook.office365.com/INBOX [idle]
+ *   auth oauth2                      password (the default) or oauth2
+ *   oauth_provider microsoft         google, microsoft (endpoints and scope filled in) or custom
+ *   client_id 0123-abcd              issued by the provider
+ *   client_secret ...                optional: a confidential client
+ *   token_url https://host[:port]/path    custom only, as device_url
+ *   device_url https://host[:port]/path
+ *   scope mail offline_access        the rest of the line; custom: needed; a preset: replaces
+ *                                    the preset's scope
+ *
+ * Secrets stay in the provisioning buffer and are only ever handed to the protocol engines
+ * (and the client secret to the token endpoint).
  */
 #ifndef NOTIFIER_PROVISION_H
 #define NOTIFIER_PROVISION_H
@@ -24,6 +39,12 @@
 #include <stdint.h>
 
 #include "biff/check.h"
+#ifndef BIFF_FEATURE_OAUTH
+#define BIFF_FEATURE_OAUTH 1 /* the OAuth2 device grant (until the board settings header sets it) */
+#endif
+#if BIFF_FEATURE_OAUTH
+#include "biff/oauth.h"
+#endif
 #include "prov_mqtt.h"
 
 #ifndef BIFF_NOTIFIER_MAX_ACCOUNTS /* the MCU boards' settings name it; the host's unit test takes this */
@@ -38,6 +59,10 @@ typedef struct {
     biff_check_account acct; /* points into prov.text */
     const char *folder;      /* IMAP folder (one per account on the MCU) */
     uint32_t id;             /* biff_sync_id of the URL (no secret in it) */
+#if BIFF_FEATURE_OAUTH
+    uint8_t oauth2;          /* auth oauth2: tokens from the device flow, acct.secret NULL */
+    biff_oauth_config oauth; /* strings in prov.text or a preset's; complete when oauth2 */
+#endif
 } prov_account;
 
 typedef struct {

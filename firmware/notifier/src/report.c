@@ -7,6 +7,7 @@
 #include "board.h"
 #include "board_net.h"
 #include "mqtt_host.h"
+#include "oauth_ui.h"
 
 static const prov *cfg;
 static const biff_status_account *model;
@@ -107,6 +108,9 @@ static void checked(const biff_agent_event *ev)
 void report_event(void *ctx, const biff_agent_event *ev)
 {
     (void)ctx;
+#if BIFF_FEATURE_OAUTH
+    if (oauth_ui_event(ev, model)) return;
+#endif
     if (ev->kind == BIFF_AGENT_EV_NEW_MAIL)
         say("NEW %s %lu\n", report_label(ev->account), (unsigned long)ev->count);
     else if (ev->kind == BIFF_AGENT_EV_PROBLEM && ev->text[0])

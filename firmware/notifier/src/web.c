@@ -1,6 +1,7 @@
 #include "web.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "biff/webguard.h"
@@ -18,8 +19,8 @@ static const char *token;
 static char json[JSON_MAX];
 static unsigned char json_busy; /* httpd reads json[] until it closes the file */
 
-static void *post_conn; /* the one POST /ack being received */
-static char post_body[48];
+static void *post_conn; /* the one POST being received */
+static char post_body[64];
 static size_t post_len;
 
 #define RESPONSE(status, body)                                                                                         \
@@ -36,6 +37,17 @@ static const char r_cross_site[] = "HTTP/1.0 403 Forbidden\r\nContent-Length: 0\
  * asking for them by name only gets the text, nothing is acknowledged. */
 #define URI_ACKED   "/.acked"
 #define URI_REFUSED "/.refused"
+#if BIFF_FEATURE_OAUTH
+#define URI_AUTHORIZING "/.authorizing"
+static const char r_authorizing[] = RESPONSE("200 OK", "{\"authorizing\":true}");
+static web_authorize_fn authorizer;
+static unsigned char post_authorize; /* the POST being received is /authorize */
+
+void web_on_authorize(web_authorize_fn fn)
+{
+    authorizer = fn;
+}
+#endif
 
 static int serve(struct fs_file *f, const void *data, size_t len)
 {
@@ -148,6 +160,9 @@ int fs_open_custom(struct fs_file *file, const char *name)
     if (!strcmp(name, "/status.json")) return serve_json(file);
     if (!strcmp(name, URI_ACKED)) return serve(file, r_acked, sizeof r_acked - 1);
     if (!strcmp(name, URI_REFUSED)) return serve(file, r_refused, sizeof r_refused - 1);
+#if BIFF_FEATURE_OAUTH
+    if (!strcmp(name, URI_AUTHORIZING)) return serve(file, r_authorizing, sizeof r_authorizing - 1);
+#endif
     if (!strcmp(name, "/404.html")) return serve(file, r_404, sizeof r_404 - 1);
     return 0;
 }
@@ -163,7 +178,11 @@ err_t httpd_post_begin(void *connection, const char *uri, const char *http_reque
     (void)http_request;
     (void)http_request_len;
     (void)post_auto_wnd;
-    if (strcmp(uri, "/ack") != 0) {
+    int authorize = 0;
+#if BIFF_FEATURE_OAUTH
+    authorize = authorizer && !strcmp(uri, "/authorize");
+#endif
+    if (!authorize && strcmp(uri, "/ack") != 0) {
         snprintf(response_uri, response_uri_len, "/404.html");
         return ERR_VAL;
     }
@@ -173,6 +192,9 @@ err_t httpd_post_begin(void *connection, const char *uri, const char *http_reque
     }
     post_conn = connection;
     post_len = 0;
+#if BIFF_FEATURE_OAUTH
+    post_authorize = (unsigned char)authorize; /* of the one POST taken, not of one refused meanwhile */
+#endif
     return ERR_OK;
 }
 
@@ -186,8 +208,17 @@ err_t httpd_post_receive_data(void *connection, struct pbuf *p)
 }
 
 /* Same time for every wrong token of the right length. */
-static int token_ok(const char *body)
+static int token_ok(char *body)
 {
+#if BIFF_FEATURE_OAUTH
+    /* /authorize: "csrf=TOKEN&account=N"; the token is judged up to the '&' */
+    char *amp = strchr(body, '&');
+    if (post_authorize != (amp != NULL)) return 0;
+    if (amp) {
+        if (strncmp(amp + 1, "account=", 8) != 0 || amp[9] < '0' || amp[9] > '9') return 0;
+        *amp = 0;
+    }
+#endif
     size_t n = strlen(token);
     if (strncmp(body, "csrf=", 5) != 0 || strlen(body + 5) != n) return 0;
     unsigned char diff = 0;
@@ -198,13 +229,24 @@ static int token_ok(const char *body)
 void httpd_post_finished(void *connection, char *response_uri, u16_t response_uri_len)
 {
     int ok = 0;
+    const char *answer = URI_ACKED;
     if (connection == post_conn) {
         post_body[post_len] = 0;
         ok = token_ok(post_body);
         post_conn = NULL;
     }
+#if BIFF_FEATURE_OAUTH
+    if (ok && post_authorize) {
+        unsigned long account = strtoul(post_body + strlen(post_body) + 9, NULL, 10);
+        ok = authorizer((unsigned)(account > 0xFFFFu ? 0xFFFFu : account)) == 0;
+        answer = URI_AUTHORIZING;
+    } else if (ok) {
+        acker();
+    }
+#else
     if (ok) acker();
-    snprintf(response_uri, response_uri_len, "%s", ok ? URI_ACKED : URI_REFUSED);
+#endif
+    snprintf(response_uri, response_uri_len, "%s", ok ? answer : URI_REFUSED);
 }
 
 void web_start(web_render_fn render, web_ack_fn ack, const char *csrf, const char *const *names, size_t n_names)

@@ -96,6 +96,88 @@ static void idle_is_an_imap_option(void **state)
     assert_string_equal(why, "account: the only word after the secret can be 'idle'");
 }
 
+#define OAUTH_ACCT "ca /ca.pem\naccount imaps://u@h/INBOX idle\nauth oauth2\n"
+#define CUSTOM                                                                                                         \
+    "oauth_provider custom\nclient_id dev-1\ntoken_url https://as.example:8443/token\n"                                \
+    "device_url https://as.example:8443/device\n"
+
+static void oauth_custom_account(void **state)
+{
+    (void)state;
+    const char *why;
+    assert_int_equal(load(OAUTH_ACCT CUSTOM "client_secret cs-1\nscope  mail\t offline_access \n", &why), 0);
+    const prov_account *a = &P.acct[0];
+    assert_true(a->oauth2);
+    assert_null(a->acct.secret); /* no password: the tokens come from the device flow */
+    assert_true(a->acct.idle);
+    assert_string_equal(a->oauth.token_url, "https://as.example:8443/token");
+    assert_string_equal(a->oauth.device_url, "https://as.example:8443/device");
+    assert_string_equal(a->oauth.client_id, "dev-1");
+    assert_string_equal(a->oauth.client_secret, "cs-1");
+    assert_string_equal(a->oauth.scope, "mail offline_access");
+    /* a public client; a password account after it is unchanged */
+    assert_int_equal(load(OAUTH_ACCT CUSTOM "scope mail\naccount pop3s://u@h pw\n", &why), 0);
+    assert_null(P.acct[0].oauth.client_secret);
+    assert_false(P.acct[1].oauth2);
+    assert_string_equal(P.acct[1].acct.secret, "pw");
+}
+
+static void oauth_presets(void **state)
+{
+    (void)state;
+    const char *why;
+    assert_int_equal(load(OAUTH_ACCT "oauth_provider microsoft\nclient_id abc\n", &why), 0);
+    assert_string_equal(P.acct[0].oauth.token_url, "https://login.microsoftonline.com/common/oauth2/v2.0/token");
+    assert_non_null(strstr(P.acct[0].oauth.scope, "IMAP.AccessAsUser.All"));
+    assert_int_equal(load(OAUTH_ACCT "oauth_provider google\nclient_id abc\nscope https://mail.google.com/ x\n", &why),
+                     0);
+    assert_string_equal(P.acct[0].oauth.device_url, "https://oauth2.googleapis.com/device/code");
+    assert_string_equal(P.acct[0].oauth.scope, "https://mail.google.com/ x");
+    assert_int_equal(load("ca /ca.pem\naccount imaps://u;AUTH=XOAUTH2@h/INBOX\nauth oauth2\n"
+                          "oauth_provider google\nclient_id abc\n",
+                          &why),
+                     0);
+    assert_int_equal(P.acct[0].acct.auth, BIFF_CHECK_AUTH_XOAUTH2);
+    assert_false(P.acct[0].acct.idle);
+}
+
+static void oauth_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        { OAUTH_ACCT "oauth_provider yahoo\n", "oauth_provider: not google, microsoft or custom" },
+        { OAUTH_ACCT "client_id abc\n", "auth oauth2: oauth_provider is missing (google, microsoft or custom)" },
+        { OAUTH_ACCT "oauth_provider google\n", "auth oauth2: client_id is missing (the provider issues it)" },
+        { OAUTH_ACCT "oauth_provider custom\nclient_id a\ntoken_url https://h/t\nscope m\n",
+          "oauth_provider custom: token_url, device_url and scope are all needed" },
+        { OAUTH_ACCT CUSTOM, "oauth_provider custom: token_url, device_url and scope are all needed" },
+        { OAUTH_ACCT "oauth_provider google\nclient_id a\ntoken_url https://h/t\n",
+          "token_url and device_url come from the provider preset (use oauth_provider custom)" },
+        { OAUTH_ACCT "token_url http://h/t\n", "token_url: not https://HOST[:PORT]/PATH" },
+        { OAUTH_ACCT "device_url https://h:99999/d\n", "device_url: not https://HOST[:PORT]/PATH" },
+        { OAUTH_ACCT "device_url https://h\n", "device_url: not https://HOST[:PORT]/PATH" },
+        { OAUTH_ACCT "client_id a b\n", "client_id: one word of printable characters" },
+        { OAUTH_ACCT "client_secret a\x01\n", "client_secret: one word of printable characters" },
+        { OAUTH_ACCT "auth kerberos\n", "auth: not password or oauth2" },
+        { "ca /ca.pem\nclient_id a\n", "OAuth2 settings before any account line" },
+        { "ca /ca.pem\naccount imaps://u@h/INBOX pw\nclient_id a\n", "client_id: needs 'auth oauth2' above it" },
+        { "ca /ca.pem\naccount imaps://u@h/INBOX pw\nauth oauth2\noauth_provider google\nclient_id a\n",
+          "account: an oauth2 account takes no secret (its tokens come from the device flow); "
+          "the only word after its URL can be 'idle'" },
+        { "ca /ca.pem\naccount imaps://u;AUTH=PLAIN@h/INBOX\nauth oauth2\noauth_provider google\nclient_id a\n",
+          "auth oauth2: the URL's ;AUTH= cannot carry a token (XOAUTH2 or OAUTHBEARER can)" },
+        { "ca /ca.pem\naccount imaps://u@h/INBOX\n", "account without a secret" },
+        { "ca /ca.pem\naccount imaps://u@h/INBOX pw idle x\n", "account: too many words" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *why;
+        assert_int_equal(load(bad[i].text, &why), -1);
+        assert_string_equal(why, bad[i].why);
+    }
+}
+
 static void mqtt_broker_fields(void **state)
 {
     (void)state;
@@ -164,9 +246,9 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(interval_is_bounded),
-        cmocka_unit_test(idle_is_an_imap_option),
-        cmocka_unit_test(mqtt_broker_fields),
+        cmocka_unit_test(interval_is_bounded),  cmocka_unit_test(idle_is_an_imap_option),
+        cmocka_unit_test(oauth_custom_account), cmocka_unit_test(oauth_presets),
+        cmocka_unit_test(oauth_errors),         cmocka_unit_test(mqtt_broker_fields),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

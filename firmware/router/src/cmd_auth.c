@@ -16,6 +16,7 @@
 #include "biff/agent.h"
 #include "biff/uci.h"
 #include "log.h"
+#include "run_accounts.h"
 #include "run_config.h"
 #include "run_oauth.h"
 #include "run_port.h"
@@ -32,6 +33,8 @@ static biff_agent agent;
 static biff_agent_mailbox mailbox[1];
 static biff_status_account model[1];
 static biff_agent_account_cfg acfg[1];
+static run_account_rt rt[1];
+static uint32_t ids[1];
 static biff_poller_account sched[1];
 static biff_poller_slot slots[1];
 static biff_agent_session session[1];
@@ -103,7 +106,6 @@ int cmd_auth(int argc, char **argv)
     log_setup(0, LOG_LVL_INFO);
     size_t slen = 0;
     if (run_config_load(path, &cfg, accts, MAX_ACCOUNTS, leds, 16, secrets, sizeof secrets, &slen) != 0) return 1;
-    explicit_bzero(secrets, slen); /* a new authorization needs nothing from it */
     size_t i = 0;
     while (i < cfg.n_accounts && strcmp(accts[i].name, name) != 0) i++;
     if (i == cfg.n_accounts) {
@@ -121,29 +123,19 @@ int cmd_auth(int argc, char **argv)
     run_port_init(&port);
     trust_load(cfg.globals.ca, one, 1);
     run_oauth_init(cfg.globals.secrets, one, 0);
-    acfg[0] = (biff_agent_account_cfg){
-        .check = { .proto = a->url.proto == BIFF_URL_IMAP ? BIFF_CHECK_IMAP : BIFF_CHECK_POP3,
-                   .security = a->security,
-                   .n_folders = a->url.proto == BIFF_URL_IMAP ? a->n_folders : 0,
-                   .host = a->url.host,
-                   .port = a->url.port,
-                   .user = a->url.user,
-                   .secret = "",
-                   .folders = NULL },
-        .pin = a->has_pin ? a->pin : NULL,
-        .interval_ms = 3600u * 1000u,
-    };
-    const char *folders[BIFF_ACCOUNT_MAX_FOLDERS];
-    for (unsigned f = 0; f < a->n_folders; f++) folders[f] = a->folders[f];
-    acfg[0].check.folders = folders;
-    if (biff_check_auth_from_name(a->url.auth, &acfg[0].check.auth) != 0) {
-        fprintf(stderr, "tinybiff auth: account '%s': unknown ;AUTH= mechanism in the URL\n", name);
-        return 2;
-    }
+    /* The daemon's way of turning the account into what the agent runs, for this one account. */
+    static biff_uci_config one_cfg;
+    one_cfg = cfg;
+    one_cfg.n_accounts = 1;
+    size_t need;
+    run_accounts_cfg(&one_cfg, one, secrets, slen, rt, acfg, ids, &need);
+    explicit_bzero(secrets, slen); /* rt holds what it needs */
     biff_agent_init(&agent, &port, NULL, mailbox, model, 1, 0);
-    biff_agent_account(&agent, 0, a->url.proto == BIFF_URL_IMAP ? BIFF_AGENT_IMAP : BIFF_AGENT_POP3, 1, a->name,
-                       folders, a->n_folders);
-    if (run_oauth_account(&agent, 0, a, &acfg[0], "") != 0) return 1;
+    run_accounts_register(&agent, &one_cfg, one, rt, ids, acfg, model);
+    if (!acfg[0].oauth) {
+        fprintf(stderr, "tinybiff auth: account '%s': %s\n", name, model[0].detail);
+        return 1;
+    }
     biff_agent_drive(&agent, acfg, sched, slots, session, 1);
     biff_agent_authorize(&agent, 0);
     while (result < 0) {
@@ -157,6 +149,7 @@ int cmd_auth(int argc, char **argv)
     }
     biff_agent_stop(&agent);
     run_oauth_clear();
+    explicit_bzero(rt, sizeof rt);
     trust_free();
     return result;
 }

@@ -331,9 +331,9 @@ typedef struct {
  * per OAuth2 account; fields are private but for o, which the host may read from the loop.
  */
 typedef struct biff_agent_oauth_s {
-    biff_oauth o;           /* the lifecycle: state, code, tokens */
-    biff_status_auth view;  /* what the model shows (model[i].auth points here) */
-    _Atomic uint8_t wanted; /* biff_agent_authorize() asked for a new flow */
+    biff_oauth o;            /* the lifecycle: state, code, tokens */
+    biff_status_auth view;   /* what the model shows (model[i].auth points here) */
+    _Atomic uint32_t wanted; /* biff_agent_authorize() asked for a new flow (a word: RV32 has no byte swap) */
     uint8_t shown_state, shown_why;
     uint16_t saved_gen; /* the refresh token's generation last kept */
 } biff_agent_oauth;
@@ -350,6 +350,13 @@ typedef struct biff_agent_account_cfg_s {
                                   then the access token of the moment; NULL: password */
 } biff_agent_account_cfg;
 
+/* The largest token response a session takes: by default what the check's own buffers hold
+ * (the exchange shares their memory); hosted builds set 6 KB in CMakeLists.txt for Microsoft's
+ * replies (an access token of up to 2.5 KB and a refresh token of up to 2 KB). */
+#ifndef BIFF_AGENT_TOKEN_BODY_MAX
+#define BIFF_AGENT_TOKEN_BODY_MAX (BIFF_CHECK_LINE_MAX + BIFF_CHECK_OUT_MAX + BIFF_CHECK_RX_MAX)
+#endif
+
 /* A token exchange (OAuth2) in a session: it uses the memory of the check, which is idle then. */
 typedef struct {
     biff_http_resp resp;
@@ -357,7 +364,7 @@ typedef struct {
     size_t len, off;
     char host[BIFF_OAUTH_HOST_MAX];
     uint16_t port;
-    uint8_t body[BIFF_CHECK_LINE_MAX + BIFF_CHECK_OUT_MAX]; /* the token response */
+    uint8_t body[BIFF_AGENT_TOKEN_BODY_MAX]; /* the token response */
 } biff_agent_exchange;
 
 /* One connection at a time per session; caller-allocated (about 5 KB + mbedTLS's share). */
