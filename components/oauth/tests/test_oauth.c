@@ -373,7 +373,7 @@ static void test_config(void **state)
     assert_false(biff_oauth_url_ok("https://auth.test/t\x7f"));
     assert_false(biff_oauth_url_ok("HTTPS://auth.test/t"));
     assert_false(biff_oauth_url_ok(NULL));
-    char host[BIFF_OAUTH_HOST_MAX + 10] = "https://";
+    char host[BIFF_OAUTH_HOST_MAX + 16] = "https://";
     memset(host + 8, 'h', BIFF_OAUTH_HOST_MAX - 1);
     strcpy(host + 8 + BIFF_OAUTH_HOST_MAX - 1, "/t");
     assert_true(biff_oauth_url_ok(host));
