@@ -14,11 +14,12 @@ holds each POP3 session until the IMAP check of its round is on record). What ea
 exercises:
 - agent alone: every step, in-process.
 - daemon: every step; the acknowledge is the page's POST /ack, taken by the running daemon while
-  its POP3 session waits for the end of the listing, after it has read all six lines (the proxy
-  waits until the daemon's socket holds no unread byte); the numbers are read once the daemon
-  has closed that session. The mutant that drops the rebase of a listing under way
-  (agent-ack-during-listing-not-rebased) fails the agent-alone side only: the daemon still shows
-  (6, 0) with it, for a reason not found yet. The checks are started by a reload
+  its POP3 session waits for the end of the listing (the proxy has passed six lines and the
+  daemon's socket holds no unread byte); the numbers are read once the daemon has closed that
+  session. How many of those lines the agent has taken when the acknowledge is carried out is
+  not pinned: a trace showed the acknowledge before the first of them, so the mutant that drops
+  the rebase of a listing under way (agent-ack-during-listing-not-rebased) fails the agent-alone
+  side only. Why the read lines reach the agent only after it is not found yet. The checks are started by a reload
   (SIGHUP), except for the last step: a reload starts the page from the sync state, which does
   not keep the last POP3 listing, so an acknowledge before the first POP3 check after a reload
   (or a restart) covers no POP3 mail. The last step's POP3 check comes on its own 2 s schedule.
