@@ -85,15 +85,23 @@ static void end(biff_agent *ag, biff_agent_session *s, biff_error_class err, con
     size_t i = s->acct;
     uint64_t t = now(ag);
     lock(ag, 1);
-    biff_agent_check_done(ag, i, err, detail);
-    checked(ag, s, err, detail);
-    if (ag->poller.slot[i].state == BIFF_ACCT_IDLING) {
-        /* The idle session died: checked again shortly; if the server is gone, that backs off. */
+    if (s->yielding) {
+        /* It made room for another account (make_room): no check ended, nothing is recorded
+         * or counted. Due at once, after the more overdue account, it goes back to IDLE. */
         biff_poller_idle_lost(&ag->poller, i, t);
-        idle_event(ag, i, 0, NULL);
+        biff_poller_trigger(&ag->poller, i, t);
+        idle_event(ag, i, 3, NULL);
     } else {
-        biff_poller_done(&ag->poller, i, t, err, idling);
-        if (!ag->cfg[i].enabled && !idling) ag->poller.slot[i].state = BIFF_ACCT_DISABLED; /* once */
+        biff_agent_check_done(ag, i, err, detail);
+        checked(ag, s, err, detail);
+        if (ag->poller.slot[i].state == BIFF_ACCT_IDLING) {
+            /* The idle session died: checked again shortly; if the server is gone, that backs off. */
+            biff_poller_idle_lost(&ag->poller, i, t);
+            idle_event(ag, i, 0, NULL);
+        } else {
+            biff_poller_done(&ag->poller, i, t, err, idling);
+            if (!ag->cfg[i].enabled && !idling) ag->poller.slot[i].state = BIFF_ACCT_DISABLED; /* once */
+        }
     }
     set_next_check(ag, i);
     lock(ag, 0);
@@ -219,15 +227,50 @@ static int results(biff_agent *ag, biff_agent_session *s, int final)
     return 1;
 }
 
-static void start(biff_agent *ag, size_t i)
+static biff_agent_session *free_session(biff_agent *ag)
 {
-    biff_agent_session *s = NULL;
-    for (unsigned k = 0; k < ag->n_sessions && !s; k++)
-        if (ag->session[k].state == S_FREE) s = &ag->session[k];
-    if (!s) { /* cannot happen: the poller runs at most n_sessions; never drop an account */
-        biff_poller_done(&ag->poller, i, now(ag), BIFF_ERR_NETWORK, 0);
-        return;
+    for (unsigned k = 0; k < ag->n_sessions; k++)
+        if (ag->session[k].state == S_FREE) return &ag->session[k];
+    return NULL;
+}
+
+/* A session that only waits in a confirmed IDLE: not checking, not renewing, not yielding. */
+static biff_agent_session *idle_only(biff_agent *ag)
+{
+    for (unsigned k = 0; k < ag->n_sessions; k++) {
+        biff_agent_session *s = &ag->session[k];
+        if (s->state == S_CHECK && s->idling && !s->renewing && !s->yielding && biff_check_idling(&s->check) &&
+            ag->poller.slot[s->acct].state == BIFF_ACCT_IDLING)
+            return s;
     }
+    return NULL;
+}
+
+/*
+ * Account i is due and no session is free (the poller does not count IDLE sessions, as they
+ * hold no check): i waits, still due, and a session that only idles makes room. It ends IDLE
+ * as the engine does (DONE, LOGOUT); end() gives its account back to the poller, due at once.
+ * One session (the notifier) would otherwise never check its other accounts again.
+ */
+static int yielding(const biff_agent *ag)
+{
+    for (unsigned k = 0; k < ag->n_sessions; k++)
+        if (ag->session[k].yielding) return 1;
+    return 0;
+}
+
+static void make_room(biff_agent *ag, size_t i, uint64_t t)
+{
+    biff_poller_defer(&ag->poller, i);
+    biff_agent_session *s = yielding(ag) ? NULL : idle_only(ag);
+    if (!s) return; /* room is being made, or every session checks: one ends soon */
+    s->yielding = 1;
+    s->deadline = t + ag->check_timeout_ms;
+    s->last = biff_check_logout(&s->check);
+}
+
+static void start(biff_agent *ag, size_t i, biff_agent_session *s)
+{
     memset(s, 0, sizeof *s);
     s->acct = i;
     s->agent = ag;
@@ -410,21 +453,26 @@ uint64_t biff_agent_step(biff_agent *ag)
     lock(ag, 0);
     uint64_t t = now(ag), oauth_wake = ag->oauth ? ag->oauth->tick(ag, t) : UINT64_MAX;
     size_t i;
-    while (biff_poller_next(&ag->poller, t, &i)) {
-        biff_agent_session *open = NULL;
+    int waiting = 0; /* a due account waits for a session */
+    while (!waiting && biff_poller_next(&ag->poller, t, &i)) {
+        biff_agent_session *open = NULL, *s;
         for (unsigned k = 0; k < ag->n_sessions; k++)
             if (ag->session[k].state != S_FREE && ag->session[k].acct == i && ag->session[k].idling)
                 open = &ag->session[k];
-        if (open) { /* renewal of an idle session: check again on it */
+        if (open && !open->yielding) { /* renewal of an idle session: check again on it */
             open->renewing = 1;
             open->last = biff_check_recheck(&open->check);
             open->deadline = t + ag->check_timeout_ms;
             run(ag, open);
+        } else if (!open && (s = free_session(ag)) != NULL) {
+            start(ag, i, s);
         } else {
-            start(ag, i);
+            make_room(ag, i, t);
+            waiting = 1;
         }
     }
     uint64_t wake = biff_poller_next_deadline(&ag->poller);
+    if (waiting && wake <= t) wake = UINT64_MAX; /* not before a session is free: its link or deadline */
     if (oauth_wake < wake) wake = oauth_wake;
     for (unsigned k = 0; k < ag->n_sessions; k++) {
         biff_agent_session *s = &ag->session[k];
@@ -433,6 +481,8 @@ uint64_t biff_agent_step(biff_agent *ag)
         if (s->state != S_FREE && now(ag) >= s->deadline) timed_out(ag, s);
         if (s->state != S_FREE && s->deadline < wake) wake = s->deadline;
     }
+    if (waiting && (free_session(ag) || (!yielding(ag) && idle_only(ag))))
+        wake = t; /* room now, or a session to make it */
     return wake;
 }
 

@@ -125,6 +125,15 @@ biff_poller_status biff_poller_idle_lost(biff_poller *p, size_t idx, uint64_t no
     return BIFF_POLLER_OK;
 }
 
+biff_poller_status biff_poller_defer(biff_poller *p, size_t idx)
+{
+    if (idx >= p->n) return BIFF_POLLER_E_ARG;
+    if (p->slot[idx].state != BIFF_ACCT_CHECKING) return BIFF_POLLER_E_STATE;
+    p->slot[idx].state = BIFF_ACCT_WAITING; /* next_due_ms unchanged: still the most overdue */
+    p->running--;
+    return BIFF_POLLER_OK;
+}
+
 biff_poller_status biff_poller_trigger(biff_poller *p, size_t idx, uint64_t now_ms)
 {
     if (idx >= p->n) return BIFF_POLLER_E_ARG;

@@ -40,6 +40,29 @@ static void parallel_limit_and_fair_order(void **state)
     assert_int_equal(biff_poller_done(&p, first, 5000, BIFF_ERR_NONE, 0), BIFF_POLLER_E_STATE);
 }
 
+/* A check the driver could not start stays due, first in line, and nothing is counted. */
+static void defer_keeps_due_uncounted(void **state)
+{
+    (void)state;
+    biff_poller_account a[2] = { { MIN, 0, 1 }, { MIN, 0, 1 } };
+    biff_poller_slot s[2];
+    biff_poller p;
+    biff_poller_init(&p, a, s, 2, 1, 5, 0);
+    s[0].next_due_ms = 100, s[1].next_due_ms = 200;
+    size_t idx;
+    assert_true(biff_poller_next(&p, 5000, &idx));
+    assert_int_equal(idx, 0);
+    assert_int_equal(biff_poller_defer(&p, idx), BIFF_POLLER_OK);
+    assert_int_equal(biff_poller_defer(&p, idx), BIFF_POLLER_E_STATE); /* not checking any more */
+    assert_int_equal(p.running, 0);
+    assert_int_equal(s[0].state, BIFF_ACCT_WAITING);
+    assert_int_equal(s[0].next_due_ms, 100);
+    assert_int_equal(s[0].failures, 0);
+    assert_int_equal(s[0].last_check_ms, 0);
+    assert_true(biff_poller_next(&p, 5000, &idx));
+    assert_int_equal(idx, 0); /* still the most overdue */
+}
+
 /* One check at a time: of the accounts due, the one due longest goes first, then the next. */
 static void longest_overdue_first(void **state)
 {
@@ -168,6 +191,7 @@ int main(void)
         cmocka_unit_test(all_due_at_start_within_a_second),
         cmocka_unit_test(parallel_limit_and_fair_order),
         cmocka_unit_test(longest_overdue_first),
+        cmocka_unit_test(defer_keeps_due_uncounted),
         cmocka_unit_test(interval_with_jitter),
         cmocka_unit_test(backoff_doubles_to_cap_and_resets),
         cmocka_unit_test(idle_renew_change_and_loss),

@@ -121,6 +121,8 @@ void report_event(void *ctx, const biff_agent_event *ev)
         checked(ev);
     else if (ev->kind == BIFF_AGENT_EV_IDLE && ev->count == 1)
         say("idle %s on %s\n", report_label(ev->account), ev->text);
+    else if (ev->kind == BIFF_AGENT_EV_IDLE && ev->count == 3)
+        say("idle %s paused: another account's turn\n", report_label(ev->account));
     else if (ev->kind == BIFF_AGENT_EV_IDLE) {
         say("idle %s %s: polling\n", report_label(ev->account), ev->count ? "not offered" : "session lost");
     } else if (ev->kind == BIFF_AGENT_EV_BROKER) {

@@ -17,6 +17,8 @@ void run_events_log(const char *name, const biff_agent_event *ev)
     case BIFF_AGENT_EV_IDLE:
         if (ev->count == 1)
             log_msg(LOG_LVL_INFO, "account %s: idling on %s", name, ev->text);
+        else if (ev->count == 3)
+            log_msg(LOG_LVL_INFO, "account %s: IDLE paused for another account's check", name);
         else if (ev->count == 0)
             log_msg(LOG_LVL_INFO, "account %s: idle session lost; polling until IDLE works again", name);
         else

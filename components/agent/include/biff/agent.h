@@ -81,7 +81,9 @@ typedef enum {
     BIFF_AGENT_EV_ACKNOWLEDGED,  /* new mail was acknowledged */
     BIFF_AGENT_EV_IDLE,          /* IMAP IDLE: count 1 = the account idles (text: the folder),
                                     0 = the session was lost (polling until IDLE works again),
-                                    2 = the server confirmed no IDLE (polled from now on) */
+                                    2 = the server confirmed no IDLE (polled from now on),
+                                    3 = IDLE ended to free the only session for another
+                                    account's check; it idles again right after */
     BIFF_AGENT_EV_STARTED,       /* the step function starts a check of the account */
     BIFF_AGENT_EV_CHECKED,       /* the step function finished a check (also each one in IDLE):
                                     count is its biff_error_class, text its detail, check and tls
@@ -371,6 +373,7 @@ typedef struct {
 typedef struct biff_agent_session_s {
     uint8_t state; /* private */
     uint8_t tls_up, starttls, want_write, idling, renewing;
+    uint8_t yielding; /* ends its IDLE to free the session for another account (one session) */
     size_t acct;
     void *agent; /* the biff_agent it belongs to */
     uint64_t deadline;

@@ -89,6 +89,12 @@ biff_poller_status biff_poller_changed(biff_poller *p, size_t idx, uint64_t now_
  */
 biff_poller_status biff_poller_idle_lost(biff_poller *p, size_t idx, uint64_t now_ms);
 
+/**
+ * The driver could not start the check poller_next just gave it (no session free yet): idx
+ * is WAITING again and stays due, nothing is counted. The driver makes room and asks again.
+ */
+biff_poller_status biff_poller_defer(biff_poller *p, size_t idx);
+
 /** Check idx as soon as a slot is free (a "check now" button, SIGHUP). */
 biff_poller_status biff_poller_trigger(biff_poller *p, size_t idx, uint64_t now_ms);
 
