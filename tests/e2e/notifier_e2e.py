@@ -36,6 +36,9 @@ test command short: steps 7-10 test the application, which is the same source on
    answering an hour before the fixture's certificates were made: the clock starts at the
    floor kept in flash (the newest notBefore of the chains verified before, as openssl reads
    it), the forged answer is refused, and both checks succeed without any time source.
+   Then a boot with an IMAPS account in IDLE (a delivery lights the LED within 2 s; a lost
+   session falls back to polling), and a boot where that IDLE account shares the one session
+   with a POP3S account polled every 5 s: each POP3S check pauses IDLE cleanly, IDLE resumes.
 10. A sixth boot checks a hand-written POP3S server (tests/hostile) that holds one UIDL
    listing open until the test has acknowledged through /ack: the check that finishes after
    the acknowledge reports 0 new and announces nothing; mail listed later is new again.
@@ -773,6 +776,7 @@ def run(elf, work):
         qemu = None
 
         idle_account(elf, work, facts, fxdir, http_port)
+        idle_beside_polled(elf, work, facts, http_port)
         qemu = acknowledge_during_a_pop3_listing(elf, work, facts, http_port)
         qemu.stop()
         qemu = None
@@ -825,6 +829,33 @@ def idle_account(elf, work, facts, fxdir, http_port):
             qemu.wait_for(r"^check imap-0 ok ", mark, 30)
             qemu.wait_for(r"^idle imap-0 on INBOX$", mark, 30)
             log("ok: the lost IDLE session fell back to a polled check, then IDLE again")
+    finally:
+        qemu.stop()
+
+
+def idle_beside_polled(elf, work, facts, http_port):
+    """An IMAP account in IDLE and a POP3S account polled every 5 s share the notifier's one
+    session: the POP3S account is checked on its interval, each time the IDLE session gives way
+    cleanly and the IMAP account idles again after it (before the fix: never checked again)."""
+    cfg = os.path.join(work, "notifier-idle-polled.cfg")
+    flash = os.path.join(work, "flash-idle-polled.bin")
+    if os.path.exists(flash):
+        os.remove(flash)
+    pw = facts["users"][0]["password"]
+    with private_file(cfg) as f:
+        f.write(f"time {int(time.time())}\nhost localhost 10.0.2.2\ninterval 5\nca {facts['ca']}\n"
+                f"account imaps://{USER}@localhost:{facts['ports']['imaps']}/INBOX {pw} idle\n"
+                f"account pop3s://{USER}@localhost:{facts['ports']['pop3s']} {pw}\n")
+    qemu = Qemu(elf, cfg, flash, os.path.join(work, "trace-idle-polled.log"), http_port)
+    try:
+        i, _ = qemu.wait_for(r"^idle imap-0 on INBOX$", 0, 60)
+        for _ in range(2):
+            i, _ = qemu.wait_for(r"^idle imap-0 paused: another account's turn$", i + 1, 20)
+            i, _ = qemu.wait_for(r"^check pop3-1 ok ", i + 1, 20)
+            i, _ = qemu.wait_for(r"^idle imap-0 on INBOX$", i + 1, 20)
+        expect(not qemu.grep(r"^check \S+ failed|session lost"),
+               "no check failed and no IDLE session was lost: the IDLE account only paused")
+        log("ok: a POP3S account beside an IDLE account is checked on its interval, IDLE resumes after each")
     finally:
         qemu.stop()
 

@@ -53,8 +53,8 @@ def expect(cond, what):
 
 
 def provision(path, fx, b, listener="tls", password=None, idle=False):
-    """Two polled accounts (imap-0, pop3-1), or the IMAP one alone in IDLE: the notifier runs one
-    session, which an IDLE account keeps."""
+    """Two polled accounts (imap-0, pop3-1), or the IMAP one alone in IDLE (the 2 s bound is for
+    IDLE undisturbed; other accounts' checks pause IDLE in the notifier's one session)."""
     pw = dict(fx.users)
     with ne.private_file(path) as f:
         f.write(f"time {int(time.time())}\nhost localhost 10.0.2.2\ninterval 5\nca {fx.ca}\n"

@@ -400,7 +400,10 @@ typedef struct biff_agent_session_s {
  * Let the agent run the checks: cfg[n] (the n of biff_agent_init, each account described with
  * biff_agent_account first), sched[n] and slot[n] for the schedule, sessions[n_sessions]
  * (at most that many checks at once; 1 on a small part). Every enabled account is due within
- * the first second. All arrays are the caller's and must stay.
+ * the first second. All arrays are the caller's and must stay. An account in IDLE keeps its
+ * session; when another account is due and none is free, a session that only waits in a
+ * confirmed IDLE ends it (DONE, LOGOUT; no failure counted, event IDLE count 3) and its account
+ * is due again at once, so it idles again after the other check.
  */
 biff_agent_status biff_agent_drive(biff_agent *ag, const biff_agent_account_cfg *cfg, biff_poller_account *sched,
                                    biff_poller_slot *slot, biff_agent_session *sessions, unsigned n_sessions);
