@@ -4,7 +4,10 @@ mqtt_link_tool on loopback (plain mqtt://: the framing is what is under test; TL
 link with biff_tls under it, see components/mqtt/tests/test_mqtt_link.py). Each broker reads
 the CONNECT and answers the way a broken or malicious one would. The client must end within
 its bound with the right outcome, never crash (the host-asan run has ASan and UBSan on), and
-never send the password anywhere but inside the CONNECT."""
+never send the password anywhere but inside the CONNECT. The agent's broker connection
+(components/broker, run by broker_tool) adds its bound from the connect to the last SUBACK: a
+broker streaming one endless packet after CONNACK, which holds lwIP's client for ever, is an
+error on the page within that bound."""
 import os
 import subprocess
 import sys
@@ -29,7 +32,46 @@ def after_connect(reply, hold=2.0):
     return scenario
 
 
+def endless_after_connack(seconds):
+    """CONNACK, then a PUBLISH claiming 256 MB whose payload never ends: every byte feeds lwIP's
+    watchdog, no SUBACK ever comes."""
+    def scenario(peer):
+        peer._fill(5)
+        peer.send(b"\x20\x02\x00\x00" + b"\x30\xff\xff\xff\x7f\x00\x03a/b")
+        end = time.monotonic() + seconds
+        try:
+            while time.monotonic() < end:
+                peer.send(b"x" * 512)
+                time.sleep(0.05)
+        except OSError:
+            pass  # the client hung up
+    return scenario
+
+
 class HostileBroker(unittest.TestCase):
+    def run_broker_tool(self, scenario, suback_ms):
+        with HostileServer(scenario) as srv:
+            start = time.monotonic()
+            r = subprocess.run([os.path.join(TESTS, "broker_tool"), "127.0.0.1", str(srv.port), str(suback_ms)],
+                               capture_output=True, text=True, timeout=60,
+                               env=dict(os.environ, MQTT_PASSWORD=PASSWORD))
+            took = time.monotonic() - start
+            self.assertEqual(srv.received.count(PASSWORD.encode()), 1)
+        self.assertEqual(r.returncode, 1, r.stderr[-2000:])
+        self.assertEqual(r.stderr, "")
+        return r.stdout.splitlines(), took
+
+    def test_endless_packet_before_suback(self):
+        out, took = self.run_broker_tool(endless_after_connack(15), 2000)
+        self.assertEqual(out, ["ERROR no CONNACK and SUBACK from the broker in time"])
+        self.assertGreaterEqual(took, 1.9)
+        self.assertLess(took, 8)
+
+    def test_refused_login_on_the_page(self):
+        out, took = self.run_broker_tool(after_connect(b"\x20\x02\x00\x04"), 2000)
+        self.assertEqual(out, ["ERROR the broker refused the login: bad user name or password"])
+        self.assertLess(took, 5)
+
     def run_tool(self, scenario):
         with HostileServer(scenario) as srv:
             start = time.monotonic()

@@ -162,7 +162,7 @@ static void mqtt_begin(biff_broker *b, biff_transport *t)
     b->subs_acked = 0;
     b->sub_failed = 0;
     b->state = S_MQTT;
-    b->deadline = now(b) + BIFF_BROKER_SUBACK_TIMEOUT_MS;
+    b->deadline = now(b) + (c->suback_timeout_ms ? c->suback_timeout_ms : BIFF_BROKER_SUBACK_TIMEOUT_MS);
     if (mqtt_client_connect(&b->client, &unused, (u16_t)c->port, on_conn, b, &ci) != ERR_OK)
         fail(b, "MQTT client could not start (client id, user name or will too long?)");
 }

@@ -70,7 +70,7 @@ biff_ha_status biff_ha_init(biff_ha *ha, const biff_ha_device *dev, const biff_s
         !text_ok(dev->model) || !text_ok(dev->sw_version))
         return BIFF_HA_E_ARG;
     memset(ha, 0, sizeof *ha);
-    memset(shown, 0, n * sizeof *shown);
+    if (n) memset(shown, 0, n * sizeof *shown); /* a device without accounts may pass NULL */
     ha->dev = dev;
     ha->prefix = prefix;
     ha->acct = acct;

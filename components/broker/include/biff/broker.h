@@ -55,17 +55,18 @@ typedef enum {
 typedef struct {
     const char *host;
     unsigned port;
-    uint8_t tls;              /* 1: mqtts:// (TLS); 0: mqtt://, only when configured so */
-    biff_tls_ctx *trust;      /* TLS: the trust anchors; NULL: TLS cannot run, trust_why says why */
-    const char *trust_why;    /* (may be NULL) */
-    const uint8_t *pin;       /* SHA-256 of the broker's public key (32 bytes), or NULL */
-    const char *client_id;    /* MQTT client id */
-    const char *user;         /* NULL or "": no user name */
-    const char *password;     /* NULL: none; never logged, never in the status */
-    unsigned link;            /* the port's link index for the broker: not a mail session's */
-    uint16_t keep_alive_s;    /* 0: BIFF_BROKER_KEEPALIVE_S */
-    uint32_t backoff_base_ms; /* 0: as the accounts (biff/poller.h) */
-    biff_ha_device dev;       /* topics and the device Home Assistant shows */
+    uint8_t tls;                /* 1: mqtts:// (TLS); 0: mqtt://, only when configured so */
+    biff_tls_ctx *trust;        /* TLS: the trust anchors; NULL: TLS cannot run, trust_why says why */
+    const char *trust_why;      /* (may be NULL) */
+    const uint8_t *pin;         /* SHA-256 of the broker's public key (32 bytes), or NULL */
+    const char *client_id;      /* MQTT client id */
+    const char *user;           /* NULL or "": no user name */
+    const char *password;       /* NULL: none; never logged, never in the status */
+    unsigned link;              /* the port's link index for the broker: not a mail session's */
+    uint16_t keep_alive_s;      /* 0: BIFF_BROKER_KEEPALIVE_S */
+    uint32_t backoff_base_ms;   /* 0: as the accounts (biff/poller.h) */
+    uint32_t suback_timeout_ms; /* 0: BIFF_BROKER_SUBACK_TIMEOUT_MS */
+    biff_ha_device dev;         /* topics and the device Home Assistant shows */
 } biff_broker_cfg;
 
 /* One broker connection. Caller-allocated; fields are private. */
