@@ -438,27 +438,6 @@ static void main_option(parser *p, uint8_t id, const char *key, const char *v)
     }
 }
 
-int biff_uci_oauth_url_ok(const char *v)
-{
-    if (strncmp(v, "https://", 8) != 0) return 0;
-    const char *h = v + 8;
-    size_t n = strcspn(h, ":/");
-    if (n == 0 || n >= BIFF_OAUTH_HOST_MAX || !strchr(h, '/')) return 0;
-    for (const char *q = v; *q; q++) {
-        if ((unsigned char)*q <= ' ' || *q == 0x7f) return 0;
-    }
-    if (h[n] == ':') {
-        uint32_t port;
-        char digits[8];
-        size_t d = strcspn(h + n + 1, "/");
-        if (d == 0 || d >= sizeof digits) return 0;
-        memcpy(digits, h + n + 1, d);
-        digits[d] = 0;
-        if (biff_uci_uint(digits, 1, 65535, &port) != 0) return 0;
-    }
-    return 1;
-}
-
 int biff_uci_word_ok(const char *v)
 {
     if (!*v) return 0;
@@ -534,7 +513,7 @@ static void account_option(parser *p, uint8_t id, const char *key, const char *v
     case K_TOKEN_URL:
     case K_DEVICE_URL: {
         char *dst = id == K_TOKEN_URL ? a->token_url : a->device_url;
-        if (!biff_uci_oauth_url_ok(v) || copy_str(dst, BIFF_ACCOUNT_OAUTH_URL_MAX, v) != 0)
+        if (!biff_oauth_url_ok(v) || copy_str(dst, BIFF_ACCOUNT_OAUTH_URL_MAX, v) != 0)
             ERR(p, "option %s: '%.64s' is not https://HOST[:PORT]/PATH (host up to %u bytes, URL up to %u)", key, v,
                 (unsigned)(BIFF_OAUTH_HOST_MAX - 1), (unsigned)(BIFF_ACCOUNT_OAUTH_URL_MAX - 1));
         break;

@@ -53,9 +53,35 @@ static void needs_auth(biff_oauth *o, biff_oauth_why why)
     to_state(o, BIFF_OAUTH_NEEDS_AUTH, why);
 }
 
-static int url_ok(const char *u)
+/* https://HOST[:PORT]/PATH, the one URL form taken (biff_oauth_url_ok): the path, the host into
+ * host[BIFF_OAUTH_HOST_MAX] and the port when asked for; NULL for anything else. */
+static const char *split(const char *u, char *host, uint16_t *port)
 {
-    return u && !strncmp(u, "https://", 8) && u[8] && u[8] != '/' && u[8] != ':' && strchr(u + 8, '/');
+    const char *h, *p;
+    unsigned long n = 443;
+    size_t hn;
+    if (!u || strncmp(u, "https://", 8)) return NULL;
+    for (p = u; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f) return NULL; /* goes into a request line */
+    h = u + 8;
+    hn = strcspn(h, ":/");
+    p = h + hn;
+    if (*p == ':') {
+        n = 0;
+        while (*++p >= '0' && *p <= '9' && n <= 65535) n = n * 10 + (unsigned long)(*p - '0');
+    }
+    if (*p != '/' || !hn || hn >= BIFF_OAUTH_HOST_MAX || !n || n > 65535) return NULL;
+    if (host) {
+        memcpy(host, h, hn);
+        host[hn] = 0;
+    }
+    if (port) *port = (uint16_t)n;
+    return p;
+}
+
+int biff_oauth_url_ok(const char *url)
+{
+    return split(url, NULL, NULL) != NULL;
 }
 
 biff_oauth_status biff_oauth_init(biff_oauth *o, const biff_oauth_config *cfg, char *access, size_t access_cap,
@@ -64,8 +90,9 @@ biff_oauth_status biff_oauth_init(biff_oauth *o, const biff_oauth_config *cfg, c
 {
     if (!o) return BIFF_OAUTH_E_ARG;
     memset(o, 0, sizeof *o);
-    if (!cfg || !url_ok(cfg->device_url) || !url_ok(cfg->token_url) || !cfg->client_id || !cfg->client_id[0] ||
-        !cfg->scope || !access || access_cap < 16 || !refresh || refresh_cap < 16 || !req || req_cap < 256)
+    if (!cfg || !split(cfg->device_url, NULL, NULL) || !split(cfg->token_url, NULL, NULL) || !cfg->client_id ||
+        !cfg->client_id[0] || !cfg->scope || !access || access_cap < 16 || !refresh || refresh_cap < 16 || !req ||
+        req_cap < 256)
         return BIFF_OAUTH_E_ARG;
     o->cfg = cfg;
     o->access = access;
@@ -104,22 +131,10 @@ void biff_oauth_authorize(biff_oauth *o, uint32_t now)
 static int build(biff_oauth *o, biff_oauth_request *req)
 {
     const biff_oauth_config *c = o->cfg;
-    const char *url = o->state == BIFF_OAUTH_STARTING ? c->device_url : c->token_url;
-    const char *h = url + 8, *path = strchr(h, '/'), *colon = memchr(h, ':', (size_t)(path - h));
-    size_t hn = (size_t)((colon ? colon : path) - h);
-    unsigned long port = 443;
+    const char *path = split(o->state == BIFF_OAUTH_STARTING ? c->device_url : c->token_url, o->host, &req->port);
     biff_http_field f[4];
     size_t n = 0, len = 0;
-    if (colon) {
-        port = 0;
-        for (const char *p = colon + 1; p < path; p++) {
-            if (*p < '0' || *p > '9' || port > 6553) return -1;
-            port = port * 10 + (unsigned long)(*p - '0');
-        }
-    }
-    if (!hn || hn >= sizeof o->host || !port || port > 65535) return -1;
-    memcpy(o->host, h, hn);
-    o->host[hn] = 0;
+    if (!path) return -1;
     if (o->state == BIFF_OAUTH_STARTING) {
         f[n++] = (biff_http_field){ "scope", c->scope };
         o->inflight = IN_DEVICE;
@@ -134,12 +149,11 @@ static int build(biff_oauth *o, biff_oauth_request *req)
     }
     f[n++] = (biff_http_field){ "client_id", c->client_id };
     if (c->client_secret && c->client_secret[0]) f[n++] = (biff_http_field){ "client_secret", c->client_secret };
-    if (biff_http_post_form(o->req, o->req_cap, &len, o->host, (unsigned)port, path, f, n) != BIFF_HTTP_OK) {
+    if (biff_http_post_form(o->req, o->req_cap, &len, o->host, req->port, path, f, n) != BIFF_HTTP_OK) {
         o->inflight = IN_NONE;
         return -1;
     }
     req->host = o->host;
-    req->port = (uint16_t)port;
     req->data = o->req;
     req->len = len;
     return 0;

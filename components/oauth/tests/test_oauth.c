@@ -355,11 +355,30 @@ static void test_config(void **state)
     assert_int_equal(biff_oauth_get_state(&O), BIFF_OAUTH_CONFIG_ERROR);
     for (size_t i = 0; i < sizeof small; i++) assert_int_equal(small[i], 0);
     c = cfg;
-    c.token_url = "https://auth.test:99999/t";
+    c.token_url = "https://auth.test:99999/t"; /* refused before any request is written */
     assert_int_equal(biff_oauth_init(&O, &c, access_buf, sizeof access_buf, refresh_buf, sizeof refresh_buf, req_buf,
                                      sizeof req_buf, "RT", 0),
-                     BIFF_OAUTH_OK);
-    assert_int_equal(biff_oauth_next(&O, 0, &r), BIFF_OAUTH_STOPPED);
+                     BIFF_OAUTH_E_ARG);
+    /* The one URL check, shared with the config parsers. */
+    assert_true(biff_oauth_url_ok("https://h/"));
+    assert_true(biff_oauth_url_ok("https://auth.test:65535/t"));
+    assert_false(biff_oauth_url_ok("https://auth.test:65536/t"));
+    assert_false(biff_oauth_url_ok("https://auth.test:0/t"));
+    assert_false(biff_oauth_url_ok("https://auth.test:/t"));
+    assert_false(biff_oauth_url_ok("https://auth.test:44a/t"));
+    assert_false(biff_oauth_url_ok("https://:443/t"));
+    assert_false(biff_oauth_url_ok("https:///t"));
+    assert_false(biff_oauth_url_ok("https://auth.test"));
+    assert_false(biff_oauth_url_ok("https://auth test/t"));
+    assert_false(biff_oauth_url_ok("https://auth.test/t\x7f"));
+    assert_false(biff_oauth_url_ok("HTTPS://auth.test/t"));
+    assert_false(biff_oauth_url_ok(NULL));
+    char host[BIFF_OAUTH_HOST_MAX + 16] = "https://";
+    memset(host + 8, 'h', BIFF_OAUTH_HOST_MAX - 1);
+    strcpy(host + 8 + BIFF_OAUTH_HOST_MAX - 1, "/t");
+    assert_true(biff_oauth_url_ok(host));
+    memmove(host + 9, host + 8, strlen(host + 8) + 1);
+    assert_false(biff_oauth_url_ok(host)); /* a host of BIFF_OAUTH_HOST_MAX bytes */
 }
 
 int main(void)

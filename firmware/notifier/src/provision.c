@@ -121,7 +121,7 @@ static int oauth_line(prov *p, pending_words *pw, const char *key, char *v, int 
         break;
     }
     case K_URL:
-        if (!biff_uci_oauth_url_ok(v)) bad = "not https://HOST[:PORT]/PATH";
+        if (!biff_oauth_url_ok(v)) bad = "not https://HOST[:PORT]/PATH";
         *field = v;
         break;
     case K_WORD:
@@ -156,7 +156,7 @@ static int oauth_finish(prov_account *a, const pending_words *pw, const char **w
     biff_oauth_config *c = &a->oauth;
     if (a->acct.auth != BIFF_CHECK_AUTH_AUTO && a->acct.auth != BIFF_CHECK_AUTH_XOAUTH2 &&
         a->acct.auth != BIFF_CHECK_AUTH_OAUTHBEARER) {
-        *why = "auth oauth2: the URL's ;AUTH= cannot carry a token (XOAUTH2 or OAUTHBEARER can)";
+        *why = "auth oauth2: the URL's ;AUTH= must be XOAUTH2 or OAUTHBEARER";
         return -1;
     }
     if (!pw->provider) {
@@ -176,7 +176,7 @@ static int oauth_finish(prov_account *a, const pending_words *pw, const char **w
     }
     /* A preset's endpoints are its provider's: a URL given too is a mix-up, not an override. */
     if (c->token_url || c->device_url) {
-        *why = "token_url and device_url come from the provider preset (use oauth_provider custom)";
+        *why = "token_url and device_url need oauth_provider custom";
         return -1;
     }
     const char *scope = c->scope;
@@ -195,8 +195,7 @@ static int finish_account(prov *p, pending_words *pw, const char **why)
 #if BIFF_FEATURE_OAUTH
     if (a->oauth2) {
         if (pw->w2 || (pw->w1 && strcmp(pw->w1, "idle") != 0)) {
-            *why = "account: an oauth2 account takes no secret (its tokens come from the device flow); "
-                   "the only word after its URL can be 'idle'";
+            *why = "account: an oauth2 account takes no secret, only 'idle' after its URL";
             return -1;
         }
         idle = pw->w1;

@@ -149,7 +149,7 @@ int cmd_auth(int argc, char **argv)
     }
     biff_agent_stop(&agent);
     run_oauth_clear();
-    explicit_bzero(rt, sizeof rt);
+    run_accounts_release(rt, 1); /* the session a check kept for resumption, the secret */
     trust_free();
     return result;
 }

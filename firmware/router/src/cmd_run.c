@@ -216,11 +216,7 @@ static void close_all(void)
 {
     run_mqtt_stop();
     biff_agent_stop(&agent);
-    for (size_t i = 0; i < rt_touched; i++) {
-        if (rt[i].tls_session.valid) mbedtls_ssl_session_free(&rt[i].tls_session.session);
-        rt[i].tls_session.valid = 0;
-        memset(rt[i].secret, 0, sizeof rt[i].secret);
-    }
+    run_accounts_release(rt, rt_touched);
     run_oauth_clear();
 }
 

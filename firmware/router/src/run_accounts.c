@@ -1,6 +1,8 @@
+#define _DEFAULT_SOURCE /* explicit_bzero */
 #include "run_accounts.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 #include "run_oauth.h"
@@ -80,5 +82,15 @@ void run_accounts_register(biff_agent *ag, const biff_uci_config *cfg, const bif
         snprintf(m->detail, sizeof m->detail, "%s", why);
         /* errors in the section, an unknown ;AUTH= and OAuth2 settings have their lines in the log */
         if (why == detail) log_msg(LOG_LVL_ERROR, "account %s: %s", a->name, m->detail);
+    }
+}
+
+void run_accounts_release(run_account_rt *rt, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (rt[i].tls_session.valid) mbedtls_ssl_session_free(&rt[i].tls_session.session);
+        rt[i].tls_session.valid = 0;
+        explicit_bzero(rt[i].secret, sizeof rt[i].secret);
+        rt[i].has_secret = 0;
     }
 }

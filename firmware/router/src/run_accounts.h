@@ -35,4 +35,7 @@ void run_accounts_register(biff_agent *ag, const biff_uci_config *cfg, const bif
                            const run_account_rt *rt, const uint32_t *ids, biff_agent_account_cfg *acfg,
                            biff_status_account *model);
 
+/** Free the TLS sessions kept for resumption and wipe the secrets of rt[0..n-1] (at exit, reload). */
+void run_accounts_release(run_account_rt *rt, size_t n);
+
 #endif

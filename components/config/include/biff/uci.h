@@ -115,10 +115,6 @@ biff_uci_status biff_uci_secret_set(const char *text, size_t len, const char *na
 /** Parse a decimal of digits only into *out if it lies in [min, max]; 0 on success, -1 not. */
 int biff_uci_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
-/** 1 when v is what biff_oauth_init() takes as an endpoint: https://HOST[:PORT]/PATH, the host
- *  shorter than BIFF_OAUTH_HOST_MAX, no spaces or control characters; else 0. */
-int biff_uci_oauth_url_ok(const char *v);
-
 /** 1 when v is one word of printable ASCII (no spaces), at least one byte: a client id or secret. */
 int biff_uci_word_ok(const char *v);
 

@@ -113,6 +113,12 @@ biff_oauth_status biff_oauth_init(biff_oauth *o, const biff_oauth_config *cfg, c
                                   const char *refresh_token, uint32_t now);
 
 /**
+ * 1 when url is an endpoint biff_oauth_init() takes: https://HOST[:PORT]/PATH, the host shorter
+ * than BIFF_OAUTH_HOST_MAX, a port 1-65535, no spaces or control characters; else 0.
+ */
+int biff_oauth_url_ok(const char *url);
+
+/**
  * Endpoints and scope of a preset: "google", "microsoft" (tenant "common"); "custom" leaves
  * cfg as it is. Returns -1 for an unknown name. The client id is always the user's.
  */
