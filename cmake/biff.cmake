@@ -2,7 +2,8 @@
 #
 #   biff_component(NAME SOURCES ... [DEPS ...])
 #       Static library biff_<NAME> from components/<NAME>; public include dir
-#       components/<NAME>/include (headers live in include/biff/<NAME>.h).
+#       components/<NAME>/include (headers live in include/biff/<NAME>.h); the board's
+#       build-time settings (biff_settings.h) come with it.
 #   biff_unit_test(NAME SOURCES ... [LIBS ...] [DEFINES ...] [LABELS ...])
 #       cmocka test registered with ctest (host builds only).
 #   biff_fuzz_target(NAME SOURCES ... [LIBS ...] [CORPUS dir])
@@ -12,7 +13,7 @@ function(biff_component name)
   cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
   add_library(biff_${name} STATIC ${A_SOURCES})
   target_include_directories(biff_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
-  target_link_libraries(biff_${name} PUBLIC ${A_DEPS} PRIVATE biff_warnings)
+  target_link_libraries(biff_${name} PUBLIC ${A_DEPS} biff_settings PRIVATE biff_warnings)
 endfunction()
 
 function(biff_unit_test name)

@@ -98,8 +98,9 @@ if(BIFF_MBEDTLS STREQUAL "bundled")
   add_library(tb_mbedtls STATIC ${tb_mbedtls_srcs})
   target_include_directories(tb_mbedtls SYSTEM PUBLIC
     ${MBEDTLS_DIR_RESOLVED}/include
-    ${CMAKE_SOURCE_DIR}/components/tls/config
-    ${CMAKE_SOURCE_DIR}/board/${BIFF_BOARD}/include)
+    ${CMAKE_SOURCE_DIR}/components/tls/config)
+  # The board's biff_mbedtls_board.h (and BIFF_TLS_IN_RECORD) come with its settings.
+  target_link_libraries(tb_mbedtls PUBLIC biff_settings)
   target_include_directories(tb_mbedtls PRIVATE ${MBEDTLS_DIR_RESOLVED}/library)
   target_compile_definitions(tb_mbedtls PUBLIC
     MBEDTLS_CONFIG_FILE="biff_mbedtls_config.h"
@@ -136,8 +137,13 @@ if(BIFF_WITH_LWIP OR BIFF_HOST)
     target_compile_definitions(tb_lwip PUBLIC BIFF_LWIP_MQTT_ONLY=1)
   endif()
   target_include_directories(tb_lwip SYSTEM PUBLIC
-    ${LWIP_DIR_RESOLVED}/src/include
-    ${CMAKE_SOURCE_DIR}/board/${BIFF_BOARD}/include)
+    ${LWIP_DIR_RESOLVED}/src/include)
   target_compile_options(tb_lwip PRIVATE ${biff_third_party_flags})
-  # The board provides arch/cc.h (and sys_now); it links its port glue into tb_lwip.
+  # The board's lwipopts.h and arch/cc.h sit beside its settings header. The MCU boards define
+  # sys_now themselves; Linux has an OS port (sys_arch), compiled in so the stack links on its own.
+  target_link_libraries(tb_lwip PUBLIC biff_settings)
+  if(BIFF_HOST)
+    target_sources(tb_lwip PRIVATE ${CMAKE_SOURCE_DIR}/board/host/src/lwip_port.c)
+    target_compile_definitions(tb_lwip PRIVATE _DEFAULT_SOURCE)
+  endif()
 endif()

@@ -16,14 +16,12 @@
 /* All mbedTLS allocations come from one fixed pool that the firmware hands to
  * biff_tls_heap_use_pool() (components/tls): counted, so running out of it is reported as that. */
 
-/* Incoming records: 16 KB by default, what every server may send (many provider front ends
- * ignore max_fragment_length). BIFF_TLS_IN_RECORD=4096 (CMake option of this board) is the small
- * build, for small chains on servers that honour max_fragment_length: mbedTLS reassembles a
- * handshake message in this buffer, so no Certificate message over it can be taken, split or
- * not. That build also offers TLS 1.3 record_size_limit (RFC 8449). */
-#ifndef BIFF_TLS_IN_RECORD
-#define BIFF_TLS_IN_RECORD 16384
-#endif
+/* Incoming records: BIFF_TLS_IN_RECORD of the board's settings (biff_settings.h), 16 KB by
+ * default, what every server may send (many provider front ends ignore max_fragment_length).
+ * 4096 is the small build, for small chains on servers that honour max_fragment_length: mbedTLS
+ * reassembles a handshake message in this buffer, so no Certificate message over it can be
+ * taken, split or not. That build also offers TLS 1.3 record_size_limit (RFC 8449). */
+#include "biff_settings.h"
 #define MBEDTLS_SSL_IN_CONTENT_LEN  BIFF_TLS_IN_RECORD
 #define MBEDTLS_SSL_OUT_CONTENT_LEN 2048
 #if BIFF_TLS_IN_RECORD < 16384

@@ -3,11 +3,10 @@
 #ifndef BIFF_LWIPOPTS_H
 #define BIFF_LWIPOPTS_H
 
-/* Home Assistant through MQTT (issue 17), a build-time feature: CMake defines it for every
- * target (BIFF_FEATURE_MQTT in CMakeLists.txt); on when built otherwise. */
-#ifndef BIFF_FEATURE_MQTT
-#define BIFF_FEATURE_MQTT 1
-#endif
+/* Home Assistant through MQTT (issue 17), a build-time feature of the board's settings
+ * (BIFF_FEATURE_MQTT, board/<name>/settings/biff_settings.h; CMake defines the same value for
+ * every target of a build). */
+#include "biff_settings.h"
 
 #define NO_SYS               1
 #define LWIP_SOCKET          0

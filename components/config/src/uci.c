@@ -946,7 +946,7 @@ void biff_uci_init(biff_uci_config *cfg, biff_account *accounts, size_t max_acco
     if (!leds) cfg->max_leds = 0;
     if (!diags) cfg->max_diags = 0;
     biff_globals *g = &cfg->globals;
-    g->interval_s = 300;
+    g->interval_s = BIFF_DEFAULT_INTERVAL_S;
     g->idle_renew_s = 1500;
     g->max_parallel = 8;
     g->log = BIFF_LOG_STDERR;

@@ -185,6 +185,7 @@ static const char *auth_name(uint8_t st)
     return st < 5 ? names[st] : "working";
 }
 
+#if BIFF_FEATURE_OAUTH /* a build without OAuth2 (the notifier's base image) has no auth panels */
 /* "auth":{...} of an OAuth2 account: the code only while it is waiting for the user. */
 static void json_auth(biff_out *o, const biff_status_auth *au)
 {
@@ -201,6 +202,7 @@ static void json_auth(biff_out *o, const biff_status_auth *au)
     json_time(o, "code_expires", waiting ? au->code_expires : 0);
     biff_out_put(o, "}", 1);
 }
+#endif
 
 const char *biff_broker_state_name(uint8_t st)
 {
@@ -208,8 +210,10 @@ const char *biff_broker_state_name(uint8_t st)
     return st < 4 ? names[st] : "error";
 }
 
+/* "mqtt": the broker's state; null without one (always in a build without MQTT). */
 static void json_broker(biff_out *o, const biff_status_broker *b)
 {
+#if BIFF_FEATURE_MQTT
     biff_out_str(o, ",\"mqtt\":");
     if (!b || b->state == BIFF_BROKER_OFF) {
         biff_out_str(o, "null");
@@ -220,6 +224,10 @@ static void json_broker(biff_out *o, const biff_status_broker *b)
     biff_out_str(o, "\",\"detail\":");
     json_text_or_null(o, b->detail, sizeof b->detail);
     biff_out_put(o, "}", 1);
+#else
+    (void)b;
+    biff_out_str(o, ",\"mqtt\":null");
+#endif
 }
 
 void biff_status_json_out(biff_out *o, const biff_status_account *accts, size_t n, uint32_t now, const char *problem,
@@ -259,7 +267,9 @@ void biff_status_json_out(biff_out *o, const biff_status_account *accts, size_t 
         } else {
             biff_out_str(o, "null,\"detail\":null");
         }
+#if BIFF_FEATURE_OAUTH
         if (a->auth) json_auth(o, a->auth);
+#endif
         biff_out_put(o, ",", 1);
         json_counts(o, biff_status_total(a, 0), biff_status_total(a, 1));
         biff_out_str(o, ",\"folders\":[");

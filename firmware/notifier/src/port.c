@@ -8,7 +8,6 @@
 #include "biff/tls.h"
 #include "board.h"
 #include "flash_semihost.h"
-#include "lwipopts.h" /* BIFF_FEATURE_MQTT */
 #include "report.h"
 
 #define FLASH_SECTOR  4096u

@@ -226,7 +226,7 @@ static int finish_account(prov *p, pending_words *pw, const char **why)
 int prov_load(prov *p, const char *path, const char **why)
 {
     memset(p, 0, sizeof *p);
-    p->interval_s = 300;
+    p->interval_s = BIFF_DEFAULT_INTERVAL_S;
     int fd = biff_board_sh_open(path, 0);
     if (fd < 0) {
         *why = "cannot open the provisioning file";

@@ -47,7 +47,10 @@
 #endif
 #include "prov_mqtt.h"
 
-#define PROV_MAX_ACCOUNTS  6
+#ifndef BIFF_NOTIFIER_MAX_ACCOUNTS /* the MCU boards' settings name it; the host's unit test takes this */
+#define BIFF_NOTIFIER_MAX_ACCOUNTS 6
+#endif
+#define PROV_MAX_ACCOUNTS  BIFF_NOTIFIER_MAX_ACCOUNTS
 #define PROV_MAX_HOSTS     2
 #define PROV_MAX_WEB_NAMES 2
 #define PROV_TEXT_MAX      1536

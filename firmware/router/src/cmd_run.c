@@ -38,7 +38,7 @@
 #include "status_file.h"
 #include "trust.h"
 
-#define MAX_ACCOUNTS 512
+#define MAX_ACCOUNTS BIFF_RUN_MAX_ACCOUNTS /* the board's settings (biff_settings.h) */
 _Static_assert(MAX_ACCOUNTS <= BIFF_SYNC_MAX_ACCOUNTS, "every account keeps its sync state");
 #define MAX_SESSIONS RUN_PORT_SESSIONS
 #define MAX_LEDS     16

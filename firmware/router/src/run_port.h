@@ -11,7 +11,7 @@
 
 #include "biff/agent.h"
 
-#define RUN_PORT_SESSIONS 64
+#define RUN_PORT_SESSIONS BIFF_RUN_SESSIONS /* the board's settings (biff_settings.h) */
 #define RUN_PORT_BROKER   RUN_PORT_SESSIONS /* the MQTT broker's link (run_mqtt.c), after the sessions' */
 
 /** Fill the port's clock, randomness and link functions (the host adds the rest). */

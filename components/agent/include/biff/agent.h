@@ -39,6 +39,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "biff_settings.h" /* the board's build-time settings, before the defaults below */
+
 #include "biff/check.h"
 #include "biff/http.h"
 #include "biff/imap.h"

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "biff_settings.h" /* the board's build-time settings, before the defaults below */
+
 #include "biff/imap.h"
 #include "biff/net.h"
 #include "biff/pop3.h"

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "biff_settings.h" /* the board's build-time settings, before the defaults below */
+
 #include "biff/url.h"
 
 #ifndef BIFF_ACCOUNT_NAME_MAX
@@ -29,6 +31,9 @@
 #endif
 #ifndef BIFF_STATUS_HOSTS_MAX
 #define BIFF_STATUS_HOSTS_MAX 4 /* list status_host entries */
+#endif
+#ifndef BIFF_DEFAULT_INTERVAL_S
+#define BIFF_DEFAULT_INTERVAL_S 300 /* seconds between checks when the config says nothing */
 #endif
 #ifndef BIFF_LED_MAX_ACCOUNTS
 #define BIFF_LED_MAX_ACCOUNTS 16 /* accounts one LED can watch */

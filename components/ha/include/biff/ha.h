@@ -39,6 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "biff_settings.h" /* the board's build-time settings, before the defaults below */
+
 #include "biff/status.h"
 
 #define BIFF_HA_TOPIC_MAX 128 /* every topic and filter, incl. NUL (bounds below) */

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "biff_settings.h" /* the board's build-time settings, before the defaults below */
+
 #ifndef BIFF_HTTP_LINE_MAX
 #define BIFF_HTTP_LINE_MAX 96 /* bytes of a header line kept: enough for the names and values read */
 #endif

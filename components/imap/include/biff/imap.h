@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "biff_settings.h" /* the board's build-time settings, before the defaults below */
+
 #include "biff/result.h"
 
 #ifndef BIFF_IMAP_MAX_FOLDERS

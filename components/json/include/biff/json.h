@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "biff_settings.h" /* the board's build-time settings, before the defaults below */
+
 #ifndef BIFF_JSON_DEPTH_MAX
 #define BIFF_JSON_DEPTH_MAX 8 /* objects/arrays inside each other, the top object counting 1 */
 #endif

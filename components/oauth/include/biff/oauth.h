@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "biff_settings.h" /* the board's build-time settings, before the defaults below */
+
 #ifndef BIFF_OAUTH_USER_CODE_MAX
 #define BIFF_OAUTH_USER_CODE_MAX 24
 #endif

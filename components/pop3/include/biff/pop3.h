@@ -9,13 +9,15 @@
  *   3. on BIFF_POP3_EV_STARTTLS performs the TLS handshake and calls biff_pop3_tls_started();
  *   4. on connection close calls biff_pop3_eof() (which settles EV_CLOSED or a clear "incomplete").
  * RAM: sizeof(biff_pop3) plus the two buffers.
- * Build option: -DBIFF_POP3_NO_APOP drops APOP and with it the need for mbedTLS MD5 (~2 KB).
+ * Setting BIFF_POP3_NO_APOP (the board's biff_settings.h) drops APOP and with it the need for mbedTLS MD5 (~2 KB).
  */
 #ifndef BIFF_POP3_H
 #define BIFF_POP3_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "biff_settings.h" /* the board's build-time settings, before the defaults below */
 
 #include "biff/result.h"
 

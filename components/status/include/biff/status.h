@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "biff/out.h"
+#include "biff_settings.h" /* the board's build-time settings, before the defaults below */
 
 #ifndef BIFF_STATUS_NAME_MAX
 #define BIFF_STATUS_NAME_MAX 32 /* account name incl. NUL */

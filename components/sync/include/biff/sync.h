@@ -25,6 +25,8 @@
 
 #include <stdint.h>
 
+#include "biff_settings.h" /* the board's build-time settings, before the defaults below */
+
 #include "biff/result.h"
 #include "biff/store.h"
 
