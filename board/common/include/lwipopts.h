@@ -73,14 +73,16 @@ extern unsigned short notifier_sntp_port;
 void notifier_sntp_time(unsigned long sec);
 
 /* Status page: lwIP's httpd. Every file is the firmware's (custom files with their headers, see
- * firmware/notifier/src/web.c), so there is no file system image. Data is copied into the send
- * buffer, because the JSON buffer is reused by the next request. */
-#define LWIP_HTTPD_CUSTOM_FILES    1
-#define LWIP_HTTPD_SUPPORT_POST    1
-#define LWIP_HTTPD_DYNAMIC_HEADERS 0
-#define LWIP_HTTPD_SUPPORT_V09     0
-#define HTTPD_FSDATA_FILE          "fsdata_none.h"
-#define HTTP_IS_DATA_VOLATILE(hs)  TCP_WRITE_FLAG_COPY
+ * firmware/notifier/src/web.c), so there is no file system image. /status.json is read in
+ * pieces (dynamic file read) into a buffer httpd takes from the lwIP heap for the response
+ * (at most 2 * TCP_MSS) and reuses for each piece, so data is copied into the send buffer. */
+#define LWIP_HTTPD_CUSTOM_FILES      1
+#define LWIP_HTTPD_DYNAMIC_FILE_READ 1
+#define LWIP_HTTPD_SUPPORT_POST      1
+#define LWIP_HTTPD_DYNAMIC_HEADERS   0
+#define LWIP_HTTPD_SUPPORT_V09       0
+#define HTTPD_FSDATA_FILE            "fsdata_none.h"
+#define HTTP_IS_DATA_VOLATILE(hs)    TCP_WRITE_FLAG_COPY
 /* httpd asks for its 501 page for a request the Host/Origin check refused (web.c). */
 #define LWIP_HTTPD_SUPPORT_EXTSTATUS 1
 

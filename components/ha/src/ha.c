@@ -147,7 +147,7 @@ static void config_topic(biff_out *o, const biff_ha *ha, unsigned k)
 
 void biff_ha_will(const biff_ha *ha, biff_ha_msg *m)
 {
-    biff_out t = { m->topic, sizeof m->topic, 0 };
+    biff_out t = { .buf = m->topic, .cap = sizeof m->topic };
     put_base(&t, ha, "/availability");
     end(&t);
     strcpy(m->payload, "offline");
@@ -158,7 +158,7 @@ void biff_ha_will(const biff_ha *ha, biff_ha_msg *m)
 size_t biff_ha_subscriptions(const biff_ha *ha, char topics[][BIFF_HA_TOPIC_MAX])
 {
     biff_out o[BIFF_HA_SUBSCRIPTIONS];
-    for (size_t i = 0; i < BIFF_HA_SUBSCRIPTIONS; i++) o[i] = (biff_out){ topics[i], BIFF_HA_TOPIC_MAX, 0 };
+    for (size_t i = 0; i < BIFF_HA_SUBSCRIPTIONS; i++) o[i] = (biff_out){ .buf = topics[i], .cap = BIFF_HA_TOPIC_MAX };
     put_base(&o[0], ha, "/ack");
     biff_out_str(&o[1], ha->prefix);
     biff_out_str(&o[1], "/status");
@@ -316,8 +316,8 @@ static biff_ha_shown total_now(const biff_ha *ha)
 
 biff_ha_status biff_ha_next(biff_ha *ha, biff_ha_msg *m)
 {
-    biff_out t = { m->topic, sizeof m->topic, 0 };
-    biff_out p = { m->payload, sizeof m->payload, 0 };
+    biff_out t = { .buf = m->topic, .cap = sizeof m->topic };
+    biff_out p = { .buf = m->payload, .cap = sizeof m->payload };
     m->retain = 1;
     ha->pend_kind = PEND_NONE;
     m->topic[0] = m->payload[0] = 0;
@@ -426,7 +426,7 @@ static int config_current(const biff_ha *ha, const char *comp, size_t clen, cons
 {
     char want[BIFF_HA_TOPIC_MAX];
     for (unsigned k = 0; k < CFG_DEVICE; k++) {
-        biff_out o = { want, sizeof want, 0 };
+        biff_out o = { .buf = want, .cap = sizeof want };
         put_object(&o, ha, k);
         const char *c = component_of(k);
         if (o.pos == olen && !memcmp(want, obj, olen) && strlen(c) == clen && !memcmp(c, comp, clen)) return 1;

@@ -282,7 +282,7 @@ static const char *val(int root, const char *k, char *buf, size_t cap)
         size_t n = strlen(v), tl = strlen(k);
         const jnode *tilde = jget(root, "~");
         if (tl > 6 && !strcmp(k + tl - 6, "_topic") && tilde && n && (v[0] == '~' || v[n - 1] == '~')) {
-            biff_out o = { buf, cap - 1, 0 }; /* R4 */
+            biff_out o = { .buf = buf, .cap = cap - 1 }; /* R4 */
             if (v[0] == '~')
                 biff_out_str(&o, tilde->str), biff_out_str(&o, v + 1);
             else

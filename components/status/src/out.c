@@ -7,9 +7,11 @@
 
 void biff_out_put(biff_out *o, const char *s, size_t n)
 {
-    if (o->pos < o->cap) {
-        size_t room = o->cap - o->pos;
-        memcpy(o->buf + o->pos, s, n < room ? n : room);
+    for (size_t i = 0; i < n; i++) o->sum = (o->sum ^ (unsigned char)s[i]) * 16777619u;
+    size_t from = o->pos < o->skip ? o->skip - o->pos : 0; /* bytes of s before the window */
+    if (from < n && o->pos + from - o->skip < o->cap) {
+        size_t at = o->pos + from - o->skip, k = n - from;
+        memcpy(o->buf + at, s + from, k < o->cap - at ? k : o->cap - at);
     }
     o->pos += n;
 }

@@ -105,7 +105,7 @@ biff_status_status biff_led_line(char *buf, size_t cap, size_t *len, const char 
                                  int lit, int ascii)
 {
     if ((!buf && cap) || !s) return BIFF_STATUS_E_ARG;
-    biff_out o = { buf, cap, 0 };
+    biff_out o = { .buf = buf, .cap = cap };
     const char *name = biff_led_pattern_name((biff_led_pattern)s->pattern);
     biff_out_str(&o, "[LED ");
     biff_out_text(&o, led_name ? led_name : "", 64, BIFF_OUT_PLAIN);
@@ -230,63 +230,69 @@ static void json_broker(biff_out *o, const biff_status_broker *b)
 #endif
 }
 
+void biff_status_json_out(biff_out *o, const biff_status_account *accts, size_t n, uint32_t now, const char *problem,
+                          const biff_status_broker *mqtt)
+{
+    biff_led_summary all;
+    biff_led_summarize(accts, n, NULL, 0, &all);
+    biff_out_str(o, "{\"now\":");
+    biff_out_u32(o, now);
+    biff_out_put(o, ",", 1);
+    json_counts(o, all.unseen, all.fresh);
+    biff_out_str(o, ",\"problem\":");
+    json_text_or_null(o, problem ? problem : "", PROBLEM_MAX);
+    json_broker(o, mqtt);
+    biff_out_str(o, ",\"accounts\":[");
+    for (size_t i = 0; i < n; i++) {
+        const biff_status_account *a = &accts[i];
+        if (i) biff_out_put(o, ",", 1);
+        biff_out_str(o, "{\"name\":\"");
+        FIELD(o, a->name, BIFF_OUT_JSON);
+        biff_out_str(o, a->proto == BIFF_STATUS_POP3 ? "\",\"protocol\":\"pop3\",\"state\":\""
+                                                     : "\",\"protocol\":\"imap\",\"state\":\"");
+        biff_out_str(o, state_name(a->state));
+        biff_out_str(o, "\",");
+        json_time(o, "last_check", a->last_check);
+        biff_out_put(o, ",", 1);
+        json_time(o, "next_check", a->next_check);
+        biff_out_str(o, ",\"tls\":");
+        json_text_or_null(o, a->tls, sizeof a->tls);
+        biff_out_str(o, ",\"error\":");
+        if (a->err != BIFF_ERR_NONE) {
+            biff_out_put(o, "\"", 1);
+            biff_out_str(o, biff_error_class_name((biff_error_class)a->err));
+            biff_out_str(o, "\",\"detail\":\"");
+            FIELD(o, a->detail, BIFF_OUT_JSON);
+            biff_out_put(o, "\"", 1);
+        } else {
+            biff_out_str(o, "null,\"detail\":null");
+        }
+#if BIFF_FEATURE_OAUTH
+        if (a->auth) json_auth(o, a->auth);
+#endif
+        biff_out_put(o, ",", 1);
+        json_counts(o, biff_status_total(a, 0), biff_status_total(a, 1));
+        biff_out_str(o, ",\"folders\":[");
+        size_t nf = a->n_folders < BIFF_STATUS_MAX_FOLDERS ? a->n_folders : BIFF_STATUS_MAX_FOLDERS;
+        for (size_t f = 0; f < nf; f++) {
+            if (f) biff_out_put(o, ",", 1);
+            biff_out_str(o, "{\"name\":\"");
+            FIELD(o, a->folder[f].name, BIFF_OUT_JSON);
+            biff_out_str(o, "\",");
+            json_counts(o, a->folder[f].unseen, a->folder[f].fresh);
+            biff_out_put(o, "}", 1);
+        }
+        biff_out_str(o, "]}");
+    }
+    biff_out_str(o, "]}");
+}
+
 biff_status_status biff_status_json(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
                                     uint32_t now, const char *problem, const biff_status_broker *mqtt)
 {
     if ((!buf && cap) || (!accts && n)) return BIFF_STATUS_E_ARG;
-    biff_out o = { buf, cap, 0 };
-    biff_led_summary all;
-    biff_led_summarize(accts, n, NULL, 0, &all);
-    biff_out_str(&o, "{\"now\":");
-    biff_out_u32(&o, now);
-    biff_out_put(&o, ",", 1);
-    json_counts(&o, all.unseen, all.fresh);
-    biff_out_str(&o, ",\"problem\":");
-    json_text_or_null(&o, problem ? problem : "", PROBLEM_MAX);
-    json_broker(&o, mqtt);
-    biff_out_str(&o, ",\"accounts\":[");
-    for (size_t i = 0; i < n; i++) {
-        const biff_status_account *a = &accts[i];
-        if (i) biff_out_put(&o, ",", 1);
-        biff_out_str(&o, "{\"name\":\"");
-        FIELD(&o, a->name, BIFF_OUT_JSON);
-        biff_out_str(&o, a->proto == BIFF_STATUS_POP3 ? "\",\"protocol\":\"pop3\",\"state\":\""
-                                                      : "\",\"protocol\":\"imap\",\"state\":\"");
-        biff_out_str(&o, state_name(a->state));
-        biff_out_str(&o, "\",");
-        json_time(&o, "last_check", a->last_check);
-        biff_out_put(&o, ",", 1);
-        json_time(&o, "next_check", a->next_check);
-        biff_out_str(&o, ",\"tls\":");
-        json_text_or_null(&o, a->tls, sizeof a->tls);
-        biff_out_str(&o, ",\"error\":");
-        if (a->err != BIFF_ERR_NONE) {
-            biff_out_put(&o, "\"", 1);
-            biff_out_str(&o, biff_error_class_name((biff_error_class)a->err));
-            biff_out_str(&o, "\",\"detail\":\"");
-            FIELD(&o, a->detail, BIFF_OUT_JSON);
-            biff_out_put(&o, "\"", 1);
-        } else {
-            biff_out_str(&o, "null,\"detail\":null");
-        }
-#if BIFF_FEATURE_OAUTH
-        if (a->auth) json_auth(&o, a->auth);
-#endif
-        biff_out_put(&o, ",", 1);
-        json_counts(&o, biff_status_total(a, 0), biff_status_total(a, 1));
-        biff_out_str(&o, ",\"folders\":[");
-        size_t nf = a->n_folders < BIFF_STATUS_MAX_FOLDERS ? a->n_folders : BIFF_STATUS_MAX_FOLDERS;
-        for (size_t f = 0; f < nf; f++) {
-            if (f) biff_out_put(&o, ",", 1);
-            biff_out_str(&o, "{\"name\":\"");
-            FIELD(&o, a->folder[f].name, BIFF_OUT_JSON);
-            biff_out_str(&o, "\",");
-            json_counts(&o, a->folder[f].unseen, a->folder[f].fresh);
-            biff_out_put(&o, "}", 1);
-        }
-        biff_out_str(&o, "]}");
-    }
-    biff_out_str(&o, "]}");
+    biff_out o = { .buf = buf, .cap = cap };
+    biff_status_json_out(&o, accts, n, now, problem, mqtt);
     return finish(&o, len);
 }
 
@@ -433,7 +439,7 @@ biff_status_status biff_status_html(char *buf, size_t cap, size_t *len, const bi
                                     unsigned refresh_s, const char *csrf_token)
 {
     if ((!buf && cap) || (!accts && n)) return BIFF_STATUS_E_ARG;
-    biff_out o = { buf, cap, 0 };
+    biff_out o = { .buf = buf, .cap = cap };
     biff_led_summary all;
     biff_led_summarize(accts, n, NULL, 0, &all);
     biff_out_str(&o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -588,6 +588,94 @@ static void no_secret_in_output(void **state)
     assert_non_null(strstr(buf, want));
 }
 
+/* Every string at its array's size and made of what escapes longest (a quote: 2 bytes, a control
+ * character: 6, a two-byte UTF-8 character that a piece may cut in half), every folder, an
+ * error, an OAuth2 account waiting with the longest code and URI: the largest account. */
+static void fill_worst(biff_status_account *a, size_t n, biff_status_auth *au)
+{
+    memset(a, 0, n * sizeof *a);
+    memset(au, 0, sizeof *au);
+    au->state = BIFF_AUTH_WAITING;
+    memset(au->text, '\x01', sizeof au->text - 1);
+    memset(au->code, '"', sizeof au->code - 1);
+    for (size_t i = 0; i + 2 < sizeof au->uri; i += 2) memcpy(au->uri + i, "\xc3\xa9", 2);
+    au->code_expires = 4000000000u;
+    for (size_t i = 0; i < n; i++) {
+        memset(a[i].name, '"', sizeof a[i].name - 1);
+        a[i].name[0] = (char)('0' + i);
+        a[i].proto = (uint8_t)(i & 1);
+        a[i].state = BIFF_STATE_ERROR;
+        a[i].err = BIFF_ERR_AUTH_FAILED;
+        a[i].last_check = a[i].next_check = 4000000000u;
+        strcpy(a[i].tls, "TLSv1.3");
+        memset(a[i].detail, '\x01', sizeof a[i].detail - 1);
+        a[i].n_folders = BIFF_STATUS_MAX_FOLDERS;
+        for (size_t f = 0; f < BIFF_STATUS_MAX_FOLDERS; f++) {
+            for (size_t k = 0; k + 3 < sizeof a[i].folder[f].name; k += 3)
+                memcpy(a[i].folder[f].name + k, "\xc3\xa9\\", 3);
+            a[i].folder[f].unseen = a[i].folder[f].fresh = 4000000000u;
+        }
+        a[i].auth = au;
+    }
+}
+
+/* The document rendered in windows of `piece` bytes, put together: what a server sending it in
+ * pieces through a buffer of that size sends. Each window's rendering counts the whole. */
+static size_t json_pieces(char *out, size_t cap, size_t piece, const biff_status_account *a, size_t n,
+                          const biff_status_broker *mqtt, uint32_t *sum)
+{
+    size_t at = 0, total = SIZE_MAX;
+    while (at < total) {
+        assert_true(at + piece <= cap);
+        biff_out o = { .buf = out + at, .cap = piece, .skip = at, .sum = 7 };
+        biff_status_json_out(&o, a, n, 1000, "no NTP \"answer\"", mqtt);
+        if (total == SIZE_MAX) *sum = o.sum;
+        assert_int_equal(o.pos, total == SIZE_MAX ? o.pos : total);
+        assert_int_equal(o.sum, *sum);
+        total = o.pos;
+        at += piece;
+    }
+    return total;
+}
+
+/* /status.json in pieces of any size is the whole document, byte for byte, however large the
+ * model (the notifier sends it so, web.c); the checksum tells a changed model. */
+static void json_in_pieces(void **state)
+{
+    (void)state;
+    static biff_status_account a[6]; /* the notifier's most accounts (PROV_MAX_ACCOUNTS) */
+    static biff_status_auth au;
+    static biff_status_broker mqtt = { .state = BIFF_BROKER_ERROR };
+    static char whole[65536], pieces[65536 + 4096];
+    memset(mqtt.detail, '\x1f', sizeof mqtt.detail - 1);
+    fill_worst(a, 6, &au);
+    size_t len = 0;
+    assert_int_equal(biff_status_json(whole, sizeof whole, &len, a, 6, 1000, "no NTP \"answer\"", &mqtt),
+                     BIFF_STATUS_OK);
+    assert_true(json_valid(whole));
+    assert_true(len > 16384); /* far past any one buffer the notifier has */
+    uint32_t sum = 0, sum2 = 0;
+    const size_t sizes[] = { 97, 256, 536, 1072, 2144, len - 1, len, len + 1 };
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        memset(pieces, 'Z', sizeof pieces);
+        assert_int_equal(json_pieces(pieces, sizeof pieces, sizes[i], a, 6, &mqtt, &sum), len);
+        assert_memory_equal(pieces, whole, len);
+    }
+    /* Every small piece size, so each escape and UTF-8 sequence is cut at each of its bytes. */
+    a[0].n_folders = 2;
+    assert_int_equal(biff_status_json(whole, sizeof whole, &len, a, 1, 1000, "no NTP \"answer\"", &mqtt),
+                     BIFF_STATUS_OK);
+    for (size_t piece = 1; piece <= 64; piece++) {
+        memset(pieces, 'Z', sizeof pieces);
+        assert_int_equal(json_pieces(pieces, sizeof pieces, piece, a, 1, &mqtt, &sum), len);
+        assert_memory_equal(pieces, whole, len);
+    }
+    /* A count that changes but keeps the length: the same length, another checksum. */
+    a[0].folder[1].unseen = 4000000001u;
+    assert_int_equal(json_pieces(pieces, sizeof pieces, len, a, 1, &mqtt, &sum2), len);
+    assert_true(sum2 != sum);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +686,7 @@ int main(void)
         cmocka_unit_test(broker_state),         cmocka_unit_test(html_page),
         cmocka_unit_test(html_times),           cmocka_unit_test(too_small),
         cmocka_unit_test(no_secret_in_output),  cmocka_unit_test(oauth_panel),
+        cmocka_unit_test(json_in_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

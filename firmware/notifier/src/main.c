@@ -104,7 +104,7 @@ void notifier_sntp_time(unsigned long sec)
 
 /* ---------------------------------------------------------------- status page */
 
-static size_t render_status(char *buf, size_t cap)
+static void render_status(biff_out *o, uint32_t now)
 {
     /* What is wrong with the device itself: the flash, or a clock no time source has set. */
     const char *clock = sntp_synced || (!cfg.ntp_host && cfg.time) ? NULL
@@ -117,11 +117,7 @@ static size_t render_status(char *buf, size_t cap)
              !clock                               ? ""
              : biff_agent_floor_from_cert(&agent) ? ": clock from the newest verified certificate"
                                                   : ": clock at the build time");
-    size_t len = 0;
-    return biff_status_json(buf, cap, &len, model, cfg.n_acct, (uint32_t)biff_board_time(), problem,
-                            mqtt_host_model()) == BIFF_STATUS_OK
-               ? len
-               : 0;
+    biff_status_json_out(o, model, cfg.n_acct, now, problem, mqtt_host_model());
 }
 
 static void fail_stop(const char *what, const char *why)

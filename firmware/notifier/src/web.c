@@ -5,19 +5,14 @@
 #include <string.h>
 
 #include "biff/webguard.h"
+#include "board.h"
 #include "lwip/apps/fs.h"
 #include "lwip/apps/httpd.h"
 #include "lwip/priv/tcp_priv.h" /* tcp_listen_pcbs: the listener httpd_init() made */
 
-#define JSON_MAX  2048 /* a few accounts of status JSON, header included */
-#define HEAD_ROOM 160  /* the header is written in front of the body, right-aligned */
-
 static web_render_fn renderer;
 static web_ack_fn acker;
 static const char *token;
-
-static char json[JSON_MAX];
-static unsigned char json_busy; /* httpd reads json[] until it closes the file */
 
 static void *post_conn; /* the one POST being received */
 static char post_body[64];
@@ -57,19 +52,82 @@ static int serve(struct fs_file *f, const void *data, size_t len)
     return 1;
 }
 
+/* ---- /status.json in pieces ----
+ * httpd reads the response piece by piece (dynamic file read) into its own buffer, and each
+ * piece renders the whole response again, keeping only its window (biff/out.h): no buffer holds
+ * the whole, so no model is too big for it. The first pass fixes the clock, the length for
+ * Content-Length and the checksum of the whole; a piece whose rendering differs (the agent
+ * changed the model between two pieces) ends the response short of its Content-Length, which
+ * no client takes for a whole document. A change before the first byte went out starts over. */
+#define HEAD_MAX 192 /* the header with a 32-character token */
+static struct json_resp {
+    const struct fs_file *file; /* NULL: free */
+    uint32_t now;               /* the clock every piece renders */
+    uint32_t sum;               /* checksum of the whole response */
+    size_t body;                /* the body's length */
+} resp[MEMP_NUM_TCP_PCB];       /* every connection may be reading one */
+
+static struct json_resp *resp_of(const struct fs_file *f)
+{
+    for (size_t k = 0; k < MEMP_NUM_TCP_PCB; k++) {
+        if (resp[k].file == f) return &resp[k];
+    }
+    return NULL;
+}
+
+static void render_response(biff_out *o, const struct json_resp *r)
+{
+    char head[HEAD_MAX];
+    int h = snprintf(head, sizeof head,
+                     "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: %lu\r\n"
+                     "Cache-Control: no-store\r\nX-CSRF-Token: %s\r\n\r\n",
+                     (unsigned long)r->body, token);
+    biff_out_put(o, head, h < 0 ? 0 : h < HEAD_MAX ? (size_t)h : HEAD_MAX - 1);
+    renderer(o, r->now);
+}
+
+/* The first pass: length and checksum of the response as the model is now. */
+static void measure(struct fs_file *f, struct json_resp *r)
+{
+    biff_out o = { .buf = NULL };
+    renderer(&o, r->now);
+    r->body = o.pos;
+    o = (biff_out){ .buf = NULL };
+    render_response(&o, r);
+    r->sum = o.sum;
+    f->len = (int)o.pos;
+}
+
 static int serve_json(struct fs_file *f)
 {
-    if (json_busy) return serve(f, r_busy, sizeof r_busy - 1);
-    size_t n = renderer(json + HEAD_ROOM, sizeof json - HEAD_ROOM);
-    char head[HEAD_ROOM];
-    int h = snprintf(head, sizeof head,
-                     "HTTP/1.0 %s\r\nContent-Type: application/json\r\nContent-Length: %u\r\n"
-                     "Cache-Control: no-store\r\nX-CSRF-Token: %s\r\n\r\n",
-                     n ? "200 OK" : "500 Internal Server Error", (unsigned)n, token);
-    if (h < 0 || h >= HEAD_ROOM) return serve(f, r_busy, sizeof r_busy - 1);
-    memcpy(json + HEAD_ROOM - h, head, (size_t)h);
-    json_busy = 1;
-    return serve(f, json + HEAD_ROOM - h, (size_t)h + n);
+    struct json_resp *r = resp_of(NULL);
+    if (!r) return serve(f, r_busy, sizeof r_busy - 1);
+    r->file = f;
+    r->now = (uint32_t)biff_board_time();
+    measure(f, r);
+    f->data = NULL; /* httpd reads it: fs_read_custom */
+    f->index = 0;
+    f->flags = FS_FILE_FLAGS_HEADER_INCLUDED;
+    return 1;
+}
+
+int fs_read_custom(struct fs_file *file, char *buffer, int count)
+{
+    struct json_resp *r = resp_of(file);
+    if (!r || count <= 0) return FS_READ_EOF;
+    for (int again = file->index == 0; /* until a rendering matches the first pass */; again = 0) {
+        int left = file->len - file->index;
+        int n = count < left ? count : left;
+        if (n <= 0) return FS_READ_EOF;
+        biff_out o = { .buf = buffer, .cap = (size_t)n, .skip = (size_t)file->index };
+        render_response(&o, r);
+        if (o.pos == (size_t)file->len && o.sum == r->sum) {
+            file->index += n;
+            return n;
+        }
+        if (!again) return FS_READ_EOF; /* the model changed while the response was going out */
+        measure(file, r);
+    }
 }
 
 /* ---- Host and Origin, before httpd sees a request (DNS rebinding, biff/webguard.h) ----
@@ -169,7 +227,8 @@ int fs_open_custom(struct fs_file *file, const char *name)
 
 void fs_close_custom(struct fs_file *file)
 {
-    if (file->data >= json && file->data < json + sizeof json) json_busy = 0;
+    struct json_resp *r = resp_of(file);
+    if (r) r->file = NULL;
 }
 
 err_t httpd_post_begin(void *connection, const char *uri, const char *http_request, u16_t http_request_len,

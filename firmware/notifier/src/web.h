@@ -11,16 +11,22 @@
  * Any request whose Host names something else gets 421 without a body, an /ack from another
  * Origin 403: a page that rebound its own name to the device reads and changes nothing.
  *
- * The JSON holds no secrets (biff/status.h). One JSON response is in flight at a time; a
- * second request meanwhile gets 503.
+ * The JSON holds no secrets (biff/status.h). It goes out in pieces through httpd's send buffer,
+ * rendered again for each piece, so it has no size limit and no buffer of its own; if the model
+ * changes between two pieces, the response ends short of its Content-Length (the client drops
+ * it and asks again) rather than mixing two states.
  */
 #ifndef NOTIFIER_WEB_H
 #define NOTIFIER_WEB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-/** Render /status.json into buf; returns the length, 0 when it does not fit. */
-typedef size_t (*web_render_fn)(char *buf, size_t cap);
+#include "biff/out.h"
+
+/** Render /status.json for the clock now into o (which may keep only a window of it): the same
+ *  model and now must give the same bytes. */
+typedef void (*web_render_fn)(biff_out *o, uint32_t now);
 /** Acknowledge new mail (a POST /ack with the right token). */
 typedef void (*web_ack_fn)(void);
 

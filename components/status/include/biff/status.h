@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "biff/out.h"
 #include "biff_settings.h" /* the board's build-time settings, before the defaults below */
 
 #ifndef BIFF_STATUS_NAME_MAX
@@ -167,6 +168,15 @@ biff_status_status biff_led_line(char *buf, size_t cap, size_t *len, const char 
  */
 biff_status_status biff_status_json(char *buf, size_t cap, size_t *len, const biff_status_account *accts, size_t n,
                                     uint32_t now, const char *problem, const biff_status_broker *mqtt);
+
+/**
+ * biff_status_json into the writer o, which may keep only a window of it (biff/out.h): the same
+ * model, now, problem and mqtt give the same bytes, so a server can send the document in pieces
+ * through a small buffer, rendering it again for each piece (o->sum of the whole rendering
+ * tells whether the model changed meanwhile). Never fails; o->pos grows by the length.
+ */
+void biff_status_json_out(biff_out *o, const biff_status_account *accts, size_t n, uint32_t now, const char *problem,
+                          const biff_status_broker *mqtt);
 
 /**
  * The status page: self-contained HTML (inline CSS, no scripts), refreshing itself every
