@@ -95,12 +95,12 @@ class DaemonMqtt(unittest.TestCase):
                 self.assertIn("mqtt: connected to mqtts://localhost", d.read_log())
 
                 # The broker holds exactly biff_ha's first publication for these counts.
-                def settled():
+                def settled():  # every retained message there, with the values of the status now
                     r = b.retained("#")
-                    return r if len(r) == 1 + 3 + 3 * 2 + 1 + 2 else None
+                    return r if len(r) == 1 + 3 + 3 * 2 + 1 + 2 and r == expected(d.status(), r) else None
                 deadline = time.monotonic() + 10
                 while not (got := settled()) and time.monotonic() < deadline:
-                    pass
+                    time.sleep(0.2)
                 self.assertIsNotNone(got, "retained set incomplete")
                 self.assertEqual(got, expected(d.status(), got))
                 self.assertEqual(got[f"{BASE}/availability"], "online")
@@ -155,11 +155,14 @@ class DaemonMqtt(unittest.TestCase):
                 os.replace(d.config + ".new", d.config)
                 d.signal(signal.SIGHUP)
                 d.wait_for(lambda s: [a["name"] for a in s["accounts"]] == ["idle"], 5, "the reload")
+                # settled: the deletions and the new totals are in (the count alone can be right
+                # while a total still has its old value)
                 deadline = time.monotonic() + 15
                 while time.monotonic() < deadline:
                     left = b.retained("#")
-                    if len(left) == 1 + 3 + 3 + 1 + 1:
+                    if len(left) == 1 + 3 + 3 + 1 + 1 and left == expected(d.status(), left):
                         break
+                    time.sleep(0.2)
                 self.assertEqual(left, expected(d.status(), left))
                 self.assertFalse([t for t in left if t not in again], "only deletions")
 

