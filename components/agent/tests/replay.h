@@ -2,8 +2,8 @@
  * Test helper of the agent's step-function tests: a transport that replays a recorded Dovecot
  * dialogue (components/imap/tests/data, components/pop3/tests/data) one byte per recv(),
  * checking byte for byte that the engine sends what the recording says. A server line is only
- * delivered once every client line before it in the recording was sent. Included by one test
- * file each (static state).
+ * delivered once every client line before it in the recording was sent. Also the port's fake
+ * clock (clock_ms, moved on by the test). Included by one test file each (static state).
  */
 #ifndef BIFF_AGENT_TEST_REPLAY_H
 #define BIFF_AGENT_TEST_REPLAY_H
@@ -15,6 +15,21 @@
 #include "biff/net.h"
 
 /* A client line containing swap_from is taken as swap_to (a recording made with another token). */
+/* The port's clocks: monotonic ms and wall time from it (a fixed epoch in 2023). */
+static uint64_t clock_ms = 1000;
+
+static uint64_t fake_now(void *ctx)
+{
+    (void)ctx;
+    return clock_ms;
+}
+
+static uint32_t fake_wall(void *ctx)
+{
+    (void)ctx;
+    return 1700000000u + (uint32_t)(clock_ms / 1000u);
+}
+
 static const char *swap_from, *swap_to;
 
 #define MAXB 16384

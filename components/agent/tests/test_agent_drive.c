@@ -19,7 +19,6 @@
 #include "replay.h"
 
 static biff_transport link_t;
-static uint64_t clock_ms = 1000;
 static int open_calls, closes;
 static unsigned n_new, new_total;
 
@@ -34,18 +33,6 @@ static void trace_add(char c)
 {
     size_t n = strlen(trace);
     if (n + 1 < sizeof trace) trace[n] = c;
-}
-
-static uint64_t fake_now(void *ctx)
-{
-    (void)ctx;
-    return clock_ms;
-}
-
-static uint32_t fake_wall(void *ctx)
-{
-    (void)ctx;
-    return 1700000000u + (uint32_t)(clock_ms / 1000u);
 }
 
 static biff_net_status fake_open(void *ctx, unsigned s, biff_agent_open_op op, const char *host, unsigned port,

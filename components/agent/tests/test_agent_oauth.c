@@ -71,7 +71,6 @@ static int32_t http_recv(void *ctx, uint8_t *buf, size_t len)
 
 /* ---- the port */
 static biff_transport link_t;
-static uint64_t clock_ms = 1000;
 static unsigned token_opens, mail_opens;
 static const char *mail_scripts[8];
 static unsigned n_mail, next_mail;
@@ -80,18 +79,6 @@ static unsigned saves;
 static char codes[4][32];
 static unsigned n_codes, n_auth_events;
 static char events_text[8192];
-
-static uint64_t fake_now(void *ctx)
-{
-    (void)ctx;
-    return clock_ms;
-}
-
-static uint32_t fake_wall(void *ctx)
-{
-    (void)ctx;
-    return 1700000000u + (uint32_t)(clock_ms / 1000u);
-}
 
 static biff_net_status fake_open(void *ctx, unsigned s, biff_agent_open_op op, const char *host, unsigned port,
                                  biff_transport **t, char *detail, size_t cap)
